@@ -1,0 +1,68 @@
+"""dism: Python binding of Microsoft's DISM API.
+
+On Windows the calls go to the system's DismApi.dll.  Everywhere else they go
+to the portable DISM engine built into the extension, which implements the
+same API on top of wimlib (WIM files, mounted through FUSE) - see README.md.
+
+    import dism
+    for image in dism.get_image_info("install.wim"):
+        print(image.index, image.name, image.version)
+    with dism.mount("install.wim", "/mnt/img", index=1) as mounted:
+        ...  # change files; a normal exit commits, an exception discards
+"""
+from . import _dism
+from ._runtime import initialize, is_initialized, shutdown
+from .errors import (
+    BusyError,
+    CancelledError,
+    DismError,
+    ElevationRequiredError,
+    InvalidArgumentError,
+    InvalidImageIndexError,
+    InvalidImageNameError,
+    InvalidSessionError,
+    MountPathError,
+    NeedsRemountError,
+    NotImplementedByEngineError,
+    NotInitializedError,
+    NotSupportedError,
+    OpenSessionsError,
+)
+from .image import (
+    MountedImage,
+    cleanup_mountpoints,
+    get_image_info,
+    get_mounted_images,
+    mount,
+    remount,
+    unmount,
+)
+from .progress import CancelToken, ProgressCallback
+from .session import ONLINE, Session
+from .types import (
+    Architecture,
+    ImageBootable,
+    ImageInfo,
+    ImageType,
+    LogLevel,
+    MountedImageInfo,
+    MountMode,
+    MountStatus,
+    Version,
+)
+
+__version__ = "0.1.0"
+
+#: "DismApi.dll" on Windows, "portable" where the portable engine serves the API.
+BACKEND = _dism.BACKEND
+
+__all__ = [
+    "Architecture", "BACKEND", "BusyError", "CancelToken", "CancelledError", "DismError",
+    "ElevationRequiredError", "ImageBootable", "ImageInfo", "ImageType", "InvalidArgumentError",
+    "InvalidImageIndexError", "InvalidImageNameError", "InvalidSessionError", "LogLevel",
+    "MountMode", "MountPathError", "MountStatus", "MountedImage", "MountedImageInfo",
+    "NeedsRemountError", "NotImplementedByEngineError", "NotInitializedError",
+    "NotSupportedError", "ONLINE", "OpenSessionsError", "ProgressCallback", "Session", "Version",
+    "cleanup_mountpoints", "get_image_info", "get_mounted_images", "initialize",
+    "is_initialized", "mount", "remount", "shutdown", "unmount",
+]

@@ -1,0 +1,115 @@
+"""Process-wide initialization of the DISM API.
+
+DISM wants exactly one DismInitialize per process before any call and one
+DismShutdown at the end, after every session is closed.  Here that is
+automatic: the first call that needs DISM initializes it with defaults,
+explicit initialize()/shutdown() calls are reference-counted, and the
+interpreter's exit closes what is still open and shuts DISM down.
+"""
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+import weakref
+from typing import Optional, Tuple, Union
+
+from . import _dism
+from .types import LogLevel
+
+PathArg = Union[str, "os.PathLike[str]"]
+
+_lock = threading.RLock()
+_initialized = False
+_settings: Optional[Tuple[int, Optional[str], Optional[str]]] = None
+_explicit_refs = 0
+_open_sessions: "weakref.WeakSet" = weakref.WeakSet()
+
+DEFAULT_LOG_LEVEL = LogLevel.ERRORS_WARNINGS_INFO
+
+
+def _normalize(log_level: int, log_path: Optional[PathArg], scratch_dir: Optional[PathArg]):
+    return (int(log_level), os.fspath(log_path) if log_path is not None else None,
+            os.fspath(scratch_dir) if scratch_dir is not None else None)
+
+
+def _start(settings) -> None:
+    global _initialized, _settings
+    _dism.initialize(*settings)
+    _initialized, _settings = True, settings
+
+
+def _stop() -> None:
+    global _initialized, _settings
+    _dism.shutdown()
+    _initialized, _settings = False, None
+
+
+def initialize(log_level: int = DEFAULT_LOG_LEVEL, log_path: Optional[PathArg] = None,
+               scratch_dir: Optional[PathArg] = None) -> None:
+    """Initialize DISM with these settings; pair each call with shutdown().
+
+    If DISM was started implicitly with other settings and nothing is open,
+    it is restarted with these; if sessions are open, RuntimeError is raised.
+    """
+    global _explicit_refs
+    settings = _normalize(log_level, log_path, scratch_dir)
+    with _lock:
+        if _initialized and settings != _settings:
+            if _explicit_refs or len(_open_sessions):
+                raise RuntimeError("DISM is already initialized with other settings; "
+                                   "call shutdown() first")
+            _stop()
+        if not _initialized:
+            _start(settings)
+        _explicit_refs += 1
+
+
+def shutdown() -> None:
+    """Release one initialize(); the last release shuts DISM down.
+
+    DISM refuses to shut down while sessions are open (OpenSessionsError).
+    """
+    global _explicit_refs
+    with _lock:
+        if _explicit_refs == 0:
+            if _initialized:
+                _stop()
+            return
+        if _explicit_refs == 1 and _initialized:
+            _stop()
+        _explicit_refs -= 1
+
+
+def ensure_initialized() -> None:
+    """Called before every DISM call: starts DISM with defaults if needed."""
+    if _initialized:
+        return
+    with _lock:
+        if not _initialized:
+            _start(_normalize(DEFAULT_LOG_LEVEL, None, None))
+
+
+def is_initialized() -> bool:
+    return _initialized
+
+
+def track_session(session) -> None:
+    _open_sessions.add(session)
+
+
+def _at_exit() -> None:
+    with _lock:
+        for session in list(_open_sessions):
+            try:
+                session.close()
+            except Exception:  # exiting: a failed close must not hide the others
+                pass
+        if _initialized:
+            try:
+                _stop()
+            except _dism.DismError:
+                pass
+
+
+atexit.register(_at_exit)

@@ -1,0 +1,50 @@
+"""Progress callbacks and cancellation.
+
+A progress callback is any callable `(current, total)`.  DISM reports in
+arbitrary units: `total` is not always 100 and may change between phases of
+one operation, so compute fractions as current / total.
+
+Every long operation also takes `cancel=`: a CancelToken (or any object with
+an `is_set()` method, such as threading.Event) that another thread can set.
+Raising an exception inside the callback cancels the operation as well, and
+that exception is what the call raises.  A cancel that arrives when the
+operation can no longer stop lets it finish successfully, as DISM documents.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Callable, Optional
+
+ProgressCallback = Callable[[int, int], object]
+
+__all__ = ["CancelToken", "ProgressCallback"]
+
+
+class CancelToken:
+    """A flag that cancels the DISM operations it is passed to."""
+
+    __slots__ = ("_event",)
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        """Ask every operation using this token to stop."""
+        self._event.set()
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def __repr__(self) -> str:
+        return f"<CancelToken cancelled={self.cancelled}>"
+
+
+def fraction(current: int, total: int) -> Optional[float]:
+    """current/total clamped to [0, 1]; None when DISM gives no total."""
+    if total <= 0:
+        return None
+    return min(max(current / total, 0.0), 1.0)

@@ -1,0 +1,215 @@
+/*
+ * api.c - process-wide state: DismInitialize, DismShutdown, the per-thread
+ * last error, DismGetLastErrorMessage and DismDelete.
+ */
+#include "engine.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool initialized;
+static char state_dir[ENGINE_PATH_MAX];
+static char scratch_dir[ENGINE_PATH_MAX];
+
+/* DismGetLastErrorMessage is per thread, as on Windows. */
+static __thread char last_error[2048];
+
+void engine_clear_error(void) { last_error[0] = '\0'; }
+
+static void record_error(HRESULT hr, const char *fmt, va_list ap)
+{
+    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    engine_log(LOG_ERROR, "0x%08X %s", (unsigned)hr, last_error);
+}
+
+HRESULT engine_fail(HRESULT hr, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    record_error(hr, fmt, ap);
+    va_end(ap);
+    return hr;
+}
+
+HRESULT engine_hresult_from_errno(int err)
+{
+    switch (err) {
+    case ENOENT: return HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND);
+    case ENOTDIR: return HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND);
+    case EACCES:
+    case EPERM: return E_ACCESSDENIED;
+    case ENOMEM: return E_OUTOFMEMORY;
+    case ENOSPC: return HRESULT_FROM_WIN32(ERROR_DISK_FULL);
+    case EROFS: return HRESULT_FROM_WIN32(ERROR_WRITE_PROTECT);
+    case EEXIST: return HRESULT_FROM_WIN32(ERROR_ALREADY_EXISTS);
+    case ENOTEMPTY: return HRESULT_FROM_WIN32(ERROR_DIR_NOT_EMPTY);
+    case EBUSY: return HRESULT_FROM_WIN32(ERROR_BUSY);
+    case EINVAL: return E_INVALIDARG;
+    default: return E_FAIL;
+    }
+}
+
+HRESULT engine_fail_errno(int err, const char *fmt, ...)
+{
+    char what[1536];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    return engine_fail(engine_hresult_from_errno(err), "%s: %s.", what, strerror(err));
+}
+
+HRESULT engine_require_initialized(const char *function)
+{
+    pthread_mutex_lock(&init_lock);
+    bool ok = initialized;
+    pthread_mutex_unlock(&init_lock);
+    if (ok)
+        return S_OK;
+    return engine_fail(DISMAPI_E_DISMAPI_NOT_INITIALIZED,
+                       "%s was called before DismInitialize: initialize the DISM API first.",
+                       function);
+}
+
+const char *engine_state_dir(void) { return state_dir; }
+const char *engine_scratch_dir(void) { return scratch_dir; }
+
+/* The state directory holds the mount registry, which must be shared by every
+ * process on the machine, so its default is system-wide for root.  Tests and
+ * unprivileged users point DISM_STATE_DIR elsewhere. */
+static void choose_state_dir(void)
+{
+    const char *env = getenv("DISM_STATE_DIR");
+    if (env && *env) {
+        snprintf(state_dir, sizeof state_dir, "%s", env);
+    } else if (geteuid() == 0) {
+        snprintf(state_dir, sizeof state_dir, "/var/lib/dismapi");
+    } else {
+        const char *xdg = getenv("XDG_STATE_HOME");
+        const char *home = getenv("HOME");
+        if (xdg && *xdg)
+            snprintf(state_dir, sizeof state_dir, "%s/dismapi", xdg);
+        else
+            snprintf(state_dir, sizeof state_dir, "%s/.local/state/dismapi", home ? home : "/tmp");
+    }
+}
+
+static HRESULT prepare_directories(const char *scratch)
+{
+    HRESULT hr = make_private_dir(state_dir);
+    if (FAILED(hr))
+        return hr;
+    if (scratch) {
+        struct stat st;
+        if (stat(scratch, &st) != 0 || !S_ISDIR(st.st_mode))
+            return engine_fail(E_INVALIDARG,
+                               "The scratch directory '%s' does not exist or is not a directory.",
+                               scratch);
+        snprintf(scratch_dir, sizeof scratch_dir, "%s", scratch);
+        return S_OK;
+    }
+    snprintf(scratch_dir, sizeof scratch_dir, "%s/scratch", state_dir);
+    return make_private_dir(scratch_dir);
+}
+
+static HRESULT open_log(DismLogLevel level, const char *log_path)
+{
+    char default_log[ENGINE_PATH_MAX];
+    if (!log_path) {
+        snprintf(default_log, sizeof default_log, "%s/logs", state_dir);
+        HRESULT hr = make_private_dir(default_log);
+        if (FAILED(hr))
+            return hr;
+        snprintf(default_log, sizeof default_log, "%s/logs/dism.log", state_dir);
+        log_path = default_log;
+    }
+    return engine_log_open(level, log_path);
+}
+
+HRESULT WINAPI DismInitialize(DismLogLevel LogLevel, PCWSTR LogFilePath, PCWSTR ScratchDirectory)
+{
+    if ((int)LogLevel < DismLogErrors || LogLevel > DismLogErrorsWarningsInfoDebug)
+        return engine_fail(E_INVALIDARG, "DismInitialize: log level %d is not a DismLogLevel.",
+                           (int)LogLevel);
+    char *log_path = NULL, *scratch = NULL;
+    HRESULT hr = S_OK;
+    if (LogFilePath && *LogFilePath && FAILED(hr = path_arg(LogFilePath, "LogFilePath", &log_path)))
+        return hr;
+    if (ScratchDirectory && *ScratchDirectory &&
+        FAILED(hr = path_arg(ScratchDirectory, "ScratchDirectory", &scratch))) {
+        free(log_path);
+        return hr;
+    }
+
+    pthread_mutex_lock(&init_lock);
+    if (initialized) {
+        hr = engine_fail(HRESULT_FROM_WIN32(ERROR_ALREADY_INITIALIZED),
+                         "DismInitialize: the DISM API is already initialized in this process; "
+                         "call DismShutdown first.");
+    } else {
+        choose_state_dir();
+        hr = prepare_directories(scratch);
+        if (SUCCEEDED(hr))
+            hr = open_log(LogLevel, log_path);
+        if (SUCCEEDED(hr)) {
+            initialized = true;
+            engine_log(LOG_INFO, "DismInitialize: state %s, scratch %s, pid %d", state_dir,
+                       scratch_dir, (int)getpid());
+        }
+    }
+    pthread_mutex_unlock(&init_lock);
+    free(log_path);
+    free(scratch);
+    return hr;
+}
+
+HRESULT WINAPI DismShutdown(void)
+{
+    HRESULT hr = S_OK;
+    pthread_mutex_lock(&init_lock);
+    if (!initialized) {
+        hr = engine_fail(DISMAPI_E_DISMAPI_NOT_INITIALIZED,
+                         "DismShutdown: the DISM API is not initialized.");
+    } else if (sessions_open_count() > 0) {
+        hr = engine_fail(DISMAPI_E_OPEN_SESSION_HANDLES,
+                         "DismShutdown: %u DISM session(s) are still open; close them with "
+                         "DismCloseSession first.",
+                         sessions_open_count());
+    } else {
+        engine_log(LOG_INFO, "DismShutdown");
+        engine_log_close();
+        initialized = false;
+    }
+    pthread_mutex_unlock(&init_lock);
+    return hr;
+}
+
+HRESULT WINAPI DismGetLastErrorMessage(DismString **ErrorMessage)
+{
+    if (!ErrorMessage)
+        return E_INVALIDARG;
+    *ErrorMessage = NULL;
+    result_pool *pool = pool_new();
+    DismString *s = pool ? pool_alloc(pool, sizeof *s) : NULL;
+    if (!s || !(s->Value = pool_wstr(pool, last_error))) {
+        pool_discard(pool);
+        return E_OUTOFMEMORY;
+    }
+    *ErrorMessage = pool_publish(pool, s);
+    return S_OK;
+}
+
+HRESULT WINAPI DismDelete(VOID *DismStructure)
+{
+    HRESULT hr = results_delete(DismStructure);
+    if (FAILED(hr))
+        return engine_fail(hr, "DismDelete: %p is not a structure returned by the DISM API "
+                               "(or it was already deleted).", DismStructure);
+    return hr;
+}

@@ -1,0 +1,148 @@
+/*
+ * engine.h - internals shared by the files of the portable DISM engine.
+ *
+ * The public surface is src/include/dismapi.h; nothing here is visible to a
+ * DISM caller.  Each concern has one file:
+ *   api.c        initialisation, shutdown, last error, DismDelete
+ *   log.c        the DISM log file
+ *   text.c       wide <-> UTF-8 strings, SYSTEMTIME
+ *   results.c    allocations handed to the caller and freed by DismDelete
+ *   event.c      the POSIX CancelEvent
+ *   wimerr.c     wimlib error codes -> HRESULT
+ *   imageinfo.c  DismGetImageInfo
+ *   registry.c   the persistent registry of mounts
+ *   mount.c      mount, unmount, commit, remount, list, cleanup
+ *   mountinfo.c  the kernel's mount table and the wimfs servers' answers
+ *   fsutil.c     directory helpers that never follow links
+ *   session.c    DismOpenSession / DismCloseSession and the session table
+ *   unimplemented.c  servicing functions a later stage implements
+ *   mountd.c     the mount server helper executable (its own program)
+ */
+#ifndef DISM_ENGINE_H
+#define DISM_ENGINE_H
+
+#include "dismapi.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define ENGINE_PATH_MAX 4096
+
+/* ---- api.c: the process-wide engine state ---- */
+
+/* Returns S_OK when DismInitialize has been called, otherwise records the
+ * error for the calling thread and returns DISMAPI_E_DISMAPI_NOT_INITIALIZED. */
+HRESULT engine_require_initialized(const char *function);
+const char *engine_state_dir(void);   /* registry, logs, staging */
+const char *engine_scratch_dir(void); /* parent of RW staging directories */
+
+/* ---- errors (api.c) ---- */
+
+/* Records the message returned by DismGetLastErrorMessage on this thread and
+ * returns hr, so failures read `return engine_fail(hr, "...", ...);`. */
+HRESULT engine_fail(HRESULT hr, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+HRESULT engine_fail_errno(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+HRESULT engine_hresult_from_errno(int err);
+void engine_clear_error(void);
+
+/* ---- log.c ---- */
+typedef enum { LOG_ERROR = 0, LOG_WARNING = 1, LOG_INFO = 2, LOG_DEBUG = 3 } log_level;
+HRESULT engine_log_open(DismLogLevel level, const char *path);
+void engine_log_close(void);
+void engine_log(log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- text.c ---- */
+/* Both return malloc'd strings, or NULL (errno EILSEQ or ENOMEM). */
+char *wide_to_utf8(const wchar_t *w);
+wchar_t *utf8_to_wide(const char *s);
+/* Converts a wide path argument; NULL or "" gives E_INVALIDARG naming `what`. */
+HRESULT path_arg(const wchar_t *w, const char *what, char **out);
+void filetime_to_systemtime(uint64_t filetime, SYSTEMTIME *st);
+bool has_suffix_ci(const char *s, const char *suffix);
+
+/* ---- results.c ---- */
+typedef struct result_pool result_pool;
+result_pool *pool_new(void);
+void *pool_alloc(result_pool *pool, size_t size);  /* zeroed */
+PCWSTR pool_wstr(result_pool *pool, const char *utf8); /* NULL in, NULL out */
+/* Hands `result` (allocated from the pool) to the caller: DismDelete(result)
+ * frees the whole pool.  Returns result, or NULL when pool is NULL. */
+void *pool_publish(result_pool *pool, void *result);
+void pool_discard(result_pool *pool);
+HRESULT results_delete(void *result);
+
+/* ---- event.c ---- */
+bool event_is_set(HANDLE event);
+
+/* ---- wimerr.c ---- */
+HRESULT hresult_from_wimlib(int code);
+HRESULT engine_fail_wimlib(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- progress: one operation's view of CancelEvent and the callback ---- */
+typedef struct {
+    HANDLE cancel;
+    DISM_PROGRESS_CALLBACK callback;
+    void *user_data;
+} progress_sink;
+
+static inline void progress_report(const progress_sink *sink, uint64_t current, uint64_t total)
+{
+    if (!sink->callback)
+        return;
+    /* DISM reports UINTs; scale large byte counts down so they still fit. */
+    while (total > UINT32_MAX) {
+        current >>= 10;
+        total >>= 10;
+    }
+    if (current > total)
+        current = total;
+    sink->callback((UINT)current, (UINT)total, sink->user_data);
+}
+
+static inline bool progress_cancelled(const progress_sink *sink)
+{
+    return sink->cancel && event_is_set(sink->cancel);
+}
+
+/* ---- registry.c: one file per mount under <state>/mounts ---- */
+typedef struct {
+    char id[40];                  /* mount GUID, also the file name */
+    char mount_path[ENGINE_PATH_MAX];
+    char wim_path[ENGINE_PATH_MAX];
+    char staging_dir[ENGINE_PATH_MAX]; /* empty for read-only mounts */
+    unsigned image_index;
+    bool read_only;
+    pid_t server_pid;             /* 0 while the mount is being made */
+    pid_t owner_pid;              /* the process that made the mount */
+    long long created;
+} mount_record;
+
+HRESULT registry_save(const mount_record *rec);
+HRESULT registry_remove(const char *id);
+/* Loads every record; *out is malloc'd. */
+HRESULT registry_load_all(mount_record **out, size_t *count);
+/* Finds the record whose mount_path equals `mount_path` (already canonical). */
+bool registry_find_by_mount(const char *mount_path, mount_record *out);
+void registry_new_id(char out[40]);
+const char *registry_dir(void);
+
+/* ---- session.c, used by mount.c ---- */
+/* Number of open sessions whose image root is `mount_path`. */
+unsigned sessions_open_on(const char *mount_path);
+unsigned sessions_open_count(void);
+/* Copies the image root of a session; DISMAPI_E_INVALID_DISM_SESSION if none.
+ * On success the session is marked busy until session_release is called, so
+ * DismCloseSession waits for the caller to finish with it. */
+HRESULT session_acquire(DismSession session, const char *function, char *root, size_t size);
+void session_release(DismSession session);
+
+/* ---- filesystem helpers (fsutil.c) ---- */
+HRESULT make_private_dir(const char *path); /* mkdir -p with mode 0700 on the last part */
+int remove_tree(const char *path);          /* rm -rf without following links */
+bool dir_is_empty(const char *path, int *err);
+/* Finds `name` inside `dir` ignoring case; writes the joined path. */
+bool find_child_ci(const char *dir, const char *name, char *out, size_t size);
+
+#endif /* DISM_ENGINE_H */

@@ -1,0 +1,115 @@
+/*
+ * fsutil.c - small file-system helpers.  Removal never follows symbolic
+ * links: it works relative to directory descriptors opened with O_NOFOLLOW,
+ * so a link planted in a staging tree cannot redirect it outside.
+ */
+#include "engine.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+HRESULT make_private_dir(const char *path)
+{
+    char buf[ENGINE_PATH_MAX];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+        return engine_fail(E_INVALIDARG, "The path '%s' is too long.", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+            return engine_fail_errno(errno, "Cannot create the directory '%s'", buf);
+        *p = '/';
+    }
+    if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+        return engine_fail_errno(errno, "Cannot create the directory '%s'", buf);
+    struct stat st;
+    if (lstat(buf, &st) != 0 || !S_ISDIR(st.st_mode))
+        return engine_fail(E_ACCESSDENIED, "'%s' exists but is not a directory.", buf);
+    return S_OK;
+}
+
+static int remove_at(int parent, const char *name);
+
+static int remove_contents(int dirfd)
+{
+    DIR *d = fdopendir(dirfd);
+    if (!d) {
+        close(dirfd);
+        return -1;
+    }
+    int rc = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        if (remove_at(dirfd, e->d_name) != 0)
+            rc = -1;
+    }
+    closedir(d);
+    return rc;
+}
+
+static int remove_at(int parent, const char *name)
+{
+    if (unlinkat(parent, name, 0) == 0)
+        return 0;
+    if (errno != EISDIR && errno != EPERM)
+        return errno == ENOENT ? 0 : -1;
+    int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc = remove_contents(fd);
+    if (unlinkat(parent, name, AT_REMOVEDIR) != 0 && errno != ENOENT)
+        rc = -1;
+    return rc;
+}
+
+int remove_tree(const char *path)
+{
+    return remove_at(AT_FDCWD, path);
+}
+
+bool dir_is_empty(const char *path, int *err)
+{
+    DIR *d = opendir(path);
+    if (!d) {
+        *err = errno;
+        return false;
+    }
+    *err = 0;
+    bool empty = true;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+            empty = false;
+            break;
+        }
+    }
+    closedir(d);
+    return empty;
+}
+
+bool find_child_ci(const char *dir, const char *name, char *out, size_t size)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return false;
+    bool found = false;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strcasecmp(e->d_name, name) == 0) {
+            snprintf(out, size, "%s/%s", dir, e->d_name);
+            found = true;
+            break;
+        }
+    }
+    closedir(d);
+    return found;
+}

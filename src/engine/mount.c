@@ -1,0 +1,989 @@
+/*
+ * mount.c - DismMountImage, DismUnmountImage, DismCommitImage,
+ * DismRemountImage, DismGetMountedImageInfo and DismCleanupMountpoints.
+ *
+ * A mount is served by a dism-mountd process (see mountd.c for why it cannot
+ * be this process) and recorded in the mount registry (registry.c), so it
+ * outlives the process that made it.  Status of a recorded mount:
+ *   Ok            the wimfs server at the mount point serves the recorded WIM and index
+ *   NeedsRemount  WIM and directory exist but no server answers (killed, reboot)
+ *   Invalid       the WIM or the directory is gone, or another image is mounted there
+ * Mounts made by other tools (wimlib-imagex mount) are listed from the
+ * kernel's mount table and the server's wimfs.* attributes.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "engine.h"
+#include "mountinfo.h"
+
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <wimlib.h>
+
+extern char **environ;
+
+#define SERVER_EXIT_TIMEOUT_MS 30000
+#define MOUNT_PROGRESS_TOTAL 100
+
+/* ------------------------------------------------------------------------
+ * Paths and preconditions
+ * ------------------------------------------------------------------------ */
+
+/* The parent is resolved, the last component is kept as given: a mount point
+ * whose server died cannot be stat()ed, yet must still be nameable. */
+static HRESULT canonical_mount_path(const char *function, const char *path, char *out,
+                                    size_t size)
+{
+    char copy[ENGINE_PATH_MAX];
+    if (snprintf(copy, sizeof copy, "%s", path) >= (int)sizeof copy)
+        return engine_fail(E_INVALIDARG, "%s: the mount path is too long.", function);
+    size_t n = strlen(copy);
+    while (n > 1 && copy[n - 1] == '/')
+        copy[--n] = '\0';
+    if (strchr(copy, '\n'))
+        return engine_fail(E_INVALIDARG, "%s: the mount path contains a newline.", function);
+    char *slash = strrchr(copy, '/');
+    const char *base = slash ? slash + 1 : copy;
+    char parent[ENGINE_PATH_MAX];
+    if (!slash)
+        snprintf(parent, sizeof parent, ".");
+    else if (slash == copy)
+        snprintf(parent, sizeof parent, "/");
+    else
+        snprintf(parent, sizeof parent, "%.*s", (int)(slash - copy), copy);
+    if (!*base || !strcmp(base, ".") || !strcmp(base, ".."))
+        return engine_fail(E_INVALIDARG, "%s: '%s' cannot be used as a mount path.", function,
+                           path);
+    char resolved[ENGINE_PATH_MAX];
+    if (!realpath(parent, resolved))
+        return engine_fail(E_INVALIDARG, "%s: the mount path '%s' does not exist (%s).", function,
+                           path, strerror(errno));
+    if (snprintf(out, size, "%s/%s", strcmp(resolved, "/") ? resolved : "", base) >= (int)size)
+        return engine_fail(E_INVALIDARG, "%s: the mount path is too long.", function);
+    return S_OK;
+}
+
+static HRESULT check_image_file(const char *path, char *absolute)
+{
+    if (has_suffix_ci(path, ".vhd") || has_suffix_ci(path, ".vhdx"))
+        return engine_fail(HRESULT_FROM_WIN32(ERROR_NOT_SUPPORTED),
+                           "DismMountImage: '%s' is a virtual hard disk; the portable engine "
+                           "mounts WIM files only (VHD and VHDX need Windows).", path);
+    if (!has_suffix_ci(path, ".wim"))
+        return engine_fail(E_INVALIDARG,
+                           "DismMountImage: '%s' has no .wim file name extension, which "
+                           "DISM requires.", path);
+    struct stat st;
+    if (!realpath(path, absolute) || stat(absolute, &st) != 0)
+        return engine_fail(E_INVALIDARG, "DismMountImage: the image file '%s' does not exist (%s).",
+                           path, strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return engine_fail(E_INVALIDARG, "DismMountImage: '%s' is not a regular file.", path);
+    if (strchr(absolute, '\n'))
+        return engine_fail(E_INVALIDARG, "DismMountImage: the image path contains a newline.");
+    return S_OK;
+}
+
+static HRESULT check_mount_dir(const char *dir)
+{
+    struct stat st;
+    if (stat(dir, &st) != 0)
+        return engine_fail(E_INVALIDARG, "DismMountImage: the mount directory '%s' does not exist "
+                           "or cannot be reached (%s); create an empty directory first.",
+                           dir, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return engine_fail(E_INVALIDARG, "DismMountImage: '%s' is not a directory.", dir);
+    if (!strcmp(dir, "/"))
+        return engine_fail(E_INVALIDARG, "DismMountImage: an image cannot be mounted at the "
+                           "root of the file system.");
+    if (wimfs_is_mounted_at(dir))
+        return engine_fail(E_INVALIDARG, "DismMountImage: an image is already mounted at '%s'.",
+                           dir);
+    int err;
+    if (!dir_is_empty(dir, &err))
+        return err ? engine_fail_errno(err, "DismMountImage: cannot read '%s'", dir)
+                   : engine_fail(E_INVALIDARG, "DismMountImage: the mount directory '%s' is not "
+                                 "empty; DISM mounts only into an empty directory.", dir);
+    return S_OK;
+}
+
+static bool setuid_binary(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && (st.st_mode & S_ISUID) && st.st_uid == 0;
+}
+
+/* Mounting needs the FUSE device and the right to use it: root, or a
+ * set-uid fusermount that lets an ordinary user mount. */
+static HRESULT check_fuse_rights(void)
+{
+    static const char *advice = "Run as root (or with CAP_SYS_ADMIN), or give this user access "
+                                "to /dev/fuse and a set-uid fusermount (Debian package fuse3).";
+    struct stat st;
+    if (stat("/dev/fuse", &st) != 0 || !S_ISCHR(st.st_mode))
+        return engine_fail(HRESULT_FROM_WIN32(ERROR_ELEVATION_REQUIRED),
+                           "Mounting needs FUSE, but /dev/fuse is not a usable FUSE device "
+                           "here. %s", advice);
+    if (geteuid() == 0)
+        return S_OK;
+    if (access("/dev/fuse", R_OK | W_OK) != 0 ||
+        !(setuid_binary("/usr/bin/fusermount") || setuid_binary("/usr/bin/fusermount3") ||
+          setuid_binary("/bin/fusermount") || setuid_binary("/bin/fusermount3")))
+        return engine_fail(HRESULT_FROM_WIN32(ERROR_ELEVATION_REQUIRED),
+                           "Mounting needs FUSE rights this process does not have. %s", advice);
+    return S_OK;
+}
+
+/* ------------------------------------------------------------------------
+ * Choosing the image inside the WIM
+ * ------------------------------------------------------------------------ */
+
+static HRESULT find_image_by_name(WIMStruct *wim, int count, const char *name, int *index)
+{
+    /* wimlib_resolve_image would take "1" as an index; DISM means a name. */
+    int folded = 0, folded_matches = 0;
+    for (int i = 1; i <= count; i++) {
+        const char *n = wimlib_get_image_name(wim, i);
+        if (n && strcmp(n, name) == 0) {
+            *index = i;
+            return S_OK;
+        }
+        if (n && strcasecmp(n, name) == 0) {
+            folded = i;
+            folded_matches++;
+        }
+    }
+    if (folded_matches == 1) {
+        *index = folded;
+        return S_OK;
+    }
+    return engine_fail(DISMAPI_E_INVALID_IMAGE_NAME,
+                       "DismMountImage: the WIM has no image named '%s'.", name);
+}
+
+static HRESULT choose_image(WIMStruct *wim, UINT index, PCWSTR wname, DismImageIdentifier id,
+                            int *out)
+{
+    struct wimlib_wim_info wi;
+    wimlib_get_wim_info(wim, &wi);
+    if (id == DismImageIndex) {
+        if (index < 1 || index > wi.image_count)
+            return engine_fail(DISMAPI_E_INVALID_IMAGE_INDEX,
+                               "DismMountImage: image index %u does not exist; the WIM holds "
+                               "%u image(s), numbered from 1.", index, wi.image_count);
+        *out = (int)index;
+        return S_OK;
+    }
+    if (id == DismImageNone)
+        return engine_fail(DISMAPI_E_MUST_SPECIFY_INDEX_OR_NAME,
+                           "DismMountImage: the image must be given by index or by name.");
+    if (id != DismImageName)
+        return engine_fail(E_INVALIDARG, "DismMountImage: %d is not a DismImageIdentifier.",
+                           (int)id);
+    if (!wname || !*wname)
+        return engine_fail(DISMAPI_E_INVALID_IMAGE_NAME,
+                           "DismMountImage: DismImageName was given but ImageName is empty.");
+    char *name = wide_to_utf8(wname);
+    if (!name)
+        return engine_fail(DISMAPI_E_INVALID_IMAGE_NAME,
+                           "DismMountImage: ImageName is not a valid Unicode string.");
+    HRESULT hr = find_image_by_name(wim, (int)wi.image_count, name, out);
+    free(name);
+    return hr;
+}
+
+static enum wimlib_progress_status verify_progress(enum wimlib_progress_msg msg,
+                                                   union wimlib_progress_info *info, void *ctx)
+{
+    const progress_sink *sink = ctx;
+    if (msg == WIMLIB_PROGRESS_MSG_VERIFY_INTEGRITY)
+        progress_report(sink, info->integrity.completed_bytes, info->integrity.total_bytes);
+    return progress_cancelled(sink) ? WIMLIB_PROGRESS_STATUS_ABORT
+                                    : WIMLIB_PROGRESS_STATUS_CONTINUE;
+}
+
+/* Opens the WIM in this process to check the request before a server is
+ * started: index or name, write access, and the integrity table, which is
+ * verified here so its progress and cancellation reach the caller. */
+static HRESULT validate_wim(const char *wim_path, UINT index, PCWSTR name,
+                            DismImageIdentifier id, DWORD flags, const progress_sink *sink,
+                            int *image)
+{
+    int open_flags = 0;
+    if (!(flags & DISM_MOUNT_READONLY))
+        open_flags |= WIMLIB_OPEN_FLAG_WRITE_ACCESS;
+    if (flags & DISM_MOUNT_CHECK_INTEGRITY)
+        open_flags |= WIMLIB_OPEN_FLAG_CHECK_INTEGRITY;
+    WIMStruct *wim = NULL;
+    int rc = wimlib_open_wim_with_progress(wim_path, open_flags, &wim, verify_progress,
+                                           (void *)sink);
+    if (rc == WIMLIB_ERR_ABORTED_BY_PROGRESS)
+        return engine_fail(HRESULT_FROM_WIN32(ERROR_CANCELLED),
+                           "DismMountImage: cancelled while verifying '%s'.", wim_path);
+    if (rc == WIMLIB_ERR_WIM_IS_READONLY)
+        return engine_fail(HRESULT_FROM_WIN32(ERROR_WRITE_PROTECT),
+                           "DismMountImage: '%s' cannot be written (file permissions, the "
+                           "WIM's read-only flag, or a split WIM); mount it read-only instead.",
+                           wim_path);
+    if (rc)
+        return engine_fail_wimlib(rc, "DismMountImage: cannot open '%s'", wim_path);
+    HRESULT hr = choose_image(wim, index, name, id, image);
+    wimlib_free(wim);
+    return hr;
+}
+
+/* ------------------------------------------------------------------------
+ * The mount server
+ * ------------------------------------------------------------------------ */
+
+static HRESULT find_helper(char *out, size_t size)
+{
+    const char *env = getenv("DISM_MOUNT_HELPER");
+    if (env && *env) {
+        snprintf(out, size, "%s", env);
+    } else {
+        /* Installed beside the library that holds this engine. */
+        Dl_info dl;
+        if (!dladdr((void *)find_helper, &dl) || !dl.dli_fname)
+            return engine_fail(E_FAIL, "Cannot locate the engine library to find dism-mountd; "
+                               "set DISM_MOUNT_HELPER.");
+        char lib[ENGINE_PATH_MAX];
+        snprintf(lib, sizeof lib, "%s", dl.dli_fname);
+        snprintf(out, size, "%s/_libexec/dism-mountd", dirname(lib));
+    }
+    if (access(out, X_OK) != 0)
+        return engine_fail(HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND),
+                           "The mount server helper '%s' is missing or not executable (%s); "
+                           "reinstall the package or set DISM_MOUNT_HELPER.", out, strerror(errno));
+    return S_OK;
+}
+
+/* Runs the helper and collects its stderr; returns its exit status, or -1. */
+static int run_helper(char *const argv[], char *err, size_t err_size)
+{
+    int fds[2];
+    err[0] = '\0';
+    if (pipe2(fds, O_CLOEXEC) != 0)
+        return -1;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
+    pid_t pid;
+    int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(fds[1]);
+    if (rc != 0) {
+        close(fds[0]);
+        snprintf(err, err_size, "cannot start %s: %s", argv[0], strerror(rc));
+        return -1;
+    }
+    size_t used = 0;
+    for (;;) {
+        char buf[512];
+        ssize_t n = read(fds[0], buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        size_t take = (size_t)n < err_size - 1 - used ? (size_t)n : err_size - 1 - used;
+        memcpy(err + used, buf, take);
+        used += take;
+    }
+    err[used] = '\0';
+    while (used && (err[used - 1] == '\n' || err[used - 1] == ' '))
+        err[--used] = '\0';
+    for (char *p = err; *p; p++)
+        if (*p == '\n')
+            *p = ' ';
+    close(fds[0]);
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* The server is the helper's daemonized child; its command line carries the
+ * mount id, which is how it is found. */
+static pid_t find_server_pid(const char *id)
+{
+    DIR *proc = opendir("/proc");
+    if (!proc)
+        return 0;
+    pid_t found = 0;
+    struct dirent *e;
+    while (!found && (e = readdir(proc)) != NULL) {
+        if (e->d_name[0] < '1' || e->d_name[0] > '9')
+            continue;
+        char path[64], buf[8192];
+        snprintf(path, sizeof path, "/proc/%s/cmdline", e->d_name);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        ssize_t n = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (n <= 0)
+            continue;
+        buf[n] = '\0';
+        for (const char *p = buf; p < buf + n; p += strlen(p) + 1) {
+            if (!strcmp(p, "--id") && p + strlen(p) + 1 < buf + n && !strcmp(p + 5, id)) {
+                found = (pid_t)atoi(e->d_name);
+                break;
+            }
+        }
+    }
+    closedir(proc);
+    return found;
+}
+
+static HRESULT hresult_from_helper(int status, const char *err, const mount_record *rec)
+{
+    const char *detail = *err ? err : "no details";
+    if (status == WIMLIB_ERR_ALREADY_LOCKED)
+        return engine_fail(HRESULT_FROM_WIN32(ERROR_SHARING_VIOLATION),
+                           "DismMountImage: '%s' is already mounted read-write or being "
+                           "written by another process (%s).", rec->wim_path, detail);
+    if (status == WIMLIB_ERR_FUSE)
+        return engine_fail(strstr(err, "ermission") ? HRESULT_FROM_WIN32(ERROR_ELEVATION_REQUIRED)
+                                                    : E_FAIL,
+                           "DismMountImage: FUSE could not mount '%s' (%s).", rec->mount_path,
+                           detail);
+    if (status > 0 && status < 200)
+        return engine_fail(hresult_from_wimlib(status),
+                           "DismMountImage: the mount server failed for '%s': %s (wimlib error "
+                           "%d).", rec->wim_path, detail, status);
+    return engine_fail(E_FAIL, "DismMountImage: the mount server failed (%s).", detail);
+}
+
+static void staging_dir_for(const char *id, char *out, size_t size)
+{
+    snprintf(out, size, "%s/dism-staging/%s", engine_scratch_dir(), id);
+}
+
+/* Starts a server for rec (id, paths, index and mode already set) and
+ * records it.  On failure nothing is left behind. */
+static HRESULT start_server(mount_record *rec)
+{
+    char helper[ENGINE_PATH_MAX];
+    HRESULT hr = find_helper(helper, sizeof helper);
+    if (FAILED(hr))
+        return hr;
+    rec->server_pid = 0;
+    rec->owner_pid = getpid();
+    rec->staging_dir[0] = '\0';
+    if (!rec->read_only) {
+        staging_dir_for(rec->id, rec->staging_dir, sizeof rec->staging_dir);
+        if (FAILED(hr = make_private_dir(rec->staging_dir)))
+            return hr;
+    }
+    /* Recorded before the server starts, so a concurrent cleanup sees the
+     * staging directory as owned rather than orphaned. */
+    if (FAILED(hr = registry_save(rec))) {
+        if (rec->staging_dir[0])
+            remove_tree(rec->staging_dir);
+        return hr;
+    }
+    char index[16];
+    snprintf(index, sizeof index, "%u", rec->image_index);
+    char *argv[] = {helper, "--id", rec->id, "--wim", rec->wim_path, "--index", index,
+                    "--dir", rec->mount_path, rec->read_only ? NULL : "--rw", "--staging",
+                    rec->staging_dir, NULL};
+    char err[1024];
+    engine_log(LOG_INFO, "Mounting %s index %u at %s (%s)", rec->wim_path, rec->image_index,
+               rec->mount_path, rec->read_only ? "read-only" : "read-write");
+    int status = run_helper(argv, err, sizeof err);
+    if (status != 0) {
+        registry_remove(rec->id);
+        if (rec->staging_dir[0])
+            remove_tree(rec->staging_dir);
+        return status < 0 && *err ? engine_fail(E_FAIL, "DismMountImage: %s.", err)
+                                  : hresult_from_helper(status, err, rec);
+    }
+    rec->server_pid = find_server_pid(rec->id);
+    return registry_save(rec);
+}
+
+/* ------------------------------------------------------------------------
+ * Stopping a server
+ * ------------------------------------------------------------------------ */
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* wimlib returns once the server has committed; the server then unmounts and
+ * exits.  Waiting for that makes unmount synchronous: afterwards the
+ * directory is empty and the WIM's lock is released. */
+static void wait_for_server_exit(pid_t pid, const char *dir)
+{
+    for (long waited = 0; waited < SERVER_EXIT_TIMEOUT_MS; waited += 10) {
+        if (!process_alive(pid) && !wimfs_is_mounted_at(dir))
+            return;
+        sleep_ms(10);
+    }
+    engine_log(LOG_WARNING, "The mount server for %s did not exit in time", dir);
+}
+
+/* Detaches the mount point of a server that is gone (ENOTCONN). */
+static HRESULT detach_dead_mount(const char *dir)
+{
+    if (!wimfs_is_mounted_at(dir))
+        return S_OK;
+    if (umount2(dir, MNT_DETACH) == 0)
+        return S_OK;
+    int umount_err = errno;
+    char err[512];
+    char *fusermount[] = {"/usr/bin/fusermount", "-u", "-z", (char *)dir, NULL};
+    if (run_helper(fusermount, err, sizeof err) == 0)
+        return S_OK;
+    char *fusermount3[] = {"/usr/bin/fusermount3", "-u", "-z", (char *)dir, NULL};
+    if (run_helper(fusermount3, err, sizeof err) == 0)
+        return S_OK;
+    return engine_fail(engine_hresult_from_errno(umount_err),
+                       "Cannot detach the stale mount point '%s' (%s; %s).", dir,
+                       strerror(umount_err), err);
+}
+
+static void forget_mount(const mount_record *rec)
+{
+    if (rec->staging_dir[0])
+        remove_tree(rec->staging_dir);
+    registry_remove(rec->id);
+}
+
+typedef struct {
+    const progress_sink *sink;
+    bool cancelled;
+} unmount_progress_ctx;
+
+static enum wimlib_progress_status unmount_progress(enum wimlib_progress_msg msg,
+                                                    union wimlib_progress_info *info, void *ctx)
+{
+    unmount_progress_ctx *c = ctx;
+    switch (msg) {
+    case WIMLIB_PROGRESS_MSG_UNMOUNT_BEGIN:
+        /* The last point where the operation can still stop: after this the
+         * server commits, and a cancel lets it finish (as DISM documents). */
+        if (progress_cancelled(c->sink)) {
+            c->cancelled = true;
+            return WIMLIB_PROGRESS_STATUS_ABORT;
+        }
+        break;
+    case WIMLIB_PROGRESS_MSG_WRITE_STREAMS:
+        progress_report(c->sink, info->write_streams.completed_bytes,
+                        info->write_streams.total_bytes);
+        break;
+    case WIMLIB_PROGRESS_MSG_CALC_INTEGRITY:
+        progress_report(c->sink, info->integrity.completed_bytes, info->integrity.total_bytes);
+        break;
+    default:
+        break;
+    }
+    return WIMLIB_PROGRESS_STATUS_CONTINUE;
+}
+
+static int wimlib_unmount_flags(DWORD flags, bool read_only)
+{
+    if ((flags & DISM_DISCARD_IMAGE) || read_only)
+        return 0;
+    int f = WIMLIB_UNMOUNT_FLAG_COMMIT;
+    if (flags & DISM_COMMIT_GENERATE_INTEGRITY)
+        f |= WIMLIB_UNMOUNT_FLAG_CHECK_INTEGRITY;
+    if (flags & DISM_COMMIT_APPEND)
+        f |= WIMLIB_UNMOUNT_FLAG_NEW_IMAGE;
+    return f;
+}
+
+/* Unmounts a live wimfs mount, committing per flags.  On failure or cancel
+ * the image stays mounted. */
+static HRESULT stop_live_server(const char *function, const char *dir, DWORD flags,
+                                bool read_only, pid_t server_pid, const progress_sink *sink)
+{
+    progress_report(sink, 0, MOUNT_PROGRESS_TOTAL);
+    int wflags = wimlib_unmount_flags(flags, read_only);
+    unmount_progress_ctx ctx = {sink, false};
+    if (progress_cancelled(sink))
+        return engine_fail(HRESULT_FROM_WIN32(ERROR_CANCELLED),
+                           "%s: cancelled before '%s' was unmounted; it is still mounted.",
+                           function, dir);
+    engine_log(LOG_INFO, "%s: unmounting %s (%s)", function, dir,
+               (wflags & WIMLIB_UNMOUNT_FLAG_COMMIT) ? "commit" : "discard");
+    int rc = wimlib_unmount_image_with_progress(dir, wflags, unmount_progress, &ctx);
+    if (rc == WIMLIB_ERR_MQUEUE) {
+        /* Progress travels over a POSIX message queue, which some containers
+         * lack; the unmount itself does not need it. */
+        engine_log(LOG_WARNING, "%s: no message queues, unmounting without progress", function);
+        rc = wimlib_unmount_image_with_progress(dir, wflags, NULL, NULL);
+    }
+    if (rc == WIMLIB_ERR_ABORTED_BY_PROGRESS && ctx.cancelled)
+        return engine_fail(HRESULT_FROM_WIN32(ERROR_CANCELLED),
+                           "%s: cancelled before '%s' was unmounted; it is still mounted.",
+                           function, dir);
+    if (rc == WIMLIB_ERR_MOUNTED_IMAGE_IS_BUSY)
+        return engine_fail(HRESULT_FROM_WIN32(ERROR_BUSY),
+                           "%s: files are still open inside '%s'; close them and try again "
+                           "(the image is still mounted).", function, dir);
+    if (rc)
+        return engine_fail_wimlib(rc, "%s: cannot unmount '%s' (it is still mounted)", function,
+                                  dir);
+    wait_for_server_exit(server_pid, dir);
+    progress_report(sink, MOUNT_PROGRESS_TOTAL, MOUNT_PROGRESS_TOTAL);
+    return S_OK;
+}
+
+/* ------------------------------------------------------------------------
+ * Status
+ * ------------------------------------------------------------------------ */
+
+static bool mount_in_progress(const mount_record *rec)
+{
+    return rec->server_pid == 0 && rec->owner_pid != getpid() && process_alive(rec->owner_pid);
+}
+
+static DismMountStatus record_status(const mount_record *rec)
+{
+    struct stat st;
+    if (stat(rec->wim_path, &st) != 0)
+        return DismMountStatusInvalid;
+    wimfs_info live;
+    int err = wimfs_query(rec->mount_path, &live);
+    if (err == 0)
+        return strcmp(live.wim_path, rec->wim_path) == 0 && live.image_index == rec->image_index
+                   ? DismMountStatusOk
+                   : DismMountStatusInvalid;
+    if (err == ENOTCONN)
+        return DismMountStatusNeedsRemount;
+    if (stat(rec->mount_path, &st) != 0 || !S_ISDIR(st.st_mode))
+        return DismMountStatusInvalid;
+    return DismMountStatusNeedsRemount;
+}
+
+static HRESULT load_record(const char *function, const char *dir, mount_record *rec)
+{
+    if (registry_find_by_mount(dir, rec))
+        return S_OK;
+    return engine_fail(DISMAPI_E_UNABLE_TO_UNMOUNT_IMAGE_PATH,
+                       "%s: no image is mounted at '%s'.", function, dir);
+}
+
+/* ------------------------------------------------------------------------
+ * The API
+ * ------------------------------------------------------------------------ */
+
+#define KNOWN_MOUNT_FLAGS (DISM_MOUNT_READONLY | DISM_MOUNT_OPTIMIZE | DISM_MOUNT_CHECK_INTEGRITY)
+
+static HRESULT mount_args(PCWSTR ImageFilePath, PCWSTR MountPath, DWORD Flags, char *wim,
+                          char *dir)
+{
+    if (Flags & DISM_MOUNT_SUPPORT_EA)
+        return engine_fail(HRESULT_FROM_WIN32(ERROR_NOT_SUPPORTED),
+                           "DismMountImage: DISM_MOUNT_SUPPORT_EA is not supported by the "
+                           "portable engine.");
+    if (Flags & ~(DWORD)KNOWN_MOUNT_FLAGS)
+        return engine_fail(E_INVALIDARG, "DismMountImage: unknown flags 0x%08X.",
+                           (unsigned)(Flags & ~(DWORD)KNOWN_MOUNT_FLAGS));
+    char *wim_arg = NULL, *dir_arg = NULL;
+    HRESULT hr = path_arg(ImageFilePath, "DismMountImage: ImageFilePath", &wim_arg);
+    if (SUCCEEDED(hr))
+        hr = path_arg(MountPath, "DismMountImage: MountPath", &dir_arg);
+    if (SUCCEEDED(hr))
+        hr = check_image_file(wim_arg, wim);
+    if (SUCCEEDED(hr))
+        hr = canonical_mount_path("DismMountImage", dir_arg, dir, ENGINE_PATH_MAX);
+    if (SUCCEEDED(hr))
+        hr = check_mount_dir(dir);
+    free(wim_arg);
+    free(dir_arg);
+    return hr;
+}
+
+HRESULT WINAPI DismMountImage(PCWSTR ImageFilePath, PCWSTR MountPath, UINT ImageIndex,
+                              PCWSTR ImageName, DismImageIdentifier ImageIdentifier, DWORD Flags,
+                              HANDLE CancelEvent, DISM_PROGRESS_CALLBACK Progress,
+                              PVOID UserData)
+{
+    progress_sink sink = {CancelEvent, Progress, UserData};
+    HRESULT hr = engine_require_initialized("DismMountImage");
+    if (FAILED(hr))
+        return hr;
+    mount_record rec;
+    memset(&rec, 0, sizeof rec);
+    if (FAILED(hr = mount_args(ImageFilePath, MountPath, Flags, rec.wim_path, rec.mount_path)) ||
+        FAILED(hr = check_fuse_rights()))
+        return hr;
+
+    progress_report(&sink, 0, MOUNT_PROGRESS_TOTAL);
+    int image = 0;
+    if (FAILED(hr = validate_wim(rec.wim_path, ImageIndex, ImageName, ImageIdentifier, Flags,
+                                 &sink, &image)))
+        return hr;
+    if (progress_cancelled(&sink))
+        return engine_fail(HRESULT_FROM_WIN32(ERROR_CANCELLED),
+                           "DismMountImage: cancelled; nothing was mounted.");
+
+    registry_new_id(rec.id);
+    rec.image_index = (unsigned)image;
+    rec.read_only = (Flags & DISM_MOUNT_READONLY) != 0;
+    rec.created = (long long)time(NULL);
+    if (FAILED(hr = start_server(&rec)))
+        return hr;
+
+    /* A mount is cheap to undo, so a cancel that arrived while the server
+     * was starting is honoured rather than leaving a mount nobody wanted. */
+    if (progress_cancelled(&sink)) {
+        progress_sink quiet = {NULL, NULL, NULL};
+        if (SUCCEEDED(stop_live_server("DismMountImage", rec.mount_path, DISM_DISCARD_IMAGE,
+                                       rec.read_only, rec.server_pid, &quiet)))
+            forget_mount(&rec);
+        return engine_fail(HRESULT_FROM_WIN32(ERROR_CANCELLED),
+                           "DismMountImage: cancelled; the image was unmounted again.");
+    }
+    progress_report(&sink, MOUNT_PROGRESS_TOTAL, MOUNT_PROGRESS_TOTAL);
+    engine_log(LOG_INFO, "Mounted %s index %u at %s, server pid %d", rec.wim_path,
+               rec.image_index, rec.mount_path, (int)rec.server_pid);
+    return S_OK;
+}
+
+static HRESULT check_unmount_flags(const char *function, DWORD flags)
+{
+    /* DISM_COMMIT_MASK is a mask to test flags with, never a flag itself. */
+    DWORD known = DISM_DISCARD_IMAGE | DISM_COMMIT_GENERATE_INTEGRITY | DISM_COMMIT_APPEND;
+    if (flags & DISM_COMMIT_SUPPORT_EA)
+        return engine_fail(HRESULT_FROM_WIN32(ERROR_NOT_SUPPORTED),
+                           "%s: DISM_COMMIT_SUPPORT_EA is not supported by the portable engine.",
+                           function);
+    if (flags & ~known)
+        return engine_fail(E_INVALIDARG, "%s: unknown flags 0x%08X.", function,
+                           (unsigned)(flags & ~known));
+    if ((flags & DISM_DISCARD_IMAGE) && (flags & DISM_COMMIT_MASK))
+        return engine_fail(E_INVALIDARG, "%s: commit flags cannot be combined with "
+                           "DISM_DISCARD_IMAGE.", function);
+    return S_OK;
+}
+
+/* Unmounts a mount the registry does not know: one made by another tool. */
+static HRESULT unmount_foreign(const char *dir, DWORD flags, const progress_sink *sink)
+{
+    wimfs_info live;
+    int err = wimfs_query(dir, &live);
+    if (err == ENOTCONN) {
+        if (!(flags & DISM_DISCARD_IMAGE))
+            return engine_fail(DISMAPI_E_NEEDS_REMOUNT,
+                               "DismUnmountImage: the server of '%s' is gone; its changes are "
+                               "lost. Unmount with DISM_DISCARD_IMAGE to clean it up.", dir);
+        return detach_dead_mount(dir);
+    }
+    if (err != 0)
+        return engine_fail(DISMAPI_E_UNABLE_TO_UNMOUNT_IMAGE_PATH,
+                           "DismUnmountImage: no image is mounted at '%s'.", dir);
+    return stop_live_server("DismUnmountImage", dir, flags,
+                            !(live.mount_flags & WIMLIB_MOUNT_FLAG_READWRITE), 0, sink);
+}
+
+HRESULT WINAPI DismUnmountImage(PCWSTR MountPath, DWORD Flags, HANDLE CancelEvent,
+                                DISM_PROGRESS_CALLBACK Progress, PVOID UserData)
+{
+    progress_sink sink = {CancelEvent, Progress, UserData};
+    HRESULT hr = engine_require_initialized("DismUnmountImage");
+    char *arg = NULL, dir[ENGINE_PATH_MAX];
+    if (FAILED(hr) || FAILED(hr = check_unmount_flags("DismUnmountImage", Flags)) ||
+        FAILED(hr = path_arg(MountPath, "DismUnmountImage: MountPath", &arg)))
+        return hr;
+    hr = canonical_mount_path("DismUnmountImage", arg, dir, sizeof dir);
+    free(arg);
+    if (FAILED(hr))
+        return engine_fail(DISMAPI_E_UNABLE_TO_UNMOUNT_IMAGE_PATH,
+                           "DismUnmountImage: no image is mounted at '%ls'.", MountPath);
+    if (sessions_open_on(dir) > 0)
+        return engine_fail(DISMAPI_E_OPEN_HANDLES_UNABLE_TO_UNMOUNT_IMAGE_PATH,
+                           "DismUnmountImage: %u DISM session(s) are open on '%s'; close them "
+                           "first.", sessions_open_on(dir), dir);
+    mount_record rec;
+    if (!registry_find_by_mount(dir, &rec))
+        return unmount_foreign(dir, Flags, &sink);
+
+    DismMountStatus status = record_status(&rec);
+    if (status == DismMountStatusOk) {
+        hr = stop_live_server("DismUnmountImage", dir, Flags, rec.read_only, rec.server_pid,
+                              &sink);
+        if (SUCCEEDED(hr))
+            forget_mount(&rec);
+        return hr;
+    }
+    if (!(Flags & DISM_DISCARD_IMAGE) && !rec.read_only)
+        return engine_fail(DISMAPI_E_NEEDS_REMOUNT,
+                           "DismUnmountImage: the mount at '%s' is %s; its uncommitted changes "
+                           "are lost. Remount it, or unmount with DISM_DISCARD_IMAGE.", dir,
+                           status == DismMountStatusInvalid ? "invalid" : "no longer served");
+    if (FAILED(hr = detach_dead_mount(dir)))
+        return hr;
+    forget_mount(&rec);
+    return S_OK;
+}
+
+/* Index of the last image, which is where DISM_COMMIT_APPEND put the changes. */
+static HRESULT last_image_index(const char *wim_path, unsigned *index)
+{
+    WIMStruct *wim;
+    int rc = wimlib_open_wim(wim_path, 0, &wim);
+    if (rc)
+        return engine_fail_wimlib(rc, "DismCommitImage: cannot reopen '%s'", wim_path);
+    struct wimlib_wim_info wi;
+    wimlib_get_wim_info(wim, &wi);
+    wimlib_free(wim);
+    *index = wi.image_count;
+    return S_OK;
+}
+
+static HRESULT commit_and_remount(mount_record *rec, DWORD flags, const progress_sink *sink)
+{
+    HRESULT hr = stop_live_server("DismCommitImage", rec->mount_path, flags, rec->read_only,
+                                  rec->server_pid, sink);
+    if (FAILED(hr))
+        return hr;
+    forget_mount(rec);
+    if ((flags & DISM_COMMIT_APPEND) && !(flags & DISM_DISCARD_IMAGE) &&
+        FAILED(hr = last_image_index(rec->wim_path, &rec->image_index)))
+        return hr;
+    /* wimlib has no "save and stay mounted": the image is mounted again
+     * under the same id, now showing the committed state. */
+    if (FAILED(hr = start_server(rec)))
+        return engine_fail(hr, "DismCommitImage: the changes were saved to '%s', but mounting "
+                           "it again at '%s' failed: %s", rec->wim_path, rec->mount_path,
+                           "see the log for details.");
+    return S_OK;
+}
+
+HRESULT WINAPI DismCommitImage(DismSession Session, DWORD Flags, HANDLE CancelEvent,
+                               DISM_PROGRESS_CALLBACK Progress, PVOID UserData)
+{
+    progress_sink sink = {CancelEvent, Progress, UserData};
+    HRESULT hr = engine_require_initialized("DismCommitImage");
+    char root[ENGINE_PATH_MAX];
+    if (FAILED(hr) || FAILED(hr = check_unmount_flags("DismCommitImage", Flags)) ||
+        FAILED(hr = session_acquire(Session, "DismCommitImage", root, sizeof root)))
+        return hr;
+    mount_record rec;
+    if (!registry_find_by_mount(root, &rec)) {
+        hr = engine_fail(E_INVALIDARG, "DismCommitImage: the session's image '%s' was not "
+                         "mounted with DismMountImage, so there is nothing to commit to.", root);
+    } else if (rec.read_only && !(Flags & DISM_DISCARD_IMAGE)) {
+        hr = engine_fail(HRESULT_FROM_WIN32(ERROR_WRITE_PROTECT),
+                         "DismCommitImage: '%s' is mounted read-only; remount it read-write "
+                         "to save changes.", root);
+    } else if (record_status(&rec) != DismMountStatusOk) {
+        hr = engine_fail(DISMAPI_E_NEEDS_REMOUNT,
+                         "DismCommitImage: the mount at '%s' is not served any more; remount "
+                         "it first.", root);
+    } else {
+        hr = commit_and_remount(&rec, Flags, &sink);
+    }
+    session_release(Session);
+    return hr;
+}
+
+HRESULT WINAPI DismRemountImage(PCWSTR MountPath)
+{
+    HRESULT hr = engine_require_initialized("DismRemountImage");
+    char *arg = NULL, dir[ENGINE_PATH_MAX];
+    if (FAILED(hr) || FAILED(hr = path_arg(MountPath, "DismRemountImage: MountPath", &arg)))
+        return hr;
+    hr = canonical_mount_path("DismRemountImage", arg, dir, sizeof dir);
+    free(arg);
+    mount_record rec;
+    if (FAILED(hr) || FAILED(hr = load_record("DismRemountImage", dir, &rec)))
+        return hr;
+    if (sessions_open_on(dir) > 0)
+        return engine_fail(DISMAPI_E_OPEN_HANDLES_UNABLE_TO_REMOUNT_IMAGE_PATH,
+                           "DismRemountImage: DISM sessions are open on '%s'; close them first.",
+                           dir);
+    switch (record_status(&rec)) {
+    case DismMountStatusOk:
+        return S_OK;
+    case DismMountStatusInvalid:
+        return engine_fail(E_INVALIDARG,
+                           "DismRemountImage: the mount at '%s' is invalid (its WIM or directory "
+                           "is gone, or another image is mounted there); unmount it with "
+                           "DISM_DISCARD_IMAGE or run DismCleanupMountpoints.", dir);
+    default:
+        break;
+    }
+    if (FAILED(hr = check_fuse_rights()) || FAILED(hr = detach_dead_mount(dir)))
+        return hr;
+    if (rec.staging_dir[0])
+        remove_tree(rec.staging_dir); /* uncommitted data of the dead server */
+    return start_server(&rec);
+}
+
+/* ------------------------------------------------------------------------
+ * Listing and cleanup
+ * ------------------------------------------------------------------------ */
+
+static bool recorded(const mount_record *recs, size_t n, const char *dir)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(recs[i].mount_path, dir))
+            return true;
+    return false;
+}
+
+static bool add_entry(result_pool *pool, DismMountedImageInfo *e, const char *dir,
+                      const char *wim, unsigned index, bool read_only, DismMountStatus status)
+{
+    e->MountPath = pool_wstr(pool, dir);
+    e->ImageFilePath = pool_wstr(pool, wim);
+    e->ImageIndex = index;
+    e->MountMode = read_only ? DismReadOnly : DismReadWrite;
+    e->MountStatus = status;
+    return e->MountPath && e->ImageFilePath;
+}
+
+HRESULT WINAPI DismGetMountedImageInfo(DismMountedImageInfo **MountedImageInfo, UINT *Count)
+{
+    if (!MountedImageInfo || !Count)
+        return engine_fail(E_INVALIDARG, "DismGetMountedImageInfo: both out pointers are required.");
+    *MountedImageInfo = NULL;
+    *Count = 0;
+    HRESULT hr = engine_require_initialized("DismGetMountedImageInfo");
+    mount_record *recs = NULL;
+    size_t nrec = 0;
+    if (FAILED(hr) || FAILED(hr = registry_load_all(&recs, &nrec)))
+        return hr;
+    char(*points)[ENGINE_PATH_MAX] = NULL;
+    size_t npoints = wimfs_mount_points(&points);
+
+    result_pool *pool = pool_new();
+    DismMountedImageInfo *list = pool ? pool_alloc(pool, (nrec + npoints + 1) * sizeof *list) : NULL;
+    bool ok = list != NULL;
+    UINT n = 0;
+    for (size_t i = 0; ok && i < nrec; i++) {
+        if (mount_in_progress(&recs[i]))
+            continue;
+        ok = add_entry(pool, &list[n++], recs[i].mount_path, recs[i].wim_path,
+                       recs[i].image_index, recs[i].read_only, record_status(&recs[i]));
+    }
+    for (size_t i = 0; ok && i < npoints; i++) {
+        if (recorded(recs, nrec, points[i]))
+            continue;
+        wimfs_info live;
+        if (wimfs_query(points[i], &live) == 0)
+            ok = add_entry(pool, &list[n++], points[i], live.wim_path, live.image_index,
+                           !(live.mount_flags & WIMLIB_MOUNT_FLAG_READWRITE), DismMountStatusOk);
+        else
+            ok = add_entry(pool, &list[n++], points[i], "", 0, true, DismMountStatusInvalid);
+    }
+    free(recs);
+    free(points);
+    if (!ok) {
+        pool_discard(pool);
+        return engine_fail(E_OUTOFMEMORY, "DismGetMountedImageInfo: out of memory.");
+    }
+    if (n == 0) {
+        pool_discard(pool);
+        return S_OK;
+    }
+    *MountedImageInfo = pool_publish(pool, list);
+    *Count = n;
+    return S_OK;
+}
+
+static unsigned cleanup_records(const mount_record *recs, size_t n)
+{
+    unsigned cleaned = 0;
+    for (size_t i = 0; i < n; i++) {
+        const mount_record *rec = &recs[i];
+        if (mount_in_progress(rec) || record_status(rec) == DismMountStatusOk)
+            continue;
+        if (sessions_open_on(rec->mount_path) > 0)
+            continue;
+        engine_log(LOG_INFO, "Cleanup: removing stale mount of %s at %s", rec->wim_path,
+                   rec->mount_path);
+        if (SUCCEEDED(detach_dead_mount(rec->mount_path))) {
+            forget_mount(rec);
+            cleaned++;
+        }
+    }
+    return cleaned;
+}
+
+static unsigned cleanup_foreign_dead_mounts(const mount_record *recs, size_t n)
+{
+    char(*points)[ENGINE_PATH_MAX] = NULL;
+    size_t npoints = wimfs_mount_points(&points);
+    unsigned cleaned = 0;
+    for (size_t i = 0; i < npoints; i++) {
+        wimfs_info live;
+        if (recorded(recs, n, points[i]) || wimfs_query(points[i], &live) != ENOTCONN)
+            continue;
+        engine_log(LOG_INFO, "Cleanup: detaching dead wimfs mount at %s", points[i]);
+        if (SUCCEEDED(detach_dead_mount(points[i])))
+            cleaned++;
+    }
+    free(points);
+    return cleaned;
+}
+
+/* Staging directories are named after their mount's id; one without a
+ * registry entry belongs to a mount that no longer exists. */
+static unsigned cleanup_orphan_staging(const mount_record *recs, size_t n)
+{
+    char root[ENGINE_PATH_MAX];
+    snprintf(root, sizeof root, "%s/dism-staging", engine_scratch_dir());
+    DIR *d = opendir(root);
+    if (!d)
+        return 0;
+    unsigned cleaned = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        bool owned = false;
+        for (size_t i = 0; i < n && !owned; i++)
+            owned = !strcmp(recs[i].id, e->d_name);
+        if (owned)
+            continue;
+        char path[ENGINE_PATH_MAX];
+        snprintf(path, sizeof path, "%s/%s", root, e->d_name);
+        engine_log(LOG_INFO, "Cleanup: removing orphaned staging directory %s", path);
+        if (remove_tree(path) == 0)
+            cleaned++;
+    }
+    closedir(d);
+    return cleaned;
+}
+
+HRESULT WINAPI DismCleanupMountpoints(void)
+{
+    HRESULT hr = engine_require_initialized("DismCleanupMountpoints");
+    mount_record *recs = NULL;
+    size_t n = 0;
+    if (FAILED(hr) || FAILED(hr = registry_load_all(&recs, &n)))
+        return hr;
+    unsigned cleaned = cleanup_records(recs, n) + cleanup_foreign_dead_mounts(recs, n);
+    free(recs);
+    /* Reload: the records removed above no longer own their staging. */
+    if (FAILED(hr = registry_load_all(&recs, &n)))
+        return hr;
+    cleaned += cleanup_orphan_staging(recs, n);
+    free(recs);
+    engine_log(LOG_INFO, "DismCleanupMountpoints: %u item(s) cleaned", cleaned);
+    return S_OK;
+}

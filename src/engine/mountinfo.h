@@ -1,0 +1,20 @@
+/* mountinfo.h - the kernel's and the wimfs servers' view of mounts. */
+#ifndef DISM_ENGINE_MOUNTINFO_H
+#define DISM_ENGINE_MOUNTINFO_H
+
+#include "engine.h"
+
+typedef struct {
+    char wim_path[ENGINE_PATH_MAX];
+    unsigned image_index;
+    int mount_flags; /* WIMLIB_MOUNT_FLAG_* of the live mount */
+} wimfs_info;
+
+/* Mount points of every fuse.wimfs file system; *out is malloc'd. */
+size_t wimfs_mount_points(char (**out)[ENGINE_PATH_MAX]);
+bool wimfs_is_mounted_at(const char *dir);
+/* Asks the server behind `dir`; returns 0 or an errno (ENOTCONN for a dead server). */
+int wimfs_query(const char *dir, wimfs_info *info);
+bool process_alive(pid_t pid);
+
+#endif
