@@ -1,0 +1,128 @@
+"""Shared fixtures: an isolated engine state directory, real WIM files built
+with wimlib at test time, and guards that no test leaves an image mounted."""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+# The engine reads DISM_STATE_DIR when DISM is initialized, once per process:
+# set it before anything imports dism, so the tests never touch the
+# machine-wide registry of mounts.
+STATE_DIR = Path(tempfile.mkdtemp(prefix="dism-test-state-"))
+os.environ["DISM_STATE_DIR"] = str(STATE_DIR)
+
+import dism  # noqa: E402
+from dism.testing import WindowsImageSpec, build_wim, sample_specs  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_REAL = REPO.parent / "shared" / "testdata" / "real"
+
+
+def fuse_problem() -> str | None:
+    """Why FUSE mounts cannot work here, or None when they can."""
+    if not shutil.which("wimlib-imagex"):
+        return "wimlib-imagex (Debian package wimtools) is not installed"
+    try:
+        st = os.stat("/dev/fuse")
+    except OSError:
+        return "/dev/fuse does not exist"
+    if not stat.S_ISCHR(st.st_mode):
+        return "/dev/fuse is not a character device"
+    if os.geteuid() != 0 and not os.access("/dev/fuse", os.R_OK | os.W_OK):
+        return "no access to /dev/fuse"
+    return None
+
+
+@pytest.fixture(scope="session")
+def fuse():
+    """Depend on this in every test that mounts.  In CI a missing FUSE is a
+    failure, not a skip: those tests are the point of the suite."""
+    problem = fuse_problem()
+    if problem:
+        if os.environ.get("CI"):
+            pytest.fail(f"FUSE is required in CI: {problem}")
+        pytest.skip(f"FUSE not available: {problem}")
+
+
+@pytest.fixture(scope="session")
+def _sample_wim_master(tmp_path_factory) -> Path:
+    return build_wim(tmp_path_factory.mktemp("wims") / "sample.wim", sample_specs())
+
+
+@pytest.fixture
+def sample_wim(_sample_wim_master, tmp_path) -> Path:
+    """A private copy of a 3-image Windows-shaped WIM (the third is named "1")."""
+    path = tmp_path / "sample.wim"
+    shutil.copyfile(_sample_wim_master, path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def _big_wim_master(tmp_path_factory) -> Path:
+    spec = WindowsImageSpec(name="Big", payload_bytes=48 * 1024 * 1024)
+    return build_wim(tmp_path_factory.mktemp("wims") / "big.wim", [spec], integrity=True)
+
+
+@pytest.fixture
+def big_wim(_big_wim_master, tmp_path) -> Path:
+    """A WIM with a 48 MiB incompressible payload and an integrity table,
+    for operations long enough to observe progress and cancellation."""
+    path = tmp_path / "big.wim"
+    shutil.copyfile(_big_wim_master, path)
+    return path
+
+
+@pytest.fixture
+def mount_dir(tmp_path) -> Path:
+    d = tmp_path / "mnt"
+    d.mkdir()
+    return d
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def wimfs_mounts() -> list[str]:
+    points = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            if " - fuse.wimfs " in line:
+                points.append(fields[4].replace("\\040", " "))
+    return points
+
+
+def run_python(code: str, **env) -> subprocess.CompletedProcess:
+    """Runs code in a fresh interpreter sharing this session's state dir."""
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, **env}, timeout=120)
+
+
+@pytest.fixture(autouse=True)
+def no_leftover_mounts(tmp_path):
+    """Fails a test that leaves an image mounted below its tmp_path, after
+    unmounting it so one failure does not cascade."""
+    yield
+    leftovers = [p for p in wimfs_mounts() if p.startswith(str(tmp_path))]
+    for point in leftovers:
+        try:
+            dism.unmount(point, commit=False)
+        except dism.DismError:
+            subprocess.run(["umount", "-l", point], check=False)
+    assert not leftovers, f"test left images mounted: {leftovers}"
+
+
+def pytest_sessionfinish(session, exitstatus):
+    for point in wimfs_mounts():
+        if point.startswith(tempfile.gettempdir()):
+            subprocess.run(["umount", "-l", point], check=False)
+    shutil.rmtree(STATE_DIR, ignore_errors=True)
