@@ -593,13 +593,13 @@ static HRESULT load_record(const char *function, const char *dir, mount_record *
 static HRESULT mount_args(PCWSTR ImageFilePath, PCWSTR MountPath, DWORD Flags, char *wim,
                           char *dir)
 {
+    if (Flags & ~(DWORD)(KNOWN_MOUNT_FLAGS | DISM_MOUNT_SUPPORT_EA))
+        return engine_fail(E_INVALIDARG, "DismMountImage: unknown flags 0x%08X.",
+                           (unsigned)(Flags & ~(DWORD)(KNOWN_MOUNT_FLAGS | DISM_MOUNT_SUPPORT_EA)));
     if (Flags & DISM_MOUNT_SUPPORT_EA)
         return engine_fail(HRESULT_FROM_WIN32(ERROR_NOT_SUPPORTED),
                            "DismMountImage: DISM_MOUNT_SUPPORT_EA is not supported by the "
                            "portable engine.");
-    if (Flags & ~(DWORD)KNOWN_MOUNT_FLAGS)
-        return engine_fail(E_INVALIDARG, "DismMountImage: unknown flags 0x%08X.",
-                           (unsigned)(Flags & ~(DWORD)KNOWN_MOUNT_FLAGS));
     char *wim_arg = NULL, *dir_arg = NULL;
     HRESULT hr = path_arg(ImageFilePath, "DismMountImage: ImageFilePath", &wim_arg);
     if (SUCCEEDED(hr))
@@ -665,14 +665,15 @@ HRESULT WINAPI DismMountImage(PCWSTR ImageFilePath, PCWSTR MountPath, UINT Image
 static HRESULT check_unmount_flags(const char *function, DWORD flags)
 {
     /* DISM_COMMIT_MASK is a mask to test flags with, never a flag itself. */
-    DWORD known = DISM_DISCARD_IMAGE | DISM_COMMIT_GENERATE_INTEGRITY | DISM_COMMIT_APPEND;
+    DWORD known = DISM_DISCARD_IMAGE | DISM_COMMIT_GENERATE_INTEGRITY | DISM_COMMIT_APPEND |
+                  DISM_COMMIT_SUPPORT_EA;
+    if (flags & ~known)
+        return engine_fail(E_INVALIDARG, "%s: unknown flags 0x%08X.", function,
+                           (unsigned)(flags & ~known));
     if (flags & DISM_COMMIT_SUPPORT_EA)
         return engine_fail(HRESULT_FROM_WIN32(ERROR_NOT_SUPPORTED),
                            "%s: DISM_COMMIT_SUPPORT_EA is not supported by the portable engine.",
                            function);
-    if (flags & ~known)
-        return engine_fail(E_INVALIDARG, "%s: unknown flags 0x%08X.", function,
-                           (unsigned)(flags & ~known));
     if ((flags & DISM_DISCARD_IMAGE) && (flags & DISM_COMMIT_MASK))
         return engine_fail(E_INVALIDARG, "%s: commit flags cannot be combined with "
                            "DISM_DISCARD_IMAGE.", function);
