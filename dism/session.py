@@ -39,6 +39,7 @@ class Session:
         self._windows_dir = os.fspath(windows_dir) if windows_dir is not None else None
         self._system_drive = system_drive
         self.reboot_required = False
+        self._handle = None
         _runtime.ensure_initialized()
         self._handle = self._open()
         _runtime.track_session(self)
@@ -57,7 +58,7 @@ class Session:
 
     @property
     def closed(self) -> bool:
-        return self._handle.closed
+        return self._handle is None or self._handle.closed
 
     @property
     def handle(self) -> int:
@@ -65,7 +66,8 @@ class Session:
         return self._handle.handle
 
     def close(self) -> None:
-        self._handle.close()
+        if self._handle is not None:
+            self._handle.close()
 
     def __enter__(self) -> "Session":
         return self

@@ -376,3 +376,42 @@ def test_mount_without_fuse_rights_asks_for_elevation(sample_wim, mount_dir, tmp
     assert lines[0] == "0x800702e4"
     assert "FUSE" in lines[1] and "root" in lines[1]
     assert status_of(mount_dir) is None
+
+
+def test_optimize_is_accepted(sample_wim, mount_dir):
+    with dism.mount(sample_wim, mount_dir, index=1, read_only=True, optimize=True):
+        assert (mount_dir / "Windows").is_dir()
+
+
+def test_registry_and_staging_are_private(sample_wim, mount_dir):
+    with dism.mount(sample_wim, mount_dir, index=1):
+        entry_files = list((STATE_DIR / "mounts").glob("*.mount"))
+        assert entry_files
+        assert (STATE_DIR / "mounts").stat().st_mode & 0o777 == 0o700
+        assert all(f.stat().st_mode & 0o777 == 0o600 for f in entry_files)
+        staging = Path(registry_entry(mount_dir)["staging_dir"])
+        assert staging.stat().st_mode & 0o077 == 0
+
+
+def test_after_a_reboot_the_mount_needs_remount(sample_wim, mount_dir):
+    # A reboot leaves the registry entry but no server and no FUSE mount.
+    m = dism.mount(sample_wim, mount_dir, index=2, read_only=True)
+    kill_server(mount_dir)
+    subprocess.run(["umount", "-l", str(mount_dir)], check=True)
+    info = status_of(mount_dir)
+    assert info.status is dism.MountStatus.NEEDS_REMOUNT and info.index == 2
+    with pytest.raises(dism.NeedsRemountError):
+        dism.Session(mount_dir)
+    dism.remount(mount_dir)
+    assert status_of(mount_dir).status is dism.MountStatus.OK
+    assert (mount_dir / "Windows").is_dir()
+    m.unmount(commit=False)
+
+
+def test_discarding_a_dead_mount_cleans_it(sample_wim, mount_dir):
+    dism.mount(sample_wim, mount_dir, index=1)
+    kill_server(mount_dir)
+    with pytest.raises(dism.NeedsRemountError):
+        dism.unmount(mount_dir, commit=True)
+    dism.unmount(mount_dir, commit=False)
+    assert status_of(mount_dir) is None and os.listdir(mount_dir) == []

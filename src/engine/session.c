@@ -8,6 +8,7 @@
  * DISMAPI_E_INVALID_DISM_SESSION, as the DISM documentation describes.
  */
 #include "engine.h"
+#include "mountinfo.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -158,6 +159,18 @@ static HRESULT check_system_drive(PCWSTR drive, char out[8])
     return S_OK;
 }
 
+/* A recorded mount whose server is gone (killed, or a reboot) shows an empty
+ * directory; servicing that would service nothing. */
+static HRESULT check_still_served(const char *root)
+{
+    mount_record rec;
+    wimfs_info live;
+    if (!registry_find_by_mount(root, &rec) || wimfs_query(root, &live) == 0)
+        return S_OK;
+    return engine_fail(DISMAPI_E_NEEDS_REMOUNT, "DismOpenSession: the image mounted at '%s' is "
+                       "no longer served; remount it first (DismRemountImage).", root);
+}
+
 static HRESULT open_args(PCWSTR ImagePath, PCWSTR WindowsDirectory, PCWSTR SystemDrive,
                          session *s)
 {
@@ -182,7 +195,9 @@ static HRESULT open_args(PCWSTR ImagePath, PCWSTR WindowsDirectory, PCWSTR Syste
                FAILED(hr = path_arg(WindowsDirectory, "WindowsDirectory", &windir))) {
         /* reported by path_arg */
     } else if (SUCCEEDED(hr = check_system_drive(SystemDrive, s->system_drive))) {
-        hr = find_windows_dir(s->root, windir, s->windows_dir, sizeof s->windows_dir);
+        hr = check_still_served(s->root);
+        if (SUCCEEDED(hr))
+            hr = find_windows_dir(s->root, windir, s->windows_dir, sizeof s->windows_dir);
     }
     free(path);
     free(windir);
