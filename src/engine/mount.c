@@ -400,9 +400,13 @@ static HRESULT start_server(mount_record *rec)
     }
     char index[16];
     snprintf(index, sizeof index, "%u", rec->image_index);
-    char *argv[] = {helper, "--id", rec->id, "--wim", rec->wim_path, "--index", index,
-                    "--dir", rec->mount_path, rec->read_only ? NULL : "--rw", "--staging",
-                    rec->staging_dir, NULL};
+    char *argv[14] = {helper, "--id", rec->id, "--wim", rec->wim_path, "--index", index,
+                      "--dir", rec->mount_path};
+    if (!rec->read_only) {
+        argv[9] = "--rw";
+        argv[10] = "--staging";
+        argv[11] = rec->staging_dir;
+    }
     char err[1024];
     engine_log(LOG_INFO, "Mounting %s index %u at %s (%s)", rec->wim_path, rec->image_index,
                rec->mount_path, rec->read_only ? "read-only" : "read-write");
