@@ -27,6 +27,7 @@ from .errors import (
     NotInitializedError,
     NotSupportedError,
     OpenSessionsError,
+    PathNotFoundError,
 )
 from .image import (
     MountedImage,
@@ -62,7 +63,8 @@ __all__ = [
     "InvalidImageIndexError", "InvalidImageNameError", "InvalidSessionError", "LogLevel",
     "MountMode", "MountPathError", "MountStatus", "MountedImage", "MountedImageInfo",
     "NeedsRemountError", "NotImplementedByEngineError", "NotInitializedError",
-    "NotSupportedError", "ONLINE", "OpenSessionsError", "ProgressCallback", "Session", "Version",
+    "NotSupportedError", "ONLINE", "OpenSessionsError", "PathNotFoundError", "ProgressCallback",
+    "Session", "Version",
     "cleanup_mountpoints", "get_image_info", "get_mounted_images", "initialize",
     "is_initialized", "mount", "remount", "shutdown", "unmount",
 ]

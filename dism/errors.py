@@ -20,6 +20,7 @@ from ._dism import (
     NotInitializedError,
     NotSupportedError,
     OpenSessionsError,
+    PathNotFoundError,
 )
 
 __all__ = [
@@ -27,5 +28,5 @@ __all__ = [
     "InvalidArgumentError", "InvalidImageIndexError", "InvalidImageNameError",
     "InvalidSessionError", "MountPathError", "NeedsRemountError",
     "NotImplementedByEngineError", "NotInitializedError", "NotSupportedError",
-    "OpenSessionsError",
+    "OpenSessionsError", "PathNotFoundError",
 ]

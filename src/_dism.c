@@ -54,6 +54,7 @@ enum error_class {
     ERR_NOT_IMPLEMENTED,
     ERR_INVALID_ARGUMENT,
     ERR_BUSY,
+    ERR_PATH_NOT_FOUND,
     ERR_COUNT
 };
 
@@ -79,6 +80,8 @@ static const struct {
                              "The portable engine does not implement this function yet."},
     [ERR_INVALID_ARGUMENT] = {"InvalidArgumentError", "An argument was rejected by DISM."},
     [ERR_BUSY] = {"BusyError", "The image or servicing stack is busy."},
+    [ERR_PATH_NOT_FOUND] = {"PathNotFoundError",
+                            "A file or directory DISM needs does not exist."},
 };
 
 typedef struct {
@@ -119,6 +122,7 @@ static enum error_class class_for(HRESULT hr)
     case 0x80004001u: return ERR_NOT_IMPLEMENTED;
     case 0x80070057u: return ERR_INVALID_ARGUMENT;
     case (unsigned)DISMAPI_E_BUSY: case 0x800700AAu: case 0x80070020u: return ERR_BUSY;
+    case 0x80070002u: case 0x80070003u: return ERR_PATH_NOT_FOUND;
     default: return ERR_BASE;
     }
 }
@@ -1007,8 +1011,14 @@ static int add_exceptions(PyObject *module, module_state *st)
     for (int i = ERR_BASE + 1; i < ERR_COUNT; i++) {
         char qualified[128];
         PyOS_snprintf(qualified, sizeof qualified, "dism._dism.%s", error_specs[i].name);
-        st->errors[i] = PyErr_NewExceptionWithDoc(qualified, error_specs[i].doc,
-                                                  st->errors[ERR_BASE], NULL);
+        /* Missing paths are also FileNotFoundError, so either except works. */
+        PyObject *bases = i == ERR_PATH_NOT_FOUND
+                              ? PyTuple_Pack(2, st->errors[ERR_BASE], PyExc_FileNotFoundError)
+                              : Py_NewRef(st->errors[ERR_BASE]);
+        if (!bases)
+            return -1;
+        st->errors[i] = PyErr_NewExceptionWithDoc(qualified, error_specs[i].doc, bases, NULL);
+        Py_DECREF(bases);
         if (!st->errors[i] || PyModule_AddObjectRef(module, error_specs[i].name, st->errors[i]) < 0)
             return -1;
     }

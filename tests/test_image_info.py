@@ -70,8 +70,9 @@ def test_accepts_pathlike_and_str(sample_wim):
 
 
 def test_missing_file_is_a_typed_error(tmp_path):
-    with pytest.raises(dism.DismError) as e:
+    with pytest.raises(dism.PathNotFoundError) as e:
         dism.get_image_info(tmp_path / "nope.wim")
+    assert isinstance(e.value, FileNotFoundError)
     assert e.value.hresult == 0x80070002
     assert "nope.wim" in str(e.value) and str(e.value).startswith("[0x80070002]")
 
