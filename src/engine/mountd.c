@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <wimlib.h>
 
@@ -76,6 +77,10 @@ static int parse(int argc, char **argv, struct options *o)
  * inherited (a pipe would never reach EOF, a lock would never be freed). */
 static void close_inherited_descriptors(void)
 {
+#ifdef SYS_close_range
+    if (syscall(SYS_close_range, 3u, ~0u, 0u) == 0)
+        return;
+#endif
     long max = sysconf(_SC_OPEN_MAX);
     for (int fd = 3; fd < (max > 0 ? max : 1024); fd++)
         close(fd);
