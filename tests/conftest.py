@@ -122,7 +122,6 @@ def no_leftover_mounts(tmp_path):
 
 
 def pytest_sessionfinish(session, exitstatus):
-    for point in wimfs_mounts():
-        if point.startswith(tempfile.gettempdir()):
-            subprocess.run(["umount", "-l", point], check=False)
+    # Mounts are cleaned per test (no_leftover_mounts); other processes'
+    # mounts on this machine are none of the suite's business.
     shutil.rmtree(STATE_DIR, ignore_errors=True)

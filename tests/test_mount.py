@@ -277,6 +277,10 @@ def test_orphaned_staging_directory_is_removed(tmp_path):
     orphan.mkdir(parents=True)
     (orphan / "leftover").write_bytes(b"x" * 1000)
     dism.cleanup_mountpoints()
+    assert orphan.exists(), "a young staging directory may belong to a mount being made"
+    an_hour_ago = time.time() - 3600
+    os.utime(orphan, (an_hour_ago, an_hour_ago))
+    dism.cleanup_mountpoints()
     assert not orphan.exists()
 
 

@@ -38,6 +38,7 @@ extern char **environ;
 
 #define SERVER_EXIT_TIMEOUT_MS 30000
 #define MOUNT_PROGRESS_TOTAL 100
+#define STAGING_GRACE_SECONDS 60
 
 /* ------------------------------------------------------------------------
  * Paths and preconditions
@@ -375,6 +376,9 @@ static void staging_dir_for(const char *id, char *out, size_t size)
     snprintf(out, size, "%s/dism-staging/%s", engine_scratch_dir(), id);
 }
 
+static HRESULT stop_live_server(const char *function, const char *dir, DWORD flags,
+                                bool read_only, pid_t server_pid, const progress_sink *sink);
+
 /* Starts a server for rec (id, paths, index and mode already set) and
  * records it.  On failure nothing is left behind. */
 static HRESULT start_server(mount_record *rec)
@@ -391,13 +395,6 @@ static HRESULT start_server(mount_record *rec)
         if (FAILED(hr = make_private_dir(rec->staging_dir)))
             return hr;
     }
-    /* Recorded before the server starts, so a concurrent cleanup sees the
-     * staging directory as owned rather than orphaned. */
-    if (FAILED(hr = registry_save(rec))) {
-        if (rec->staging_dir[0])
-            remove_tree(rec->staging_dir);
-        return hr;
-    }
     char index[16];
     snprintf(index, sizeof index, "%u", rec->image_index);
     char *argv[14] = {helper, "--id", rec->id, "--wim", rec->wim_path, "--index", index,
@@ -412,36 +409,44 @@ static HRESULT start_server(mount_record *rec)
                rec->mount_path, rec->read_only ? "read-only" : "read-write");
     int status = run_helper(argv, err, sizeof err);
     if (status != 0) {
-        registry_remove(rec->id);
         if (rec->staging_dir[0])
             remove_tree(rec->staging_dir);
         return status < 0 && *err ? engine_fail(E_FAIL, "DismMountImage: %s.", err)
                                   : hresult_from_helper(status, err, rec);
     }
     rec->server_pid = find_server_pid(rec->id);
-    return registry_save(rec);
+    if (FAILED(hr = registry_save(rec))) {
+        /* An unrecorded mount could not be managed later: undo it. */
+        progress_sink quiet = {NULL, NULL, NULL};
+        stop_live_server("DismMountImage", rec->mount_path, DISM_DISCARD_IMAGE, rec->read_only,
+                         rec->server_pid, &quiet);
+        if (rec->staging_dir[0])
+            remove_tree(rec->staging_dir);
+    }
+    return hr;
 }
 
 /* ------------------------------------------------------------------------
  * Stopping a server
  * ------------------------------------------------------------------------ */
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
 /* wimlib returns once the server has committed; the server then unmounts and
  * exits.  Waiting for that makes unmount synchronous: afterwards the
  * directory is empty and the WIM's lock is released. */
 static void wait_for_server_exit(pid_t pid, const char *dir)
 {
-    for (long waited = 0; waited < SERVER_EXIT_TIMEOUT_MS; waited += 10) {
+    /* The server usually exits within a millisecond: poll quickly at first,
+     * then back off so a slow exit does not spin. */
+    long waited_us = 0, step_us = 200;
+    while (waited_us < SERVER_EXIT_TIMEOUT_MS * 1000L) {
         if (!process_alive(pid) && !wimfs_is_mounted_at(dir))
             return;
-        sleep_ms(10);
+        struct timespec ts = {0, step_us * 1000L};
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+            ;
+        waited_us += step_us;
+        if (step_us < 10000)
+            step_us *= 2;
     }
     engine_log(LOG_WARNING, "The mount server for %s did not exit in time", dir);
 }
@@ -963,10 +968,13 @@ static unsigned cleanup_orphan_staging(const mount_record *recs, size_t n)
         bool owned = false;
         for (size_t i = 0; i < n && !owned; i++)
             owned = !strcmp(recs[i].id, e->d_name);
-        if (owned)
-            continue;
         char path[ENGINE_PATH_MAX];
         snprintf(path, sizeof path, "%s/%s", root, e->d_name);
+        /* A mount being made records itself only once its server runs;
+         * until then its young staging directory is not an orphan. */
+        struct stat st;
+        if (owned || lstat(path, &st) != 0 || time(NULL) - st.st_mtime < STAGING_GRACE_SECONDS)
+            continue;
         engine_log(LOG_INFO, "Cleanup: removing orphaned staging directory %s", path);
         if (remove_tree(path) == 0)
             cleaned++;
