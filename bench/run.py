@@ -1,0 +1,224 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmarks of the dism package against plain wimlib.
+
+    python bench/run.py            # full run (a few minutes)
+    python bench/run.py --quick    # smoke run, well under a minute
+
+Prints one table - operation | dism | baseline | ratio | target | verdict -
+with "median [min-max]" over the repeats, and writes bench/results.json.
+Targets are reported, never asserted: the exit status is 0 unless a
+benchmark failed to run or something of ours was left mounted.
+See bench/README.md for what each row measures.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_ROOT = BENCH_DIR.parent
+
+
+
+def _scratch_parent() -> str:
+    """Where scratch and state directories go: /var/tmp rather than /tmp.
+    Test suites on a shared machine sweep wimfs mounts under the temp dir
+    (tests/conftest.py unmounts every one below tempfile.gettempdir() when a
+    pytest session ends), which would pull mounts out from under a benchmark."""
+    tmp = os.path.realpath(tempfile.gettempdir())
+    for candidate in ("/var/tmp",):
+        real = os.path.realpath(candidate)
+        if (os.path.isdir(real) and os.access(real, os.W_OK)
+                and not (real + "/").startswith(tmp + "/")):
+            return real
+    return tmp
+
+
+SCRATCH_PARENT = _scratch_parent()
+# The engine keeps its mount registry in DISM_STATE_DIR; every benchmark
+# process gets a fresh one, set before dism is imported or initialized.
+STATE_DIR = tempfile.mkdtemp(prefix="dism-bench-state-", dir=SCRATCH_PARENT)
+os.environ["DISM_STATE_DIR"] = STATE_DIR
+
+for entry in (str(BENCH_DIR), str(REPO_ROOT)):
+    if entry not in sys.path:
+        sys.path.insert(0, entry)
+
+import dism  # noqa: E402
+from dism.testing import build_wim, sample_specs  # noqa: E402
+
+import _mounts  # noqa: E402
+from _libwim import LibWim  # noqa: E402
+from _timing import RETRIED, Row, format_table, log  # noqa: E402
+
+SECTIONS = ("info", "mount", "threads")
+
+FULL = dict(info_repeats=15, info_inner=50, info_warmup=2,
+            mount_repeats=7, mount_warmup=1, write_mib=32,
+            thread_repeats=5, thread_warmup=1, payload_mib=64, solo_seconds=2.0)
+QUICK = dict(info_repeats=5, info_inner=10, info_warmup=1,
+             mount_repeats=3, mount_warmup=1, write_mib=8,
+             thread_repeats=1, thread_warmup=0, payload_mib=16, solo_seconds=0.5)
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="fast smoke run (< 60 s)")
+    p.add_argument("--repeats", type=int, help="measured repeats for every section "
+                   "(default: 15/7/5 for info/mount/threads, 5/3/1 with --quick)")
+    p.add_argument("--warmup", type=int, help="discarded warm-up runs for every section")
+    p.add_argument("--only", action="append", choices=SECTIONS,
+                   help="run only this section (may be repeated)")
+    p.add_argument("--write-mib", type=int, help="MiB written before unmount in section 2")
+    p.add_argument("--payload-mib", type=int, help="payload and written MiB in section 3")
+    p.add_argument("--json", type=Path, default=BENCH_DIR / "results.json",
+                   help="where to write the results (default: bench/results.json)")
+    p.add_argument("--workdir", type=Path, help="parent of the scratch directory "
+                   f"(default: {SCRATCH_PARENT}; avoid the system temp dir, see README)")
+    p.add_argument("--keep", action="store_true", help="keep the scratch directory")
+    return p.parse_args()
+
+
+def settings(args: argparse.Namespace) -> dict:
+    s = dict(QUICK if args.quick else FULL)
+    if args.repeats is not None:
+        s.update(info_repeats=args.repeats, mount_repeats=args.repeats,
+                 thread_repeats=args.repeats)
+    if args.warmup is not None:
+        s.update(info_warmup=args.warmup, mount_warmup=args.warmup, thread_warmup=args.warmup)
+    if args.write_mib is not None:
+        s["write_mib"] = args.write_mib
+    if args.payload_mib is not None:
+        s["payload_mib"] = args.payload_mib
+    return s
+
+
+def git_commit() -> str:
+    try:
+        return subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "?"
+
+
+def main() -> int:
+    args = parse_args()
+    s = settings(args)
+    sections = args.only or list(SECTIONS)
+    started = time.perf_counter()
+    foreign_before = set(_mounts.wimfs_mounts())
+    work = Path(tempfile.mkdtemp(prefix="dism-bench-", dir=args.workdir or SCRATCH_PARENT))
+    log(f"scratch {work}, DISM_STATE_DIR {STATE_DIR}, settings {s}")
+
+    rows: list[Row] = []
+    raw: dict = {}
+    errors: list[str] = []
+    try:
+        sample = build_wim(work / "sample.wim", sample_specs(), compression="lzx")
+        if "info" in sections:
+            import bench_image_info
+            try:
+                rows += bench_image_info.run(sample, repeats=s["info_repeats"],
+                                             warmup=s["info_warmup"], inner=s["info_inner"])
+            except Exception:
+                errors.append("info: " + traceback.format_exc())
+        if "mount" in sections:
+            import bench_mount
+            try:
+                rows += bench_mount.run(sample, work, repeats=s["mount_repeats"],
+                                        warmup=s["mount_warmup"],
+                                        write_bytes=s["write_mib"] << 20)
+            except Exception:
+                errors.append("mount: " + traceback.format_exc())
+            finally:
+                _mounts.cleanup()
+        if "threads" in sections:
+            import bench_threads
+            try:
+                thread_rows, raw["threads"] = bench_threads.run(
+                    work, payload_bytes=s["payload_mib"] << 20, repeats=s["thread_repeats"],
+                    warmup=s["thread_warmup"], solo_seconds=s["solo_seconds"])
+                rows += thread_rows
+            except Exception:
+                errors.append("threads: " + traceback.format_exc())
+            finally:
+                _mounts.cleanup()
+    finally:
+        left = _mounts.cleanup()
+        foreign_after = set(_mounts.wimfs_mounts()) - _mounts.our_mount_points()
+        if not left and not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+        elif left:
+            log(f"LEFT MOUNTED (scratch kept at {work}): {left}")
+
+    elapsed = time.perf_counter() - started
+    libwim_version = LibWim().version()
+    table = format_table(rows)
+    print(f"dism {dism.__version__} (backend {dism.BACKEND}, commit {git_commit()}) vs "
+          f"wimlib {libwim_version}; Python {platform.python_version()}; "
+          f"{os.cpu_count()} CPUs; {'quick' if args.quick else 'full'} run, {elapsed:.1f} s")
+    print("numbers: median [min-max] over the repeats; ratio = dism median / baseline median")
+    print(table)
+    seen = set()
+    for row in rows:
+        if row.note and row.note not in seen:
+            seen.add(row.note)
+            print(f"note - {row.operation.strip()}: {row.note}")
+    for retried in RETRIED:
+        print(f"retried - {retried}")
+    print(f"wimfs mounts of ours left: {len(left)}; other wimfs mounts on the machine "
+          f"(not ours, untouched): {len(foreign_after)}")
+    for error in errors:
+        print(f"ERROR in {error}", file=sys.stderr)
+
+    result = {
+        "meta": {
+            "when": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "mode": "quick" if args.quick else "full",
+            "settings": s,
+            "sections": sections,
+            "elapsed_s": elapsed,
+            "dism_version": dism.__version__,
+            "dism_backend": dism.BACKEND,
+            "git_commit": git_commit(),
+            "wimlib_version": libwim_version,
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "affinity": sorted(os.sched_getaffinity(0)),
+            "rlimit_nofile": list(resource.getrlimit(resource.RLIMIT_NOFILE)),
+            "scratch_parent": str(args.workdir or SCRATCH_PARENT),
+        },
+        "rows": [row.to_json() for row in rows],
+        "raw": raw,
+        "table": table,
+        "left_mounted": left,
+        "foreign_wimfs_mounts_before": sorted(foreign_before),
+        "foreign_wimfs_mounts_after": sorted(foreign_after),
+        "errors": errors,
+        "retried_trials": RETRIED,
+    }
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(result, indent=2) + "\n")
+    log(f"wrote {args.json}")
+    if not left and not errors and not args.keep:
+        dism.shutdown()   # closes the engine's log inside the state directory
+        shutil.rmtree(STATE_DIR, ignore_errors=True)
+    else:
+        log(f"kept DISM_STATE_DIR {STATE_DIR} (engine log in logs/dism.log)")
+    return 1 if (errors or left) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
