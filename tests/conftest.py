@@ -2,13 +2,16 @@
 with wimlib at test time, and guards that no test leaves an image mounted."""
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import signal
 import shutil
 import stat
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -99,6 +102,31 @@ def wimfs_mounts() -> list[str]:
             if " - fuse.wimfs " in line:
                 points.append(fields[4].replace("\\040", " "))
     return points
+
+
+def registry_entry(mount_dir: Path) -> dict:
+    """The engine's registry record of the mount at mount_dir."""
+    wanted = str(Path(mount_dir).resolve())
+    for f in (STATE_DIR / "mounts").glob("*.mount"):
+        entry = dict(line.split("=", 1) for line in f.read_text().splitlines() if "=" in line)
+        if entry.get("mount_path") == wanted:
+            return entry
+    raise AssertionError(f"no registry entry for {mount_dir}")
+
+
+def kill_server(mount_dir: Path) -> None:
+    """SIGKILLs the mount's dism-mountd and waits until the mount is stale."""
+    pid = int(registry_entry(mount_dir)["server_pid"])
+    assert pid > 0
+    os.kill(pid, signal.SIGKILL)
+    for _ in range(300):
+        try:
+            os.stat(mount_dir)
+        except OSError as e:
+            if e.errno == errno.ENOTCONN:
+                return
+        time.sleep(0.01)
+    raise AssertionError("the mount did not go stale")
 
 
 def run_python(code: str, **env) -> subprocess.CompletedProcess:

@@ -4,14 +4,11 @@ subprocess.  The state directory is the session's, set up by conftest."""
 from __future__ import annotations
 
 import datetime as dt
-import errno
 import io
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -19,7 +16,7 @@ import pytest
 import dism
 from dism import cli
 
-from conftest import STATE_DIR, wimfs_mounts
+from conftest import STATE_DIR, kill_server, wimfs_mounts
 
 SUCCESS = "The operation completed successfully."
 HEADER = f"Deployment Image Servicing and Management tool (dismapi {dism.__version__})"
@@ -55,26 +52,6 @@ def cli_mount_dir(fuse, mount_dir):
     finally:
         if mounted_at(mount_dir) is not None:
             dism.unmount(mount_dir, commit=False)
-
-
-def kill_server(mount_dir: Path) -> None:
-    """SIGKILLs the dism-mountd this test's mount started, leaving it stale."""
-    wanted = str(Path(mount_dir).resolve())
-    for record in (STATE_DIR / "mounts").glob("*.mount"):
-        entry = dict(line.split("=", 1) for line in record.read_text().splitlines() if "=" in line)
-        if entry.get("mount_path") == wanted:
-            os.kill(int(entry["server_pid"]), signal.SIGKILL)
-            break
-    else:
-        raise AssertionError(f"no registry entry for {mount_dir}")
-    for _ in range(300):
-        try:
-            os.stat(mount_dir)
-        except OSError as e:
-            if e.errno == errno.ENOTCONN:
-                return
-        time.sleep(0.01)
-    raise AssertionError("the mount did not go stale")
 
 
 # --- get-imageinfo -------------------------------------------------------------------

@@ -8,7 +8,6 @@ import errno
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -18,31 +17,9 @@ import pytest
 
 import dism
 
-from conftest import STATE_DIR, run_python, sha256, wimfs_mounts
+from conftest import STATE_DIR, kill_server, registry_entry, run_python, sha256, wimfs_mounts
 
 pytestmark = pytest.mark.usefixtures("fuse")
-
-
-def registry_entry(mount_dir: Path) -> dict:
-    for f in (STATE_DIR / "mounts").glob("*.mount"):
-        entry = dict(line.split("=", 1) for line in f.read_text().splitlines() if "=" in line)
-        if entry["mount_path"] == str(Path(mount_dir).resolve()):
-            return entry
-    raise AssertionError(f"no registry entry for {mount_dir}")
-
-
-def kill_server(mount_dir: Path) -> None:
-    pid = int(registry_entry(mount_dir)["server_pid"])
-    assert pid > 0
-    os.kill(pid, signal.SIGKILL)
-    for _ in range(200):
-        try:
-            os.stat(mount_dir)
-        except OSError as e:
-            if e.errno == errno.ENOTCONN:
-                return
-        time.sleep(0.01)
-    raise AssertionError("the mount did not go stale")
 
 
 def status_of(mount_dir: Path):

@@ -94,7 +94,7 @@ def test_exception_before_the_commit_point_keeps_the_image_mounted(sample_wim, m
 
 
 def test_exception_after_the_commit_point_still_propagates(big_wim, mount_dir):
-    m = dism.mount(big_wim, mount_dir, index=1)
+    dism.mount(big_wim, mount_dir, index=1)
     (mount_dir / "late.bin").write_bytes(os.urandom(4 * 1024 * 1024))
     seen = []
 
