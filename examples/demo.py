@@ -12,16 +12,21 @@ import tempfile
 from pathlib import Path
 
 import dism
+from dism.cli import render_bar
 from dism.testing import build_wim, sample_specs
 
 
 def progress_bar(label: str):
+    """A DISM-style bar, redrawn in place on a terminal; elsewhere only the
+    end of each phase is printed (one operation may report several phases)."""
+    interactive = sys.stderr.isatty()
+
     def show(current: int, total: int) -> None:
-        fraction = min(current / total, 1.0) if total else 0.0
-        filled = int(fraction * 40)
-        end = "\n" if fraction >= 1.0 else ""
-        sys.stderr.write(f"\r  {label:<10} [{'=' * filled}{' ' * (40 - filled)}] "
-                         f"{fraction:6.1%}{end}")
+        done = total > 0 and current >= total
+        if interactive:
+            sys.stderr.write(f"\r  {label:<8} {render_bar(current, total)}" + ("\n" if done else ""))
+        elif done:
+            sys.stderr.write(f"  {label:<8} {render_bar(current, total)}\n")
         sys.stderr.flush()
     return show
 
