@@ -25,18 +25,8 @@ a failure is ``{"error": {"hresult": "0x...", "type": ..., "message": ...}}``);
 Mount, unmount and commit draw a DISM-style progress bar on stderr, redrawn in
 place on a terminal and printed once, in its final state, otherwise.
 
-Exit status (from the class of DISM's HRESULT; see exit_status()):
-
-  0    success
-  1    any other DISM error
-  2    usage error: the command line is wrong
-  3    invalid argument, no image with that index or name, nothing mounted at
-       the path, file or path not found
-  4    elevation (administrator rights) required
-  5    the operation was cancelled
-  6    not supported on this platform, or not implemented by the engine
-  7    busy: open sessions or handles, or the mount needs a remount
-  130  interrupted (Ctrl+C)
+Exit status: from the class of DISM's HRESULT (see exit_status()); the table,
+EXIT_STATUS_TABLE, is appended to this docstring and printed by --help.
 """
 from __future__ import annotations
 
@@ -85,20 +75,16 @@ EXIT_STATUS_TABLE = """\
   130  interrupted (Ctrl+C)
 """
 
+__doc__ += "\n" + EXIT_STATUS_TABLE
+
 _EXIT_BY_CLASS = (
     ((dism.InvalidArgumentError, dism.InvalidImageIndexError, dism.InvalidImageNameError,
-      dism.MountPathError), EXIT_INVALID),
+      dism.MountPathError, dism.PathNotFoundError), EXIT_INVALID),
     ((dism.ElevationRequiredError,), EXIT_ELEVATION),
     ((dism.CancelledError,), EXIT_CANCELLED),
     ((dism.NotSupportedError, dism.NotImplementedByEngineError), EXIT_UNSUPPORTED),
     ((dism.BusyError, dism.OpenSessionsError, dism.NeedsRemountError), EXIT_BUSY),
 )
-
-#: HRESULTs that have no class of their own but belong to one of the groups.
-_EXIT_BY_HRESULT = {
-    0x80070002: EXIT_INVALID,  # ERROR_FILE_NOT_FOUND: no such image file
-    0x80070003: EXIT_INVALID,  # ERROR_PATH_NOT_FOUND: no such directory / not an image
-}
 
 E_INVALIDARG = 0x80070057        # what DISM.exe reports for a bad command line (error 87)
 HRESULT_CANCELLED = 0x800704C7   # ERROR_CANCELLED (1223), "cancelled by the user"
@@ -124,7 +110,7 @@ def exit_status(exc: BaseException) -> int:
         for classes, status in _EXIT_BY_CLASS:
             if isinstance(exc, classes):
                 return status
-        return _EXIT_BY_HRESULT.get(_hresult(exc), EXIT_ERROR)
+        return EXIT_ERROR
     return EXIT_ERROR
 
 

@@ -234,7 +234,7 @@ def test_exit_status_table():
     }
     for cls, status in expected.items():
         assert cli.exit_status(error(cls)) == status, cls
-    assert cli.exit_status(error(dism.DismError, 0x80070002)) == 3
+    assert cli.exit_status(error(dism.PathNotFoundError, 0x80070002)) == 3
     assert cli.exit_status(KeyboardInterrupt()) == 130
     assert cli.exit_status(cli.UsageError("bad")) == 2
     # The table is documented where users look for it.
