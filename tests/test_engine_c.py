@@ -17,12 +17,17 @@ ENGINE = REPO / "src" / "engine"
 HELPER = REPO / "dism" / "_libexec" / "dism-mountd"
 
 
-def compile_program(source: Path, out: Path) -> Path:
+SANITIZERS = ["-g", "-fsanitize=address,undefined", "-fno-omit-frame-pointer",
+              "-fno-sanitize-recover=all"]
+
+
+def compile_program(source: Path, out: Path, sanitize: bool = False) -> Path:
     cc = shutil.which("gcc") or shutil.which("cc")
     if not cc:
         pytest.skip("no C compiler")
     sources = [str(p) for p in sorted(ENGINE.glob("*.c")) if p.name != "mountd.c"]
-    cmd = [cc, "-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror",
+    cmd = [cc, *(SANITIZERS if sanitize else []), "-std=c11", "-D_GNU_SOURCE", "-Wall",
+           "-Wextra", "-Werror",
            "-Wno-unused-parameter", "-Wno-format-truncation", "-Wno-missing-field-initializers",
            "-I", str(REPO / "src" / "include"), "-I", str(ENGINE), str(source), *sources,
            "-o", str(out), "-lwim", "-lpthread", "-ldl"]
@@ -41,9 +46,13 @@ def test_header_compiles_alone_with_strict_warnings(tmp_path):
     assert subprocess.run([str(tmp_path / "h")]).returncode == 0
 
 
+# The sanitized builds run the same programs under AddressSanitizer (with
+# its leak checker) and UndefinedBehaviorSanitizer: any report fails them.
 @pytest.mark.usefixtures("fuse")
-def test_seed_examples_run_against_the_engine(tmp_path, sample_wim, mount_dir):
-    program = compile_program(Path(__file__).parent / "c" / "seed_examples.c", tmp_path / "seed")
+@pytest.mark.parametrize("sanitize", [False, True], ids=["plain", "asan-ubsan"])
+def test_seed_examples_run_against_the_engine(tmp_path, sample_wim, mount_dir, sanitize):
+    program = compile_program(Path(__file__).parent / "c" / "seed_examples.c", tmp_path / "seed",
+                              sanitize)
     env = {**os.environ, "DISM_STATE_DIR": str(tmp_path / "state"),
            "DISM_MOUNT_HELPER": str(HELPER), "LC_ALL": "C.UTF-8"}
     run = subprocess.run([str(program), str(sample_wim), str(mount_dir)], capture_output=True,
@@ -55,8 +64,10 @@ def test_seed_examples_run_against_the_engine(tmp_path, sample_wim, mount_dir):
     assert os.listdir(mount_dir) == []
 
 
-def test_api_contract_in_c(tmp_path):
-    program = compile_program(Path(__file__).parent / "c" / "api_contract.c", tmp_path / "api")
+@pytest.mark.parametrize("sanitize", [False, True], ids=["plain", "asan-ubsan"])
+def test_api_contract_in_c(tmp_path, sanitize):
+    program = compile_program(Path(__file__).parent / "c" / "api_contract.c", tmp_path / "api",
+                              sanitize)
     root = build_windows_tree(tmp_path / "offline", WindowsImageSpec(name="C"))
     env = {**os.environ, "DISM_STATE_DIR": str(tmp_path / "state"), "LC_ALL": "C.UTF-8"}
     run = subprocess.run([str(program), str(root)], capture_output=True, text=True, env=env,
