@@ -784,8 +784,15 @@ static int session_check_open(SessionObject *self)
 {
     if (self->open)
         return 0;
-    captured_message none = {0};
-    raise_dism_error(get_state(self->module), DISMAPI_E_INVALID_DISM_SESSION, &none);
+    PyObject *message = PyUnicode_FromString("the session is closed; open a new one");
+    PyObject *exc = message ? make_error(get_state(self->module),
+                                         DISMAPI_E_INVALID_DISM_SESSION, message)
+                            : NULL;
+    Py_XDECREF(message);
+    if (exc) {
+        PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+        Py_DECREF(exc);
+    }
     return -1;
 }
 

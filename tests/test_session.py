@@ -70,10 +70,15 @@ def test_online_servicing_is_not_supported_here():
 
 def test_close_is_idempotent_and_other_calls_raise(offline_tree):
     s = dism.Session(offline_tree)
+    handle = s._handle
     s.close()
     s.close()
     with pytest.raises(dism.InvalidSessionError):
         s.commit()
+    # The extension's own check, for code that holds the low-level handle.
+    with pytest.raises(dism.InvalidSessionError) as e:
+        handle.commit(0)
+    assert e.value.hresult == 0xC0040004 and "closed" in str(e.value)
 
 
 def test_commit_needs_a_mounted_image(offline_tree):

@@ -22,6 +22,8 @@ static __thread char last_error[2048];
 
 void engine_clear_error(void) { last_error[0] = '\0'; }
 
+const char *engine_last_error(void) { return last_error; }
+
 static void record_error(HRESULT hr, const char *fmt, va_list ap)
 {
     vsnprintf(last_error, sizeof last_error, fmt, ap);

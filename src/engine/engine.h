@@ -46,6 +46,8 @@ HRESULT engine_fail(HRESULT hr, const char *fmt, ...) __attribute__((format(prin
 HRESULT engine_fail_errno(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 HRESULT engine_hresult_from_errno(int err);
 void engine_clear_error(void);
+/* The calling thread's last message (for wrapping it in a wider one). */
+const char *engine_last_error(void);
 
 /* ---- log.c ---- */
 typedef enum { LOG_ERROR = 0, LOG_WARNING = 1, LOG_INFO = 2, LOG_DEBUG = 3 } log_level;

@@ -718,10 +718,12 @@ HRESULT WINAPI DismUnmountImage(PCWSTR MountPath, DWORD Flags, HANDLE CancelEven
         FAILED(hr = path_arg(MountPath, "DismUnmountImage: MountPath", &arg)))
         return hr;
     hr = canonical_mount_path("DismUnmountImage", arg, dir, sizeof dir);
+    if (FAILED(hr))
+        hr = engine_fail(DISMAPI_E_UNABLE_TO_UNMOUNT_IMAGE_PATH,
+                         "DismUnmountImage: no image is mounted at '%s'.", arg);
     free(arg);
     if (FAILED(hr))
-        return engine_fail(DISMAPI_E_UNABLE_TO_UNMOUNT_IMAGE_PATH,
-                           "DismUnmountImage: no image is mounted at '%ls'.", MountPath);
+        return hr;
     if (sessions_open_on(dir) > 0)
         return engine_fail(DISMAPI_E_OPEN_HANDLES_UNABLE_TO_UNMOUNT_IMAGE_PATH,
                            "DismUnmountImage: %u DISM session(s) are open on '%s'; close them "
@@ -775,10 +777,13 @@ static HRESULT commit_and_remount(mount_record *rec, DWORD flags, const progress
         return hr;
     /* wimlib has no "save and stay mounted": the image is mounted again
      * under the same id, now showing the committed state. */
-    if (FAILED(hr = start_server(rec)))
+    if (FAILED(hr = start_server(rec))) {
+        char cause[1024]; /* the message is rewritten below, so keep a copy */
+        snprintf(cause, sizeof cause, "%s", engine_last_error());
         return engine_fail(hr, "DismCommitImage: the changes were saved to '%s', but mounting "
                            "it again at '%s' failed: %s", rec->wim_path, rec->mount_path,
-                           "see the log for details.");
+                           cause);
+    }
     return S_OK;
 }
 

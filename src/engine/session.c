@@ -66,12 +66,15 @@ HRESULT session_acquire(DismSession id, const char *function, char *root, size_t
 {
     pthread_mutex_lock(&table_lock);
     session *s = lookup(id);
-    if (s && !s->closing) {
+    /* Decided under the lock: once it is released a closing session may be
+     * freed by DismCloseSession. */
+    bool usable = s && !s->closing;
+    if (usable) {
         s->busy++;
         snprintf(root, size, "%s", s->root);
     }
     pthread_mutex_unlock(&table_lock);
-    if (s && !s->closing)
+    if (usable)
         return S_OK;
     return engine_fail(DISMAPI_E_INVALID_DISM_SESSION,
                        "%s: %u is not an open DISM session (never opened, or already closed).",
