@@ -4,7 +4,8 @@ The one platform split of the build lives here:
   * Windows: src/_dism.c against the system's DismApi.dll (DismAPI.lib).
   * elsewhere: src/_dism.c plus the portable engine in src/engine/, linked
     with the system's libwim, and the dism-mountd helper program that serves
-    mounts (installed as dism/_libexec/dism-mountd).
+    mounts (installed as dism/_libexec/dism-mountd); the servicing side reads
+    registry hives with the system's libhivex.
 """
 import os
 import sys
@@ -16,6 +17,7 @@ from setuptools.command.build_ext import build_ext
 IS_WINDOWS = sys.platform == "win32"
 ENGINE_DIR = os.path.join("src", "engine")
 HELPER_SOURCE = os.path.join(ENGINE_DIR, "mountd.c")
+EXTENSION_SOURCES = ["src/_dism.c", "src/_dism_servicing.c"]
 WARNINGS = ["-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-format-truncation",
             "-Wno-missing-field-initializers"]
 
@@ -26,14 +28,14 @@ def engine_sources():
 
 def dism_extension():
     if IS_WINDOWS:
-        return Extension("dism._dism", sources=["src/_dism.c"], include_dirs=["src/include"],
+        return Extension("dism._dism", sources=EXTENSION_SOURCES, include_dirs=["src/include"],
                          libraries=["DismAPI"])
     return Extension(
         "dism._dism",
-        sources=["src/_dism.c"] + engine_sources(),
+        sources=EXTENSION_SOURCES + engine_sources(),
         include_dirs=["src/include", ENGINE_DIR],
         define_macros=[("_GNU_SOURCE", "1")],
-        libraries=["wim", "dl", "pthread"],
+        libraries=["wim", "hivex", "dl", "pthread"],
         extra_compile_args=["-std=c11", "-fvisibility=hidden"] + WARNINGS,
     )
 

@@ -10,20 +10,48 @@
     python -m dism get-mountedimageinfo
     python -m dism cleanup-mountpoints
 
+Servicing verbs work on a session: each takes ``--image DIR`` (a mounted
+image or an offline Windows root; ``--windows-dir`` names its Windows
+directory) or ``--online`` (Windows only), as DISM.exe's /Image: and /Online:
+
+    get-features [--package-name N | --package-path P] [--format table]
+    get-featureinfo --feature-name X [--package-name N | --package-path P]
+    enable-feature --feature-name X [--all] [--source S]... [--limit-access]
+    disable-feature --feature-name X [--package-name N] [--remove]
+    get-packages [--format table]
+    get-packageinfo (--package-name N | --package-path P)
+    add-package --package-path P [--ignore-check] [--prevent-pending]
+    remove-package (--package-name N | --package-path P)
+    get-drivers [--all] [--format table]
+    get-driverinfo --driver INF
+    add-driver --driver PATH [--recurse] [--force-unsigned]
+    remove-driver --driver oemN.inf
+    get-capabilities [--format table]
+    get-capabilityinfo --capability-name X
+    add-capability --capability-name X [--source S]... [--limit-access]
+    remove-capability --capability-name X
+    get-currentedition | get-targeteditions | get-provisionedappxpackages
+    check-health | scan-health | restore-health [--source S]... [--limit-access]
+    apply-unattend --unattend answer.xml [--single-session]
+
 The console script ``dismapi`` is the same program.  DISM.exe's own spelling
 is accepted too and translated before parsing (names are case-insensitive):
 
     python -m dism /Get-ImageInfo /ImageFile:install.wim /Index:1
     python -m dism /Mount-Image /ImageFile:install.wim /Name:1 /MountDir:/mnt/img /ReadOnly
     python -m dism /Unmount-Image /MountDir:/mnt/img /Commit
+    python -m dism /Image:/mnt/img /Get-Features /Format:Table
+    python -m dism /Image:/mnt/img /Cleanup-Image /CheckHealth
+    python -m dism /Image:/mnt/img /Apply-Unattend:answer.xml
 
 Global options, accepted before or after the verb: ``--json`` prints one JSON
 document on stdout (enums by name, datetimes in ISO 8601, versions as strings;
 a failure is ``{"error": {"hresult": "0x...", "type": ..., "message": ...}}``);
 ``--quiet`` prints nothing but errors (and the JSON document, if asked for);
 ``--log-level``, ``--log-path`` and ``--scratch-dir`` go to dism.initialize().
-Mount, unmount and commit draw a DISM-style progress bar on stderr, redrawn in
-place on a terminal and printed once, in its final state, otherwise.
+Mount, unmount, commit and the long servicing operations draw a DISM-style
+progress bar on stderr, redrawn in place on a terminal and printed once, in
+its final state, otherwise.
 
 Exit status: from the class of DISM's HRESULT (see exit_status()); the table,
 EXIT_STATUS_TABLE, is appended to this docstring and printed by --help.
@@ -40,7 +68,8 @@ import os
 import re
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, TextIO
+from typing import (Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, TextIO,
+                    Tuple)
 
 import dism
 from dism.progress import fraction
@@ -67,7 +96,8 @@ EXIT_STATUS_TABLE = """\
   1    any other DISM error
   2    usage error: the command line is wrong
   3    invalid argument, no image with that index or name, nothing mounted at
-       the path, file or path not found
+       the path, file or path not found, no package, feature, driver or app
+       by that name, invalid product key
   4    elevation (administrator rights) required
   5    the operation was cancelled
   6    not supported on this platform, or not implemented by the engine
@@ -79,7 +109,8 @@ __doc__ += "\n" + EXIT_STATUS_TABLE
 
 _EXIT_BY_CLASS = (
     ((dism.InvalidArgumentError, dism.InvalidImageIndexError, dism.InvalidImageNameError,
-      dism.MountPathError, dism.PathNotFoundError), EXIT_INVALID),
+      dism.MountPathError, dism.PathNotFoundError, dism.NotFoundError, dism.UnknownFeatureError,
+      dism.InvalidProductKeyError), EXIT_INVALID),
     ((dism.ElevationRequiredError,), EXIT_ELEVATION),
     ((dism.CancelledError,), EXIT_CANCELLED),
     ((dism.NotSupportedError, dism.NotImplementedByEngineError), EXIT_UNSUPPORTED),
@@ -151,6 +182,18 @@ class ActionResult:
     operation: str
     details: Dict[str, Any] = field(default_factory=dict)
     restart_required: bool = False
+
+
+@dataclass
+class ServicingResult:
+    """What a servicing verb read from an image.  `kind` picks the human
+    renderer and is the JSON key of `value`; `context` adds JSON keys (and
+    says what the human heading names, such as the package listed)."""
+    kind: str
+    image: str
+    value: Any
+    table: bool = False
+    context: Dict[str, Any] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------
@@ -330,6 +373,243 @@ def cleanup_mountpoints(args: argparse.Namespace, console: Console) -> ActionRes
     return ActionResult("cleanup-mountpoints")
 
 
+# --- servicing verbs: a session on an image (DISM.exe: /Image or /Online) ----------
+
+def _image_label(args: argparse.Namespace) -> str:
+    return "online" if args.online else os.path.abspath(args.image)
+
+
+@contextlib.contextmanager
+def _session(args: argparse.Namespace) -> Iterator[dism.Session]:
+    if args.online:
+        session = dism.Session.online()
+    else:
+        session = dism.Session(args.image, windows_dir=args.windows_dir)
+    with session:
+        yield session
+
+
+def _package_context(args: argparse.Namespace) -> Dict[str, Any]:
+    return {"package_name": getattr(args, "package_name", None),
+            "package_path": getattr(args, "package_path", None)}
+
+
+def _feature_names(args: argparse.Namespace) -> List[str]:
+    """--feature-name given several times, each possibly "A;B" as DISM.exe takes it."""
+    return [name for given in args.feature_name for name in given.split(";")]
+
+
+def get_features(args: argparse.Namespace, console: Console) -> ServicingResult:
+    with _session(args) as session:
+        features = session.get_features(args.package_name, package_path=args.package_path)
+    return ServicingResult("features", _image_label(args), features, args.format == "table",
+                           _package_context(args))
+
+
+def get_featureinfo(args: argparse.Namespace, console: Console) -> ServicingResult:
+    with _session(args) as session:
+        info = session.get_feature_info(args.feature_name, args.package_name,
+                                        package_path=args.package_path)
+    return ServicingResult("feature", _image_label(args), info)
+
+
+def get_packages(args: argparse.Namespace, console: Console) -> ServicingResult:
+    with _session(args) as session:
+        packages = session.get_packages()
+    return ServicingResult("packages", _image_label(args), packages, args.format == "table")
+
+
+def get_packageinfo(args: argparse.Namespace, console: Console) -> ServicingResult:
+    with _session(args) as session:
+        info = session.get_package_info(args.package_name, path=args.package_path)
+    return ServicingResult("package", _image_label(args), info)
+
+
+def get_drivers(args: argparse.Namespace, console: Console) -> ServicingResult:
+    console.say("Obtaining list of 3rd party drivers from the driver store..." if not args.all
+                else "Obtaining list of all drivers from the driver store...")
+    console.say()
+    with _session(args) as session:
+        drivers = session.get_drivers(args.all)
+    return ServicingResult("drivers", _image_label(args), drivers, args.format == "table",
+                           {"all_drivers": args.all})
+
+
+def get_driverinfo(args: argparse.Namespace, console: Console) -> ServicingResult:
+    with _session(args) as session:
+        package, drivers = session.get_driver_info(args.driver)
+    return ServicingResult("driver_info", _image_label(args),
+                           {"driver_package": package, "drivers": drivers})
+
+
+def get_capabilities(args: argparse.Namespace, console: Console) -> ServicingResult:
+    with _session(args) as session:
+        capabilities = session.get_capabilities()
+    return ServicingResult("capabilities", _image_label(args), capabilities,
+                           args.format == "table")
+
+
+def get_capabilityinfo(args: argparse.Namespace, console: Console) -> ServicingResult:
+    with _session(args) as session:
+        info = session.get_capability_info(args.capability_name)
+    return ServicingResult("capability", _image_label(args), info)
+
+
+def get_currentedition(args: argparse.Namespace, console: Console) -> ServicingResult:
+    with _session(args) as session:
+        edition = session.get_current_edition()
+    return ServicingResult("current_edition", _image_label(args), edition)
+
+
+def get_targeteditions(args: argparse.Namespace, console: Console) -> ServicingResult:
+    with _session(args) as session:
+        editions = session.get_target_editions()
+    return ServicingResult("target_editions", _image_label(args), editions)
+
+
+def get_provisionedappxpackages(args: argparse.Namespace, console: Console) -> ServicingResult:
+    with _session(args) as session:
+        packages = session.get_provisioned_appx_packages()
+    return ServicingResult("provisioned_appx_packages", _image_label(args), packages)
+
+
+def _health(args: argparse.Namespace, console: Console, *, scan: bool) -> ServicingResult:
+    with _session(args) as session:
+        if scan:
+            with console.step("Scanning the component store") as progress:
+                state = session.check_health(scan=True, progress=progress)
+        else:
+            state = session.check_health()
+    return ServicingResult("health_state", _image_label(args), state)
+
+
+def check_health(args: argparse.Namespace, console: Console) -> ServicingResult:
+    return _health(args, console, scan=False)
+
+
+def scan_health(args: argparse.Namespace, console: Console) -> ServicingResult:
+    return _health(args, console, scan=True)
+
+
+def restore_health(args: argparse.Namespace, console: Console) -> ActionResult:
+    with _session(args) as session:
+        with console.step("Restoring the component store") as progress:
+            session.restore_health(sources=args.source, limit_access=args.limit_access,
+                                   progress=progress)
+        restart = session.reboot_required
+    return ActionResult("restore-health", {"image": _image_label(args), "sources": args.source,
+                                           "limit_access": args.limit_access},
+                        restart_required=restart)
+
+
+def enable_feature(args: argparse.Namespace, console: Console) -> ActionResult:
+    names = _feature_names(args)
+    with _session(args) as session:
+        with console.step("Enabling feature(s)") as progress:
+            session.enable_features(*names, package=args.package_name,
+                                    package_path=args.package_path, enable_all=args.all,
+                                    sources=args.source, limit_access=args.limit_access,
+                                    progress=progress)
+        restart = session.reboot_required
+    return ActionResult("enable-feature", {"image": _image_label(args), "features": names,
+                                           **_package_context(args), "all": args.all},
+                        restart_required=restart)
+
+
+def disable_feature(args: argparse.Namespace, console: Console) -> ActionResult:
+    names = _feature_names(args)
+    with _session(args) as session:
+        with console.step("Disabling feature(s)") as progress:
+            session.disable_features(*names, package=args.package_name,
+                                     remove_payload=args.remove, progress=progress)
+        restart = session.reboot_required
+    return ActionResult("disable-feature", {"image": _image_label(args), "features": names,
+                                            "package_name": args.package_name,
+                                            "remove_payload": args.remove},
+                        restart_required=restart)
+
+
+def add_package(args: argparse.Namespace, console: Console) -> ActionResult:
+    paths = args.package_path
+    with _session(args) as session:
+        for number, path in enumerate(paths, 1):
+            with console.step(f"Processing {number} of {len(paths)} - Adding package {path}") \
+                    as progress:
+                session.add_package(path, ignore_check=args.ignore_check,
+                                    prevent_pending=args.prevent_pending, progress=progress)
+        restart = session.reboot_required
+    return ActionResult("add-package", {"image": _image_label(args), "packages": paths},
+                        restart_required=restart)
+
+
+def remove_package(args: argparse.Namespace, console: Console) -> ActionResult:
+    with _session(args) as session:
+        with console.step(f"Removing package {args.package_name or args.package_path}") \
+                as progress:
+            session.remove_package(args.package_name, path=args.package_path, progress=progress)
+        restart = session.reboot_required
+    return ActionResult("remove-package", {"image": _image_label(args), **_package_context(args)},
+                        restart_required=restart)
+
+
+def add_driver(args: argparse.Namespace, console: Console) -> ActionResult:
+    console.say("Searching for driver package(s) to install...")
+    infs = dism.find_driver_infs(args.driver, recurse=args.recurse)
+    console.say(f"Found {len(infs)} driver package(s) to install.")
+    with _session(args) as session:
+        # One INF at a time, so that the console shows each as it lands and
+        # a failure leaves no doubt about which ones were added before it.
+        for number, inf in enumerate(infs, 1):
+            session.add_driver(inf, force_unsigned=args.force_unsigned)
+            console.say(f"Installing {number} of {len(infs)} - {inf}: "
+                        "The driver package was successfully installed.")
+        restart = session.reboot_required
+    return ActionResult("add-driver", {"image": _image_label(args), "drivers": infs},
+                        restart_required=restart)
+
+
+def remove_driver(args: argparse.Namespace, console: Console) -> ActionResult:
+    with _session(args) as session:
+        for number, name in enumerate(args.driver, 1):
+            session.remove_driver(name)
+            console.say(f"Removing {number} of {len(args.driver)} - {name}: "
+                        "The driver package was successfully removed.")
+        restart = session.reboot_required
+    return ActionResult("remove-driver", {"image": _image_label(args), "drivers": args.driver},
+                        restart_required=restart)
+
+
+def add_capability(args: argparse.Namespace, console: Console) -> ActionResult:
+    with _session(args) as session:
+        with console.step(f"Adding capability {args.capability_name}") as progress:
+            session.add_capability(args.capability_name, sources=args.source,
+                                   limit_access=args.limit_access, progress=progress)
+        restart = session.reboot_required
+    return ActionResult("add-capability", {"image": _image_label(args),
+                                           "capability": args.capability_name},
+                        restart_required=restart)
+
+
+def remove_capability(args: argparse.Namespace, console: Console) -> ActionResult:
+    with _session(args) as session:
+        with console.step(f"Removing capability {args.capability_name}") as progress:
+            session.remove_capability(args.capability_name, progress=progress)
+        restart = session.reboot_required
+    return ActionResult("remove-capability", {"image": _image_label(args),
+                                              "capability": args.capability_name},
+                        restart_required=restart)
+
+
+def apply_unattend(args: argparse.Namespace, console: Console) -> ActionResult:
+    console.say(f"Applying the unattend file {args.unattend}")
+    with _session(args) as session:
+        session.apply_unattend(args.unattend, single_session=args.single_session)
+        restart = session.reboot_required
+    return ActionResult("apply-unattend", {"image": _image_label(args),
+                                           "unattend": args.unattend},
+                        restart_required=restart)
+
+
 # ---------------------------------------------------------------------------
 # The verbs: one table drives the parser, DISM.exe spelling and dispatch
 # ---------------------------------------------------------------------------
@@ -429,6 +709,188 @@ def _configure_nothing(parser: argparse.ArgumentParser) -> None:
     pass
 
 
+# --- servicing options -------------------------------------------------------------
+
+def _image_target(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group(required=True)
+    group.add_argument("--image", metavar="DIR",
+                       help="the mounted image or offline Windows root to service "
+                            "(DISM.exe: /Image)")
+    group.add_argument("--online", action="store_true",
+                       help="service the running Windows; Windows only (DISM.exe: /Online)")
+    parser.add_argument("--windows-dir", metavar="DIR",
+                        help="the Windows directory, relative to the image root "
+                             "(default Windows; DISM.exe: /WindowsDir)")
+
+
+def _check_target(args: argparse.Namespace) -> Optional[str]:
+    if args.online and args.windows_dir is not None:
+        return "--windows-dir applies only with --image"
+    return None
+
+
+def _check_feature_names(args: argparse.Namespace) -> Optional[str]:
+    problem = _check_target(args)
+    if problem:
+        return problem
+    if any(not name.strip() for name in _feature_names(args)):
+        return "--feature-name needs a name (an empty name, or an empty one between ';')"
+    return None
+
+
+def _list_format(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", type=str.lower, choices=("list", "table"), default="list",
+                        help="show the list as blocks (default) or as a table "
+                             "(DISM.exe: /Format)")
+
+
+def _package_choice(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    group = parser.add_mutually_exclusive_group(required=required)
+    group.add_argument("--package-name", metavar="NAME",
+                       help="the package's identity (DISM.exe: /PackageName)")
+    group.add_argument("--package-path", metavar="PATH",
+                       help="the package's .cab file or folder (DISM.exe: /PackagePath)")
+
+
+def _feature_name_list(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--feature-name", action="append", required=True, metavar="NAME",
+                        help="a feature; repeat it or separate names with ';' "
+                             "(DISM.exe: /FeatureName)")
+
+
+def _sources(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--source", action="append", default=[], metavar="PATH",
+                        help="where to find the files; may be repeated (DISM.exe: /Source)")
+    parser.add_argument("--limit-access", action="store_true",
+                        help="do not look on Windows Update (DISM.exe: /LimitAccess)")
+
+
+def _capability_name(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--capability-name", required=True, metavar="NAME",
+                        help="the capability's identity (DISM.exe: /CapabilityName)")
+
+
+def _configure_target_only(parser: argparse.ArgumentParser) -> None:
+    _image_target(parser)
+
+
+def _configure_get_features(parser: argparse.ArgumentParser) -> None:
+    _image_target(parser)
+    _package_choice(parser, required=False)
+    _list_format(parser)
+
+
+def _configure_get_featureinfo(parser: argparse.ArgumentParser) -> None:
+    _image_target(parser)
+    parser.add_argument("--feature-name", required=True, metavar="NAME",
+                        help="the feature (DISM.exe: /FeatureName)")
+    _package_choice(parser, required=False)
+
+
+def _configure_enable_feature(parser: argparse.ArgumentParser) -> None:
+    _image_target(parser)
+    _feature_name_list(parser)
+    _package_choice(parser, required=False)
+    parser.add_argument("--all", action="store_true",
+                        help="enable the parent features too (DISM.exe: /All)")
+    _sources(parser)
+
+
+def _configure_disable_feature(parser: argparse.ArgumentParser) -> None:
+    _image_target(parser)
+    _feature_name_list(parser)
+    parser.add_argument("--package-name", metavar="NAME",
+                        help="the package holding the features, when not the foundation "
+                             "(DISM.exe: /PackageName)")
+    parser.add_argument("--remove", action="store_true",
+                        help="remove the features' files too (DISM.exe: /Remove)")
+
+
+def _configure_get_packages(parser: argparse.ArgumentParser) -> None:
+    _image_target(parser)
+    _list_format(parser)
+
+
+def _configure_get_packageinfo(parser: argparse.ArgumentParser) -> None:
+    _image_target(parser)
+    _package_choice(parser, required=True)
+
+
+def _configure_add_package(parser: argparse.ArgumentParser) -> None:
+    _image_target(parser)
+    parser.add_argument("--package-path", action="append", required=True, metavar="PATH",
+                        help="a .cab or .msu file, or an expanded .cab folder; may be repeated "
+                             "(DISM.exe: /PackagePath)")
+    parser.add_argument("--ignore-check", action="store_true",
+                        help="skip the applicability check (DISM.exe: /IgnoreCheck)")
+    parser.add_argument("--prevent-pending", action="store_true",
+                        help="refuse a package that needs online actions "
+                             "(DISM.exe: /PreventPending)")
+
+
+def _configure_remove_package(parser: argparse.ArgumentParser) -> None:
+    _image_target(parser)
+    _package_choice(parser, required=True)
+
+
+def _configure_get_drivers(parser: argparse.ArgumentParser) -> None:
+    _image_target(parser)
+    parser.add_argument("--all", action="store_true",
+                        help="list the in-box drivers too (DISM.exe: /All)")
+    _list_format(parser)
+
+
+def _configure_get_driverinfo(parser: argparse.ArgumentParser) -> None:
+    _image_target(parser)
+    parser.add_argument("--driver", required=True, metavar="INF",
+                        help="a published name (oem0.inf) or an .inf file (DISM.exe: /Driver)")
+
+
+def _configure_add_driver(parser: argparse.ArgumentParser) -> None:
+    _image_target(parser)
+    parser.add_argument("--driver", required=True, metavar="PATH",
+                        help="an .inf file, or a folder of them (DISM.exe: /Driver)")
+    parser.add_argument("--recurse", action="store_true",
+                        help="take the .inf files in every folder below too (DISM.exe: /Recurse)")
+    parser.add_argument("--force-unsigned", action="store_true",
+                        help="add unsigned drivers too (DISM.exe: /ForceUnsigned)")
+
+
+def _configure_remove_driver(parser: argparse.ArgumentParser) -> None:
+    _image_target(parser)
+    parser.add_argument("--driver", action="append", required=True, metavar="INF",
+                        help="a published name (oem0.inf); may be repeated (DISM.exe: /Driver)")
+
+
+def _configure_capability_info(parser: argparse.ArgumentParser) -> None:
+    _image_target(parser)
+    _capability_name(parser)
+
+
+def _configure_get_capabilities(parser: argparse.ArgumentParser) -> None:
+    _image_target(parser)
+    _list_format(parser)
+
+
+def _configure_add_capability(parser: argparse.ArgumentParser) -> None:
+    _image_target(parser)
+    _capability_name(parser)
+    _sources(parser)
+
+
+def _configure_restore_health(parser: argparse.ArgumentParser) -> None:
+    _image_target(parser)
+    _sources(parser)
+
+
+def _configure_apply_unattend(parser: argparse.ArgumentParser) -> None:
+    _image_target(parser)
+    parser.add_argument("--unattend", required=True, metavar="PATH",
+                        help="the answer file (DISM.exe: /Apply-Unattend:PATH)")
+    parser.add_argument("--single-session", action="store_true",
+                        help="install the file's packages in one servicing session")
+
+
 @dataclass(frozen=True)
 class Verb:
     dism_name: str                                           # DISM.exe's spelling
@@ -436,10 +898,16 @@ class Verb:
     configure: Callable[[argparse.ArgumentParser], None]     # adds the verb's options
     action: Callable[[argparse.Namespace, Console], Any]      # does it, returns a result
     check: Optional[Callable[[argparse.Namespace], Optional[str]]] = None  # what argparse can't
+    value_option: Optional[str] = None   # where DISM.exe's /Verb:VALUE puts its value
+    dism_usage: Optional[str] = None     # DISM.exe's spelling, when not just /dism_name
 
     @property
     def name(self) -> str:
         return self.dism_name.lower()
+
+    @property
+    def dism_spelling(self) -> str:
+        return self.dism_usage or "/" + self.dism_name
 
 
 VERBS = (
@@ -457,6 +925,56 @@ VERBS = (
          _configure_nothing, get_mountedimageinfo),
     Verb("Cleanup-Mountpoints", "release stale mounts and their leftover files",
          _configure_nothing, cleanup_mountpoints),
+    Verb("Get-Features", "list the optional features of an image or of one package",
+         _configure_get_features, get_features, _check_target),
+    Verb("Get-FeatureInfo", "show one optional feature in detail",
+         _configure_get_featureinfo, get_featureinfo, _check_target),
+    Verb("Enable-Feature", "enable optional features",
+         _configure_enable_feature, enable_feature, _check_feature_names),
+    Verb("Disable-Feature", "disable optional features",
+         _configure_disable_feature, disable_feature, _check_feature_names),
+    Verb("Get-Packages", "list the packages of an image",
+         _configure_get_packages, get_packages, _check_target),
+    Verb("Get-PackageInfo", "show one package in detail",
+         _configure_get_packageinfo, get_packageinfo, _check_target),
+    Verb("Add-Package", "install .cab or .msu packages",
+         _configure_add_package, add_package, _check_target),
+    Verb("Remove-Package", "uninstall a package",
+         _configure_remove_package, remove_package, _check_target),
+    Verb("Get-Drivers", "list the driver packages of an image",
+         _configure_get_drivers, get_drivers, _check_target),
+    Verb("Get-DriverInfo", "show a driver package and the devices it supports",
+         _configure_get_driverinfo, get_driverinfo, _check_target),
+    Verb("Add-Driver", "add driver packages (.inf), one file or a folder of them",
+         _configure_add_driver, add_driver, _check_target),
+    Verb("Remove-Driver", "remove out-of-box driver packages",
+         _configure_remove_driver, remove_driver, _check_target),
+    Verb("Get-Capabilities", "list the capabilities (Features on Demand) of an image",
+         _configure_get_capabilities, get_capabilities, _check_target),
+    Verb("Get-CapabilityInfo", "show one capability in detail",
+         _configure_capability_info, get_capabilityinfo, _check_target),
+    Verb("Add-Capability", "install a capability",
+         _configure_add_capability, add_capability, _check_target),
+    Verb("Remove-Capability", "uninstall a capability",
+         _configure_capability_info, remove_capability, _check_target),
+    Verb("Get-CurrentEdition", "show the edition of an image",
+         _configure_target_only, get_currentedition, _check_target),
+    Verb("Get-TargetEditions", "list the editions an image can be changed to",
+         _configure_target_only, get_targeteditions, _check_target),
+    Verb("Get-ProvisionedAppxPackages", "list the app packages provisioned for new users",
+         _configure_target_only, get_provisionedappxpackages, _check_target),
+    Verb("Check-Health", "report the corruption an earlier scan recorded, without scanning",
+         _configure_target_only, check_health, _check_target,
+         dism_usage="/Cleanup-Image /CheckHealth"),
+    Verb("Scan-Health", "scan the component store for corruption",
+         _configure_target_only, scan_health, _check_target,
+         dism_usage="/Cleanup-Image /ScanHealth"),
+    Verb("Restore-Health", "repair the component store",
+         _configure_restore_health, restore_health, _check_target,
+         dism_usage="/Cleanup-Image /RestoreHealth"),
+    Verb("Apply-Unattend", "apply the offlineServicing settings of an answer file",
+         _configure_apply_unattend, apply_unattend, _check_target,
+         value_option="--unattend", dism_usage="/Apply-Unattend:PATH"),
 )
 
 _VERBS_BY_NAME = {verb.name: verb for verb in VERBS}
@@ -472,16 +990,45 @@ _DISM_OPTIONS = {
     "optimize": "--optimize", "checkintegrity": "--check-integrity", "commit": "--commit",
     "discard": "--discard", "append": "--append", "loglevel": "--log-level",
     "logpath": "--log-path", "scratchdir": "--scratch-dir", "quiet": "--quiet", "?": "--help",
+    # servicing
+    "image": "--image", "online": "--online", "windowsdir": "--windows-dir",
+    "featurename": "--feature-name", "packagename": "--package-name",
+    "packagepath": "--package-path", "all": "--all", "source": "--source",
+    "limitaccess": "--limit-access", "remove": "--remove", "ignorecheck": "--ignore-check",
+    "preventpending": "--prevent-pending", "driver": "--driver", "recurse": "--recurse",
+    "forceunsigned": "--force-unsigned", "capabilityname": "--capability-name",
+    "format": "--format",
+}
+
+# DISM.exe spells some verbs as a verb plus an option: /Cleanup-Image /CheckHealth.
+_DISM_COMPOUND_VERBS = {
+    "cleanup-image": {"checkhealth": "check-health", "scanhealth": "scan-health",
+                      "restorehealth": "restore-health"},
 }
 
 _DISM_TOKEN = re.compile(r"/(\?|[A-Za-z][A-Za-z-]*)(?::(.*))?\Z", re.DOTALL)
 
 
-def _dism_verb(token: str) -> Optional[str]:
+def _dism_verb(token: str) -> Optional[Tuple[str, Optional[str]]]:
+    """(verb, value) when token is a DISM.exe verb: `/Verb`, or `/Verb:VALUE`
+    for a verb that takes a value (`/Apply-Unattend:answer.xml`)."""
     match = _DISM_TOKEN.match(token)
-    if match and match.group(2) is None and match.group(1).lower() in _VERBS_BY_NAME:
-        return match.group(1).lower()
-    return None
+    if not match:
+        return None
+    name, value = match.group(1).lower(), match.group(2)
+    if name in _DISM_COMPOUND_VERBS:
+        return (name, None) if value is None else None
+    verb = _VERBS_BY_NAME.get(name)
+    if verb is None or (value is not None and verb.value_option is None):
+        return None
+    return name, value
+
+
+def _compound_verb(verb: Optional[str], match: Optional["re.Match[str]"]) -> Optional[str]:
+    """The verb that `/Cleanup-Image` becomes with the option in `match`, if any."""
+    if verb not in _DISM_COMPOUND_VERBS or match is None or match.group(2) is not None:
+        return None
+    return _DISM_COMPOUND_VERBS[verb].get(match.group(1).lower())
 
 
 def translate_dism_syntax(argv: Sequence[str]) -> List[str]:
@@ -492,12 +1039,20 @@ def translate_dism_syntax(argv: Sequence[str]) -> List[str]:
     if not any(_dism_verb(token) or token == "/?" for token in argv):
         return argv
     verb: Optional[str] = None
+    verb_value: List[str] = []
     rest: List[str] = []
     for token in argv:
-        if verb is None and _dism_verb(token):
-            verb = _dism_verb(token)
+        found = _dism_verb(token) if verb is None else None
+        if found:
+            verb, value = found
+            if value is not None:
+                verb_value.append(f"{_VERBS_BY_NAME[verb].value_option}={value}")
             continue
         match = _DISM_TOKEN.match(token)
+        compound = _compound_verb(verb, match)
+        if compound:
+            verb = compound
+            continue
         option = _DISM_OPTIONS.get(match.group(1).lower()) if match else None
         if option is None:
             rest.append(token)  # argparse reports it if it makes no sense
@@ -505,7 +1060,11 @@ def translate_dism_syntax(argv: Sequence[str]) -> List[str]:
             rest.append(option)
         else:
             rest.append(f"{option}={match.group(2)}")
-    return ([verb] if verb else []) + rest
+    if verb in _DISM_COMPOUND_VERBS:
+        spellings = [_VERBS_BY_NAME[name].dism_spelling
+                     for name in _DISM_COMPOUND_VERBS[verb].values()]
+        raise UsageError("an action is missing: use " + ", ".join(spellings))
+    return ([verb] if verb else []) + verb_value + rest
 
 
 # ---------------------------------------------------------------------------
@@ -542,7 +1101,9 @@ def _epilog() -> str:
     return ("DISM.exe's spelling works too, e.g.\n"
             "  /Get-ImageInfo /ImageFile:install.wim /Index:1\n"
             "  /Mount-Image /ImageFile:install.wim /Index:1 /MountDir:/mnt/img /ReadOnly\n"
-            "  /Unmount-Image /MountDir:/mnt/img /Commit\n\n"
+            "  /Unmount-Image /MountDir:/mnt/img /Commit\n"
+            "  /Image:/mnt/img /Enable-Feature /FeatureName:NetFx3 /All\n"
+            "  /Image:/mnt/img /Cleanup-Image /CheckHealth\n\n"
             "exit status:\n" + EXIT_STATUS_TABLE)
 
 
@@ -556,7 +1117,7 @@ def build_parser(prog: Optional[str] = None) -> argparse.ArgumentParser:
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
     for verb in VERBS:
         sub = verbs.add_parser(verb.name, help=verb.help,
-                               description=f"{verb.help} (DISM.exe: /{verb.dism_name})",
+                               description=f"{verb.help} (DISM.exe: {verb.dism_spelling})",
                                epilog="exit status:\n" + EXIT_STATUS_TABLE,
                                formatter_class=argparse.RawDescriptionHelpFormatter)
         verb.configure(sub)
@@ -652,10 +1213,269 @@ def _human_action(result: ActionResult) -> List[str]:
     return []
 
 
+# --- servicing results ---------------------------------------------------------------
+
+_FEATURE_STATES = {
+    dism.PackageFeatureState.NOT_PRESENT: "Not Present",
+    dism.PackageFeatureState.UNINSTALL_PENDING: "Disable Pending",
+    dism.PackageFeatureState.STAGED: "Disabled",
+    dism.PackageFeatureState.RESOLVED: "Disabled with Payload Removed",
+    dism.PackageFeatureState.INSTALLED: "Enabled",
+    dism.PackageFeatureState.INSTALL_PENDING: "Enable Pending",
+    dism.PackageFeatureState.SUPERSEDED: "Superseded",
+    dism.PackageFeatureState.PARTIALLY_INSTALLED: "Partially Installed",
+}
+_PACKAGE_STATES = {  # packages and capabilities
+    dism.PackageFeatureState.RESOLVED: "Removed",
+}
+_FULLY_OFFLINE = {
+    dism.FullyOfflineInstallable.INSTALLABLE: "Yes",
+    dism.FullyOfflineInstallable.NOT_INSTALLABLE: "No",
+    dism.FullyOfflineInstallable.UNDETERMINED: "Undetermined",
+}
+_HEALTH = {
+    dism.ImageHealthState.HEALTHY: "No component store corruption detected.",
+    dism.ImageHealthState.REPAIRABLE: "The component store is repairable.",
+    dism.ImageHealthState.NON_REPAIRABLE: "The component store cannot be repaired.",
+}
+
+
+def _words(value: Any, names: Optional[Mapping[Any, str]] = None) -> str:
+    """An enum member as DISM.exe words ("Install Pending"), through `names`
+    first; a value newer than this program is shown as its number."""
+    if names and value in names:
+        return names[value]
+    if isinstance(value, enum.Enum):
+        return value.name.replace("_", " ").title()
+    return _text(value)
+
+
+def _yes_no(flag: bool) -> str:
+    return "Yes" if flag else "No"
+
+
+def _day(moment: Optional[_dt.datetime]) -> str:
+    """A driver's date, which is a calendar date and so not moved to local time."""
+    return "<undefined>" if moment is None else f"{moment.month}/{moment.day}/{moment.year}"
+
+
+def _architecture(value: Any) -> str:
+    return _ARCHITECTURES.get(value, _text(value))
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> List[str]:
+    """DISM.exe's /Format:Table: columns padded to width, rules of dashes."""
+    widths = [max([len(header)] + [len(row[i]) for row in rows])
+              for i, header in enumerate(headers)]
+
+    def line(cells: Sequence[str]) -> str:
+        return " | ".join(cell.ljust(width) for cell, width in zip(cells, widths)).rstrip()
+
+    rule = " | ".join("-" * width for width in widths)
+    return [rule, line(headers), rule] + [line(row) for row in rows] + [""]
+
+
+def _blocks(records: Sequence[Sequence[Tuple[str, str]]], empty: str) -> List[str]:
+    """DISM.exe's list format: `Label : value` lines, a blank line after each record."""
+    if not records:
+        return [empty, ""]
+    lines: List[str] = []
+    for record in records:
+        lines += [f"{label} : {value}" for label, value in record] + [""]
+    return lines
+
+
+def _listing(result: ServicingResult, fields: Sequence[Tuple[str, Callable[[Any], str]]],
+             empty: str) -> List[str]:
+    rows = [[render(item) for _, render in fields] for item in result.value]
+    if result.table and rows:
+        return _table([label for label, _ in fields], rows)
+    labels = [label for label, _ in fields]
+    return _blocks([list(zip(labels, row)) for row in rows], empty)
+
+
+def _custom_property_lines(properties: Sequence[dism.CustomProperty]) -> List[str]:
+    lines = ["Custom Properties:", ""]
+    if not properties:
+        return lines + ["(No custom properties found)", ""]
+    for prop in properties:
+        where = f"{prop.path}\\" if prop.path else ""
+        lines.append(f"{where}{_text(prop.name)} : {_text(prop.value)}")
+    return lines + [""]
+
+
+def _human_features(result: ServicingResult) -> List[str]:
+    package = result.context.get("package_name") or result.context.get("package_path")
+    heading = f"Features listing for package : {package}" if package else "Features listing:"
+    fields = [("Feature Name", lambda f: f.name),
+              ("State", lambda f: _words(f.state, _FEATURE_STATES))]
+    return [heading, ""] + _listing(result, fields, "(No features found)")
+
+
+def _human_feature(result: ServicingResult) -> List[str]:
+    info: dism.FeatureInfo = result.value
+    return ["Feature Information:", "",
+            f"Feature Name : {info.name}",
+            f"Display Name : {_text(info.display_name)}",
+            f"Description : {_text(info.description)}",
+            f"Restart Required : {_words(info.restart_required)}",
+            f"State : {_words(info.state, _FEATURE_STATES)}", ""] + \
+        _custom_property_lines(info.custom_properties)
+
+
+def _human_packages(result: ServicingResult) -> List[str]:
+    fields = [("Package Identity", lambda p: p.name),
+              ("State", lambda p: _words(p.state, _PACKAGE_STATES)),
+              ("Release Type", lambda p: _words(p.release_type)),
+              ("Install Time", lambda p: _when(p.install_time))]
+    return ["Packages listing:", ""] + _listing(result, fields, "(No packages found)")
+
+
+def _human_package(result: ServicingResult) -> List[str]:
+    info: dism.PackageInfo = result.value
+    lines = ["Package information:", "",
+             f"Package Identity : {info.name}",
+             f"Applicable : {_yes_no(info.applicable)}",
+             f"Copyright : {_text(info.copyright)}",
+             f"Company : {_text(info.company)}",
+             f"Creation Time : {_when(info.creation_time)}",
+             f"Description : {_text(info.description)}",
+             f"Install Client : {_text(info.install_client)}",
+             f"Install Package Name : {_text(info.install_package_name)}",
+             f"Install Time : {_when(info.install_time)}",
+             f"Last Update Time : {_when(info.last_update_time)}",
+             f"Name : {_text(info.display_name)}",
+             f"Product Name : {_text(info.product_name)}",
+             f"Product Version : {_text(info.product_version)}",
+             f"Release Type : {_words(info.release_type)}",
+             f"Restart Required : {_words(info.restart_required)}",
+             f"Support Information : {_text(info.support_information)}",
+             f"State : {_words(info.state, _PACKAGE_STATES)}",
+             f"Completely offline capable : {_words(info.fully_offline, _FULLY_OFFLINE)}"]
+    if info.capability_id is not None:
+        lines.append(f"Capability Identity : {info.capability_id}")
+    lines += [""] + _custom_property_lines(info.custom_properties)
+    lines += [f"Features listing for package : {info.name}", ""]
+    features = [[("Feature Name", f.name), ("State", _words(f.state, _FEATURE_STATES))]
+                for f in info.features]
+    return lines + _blocks(features, "(No features found for this package)")
+
+
+def _human_drivers(result: ServicingResult) -> List[str]:
+    fields = [("Published Name", lambda d: _text(d.published_name)),
+              ("Original File Name", lambda d: _text(d.original_file_name)),
+              ("Inbox", lambda d: _yes_no(d.inbox)),
+              ("Class Name", lambda d: _text(d.class_name)),
+              ("Provider Name", lambda d: _text(d.provider_name)),
+              ("Date", lambda d: _day(d.date)),
+              ("Version", lambda d: str(d.version))]
+    return ["Driver packages listing:", ""] + _listing(result, fields,
+                                                       "(No driver packages found)")
+
+
+def _driver_lines(driver: dism.Driver) -> List[str]:
+    return [f"    Manufacturer : {_text(driver.manufacturer_name)}",
+            f"    Description : {_text(driver.hardware_description)}",
+            f"    Architecture : {_architecture(driver.architecture)}",
+            f"    Hardware ID : {_text(driver.hardware_id)}",
+            f"    Service Name : {_text(driver.service_name)}",
+            f"    Compatible IDs : {_text(driver.compatible_ids)}",
+            f"    Exclude IDs : {_text(driver.exclude_ids)}", ""]
+
+
+def _human_driver_info(result: ServicingResult) -> List[str]:
+    package: dism.DriverPackage = result.value["driver_package"]
+    lines = ["Driver package information:", "",
+             f"Published Name : {_text(package.published_name)}",
+             f"Original File Name : {_text(package.original_file_name)}",
+             f"Inbox : {_yes_no(package.inbox)}",
+             f"Catalog File : {_text(package.catalog_file)}",
+             f"Class Name : {_text(package.class_name)}",
+             f"Class Description : {_text(package.class_description)}",
+             f"Class GUID : {_text(package.class_guid)}",
+             f"Provider Name : {_text(package.provider_name)}",
+             f"Date : {_day(package.date)}",
+             f"Version : {package.version}",
+             f"Boot Critical : {_yes_no(package.boot_critical)}",
+             f"Signature : {_words(package.signature)}", ""]
+    drivers: Sequence[dism.Driver] = result.value["drivers"]
+    if not drivers:
+        return lines + ["(No devices listed for this driver package)", ""]
+    # DISM.exe groups the devices under the architecture they are built for.
+    for arch in dict.fromkeys(driver.architecture for driver in drivers):
+        lines += [f"Drivers for architecture : {_architecture(arch)}", ""]
+        for driver in drivers:
+            if driver.architecture == arch:
+                lines += _driver_lines(driver)
+    return lines
+
+
+def _human_capabilities(result: ServicingResult) -> List[str]:
+    fields = [("Capability Identity", lambda c: c.name),
+              ("State", lambda c: _words(c.state, _PACKAGE_STATES))]
+    return ["Capability listing:", ""] + _listing(result, fields, "(No capabilities found)")
+
+
+def _human_capability(result: ServicingResult) -> List[str]:
+    info: dism.CapabilityInfo = result.value
+    return ["Capability Information:", "",
+            f"Capability Identity : {info.name}",
+            f"Name : {_text(info.display_name)}",
+            f"State : {_words(info.state, _PACKAGE_STATES)}",
+            f"Description : {_text(info.description)}",
+            f"Download Size : {info.download_size:,} bytes",
+            f"Install Size : {info.install_size:,} bytes", ""]
+
+
+def _human_current_edition(result: ServicingResult) -> List[str]:
+    return ["Current edition is:", "", f"Current Edition : {result.value}", ""]
+
+
+def _human_target_editions(result: ServicingResult) -> List[str]:
+    if not result.value:
+        return ["The image cannot be changed to any other edition.", ""]
+    return (["Editions that can be upgraded to:", ""]
+            + [f"Target Edition : {edition}" for edition in result.value] + [""])
+
+
+def _human_appx_packages(result: ServicingResult) -> List[str]:
+    packages = [[("DisplayName", _text(p.display_name)), ("Version", str(p.version)),
+                 ("Architecture", _architecture(p.architecture)),
+                 ("ResourceId", _text(p.resource_id)), ("PackageName", p.package_name),
+                 ("Regions", p.region or "None")]
+                for p in result.value]
+    return _blocks(packages, "(No provisioned app packages found)")
+
+
+def _human_health(result: ServicingResult) -> List[str]:
+    return [_HEALTH.get(result.value, f"Unknown component store state {result.value}."), ""]
+
+
+_SERVICING_RENDERERS: Mapping[str, Callable[[ServicingResult], List[str]]] = {
+    "features": _human_features,
+    "feature": _human_feature,
+    "packages": _human_packages,
+    "package": _human_package,
+    "drivers": _human_drivers,
+    "driver_info": _human_driver_info,
+    "capabilities": _human_capabilities,
+    "capability": _human_capability,
+    "current_edition": _human_current_edition,
+    "target_editions": _human_target_editions,
+    "provisioned_appx_packages": _human_appx_packages,
+    "health_state": _human_health,
+}
+
+
+def _human_servicing(result: ServicingResult) -> List[str]:
+    return _SERVICING_RENDERERS[result.kind](result)
+
+
 _HUMAN_RENDERERS: Mapping[type, Callable[[Any], List[str]]] = {
     ImageInfoResult: _human_image_info,
     MountedImagesResult: _human_mounted_images,
     ActionResult: _human_action,
+    ServicingResult: _human_servicing,
 }
 
 
@@ -682,6 +1502,9 @@ def json_document(result: Any) -> Dict[str, Any]:
     if isinstance(result, ActionResult):
         return {"operation": result.operation, **jsonable(result.details),
                 "restart_required": result.restart_required}
+    if isinstance(result, ServicingResult):
+        return {"image": result.image, **jsonable(result.context),
+                result.kind: jsonable(result.value)}
     return jsonable(result)
 
 

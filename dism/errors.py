@@ -4,7 +4,13 @@ Every failure of a DISM call raises DismError (an OSError) or one of its
 subclasses; `.hresult` holds DISM's code as an unsigned 32-bit int and
 `.message` the sentence DISM gave.  The classes are created by the extension,
 which maps each HRESULT to its class in one table (src/_dism.c, class_for).
+ExportNotAvailableError (a NotSupportedError) means the DISM that is loaded
+is too old to have the function called; NotFoundError and UnknownFeatureError
+are LookupErrors as well.
 """
+from typing import Tuple
+
+from . import _dism
 from ._dism import (
     BusyError,
     CancelledError,
@@ -23,10 +29,40 @@ from ._dism import (
     PathNotFoundError,
 )
 
+
+def _from_extension(name: str, bases: Tuple[type, ...], doc: str) -> type:
+    """The extension's class `name`.  An extension built before the servicing
+    functions lacks it, and then never raises it either: a stand-in with the
+    same bases keeps `except` clauses working without changing what they catch."""
+    found = getattr(_dism, name, None)
+    if found is not None:
+        return found
+    return type(name, bases, {"__doc__": doc, "__module__": __name__})
+
+
+ExportNotAvailableError = _from_extension(
+    "ExportNotAvailableError", (NotSupportedError,),
+    "The loaded DISM lacks the function; the message names the export and the DISM "
+    "version that has it.")
+NotFoundError = _from_extension(
+    "NotFoundError", (DismError, LookupError),
+    "The image holds no package, driver or app by that name.")
+UnknownFeatureError = _from_extension(
+    "UnknownFeatureError", (DismError, LookupError), "The image has no feature by that name.")
+ParentFeatureDisabledError = _from_extension(
+    "ParentFeatureDisabledError", (DismError,),
+    "A parent feature must be enabled first (or enable_all).")
+NotApplicableError = _from_extension(
+    "NotApplicableError", (DismError,),
+    "The package or capability does not apply to this image.")
+InvalidProductKeyError = _from_extension(
+    "InvalidProductKeyError", (DismError,), "The product key is not valid.")
+
 __all__ = [
     "BusyError", "CancelledError", "DismError", "ElevationRequiredError",
-    "InvalidArgumentError", "InvalidImageIndexError", "InvalidImageNameError",
-    "InvalidSessionError", "MountPathError", "NeedsRemountError",
-    "NotImplementedByEngineError", "NotInitializedError", "NotSupportedError",
-    "OpenSessionsError", "PathNotFoundError",
+    "ExportNotAvailableError", "InvalidArgumentError", "InvalidImageIndexError",
+    "InvalidImageNameError", "InvalidProductKeyError", "InvalidSessionError", "MountPathError",
+    "NeedsRemountError", "NotApplicableError", "NotFoundError", "NotImplementedByEngineError",
+    "NotInitializedError", "NotSupportedError", "OpenSessionsError",
+    "ParentFeatureDisabledError", "PathNotFoundError", "UnknownFeatureError",
 ]

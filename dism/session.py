@@ -2,11 +2,28 @@
 from __future__ import annotations
 
 import os
-from typing import Optional, Union
+from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
 from . import _dism, _runtime
-from .errors import InvalidSessionError
+from .errors import InvalidSessionError, PathNotFoundError
 from .progress import ProgressCallback
+from .types import (
+    AppxPackage,
+    Capability,
+    CapabilityInfo,
+    Driver,
+    DriverPackage,
+    Feature,
+    FeatureInfo,
+    ImageHealthState,
+    Package,
+    PackageInfo,
+    ProductKeyInfo,
+    RegistryHive,
+    ReservedStorageState,
+    StubPackageOption,
+    as_enum,
+)
 
 PathArg = Union[str, "os.PathLike[str]"]
 
@@ -14,9 +31,110 @@ PathArg = Union[str, "os.PathLike[str]"]
 RELOAD_SESSION = 1       # DISMAPI_S_RELOAD_IMAGE_SESSION_REQUIRED
 REBOOT_REQUIRED = 3010   # ERROR_SUCCESS_REBOOT_REQUIRED
 
-__all__ = ["Session", "ONLINE"]
+HRESULT_FILE_NOT_FOUND = 0x80070002   # HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND)
+
+__all__ = ["Session", "ONLINE", "find_driver_infs", "join_feature_names"]
 
 ONLINE = _dism.DISM_ONLINE_IMAGE
+
+
+# ---------------------------------------------------------------------------
+# Argument helpers: the checks DISM would make too late or not at all
+# ---------------------------------------------------------------------------
+
+def _path(value: PathArg) -> str:
+    path = os.fspath(value)
+    if not isinstance(path, str):
+        raise TypeError(f"paths must be str or os.PathLike[str], not {type(path).__name__}")
+    return path
+
+
+def _optional_path(value: Optional[PathArg]) -> Optional[str]:
+    return None if value is None else _path(value)
+
+
+def _paths(values: Union[PathArg, Iterable[PathArg]]) -> List[str]:
+    """A list of paths; one path on its own counts as a list of one, so that a
+    string is never taken apart into its characters."""
+    if isinstance(values, (str, bytes, os.PathLike)):
+        return [_path(values)]
+    return [_path(value) for value in values]
+
+
+def _path_not_found(message: str) -> PathNotFoundError:
+    """A PathNotFoundError shaped like the ones the extension raises."""
+    exc = PathNotFoundError(f"[0x{HRESULT_FILE_NOT_FOUND:08X}] {message}")
+    exc.hresult = HRESULT_FILE_NOT_FOUND
+    exc.message = message
+    return exc
+
+
+def join_feature_names(names: Sequence[str]) -> str:
+    """The names as DISM's one ';'-separated string.  A name that is empty or
+    holds ';' itself would silently turn into other names, so it is refused."""
+    if not names:
+        raise ValueError("give at least one feature name")
+    for name in names:
+        if not isinstance(name, str):
+            raise TypeError(f"feature names are str, not {type(name).__name__}")
+        if not name.strip():
+            raise ValueError("a feature name is empty")
+        if ";" in name:
+            raise ValueError(f"feature name {name!r} holds ';'; pass the names separately")
+    return ";".join(names)
+
+
+def _package_identifier(name: Optional[str], path: Optional[PathArg], *,
+                        required: bool) -> Tuple[Optional[str], bool]:
+    """DISM's (Identifier, PackageIdentifier) pair as (identifier, by_path);
+    (None, False) stands for DismPackageNone."""
+    if name is not None and path is not None:
+        raise ValueError("give a package name or a package path, not both")
+    if path is not None:
+        return _path(path), True
+    if name is None and required:
+        raise ValueError("give a package name or a package path")
+    return name, False
+
+
+def _is_inf(name: str) -> bool:
+    return name.lower().endswith(".inf")
+
+
+def _infs_in(folder: str) -> List[str]:
+    with os.scandir(folder) as entries:
+        return sorted(entry.path for entry in entries if _is_inf(entry.name) and entry.is_file())
+
+
+def _raise(error: OSError) -> None:
+    raise error
+
+
+def _infs_below(folder: str) -> List[str]:
+    found = []
+    # followlinks=False: a symlinked directory could loop back up the tree or
+    # lead out of it.  A link to a single .inf file is still taken.
+    for where, _dirs, files in os.walk(folder, onerror=_raise, followlinks=False):
+        found.extend(os.path.join(where, name) for name in files if _is_inf(name))
+    return sorted(path for path in found if os.path.isfile(path))
+
+
+def find_driver_infs(path: PathArg, *, recurse: bool = False) -> List[str]:
+    """The .inf files Session.add_driver installs for `path`, in sorted order.
+
+    A file is taken as it is.  A folder gives the *.inf files in it (suffix
+    matched ignoring case), and with `recurse` those in every folder below it
+    too, without following symlinked folders.  A folder without any raises
+    PathNotFoundError (0x80070002), so that it fails rather than add nothing.
+    """
+    root = _path(path)
+    if not os.path.isdir(root):
+        return [root]
+    found = _infs_below(root) if recurse else _infs_in(root)
+    if not found:
+        where = "in or below" if recurse else "in"
+        raise _path_not_found(f"no driver package (.inf file) {where} '{root}'")
+    return found
 
 
 class Session:
@@ -106,3 +224,298 @@ class Session:
         if integrity:
             flags |= _dism.DISM_COMMIT_GENERATE_INTEGRITY
         self._succeeded(self._handle.commit(flags, progress, cancel))
+
+    # -- features ---------------------------------------------------------------
+
+    def get_features(self, package: Optional[str] = None, *,
+                     package_path: Optional[PathArg] = None) -> List[Feature]:
+        """DismGetFeatures: the optional features of the image, or of one package
+        (by name, or by the path of its .cab file)."""
+        identifier, by_path = _package_identifier(package, package_path, required=False)
+        self._require_open()
+        return [Feature._from_raw(raw)
+                for raw in _dism.get_features(self._handle, identifier, by_path)]
+
+    def get_feature_info(self, name: str, package: Optional[str] = None, *,
+                         package_path: Optional[PathArg] = None) -> FeatureInfo:
+        """DismGetFeatureInfo: one feature in detail, with its custom properties."""
+        identifier, by_path = _package_identifier(package, package_path, required=False)
+        self._require_open()
+        return FeatureInfo._from_raw(
+            _dism.get_feature_info(self._handle, name, identifier, by_path))
+
+    def get_feature_parents(self, name: str, package: Optional[str] = None, *,
+                            package_path: Optional[PathArg] = None) -> List[Feature]:
+        """DismGetFeatureParent: the features that `name` depends on."""
+        identifier, by_path = _package_identifier(package, package_path, required=False)
+        self._require_open()
+        return [Feature._from_raw(raw)
+                for raw in _dism.get_feature_parent(self._handle, name, identifier, by_path)]
+
+    def enable_features(self, *names: str, package: Optional[str] = None,
+                        package_path: Optional[PathArg] = None, enable_all: bool = False,
+                        sources: Union[PathArg, Iterable[PathArg]] = (),
+                        limit_access: bool = False, progress: Optional[ProgressCallback] = None,
+                        cancel=None) -> None:
+        """DismEnableFeature: enable features, all in one operation.
+
+        `enable_all` enables the parent features they need as well (without it
+        a disabled parent fails the call); `sources` are folders holding the
+        payload of features whose files were removed, and `limit_access` keeps
+        DISM from looking on Windows Update for it.
+        """
+        joined = join_feature_names(names)
+        identifier, by_path = _package_identifier(package, package_path, required=False)
+        source_list = _paths(sources)
+        self._require_open()
+        self._succeeded(_dism.enable_feature(self._handle, joined, identifier, by_path,
+                                             bool(limit_access), source_list, bool(enable_all),
+                                             progress, cancel))
+
+    def disable_features(self, *names: str, package: Optional[str] = None,
+                         remove_payload: bool = False,
+                         progress: Optional[ProgressCallback] = None, cancel=None) -> None:
+        """DismDisableFeature: disable features; `remove_payload` also deletes
+        their files from the image (they then need a source to come back).
+        `package` names the package holding them, when it is not the foundation."""
+        joined = join_feature_names(names)
+        self._require_open()
+        self._succeeded(_dism.disable_feature(self._handle, joined, package,
+                                              bool(remove_payload), progress, cancel))
+
+    # -- packages ---------------------------------------------------------------
+
+    def get_packages(self) -> List[Package]:
+        """DismGetPackages: every package the image knows, installed or not."""
+        self._require_open()
+        return [Package._from_raw(raw) for raw in _dism.get_packages(self._handle)]
+
+    def get_package_info(self, name: Optional[str] = None, *, path: Optional[PathArg] = None,
+                         extended: bool = False) -> PackageInfo:
+        """DismGetPackageInfo: one package in detail, chosen by its name or by
+        the path of its .cab file.  `extended` asks DismGetPackageInfoEx, which
+        also gives the capability identity (newer DISM only:
+        ExportNotAvailableError otherwise)."""
+        identifier, by_path = _package_identifier(name, path, required=True)
+        self._require_open()
+        return PackageInfo._from_raw(
+            _dism.get_package_info(self._handle, identifier, by_path, bool(extended)))
+
+    def add_package(self, path: PathArg, *, ignore_check: bool = False,
+                    prevent_pending: bool = False, progress: Optional[ProgressCallback] = None,
+                    cancel=None) -> None:
+        """DismAddPackage: install a .cab or .msu package (or an expanded .cab
+        folder).  `ignore_check` skips the applicability check; `prevent_pending`
+        refuses a package that would need online actions to finish."""
+        package_path = _path(path)
+        self._require_open()
+        self._succeeded(_dism.add_package(self._handle, package_path, bool(ignore_check),
+                                          bool(prevent_pending), progress, cancel))
+
+    def remove_package(self, name: Optional[str] = None, *, path: Optional[PathArg] = None,
+                       progress: Optional[ProgressCallback] = None, cancel=None) -> None:
+        """DismRemovePackage: uninstall a package, by name or by its .cab path."""
+        identifier, by_path = _package_identifier(name, path, required=True)
+        self._require_open()
+        self._succeeded(_dism.remove_package(self._handle, identifier, by_path,
+                                             progress, cancel))
+
+    # -- drivers ----------------------------------------------------------------
+
+    def get_drivers(self, all_drivers: bool = False) -> List[DriverPackage]:
+        """DismGetDrivers: the out-of-box driver packages, or every one
+        (in-box drivers too) with `all_drivers`."""
+        self._require_open()
+        return [DriverPackage._from_raw(raw)
+                for raw in _dism.get_drivers(self._handle, bool(all_drivers))]
+
+    def get_driver_info(self, inf: PathArg) -> Tuple[DriverPackage, Tuple[Driver, ...]]:
+        """DismGetDriverInfo: a driver package and the devices it supports.
+        `inf` is a published name in the image ("oem0.inf") or an .inf file."""
+        target = _path(inf)
+        self._require_open()
+        drivers, package = _dism.get_driver_info(self._handle, target)
+        return DriverPackage._from_raw(package), tuple(Driver._from_raw(raw) for raw in drivers)
+
+    def add_driver(self, path: PathArg, *, recurse: bool = False,
+                   force_unsigned: bool = False) -> List[str]:
+        """DismAddDriver for an .inf file, or for every .inf file in a folder
+        (and below it, with `recurse`; see find_driver_infs).  `force_unsigned`
+        lets unsigned drivers into images that require signatures.
+
+        Returns the .inf paths added, in order.  When one fails, those before
+        it stay added, and the exception's notes list them.
+        """
+        infs = find_driver_infs(path, recurse=recurse)
+        self._require_open()
+        added: List[str] = []
+        for inf in infs:
+            try:
+                self._succeeded(_dism.add_driver(self._handle, inf, bool(force_unsigned)))
+            except BaseException as exc:
+                if added and hasattr(exc, "add_note"):  # notes exist from Python 3.11 on
+                    exc.add_note("added before the failure: " + ", ".join(added))
+                raise
+            added.append(inf)
+        return added
+
+    def remove_driver(self, published_name: str) -> None:
+        """DismRemoveDriver: remove an out-of-box driver by its published name
+        ("oem0.inf")."""
+        self._require_open()
+        self._succeeded(_dism.remove_driver(self._handle, published_name))
+
+    # -- capabilities and languages -------------------------------------------
+
+    def get_capabilities(self) -> List[Capability]:
+        """DismGetCapabilities: the capabilities (Features on Demand) and their states."""
+        self._require_open()
+        return [Capability._from_raw(raw) for raw in _dism.get_capabilities(self._handle)]
+
+    def get_capability_info(self, name: str) -> CapabilityInfo:
+        """DismGetCapabilityInfo: one capability in detail."""
+        self._require_open()
+        return CapabilityInfo._from_raw(_dism.get_capability_info(self._handle, name))
+
+    def add_capability(self, name: str, *, sources: Union[PathArg, Iterable[PathArg]] = (),
+                       limit_access: bool = False, progress: Optional[ProgressCallback] = None,
+                       cancel=None) -> None:
+        """DismAddCapability: install a capability from `sources` (and Windows
+        Update, unless `limit_access`)."""
+        source_list = _paths(sources)
+        self._require_open()
+        self._succeeded(_dism.add_capability(self._handle, name, bool(limit_access),
+                                             source_list, progress, cancel))
+
+    def remove_capability(self, name: str, *, progress: Optional[ProgressCallback] = None,
+                          cancel=None) -> None:
+        """DismRemoveCapability: uninstall a capability."""
+        self._require_open()
+        self._succeeded(_dism.remove_capability(self._handle, name, progress, cancel))
+
+    def add_language(self, name: str, *, prevent_pending: bool = False,
+                     sources: Union[PathArg, Iterable[PathArg]] = (), limit_access: bool = False,
+                     progress: Optional[ProgressCallback] = None, cancel=None) -> None:
+        """DismAddLanguage: install a language ("de-DE") from `sources` (and
+        Windows Update, unless `limit_access`)."""
+        source_list = _paths(sources)
+        self._require_open()
+        self._succeeded(_dism.add_language(self._handle, name, bool(prevent_pending),
+                                           bool(limit_access), source_list, progress, cancel))
+
+    def remove_language(self, name: str, *, progress: Optional[ProgressCallback] = None,
+                        cancel=None) -> None:
+        """DismRemoveLanguage: uninstall a language."""
+        self._require_open()
+        self._succeeded(_dism.remove_language(self._handle, name, progress, cancel))
+
+    # -- provisioned app packages ----------------------------------------------
+
+    def get_provisioned_appx_packages(self) -> List[AppxPackage]:
+        """_DismGetProvisionedAppxPackages: the apps every new user gets."""
+        self._require_open()
+        return [AppxPackage._from_raw(raw)
+                for raw in _dism.get_provisioned_appx_packages(self._handle)]
+
+    def add_provisioned_appx_package(
+            self, path: PathArg, *, dependencies: Iterable[PathArg] = (),
+            optional_packages: Iterable[PathArg] = (), licenses: Iterable[PathArg] = (),
+            skip_license: bool = False, custom_data: Optional[PathArg] = None,
+            region: Optional[str] = None,
+            stub: Union[StubPackageOption, int] = StubPackageOption.NONE) -> None:
+        """_DismAddProvisionedAppxPackage: provision an .appx/.msix (or bundle)
+        for every new user, with its dependency packages and license files.
+        `region` limits it to regions ("all", or "us;gb")."""
+        app_path = _path(path)
+        arguments = (_paths(dependencies), _paths(optional_packages), _paths(licenses),
+                     bool(skip_license), _optional_path(custom_data), region, int(stub))
+        self._require_open()
+        self._succeeded(_dism.add_provisioned_appx_package(self._handle, app_path, *arguments))
+
+    def remove_provisioned_appx_package(self, name: str) -> None:
+        """_DismRemoveProvisionedAppxPackage: stop provisioning an app, by its
+        full package name."""
+        self._require_open()
+        self._succeeded(_dism.remove_provisioned_appx_package(self._handle, name))
+
+    # -- unattend, health, reserved storage ------------------------------------
+
+    def apply_unattend(self, path: PathArg, *, single_session: bool = False) -> None:
+        """DismApplyUnattend: apply the offlineServicing pass of an answer file;
+        `single_session` installs its packages in one servicing session."""
+        unattend = _path(path)
+        self._require_open()
+        self._succeeded(_dism.apply_unattend(self._handle, unattend, bool(single_session)))
+
+    def check_health(self, *, scan: bool = False, progress: Optional[ProgressCallback] = None,
+                     cancel=None) -> Union[ImageHealthState, int]:
+        """DismCheckImageHealth: whether the component store is corrupt.  Without
+        `scan` it reports what an earlier scan recorded; with it, it scans (slow)."""
+        self._require_open()
+        code, state = _dism.check_image_health(self._handle, bool(scan), progress, cancel)
+        self._succeeded(code)
+        return as_enum(ImageHealthState, state)
+
+    def restore_health(self, *, sources: Union[PathArg, Iterable[PathArg]] = (),
+                       limit_access: bool = False, progress: Optional[ProgressCallback] = None,
+                       cancel=None) -> None:
+        """DismRestoreImageHealth: repair a repairable component store from
+        `sources` (and Windows Update, unless `limit_access`)."""
+        source_list = _paths(sources)
+        self._require_open()
+        self._succeeded(_dism.restore_image_health(self._handle, source_list,
+                                                   bool(limit_access), progress, cancel))
+
+    def get_reserved_storage_state(self) -> Union[ReservedStorageState, int]:
+        """DismGetReservedStorageState: whether Windows reserves disk space for updates."""
+        self._require_open()
+        return as_enum(ReservedStorageState, _dism.get_reserved_storage_state(self._handle))
+
+    def set_reserved_storage_state(self, enabled: bool) -> None:
+        """DismSetReservedStorageState: turn reserved storage on or off."""
+        state = ReservedStorageState.ENABLED if enabled else ReservedStorageState.DISABLED
+        self._require_open()
+        self._succeeded(_dism.set_reserved_storage_state(self._handle, int(state)))
+
+    # -- editions and product keys ---------------------------------------------
+
+    def get_current_edition(self) -> str:
+        """_DismGetCurrentEdition: the image's edition ID ("Professional")."""
+        self._require_open()
+        return _dism.get_current_edition(self._handle)
+
+    def get_target_editions(self) -> List[str]:
+        """_DismGetTargetEditions: the editions the image can be changed to."""
+        self._require_open()
+        return list(_dism.get_target_editions(self._handle))
+
+    def set_edition(self, edition: str, *, product_key: Optional[str] = None,
+                    progress: Optional[ProgressCallback] = None, cancel=None) -> None:
+        """_DismSetEdition: change the image to a target edition, optionally
+        installing a product key with it."""
+        self._require_open()
+        self._succeeded(_dism.set_edition(self._handle, edition, product_key, progress, cancel))
+
+    def set_product_key(self, key: str) -> None:
+        """_DismSetProductKey: install a product key in the image."""
+        self._require_open()
+        self._succeeded(_dism.set_product_key(self._handle, key))
+
+    def validate_product_key(self, key: str) -> None:
+        """_DismValidateProductKey: raises DismError when the key does not fit
+        the image (HRESULT 0x80070645 for an unknown product)."""
+        self._require_open()
+        self._succeeded(_dism.validate_product_key(self._handle, key))
+
+    def get_product_key_info(self, key: str) -> ProductKeyInfo:
+        """_DismGetProductKeyInfo: the edition and channel a product key is for."""
+        self._require_open()
+        return ProductKeyInfo._from_raw(_dism.get_product_key_info(self._handle, key))
+
+    def get_registry_mount_point(self, hive: Union[RegistryHive, int]) -> str:
+        """_DismGetRegistryMountPoint: where DISM loaded one of the image's
+        registry hives (offline sessions)."""
+        if isinstance(hive, bool) or not isinstance(hive, int):
+            raise TypeError(f"hive must be a RegistryHive, not {type(hive).__name__}")
+        self._require_open()
+        return _dism.get_registry_mount_point(self._handle, int(hive))

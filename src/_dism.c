@@ -20,14 +20,7 @@
  * An exception raised by the progress callback is kept, cancels the
  * operation, and wins over DISM's return code, as in CPython's _ssl.
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#include <pythread.h>
-
-#ifdef _WIN32
-#  include <windows.h>
-#endif
-#include "dismapi.h"
+#include "_dism.h"
 
 #include <string.h>
 
@@ -35,32 +28,14 @@
 #define WAIT_SLICE_US 20000
 
 /* ------------------------------------------------------------------------
- * Module state
+ * Exception classes: each derives from `parent` (DismError unless said) and,
+ * where a builtin class fits, from that too, so `except LookupError` works.
  * ------------------------------------------------------------------------ */
-
-/* One exception class per family of HRESULTs that callers want to catch. */
-enum error_class {
-    ERR_BASE,
-    ERR_NOT_INITIALIZED,
-    ERR_OPEN_SESSIONS,
-    ERR_INVALID_SESSION,
-    ERR_INVALID_IMAGE_INDEX,
-    ERR_INVALID_IMAGE_NAME,
-    ERR_MOUNT_PATH,
-    ERR_NEEDS_REMOUNT,
-    ERR_CANCELLED,
-    ERR_ELEVATION_REQUIRED,
-    ERR_NOT_SUPPORTED,
-    ERR_NOT_IMPLEMENTED,
-    ERR_INVALID_ARGUMENT,
-    ERR_BUSY,
-    ERR_PATH_NOT_FOUND,
-    ERR_COUNT
-};
 
 static const struct {
     const char *name;
     const char *doc;
+    enum error_class parent;
 } error_specs[ERR_COUNT] = {
     [ERR_BASE] = {"DismError", "A DISM API call failed. `hresult` holds DISM's code."},
     [ERR_NOT_INITIALIZED] = {"NotInitializedError", "The DISM API is not initialized."},
@@ -82,17 +57,29 @@ static const struct {
     [ERR_BUSY] = {"BusyError", "The image or servicing stack is busy."},
     [ERR_PATH_NOT_FOUND] = {"PathNotFoundError",
                             "A file or directory DISM needs does not exist."},
+    [ERR_NOT_FOUND] = {"NotFoundError",
+                       "The image holds no package, driver or app by that name."},
+    [ERR_UNKNOWN_FEATURE] = {"UnknownFeatureError", "The image has no feature by that name."},
+    [ERR_PARENT_FEATURE_DISABLED] = {"ParentFeatureDisabledError",
+                                     "A parent feature must be enabled first (or enable_all)."},
+    [ERR_NOT_APPLICABLE] = {"NotApplicableError",
+                            "The package or capability does not apply to this image."},
+    [ERR_INVALID_PRODUCT_KEY] = {"InvalidProductKeyError", "The product key is not valid."},
+    [ERR_EXPORT_NOT_AVAILABLE] = {"ExportNotAvailableError",
+                                  "The loaded DISM version lacks this function.",
+                                  ERR_NOT_SUPPORTED},
 };
 
-typedef struct {
-    PyObject *errors[ERR_COUNT];
-    PyTypeObject *session_type;
-} module_state;
-
-static inline module_state *get_state(PyObject *module)
+/* A second, builtin base class for some families. */
+static PyObject *builtin_base(enum error_class c)
 {
-    return (module_state *)PyModule_GetState(module);
+    switch (c) {
+    case ERR_PATH_NOT_FOUND: return PyExc_FileNotFoundError;
+    case ERR_NOT_FOUND: case ERR_UNKNOWN_FEATURE: return PyExc_LookupError;
+    default: return NULL;
+    }
 }
+
 
 /* ------------------------------------------------------------------------
  * Errors
@@ -123,13 +110,19 @@ static enum error_class class_for(HRESULT hr)
     case 0x80070057u: return ERR_INVALID_ARGUMENT;
     case (unsigned)DISMAPI_E_BUSY: case 0x800700AAu: case 0x80070020u: return ERR_BUSY;
     case 0x80070002u: case 0x80070003u: return ERR_PATH_NOT_FOUND;
+    case 0x80070490u: return ERR_NOT_FOUND;
+    case (unsigned)DISMAPI_E_UNKNOWN_FEATURE: return ERR_UNKNOWN_FEATURE;
+    case (unsigned)DISMAPI_E_PARENT_FEATURE_DISABLED: return ERR_PARENT_FEATURE_DISABLED;
+    case (unsigned)CBS_E_NOT_APPLICABLE: return ERR_NOT_APPLICABLE;
+    case (unsigned)DISMAPI_E_INVALID_PRODUCT_KEY: case 0x80070645u: return ERR_INVALID_PRODUCT_KEY;
+    case (unsigned)HR_EXPORT_NOT_AVAILABLE: return ERR_EXPORT_NOT_AVAILABLE;
     default: return ERR_BASE;
     }
 }
 
 /* Builds the exception with .hresult (unsigned, as DISM prints it) and the
  * engine's sentence; the code is part of str() so logs keep it. */
-static PyObject *make_error(module_state *st, HRESULT hr, PyObject *message)
+PyObject *make_error(module_state *st, HRESULT hr, PyObject *message)
 {
     unsigned code = (unsigned)hr;
     char hex[16];
@@ -157,14 +150,8 @@ static PyObject *make_error(module_state *st, HRESULT hr, PyObject *message)
     return exc;
 }
 
-/* Reads DismGetLastErrorMessage; it is per thread, so this must run on the
- * thread that made the failing call.  Returns a new str or NULL (no error
- * set: the message is optional). */
-typedef struct {
-    wchar_t *text; /* PyMem_RawMalloc'd, so it can be taken without the GIL */
-} captured_message;
 
-static void capture_last_error(captured_message *out)
+void capture_last_error(captured_message *out)
 {
     out->text = NULL;
     DismString *msg = NULL;
@@ -179,7 +166,7 @@ static void capture_last_error(captured_message *out)
     DismDelete(msg);
 }
 
-static PyObject *raise_dism_error(module_state *st, HRESULT hr, captured_message *msg)
+PyObject *raise_dism_error(module_state *st, HRESULT hr, captured_message *msg)
 {
     PyObject *message = NULL;
     if (msg->text) {
@@ -202,10 +189,6 @@ static PyObject *raise_dism_error(module_state *st, HRESULT hr, captured_message
  * Arguments
  * ------------------------------------------------------------------------ */
 
-/* A path argument: str or os.PathLike, kept as a wide string. */
-typedef struct {
-    wchar_t *wide; /* NULL when the argument was None and allowed to be */
-} wide_arg;
 
 static int wide_from_object(PyObject *obj, wide_arg *out, int allow_none)
 {
@@ -220,7 +203,7 @@ static int wide_from_object(PyObject *obj, wide_arg *out, int allow_none)
     return out->wide != NULL;
 }
 
-static int path_converter(PyObject *obj, void *addr)
+int path_converter(PyObject *obj, void *addr)
 {
     if (!obj) { /* cleanup call */
         PyMem_Free(((wide_arg *)addr)->wide);
@@ -229,7 +212,7 @@ static int path_converter(PyObject *obj, void *addr)
     return wide_from_object(obj, addr, 0) ? Py_CLEANUP_SUPPORTED : 0;
 }
 
-static int optional_path_converter(PyObject *obj, void *addr)
+int optional_path_converter(PyObject *obj, void *addr)
 {
     if (!obj) {
         PyMem_Free(((wide_arg *)addr)->wide);
@@ -238,7 +221,7 @@ static int optional_path_converter(PyObject *obj, void *addr)
     return wide_from_object(obj, addr, 1) ? Py_CLEANUP_SUPPORTED : 0;
 }
 
-static int optional_text_converter(PyObject *obj, void *addr)
+int optional_text_converter(PyObject *obj, void *addr)
 {
     if (!obj) {
         PyMem_Free(((wide_arg *)addr)->wide);
@@ -260,20 +243,6 @@ static int optional_text_converter(PyObject *obj, void *addr)
  * Long operations: worker thread, progress trampoline, cancellation
  * ------------------------------------------------------------------------ */
 
-typedef struct long_call long_call;
-typedef HRESULT (*dism_operation)(long_call *call, HANDLE cancel, DISM_PROGRESS_CALLBACK cb);
-
-struct long_call {
-    dism_operation operation;
-    void *args;
-    PyObject *progress;     /* callable(current, total) or NULL */
-    PyObject *cancel_token; /* object with is_set() or NULL */
-    HANDLE cancel_event;
-    PyThread_type_lock done;
-    HRESULT hr;
-    captured_message message;
-    PyObject *exc_type, *exc_value, *exc_tb; /* the first exception to win */
-};
 
 /* Keeps the first exception raised during the call and stops the operation. */
 static void keep_exception_and_cancel(long_call *call)
@@ -351,7 +320,7 @@ static int wait_for_worker(long_call *call)
 
 /* Runs call->operation and returns the success code as an int, or NULL with
  * the right exception set. */
-static PyObject *run_long_call(module_state *st, long_call *call)
+PyObject *run_long_call(module_state *st, long_call *call)
 {
     PyObject *result = NULL;
     call->cancel_event = CreateEventW(NULL, TRUE, FALSE, NULL);
@@ -399,7 +368,7 @@ out:
     return result;
 }
 
-static int prepare_long_call(long_call *call, PyObject *progress, PyObject *cancel)
+int prepare_long_call(long_call *call, PyObject *progress, PyObject *cancel)
 {
     memset(call, 0, sizeof *call);
     if (progress != Py_None) {
@@ -423,7 +392,7 @@ static int prepare_long_call(long_call *call, PyObject *progress, PyObject *canc
  * Converting results
  * ------------------------------------------------------------------------ */
 
-static PyObject *wide_or_none(PCWSTR s)
+PyObject *wide_or_none(PCWSTR s)
 {
     if (!s)
         Py_RETURN_NONE;
@@ -431,7 +400,7 @@ static PyObject *wide_or_none(PCWSTR s)
 }
 
 /* (year, month, day, hour, minute, second, millisecond), or None when unset. */
-static PyObject *systemtime_tuple(const SYSTEMTIME *t)
+PyObject *systemtime_tuple(const SYSTEMTIME *t)
 {
     if (t->wYear == 0)
         Py_RETURN_NONE;
@@ -440,7 +409,7 @@ static PyObject *systemtime_tuple(const SYSTEMTIME *t)
 }
 
 /* Sets key to value and drops the reference; a NULL value propagates. */
-static int put(PyObject *dict, const char *key, PyObject *value)
+int put(PyObject *dict, const char *key, PyObject *value)
 {
     if (!value)
         return -1;
@@ -760,16 +729,9 @@ static PyObject *dism_unmount_image(PyObject *module, PyObject *args, PyObject *
  * the GIL and two Python threads may use one session at once.
  * ------------------------------------------------------------------------ */
 
-typedef struct {
-    PyObject_HEAD
-    DismSession handle;
-    int open;
-    PyThread_type_lock lock;
-    PyObject *module; /* keeps the module state alive for the methods */
-} SessionObject;
 
 /* Takes the session lock, releasing the GIL only when it has to wait. */
-static void session_lock(SessionObject *self)
+void session_lock(SessionObject *self)
 {
     if (!PyThread_acquire_lock(self->lock, NOWAIT_LOCK)) {
         Py_BEGIN_ALLOW_THREADS
@@ -778,9 +740,9 @@ static void session_lock(SessionObject *self)
     }
 }
 
-static void session_unlock(SessionObject *self) { PyThread_release_lock(self->lock); }
+void session_unlock(SessionObject *self) { PyThread_release_lock(self->lock); }
 
-static int session_check_open(SessionObject *self)
+int session_check_open(SessionObject *self)
 {
     if (self->open)
         return 0;
@@ -1018,10 +980,9 @@ static int add_exceptions(PyObject *module, module_state *st)
     for (int i = ERR_BASE + 1; i < ERR_COUNT; i++) {
         char qualified[128];
         PyOS_snprintf(qualified, sizeof qualified, "dism._dism.%s", error_specs[i].name);
-        /* Missing paths are also FileNotFoundError, so either except works. */
-        PyObject *bases = i == ERR_PATH_NOT_FOUND
-                              ? PyTuple_Pack(2, st->errors[ERR_BASE], PyExc_FileNotFoundError)
-                              : Py_NewRef(st->errors[ERR_BASE]);
+        PyObject *parent = st->errors[error_specs[i].parent];
+        PyObject *extra = builtin_base(i);
+        PyObject *bases = extra ? PyTuple_Pack(2, parent, extra) : Py_NewRef(parent);
         if (!bases)
             return -1;
         st->errors[i] = PyErr_NewExceptionWithDoc(qualified, error_specs[i].doc, bases, NULL);
@@ -1090,7 +1051,9 @@ static int dism_exec(PyObject *module)
     st->session_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &session_spec, NULL);
     if (!st->session_type || PyModule_AddType(module, st->session_type) < 0)
         return -1;
-    if (add_exceptions(module, st) < 0 || add_constants(module) < 0)
+    if (add_exceptions(module, st) < 0 || add_constants(module) < 0 ||
+        PyModule_AddFunctions(module, servicing_methods) < 0 ||
+        servicing_add_constants(module) < 0)
         return -1;
 #ifdef _WIN32
     return PyModule_AddStringConstant(module, "BACKEND", "DismApi.dll");

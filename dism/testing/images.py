@@ -3,9 +3,12 @@
 A tree built here holds just enough of an installed Windows for tools to
 identify it: SOFTWARE and SYSTEM registry hives (written by :mod:`.hive`), a
 tiny PE ``kernel32.dll`` whose header names the CPU architecture, and a few
-ordinary files.  ``wimlib-imagex capture`` reads the same files and fills in
-the image's WINDOWS metadata (edition, version, languages, architecture...) in
-the WIM's XML, exactly as for a real Windows installation.
+ordinary files.  A spec may add servicing content (CBS packages with features
+and capabilities, drivers, provisioned appx packages; see :mod:`.servicing`),
+which brings a DRIVERS hive, manifests, INF files and more registry keys.
+``wimlib-imagex capture`` reads the same files and fills in the image's
+WINDOWS metadata (edition, version, languages, architecture...) in the WIM's
+XML, exactly as for a real Windows installation.
 """
 
 from __future__ import annotations
@@ -17,17 +20,33 @@ import struct
 import subprocess
 import tempfile
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
 from .hive import HiveTree, expand_sz, write_hive
+from .servicing import (
+    DRIVER_DATABASES,
+    AppxSpec,
+    DeviceSpec,
+    DriverSpec,
+    FeatureSpec,
+    PackageSpec,
+    driver_classes,
+    driver_database,
+    driver_services,
+    servicing_files,
+    software_keys,
+    validate_servicing,
+)
 
 __all__ = [
     "LANGUAGE_LCIDS",
     "WindowsImageSpec",
     "build_wim",
     "build_windows_tree",
+    "sample_servicing_spec",
     "sample_specs",
 ]
 
@@ -52,7 +71,16 @@ _PAYLOAD_CHUNK = 1 << 20
 
 @dataclass(frozen=True)
 class WindowsImageSpec:
-    """What one Windows image should look like (see :func:`build_windows_tree`)."""
+    """What one Windows image should look like (see :func:`build_windows_tree`).
+
+    The servicing fields: `packages`, `drivers` and `appx` (see
+    :mod:`.servicing`); `control_set`, the ``Select\\Current`` number (the
+    tree also gets a decoy control set under the other of 1 and 2 whenever
+    it has drivers or `control_set` is not 1); `reserved_storage` None (no
+    ``ReserveManager`` key) or the ``ShippedWithReserves`` value 0/1; and
+    `driver_database` ("DRIVERS" or "SYSTEM"), where drivers whose own
+    `database` is None are registered.
+    """
 
     name: str
     description: str = ""
@@ -73,6 +101,12 @@ class WindowsImageSpec:
     hal: str = "acpiapic"
     extra_files: Mapping[str, bytes] = field(default_factory=dict, hash=False)
     payload_bytes: int = 0
+    packages: Sequence[PackageSpec] = ()
+    drivers: Sequence[DriverSpec] = ()
+    appx: Sequence[AppxSpec] = ()
+    control_set: int = 1
+    reserved_storage: int | None = None
+    driver_database: str = "DRIVERS"
 
     def __post_init__(self) -> None:
         if self.architecture not in _PE_MACHINES:
@@ -86,6 +120,28 @@ class WindowsImageSpec:
                              f"is not among {list(self.languages)}")
         if self.payload_bytes < 0:
             raise ValueError("payload_bytes must not be negative")
+        self._check_servicing()
+
+    def _check_servicing(self) -> None:
+        for name in ("packages", "drivers", "appx"):
+            # Tuples keep the spec hashable whatever sequence the caller passed.
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        if (not isinstance(self.control_set, int) or isinstance(self.control_set, bool)
+                or not 1 <= self.control_set <= 999):
+            raise ValueError(f"control_set must be 1..999, not {self.control_set!r}")
+        if self.reserved_storage not in (None, 0, 1):
+            raise ValueError(f"reserved_storage must be None, 0 or 1, "
+                             f"not {self.reserved_storage!r}")
+        if self.driver_database not in DRIVER_DATABASES:
+            raise ValueError(f"driver_database must be one of {list(DRIVER_DATABASES)}, "
+                             f"not {self.driver_database!r}")
+        validate_servicing(self.packages, self.drivers, self.appx)
+        _check_no_collision("service", _base_services(), (d.service for d in self.drivers))
+
+    def drivers_in(self, database: str) -> list[DriverSpec]:
+        """The drivers registered in `database` ("DRIVERS" or "SYSTEM")."""
+        return [driver for driver in self.drivers
+                if (driver.database or self.driver_database) == database]
 
 
 def sample_specs() -> list[WindowsImageSpec]:
@@ -103,6 +159,149 @@ def sample_specs() -> list[WindowsImageSpec]:
             edition_id="Education", product_name="Windows 10 Education",
             architecture="arm64"),
     ]
+
+
+def sample_servicing_spec() -> WindowsImageSpec:
+    """An amd64 Windows 10 image rich in servicing content, for engine tests.
+
+    It covers every common CBS state in packages and features, a two-level
+    feature parent chain, hidden, superseded and manifest-less packages, two
+    capabilities, in-box and third-party drivers in UTF-16, ANSI and UTF-8
+    INFs (one registered the Windows 8.1 way, in SYSTEM), control set 2 with
+    a decoy ControlSet001, reserved storage and two provisioned appx packages.
+    """
+    return WindowsImageSpec(
+        name="Windows 10 Enterprise (servicing)",
+        description="Windows 10 Enterprise with packages, features and drivers",
+        edition_id="Enterprise", product_name="Windows 10 Enterprise", build=19041, ubr=1237,
+        languages=("en-US", "de-DE"), default_language="en-US",
+        packages=_sample_packages(), drivers=_sample_drivers(), appx=_sample_appx(),
+        control_set=2, reserved_storage=1)
+
+
+def _sample_features() -> tuple[FeatureSpec, ...]:
+    installed, staged, resolved, absent, install_pending, uninstall_pending = \
+        0x70, 0x40, 0x20, 0x00, 0x60, 0x05
+    return (
+        FeatureSpec("Microsoft-Hyper-V-All", installed, "Hyper-V",
+                    "Hyper-V services and management tools.", restart="possible", selection=1),
+        FeatureSpec("Microsoft-Hyper-V", installed, "Hyper-V Platform",
+                    "Hyper-V services and the hypervisor.", restart="possible",
+                    parent="Microsoft-Hyper-V-All", selection=1),
+        FeatureSpec("Microsoft-Hyper-V-Hypervisor", install_pending, "Hyper-V Hypervisor",
+                    "The Hyper-V hypervisor.", restart="required", parent="Microsoft-Hyper-V"),
+        FeatureSpec("TelnetClient", staged, "Telnet Client",
+                    'Telnet "client" for <remote> terminals & devices.', selection=0),
+        FeatureSpec("SMB1Protocol", resolved, "SMB 1.0/CIFS File Sharing Support",
+                    "Support for the SMB 1.0/CIFS file sharing protocol.", selection=0),
+        FeatureSpec("TFTP", absent, "TFTP Client", "Transfer files with the TFTP protocol."),
+        FeatureSpec("Printing-XPSServices-Features", uninstall_pending,
+                    "Microsoft XPS Document Writer", "Print documents to the XPS format.",
+                    restart="possible"),
+        FeatureSpec("MSRDC-Infrastructure", installed,
+                    "Remote Differential Compression API Support",
+                    "Compare and synchronize files over a network.", selectable=False),
+    )
+
+
+def _sample_packages() -> tuple[PackageSpec, ...]:
+    utc = timezone.utc
+    microsoft = {"company": "Microsoft Corporation",
+                 "copyright": "Copyright (c) Microsoft Corporation. All Rights Reserved."}
+    return (
+        PackageSpec("Microsoft-Windows-Foundation-Package", release_type="Foundation",
+                    install_time=datetime(2019, 12, 7, 9, 10, 11, tzinfo=utc),
+                    install_client="Setup", display_name="Windows Foundation",
+                    features=_sample_features(), **microsoft),
+        PackageSpec("Package_for_KB5005565", version="19041.1237.1.6",
+                    release_type="Security Update", state=0x70,
+                    install_time=datetime(2021, 9, 14, 18, 30, 5, 123456, tzinfo=utc),
+                    install_client="UpdateAgentLCU", restart="required",
+                    display_name="Security Update for Microsoft Windows (KB5005565)",
+                    description="Fix for KB5005565 & others",
+                    support_information="http://support.microsoft.com/?kbid=5005565",
+                    creation_time=datetime(2021, 9, 3, 1, 2, 3, tzinfo=utc),
+                    last_update_time=datetime(2021, 9, 3, 4, 5, 6, tzinfo=utc),
+                    custom_information={"KBArticle": "5005565",
+                                        "Servicing_Type": "Cumulative <LCU>"},
+                    **microsoft),
+        PackageSpec("Microsoft-Windows-Client-LanguagePack-Package", language="de-DE",
+                    release_type="Language Pack",
+                    install_time=datetime(2020, 3, 1, 12, 0, 0, tzinfo=utc),
+                    display_name="Deutsch (Deutschland) Language Pack", **microsoft),
+        PackageSpec("Package_for_KB5004237", version="19041.1083.1.7", state=0x50,
+                    release_type="Security Update",
+                    install_time=datetime(2021, 7, 13, 18, 0, 0, tzinfo=utc)),
+        PackageSpec("Package_for_ServicingStack_1220", version="19041.1220.1.0", visibility=2,
+                    release_type="Update",
+                    install_time=datetime(2021, 9, 14, 18, 0, 0, tzinfo=utc)),
+        PackageSpec("Package_for_DotNetRollup", version="10.0.4420.2", release_type="Update",
+                    write_mum=False),
+        PackageSpec("OpenSSH-Client-Package", version="10.0.19041.1", release_type="OnDemand Pack",
+                    state=0x70, capability="OpenSSH.Client~~~~0.0.1.0",
+                    display_name="OpenSSH Client"),
+        PackageSpec("Microsoft-Windows-LanguageFeatures-Basic-de-de-Package",
+                    release_type="OnDemand Pack", state=0x40,
+                    capability="Language.Basic~~~de-DE~0.0.1.0"),
+    )
+
+
+def _sample_drivers() -> tuple[DriverSpec, ...]:
+    microsoft_signer = "Microsoft Windows"
+    storage = {"class_name": "SCSIAdapter",
+               "class_guid": "{4d36e97b-e325-11ce-bfc1-08002be10318}",
+               "class_description": "Storage controllers"}
+    in_box = (
+        DriverSpec("1394.inf", "1394.inf", provider="Microsoft", class_name="1394",
+                   class_guid="{6bdd1fc1-810f-11d0-bec7-08002be2092f}",
+                   class_description="IEEE 1394 host controllers", date=(2006, 6, 21),
+                   version=(10, 0, 19041, 1), service="1394ohci", signer=microsoft_signer,
+                   encoding="ansi", hash16="6c9cb6e2b2d9a4a1",
+                   devices=(DeviceSpec("1394 OHCI Compliant Host Controller", "PCI\\CC_0C0010",
+                                       manufacturer="Generic"),)),
+        DriverSpec("netrtl.inf", "netrtl.inf", provider="Microsoft", date=(2019, 4, 3),
+                   version=(10, 38, 117, 2020), service="rt640x64", signer=microsoft_signer,
+                   encoding="utf-16", hash16="5b1a3e2f86b2f3c0",
+                   devices=(DeviceSpec("Realtek PCIe GbE Family Controller",
+                                       "PCI\\VEN_10EC&DEV_8168", manufacturer="Realtek"),)),
+        DriverSpec("usbport.inf", "usbport.inf", provider="Microsoft", class_name="USB",
+                   class_guid="{36fc9e60-c465-11cf-8056-444553540000}",
+                   class_description="Universal Serial Bus controllers", date=(2006, 6, 21),
+                   version=(10, 0, 19041, 1), service="usbohci", signer=microsoft_signer,
+                   encoding="utf-16", hash16="0d1d7a2bd7e83e0a",
+                   devices=(DeviceSpec("Standard OpenHCD USB Host Controller", "PCI\\CC_0C0310",
+                                       manufacturer="(Standard USB Host Controller)"),)),
+    )
+    third_party = (
+        DriverSpec("contosoraid.inf", "oem0.inf", encoding="utf-16", boot_start=True,
+                   date=(2020, 11, 30), version=(2, 5, 0, 17), hash16="a1b2c3d4e5f60718",
+                   devices=(DeviceSpec("Contoso RAID Controller", "PCI\\VEN_1234&DEV_0001"),
+                            DeviceSpec("Contoso RAID Controller (32-bit)",
+                                       "PCI\\VEN_1234&DEV_0002", arch="x86")),
+                   **storage),
+        DriverSpec("contosonet.inf", "oem1.inf", encoding="ansi", date=(2021, 6, 15),
+                   version=(1, 2, 3, 4), hash16="0123456789abcdef",
+                   devices=(DeviceSpec("Contoso Gigabit Adapter (Réseau)",
+                                       "PCI\\VEN_1234&DEV_1000&SUBSYS_00011234",
+                                       ("PCI\\VEN_1234&DEV_1000", "PCI\\CC_020000")),
+                            DeviceSpec("Contoso 10G Adapter", "PCI\\VEN_1234&DEV_1001",
+                                       ("PCI\\CC_0200",)))),
+        DriverSpec("contosoport.inf", "oem2.inf", encoding="utf-8", database="SYSTEM",
+                   class_name="Ports", class_guid="{4d36e978-e325-11ce-bfc1-08002be10318}",
+                   class_description="Ports (COM & LPT)", date=(2018, 2, 28),
+                   version=(3, 0, 1, 0), hash16="fedcba9876543210",
+                   oem_path="C:\\Users\\Admin\\Downloads\\contoso port",
+                   devices=(DeviceSpec("Contoso USB Serial Port \u2122",
+                                       "USB\\VID_1234&PID_5678"),)),
+    )
+    return in_box + third_party
+
+
+def _sample_appx() -> tuple[AppxSpec, ...]:
+    return (
+        AppxSpec("Microsoft.WindowsCalculator", (10, 1906, 55, 0), "x64"),
+        AppxSpec("Microsoft.LanguageExperiencePackde-DE", (19041, 7, 23, 0), "neutral"),
+    )
 
 
 # --- registry content --------------------------------------------------------
@@ -131,6 +330,7 @@ def _software_hive(spec: WindowsImageSpec) -> HiveTree:
                 "CurrentVersion": {
                     "ProgramFilesDir": "C:\\Program Files",
                     "CommonFilesDir": "C:\\Program Files\\Common Files",
+                    **software_keys(spec.packages, spec.appx, spec.reserved_storage),
                 },
             },
         },
@@ -138,10 +338,38 @@ def _software_hive(spec: WindowsImageSpec) -> HiveTree:
 
 
 def _system_hive(spec: WindowsImageSpec) -> HiveTree:
+    current = spec.control_set
+    tree: dict = {
+        "Select": {"Current": current, "Default": current, "LastKnownGood": current,
+                   "Failed": 0},
+    }
+    for number in _control_set_numbers(spec):
+        tree[f"ControlSet{number:03d}"] = _control_set(spec, decoy=number != current)
+    windows_8_drivers = spec.drivers_in("SYSTEM")
+    if windows_8_drivers:
+        tree["DriverDatabase"] = driver_database(windows_8_drivers, spec.architecture)
+    return tree
+
+
+def _control_set_numbers(spec: WindowsImageSpec) -> list[int]:
+    """The current control set, and a decoy when a reader could pick the wrong one.
+
+    ControlSet001 always exists because wimlib reads it whatever
+    ``Select\\Current`` says.
+    """
+    if spec.control_set == 1 and not spec.drivers:
+        return [1]
+    decoy = 2 if spec.control_set == 1 else 1
+    return sorted({spec.control_set, decoy})
+
+
+def _control_set(spec: WindowsImageSpec, *, decoy: bool) -> HiveTree:
     install_language = f"{LANGUAGE_LCIDS[spec.default_language]:04X}"
+    classes = _merge_keys({_DISPLAY_CLASS_GUID: {"0000": {"MatchingDeviceId": spec.hal}}},
+                          driver_classes(spec.drivers, decoy=decoy))
     control = {
         "ComputerName": {"ComputerName": {"ComputerName": "MINWINPC"}},
-        "Class": {_DISPLAY_CLASS_GUID: {"0000": {"MatchingDeviceId": spec.hal}}},
+        "Class": classes,
         "MUI": {"UILanguages": {lang: {"LCID": LANGUAGE_LCIDS[lang]}
                                 for lang in spec.languages}},
         "Nls": {"Language": {"InstallLanguage": install_language,
@@ -151,16 +379,35 @@ def _system_hive(spec: WindowsImageSpec) -> HiveTree:
         "Windows": {"CSDBuildNumber": spec.sp_build,
                     "CSDVersion": spec.sp_level << 8},
     }
-    services = {
+    services = _base_services()
+    if not decoy:
+        services.update(driver_services(spec.drivers))
+    return {"Control": control, "Services": services}
+
+
+def _base_services() -> dict:
+    return {
         "EventLog": _service("Windows Event Log",
                              "%SystemRoot%\\System32\\svchost.exe -k LocalServiceNetwork"),
         "Tcpip": _service("TCP/IP Protocol Driver", "System32\\drivers\\tcpip.sys",
                           kernel_driver=True),
     }
-    return {
-        "Select": {"Current": 1, "Default": 1, "LastKnownGood": 1, "Failed": 0},
-        "ControlSet001": {"Control": control, "Services": services},
-    }
+
+
+def _merge_keys(base: Mapping[str, HiveTree], extra: Mapping[str, HiveTree]) -> dict:
+    """Subkeys of both; a subkey in both (names ignore case) gets the entries of both."""
+    merged = {name: dict(content) for name, content in base.items()}
+    spelling = {name.casefold(): name for name in merged}
+    for name, content in extra.items():
+        merged.setdefault(spelling.get(name.casefold(), name), {}).update(content)
+    return merged
+
+
+def _check_no_collision(what: str, existing: Iterable[str], added: Iterable[str]) -> None:
+    taken = {name.casefold() for name in existing}
+    for name in added:
+        if name.casefold() in taken:
+            raise ValueError(f"{what} {name!r} is already part of every image")
 
 
 def _service(display_name: str, image_path: str, *, kernel_driver: bool = False) -> HiveTree:
@@ -244,6 +491,11 @@ def build_windows_tree(root: str | os.PathLike[str], spec: WindowsImageSpec) -> 
     config.mkdir(parents=True, exist_ok=True)
     write_hive(config / "SOFTWARE", _software_hive(spec), name="SOFTWARE")
     write_hive(config / "SYSTEM", _system_hive(spec), name="SYSTEM")
+    windows_10_drivers = spec.drivers_in("DRIVERS")
+    if windows_10_drivers:
+        write_hive(config / "DRIVERS",
+                   {"DriverDatabase": driver_database(windows_10_drivers, spec.architecture)},
+                   name="DRIVERS")
 
     files = {
         "Windows/System32/kernel32.dll": _pe_image(spec, dll=True, gui=False),
@@ -252,6 +504,7 @@ def build_windows_tree(root: str | os.PathLike[str], spec: WindowsImageSpec) -> 
         "Windows/INF/placeholder.txt": b"Driver INF files would live here.\r\n",
         "Users/Public/Desktop/readme.txt": f"{spec.product_name} test image\r\n".encode(),
         "Program Files/Common Files/placeholder.txt": b"Shared program files would live here.\r\n",
+        **servicing_files(spec.packages, spec.drivers, spec.appx),
         **spec.extra_files,
     }
     for relative, content in files.items():

@@ -15,7 +15,19 @@
  *   mountinfo.c  the kernel's mount table and the wimfs servers' answers
  *   fsutil.c     directory helpers that never follow links
  *   session.c    DismOpenSession / DismCloseSession and the session table
- *   unimplemented.c  servicing functions a later stage implements
+ *   hive.c       hivex accessors and the per-call view of an offline image
+ *   mappings.c   raw image data -> DISM values, each with its source
+ *   mum.c        servicing manifests (.mum)
+ *   xmlscan.c    the small XML scanner mum.c uses
+ *   inf.c        INF files
+ *   packages.c   CBS packages: list, info, add/remove validation
+ *   features.c   optional features
+ *   capabilities.c  capabilities (Features on Demand) and languages
+ *   drivers.c    the driver store
+ *   edition.c    edition, product key, reserved storage, registry paths
+ *   appx.c       provisioned appx packages
+ *   health.c     image health, unattend
+ *   (offline.h declares the servicing side's internals)
  *   mountd.c     the mount server helper executable (its own program)
  */
 #ifndef DISM_ENGINE_H
@@ -138,6 +150,9 @@ unsigned sessions_open_count(void);
  * On success the session is marked busy until session_release is called, so
  * DismCloseSession waits for the caller to finish with it. */
 HRESULT session_acquire(DismSession session, const char *function, char *root, size_t size);
+/* The same, also copying the session's Windows directory (absolute). */
+HRESULT session_acquire_image(DismSession session, const char *function, char *root,
+                              char *windows_dir, size_t size);
 void session_release(DismSession session);
 
 /* ---- filesystem helpers (fsutil.c) ---- */
@@ -146,5 +161,8 @@ int remove_tree(const char *path);          /* rm -rf without following links */
 bool dir_is_empty(const char *path, int *err);
 /* Finds `name` inside `dir` ignoring case; writes the joined path. */
 bool find_child_ci(const char *dir, const char *name, char *out, size_t size);
+/* Reads a whole regular file of at most `max` bytes (NUL-terminated for
+ * convenience); NULL with *err set otherwise (EFBIG when too large). */
+void *read_small_file(const char *path, size_t max, size_t *len, int *err);
 
 #endif /* DISM_ENGINE_H */

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
@@ -112,4 +113,46 @@ bool find_child_ci(const char *dir, const char *name, char *out, size_t size)
     }
     closedir(d);
     return found;
+}
+
+void *read_small_file(const char *path, size_t max, size_t *len, int *err)
+{
+    *len = 0;
+    *err = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        *err = errno;
+        if (fd >= 0)
+            close(fd);
+        return NULL;
+    }
+    if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
+        *err = S_ISREG(st.st_mode) ? EFBIG : EISDIR;
+        close(fd);
+        return NULL;
+    }
+    size_t size = (size_t)st.st_size;
+    char *data = malloc(size + 1);
+    size_t got = 0;
+    while (data && got < size) {
+        ssize_t n = read(fd, data + got, size - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            *err = n < 0 ? errno : EIO;
+            free(data);
+            data = NULL;
+            break;
+        }
+        got += (size_t)n;
+    }
+    if (!data && !*err)
+        *err = ENOMEM;
+    close(fd);
+    if (data) {
+        data[got] = '\0';
+        *len = got;
+    }
+    return data;
 }

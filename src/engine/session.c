@@ -64,6 +64,12 @@ unsigned sessions_open_on(const char *mount_path)
 
 HRESULT session_acquire(DismSession id, const char *function, char *root, size_t size)
 {
+    return session_acquire_image(id, function, root, NULL, size);
+}
+
+HRESULT session_acquire_image(DismSession id, const char *function, char *root, char *windows_dir,
+                              size_t size)
+{
     pthread_mutex_lock(&table_lock);
     session *s = lookup(id);
     /* Decided under the lock: once it is released a closing session may be
@@ -72,6 +78,8 @@ HRESULT session_acquire(DismSession id, const char *function, char *root, size_t
     if (usable) {
         s->busy++;
         snprintf(root, size, "%s", s->root);
+        if (windows_dir)
+            snprintf(windows_dir, size, "%s", s->windows_dir);
     }
     pthread_mutex_unlock(&table_lock);
     if (usable)

@@ -1,7 +1,7 @@
 /*
  * Contract checks of the engine that only C can make: calls before
  * DismInitialize, DismDelete of foreign pointers, per-thread last errors,
- * DismShutdown with open sessions, E_NOTIMPL for servicing functions, and a
+ * DismShutdown with open sessions, the servicing functions' argument checks, and a
  * progress callback invoked with the caller's UserData.
  *
  * Usage: api_contract OFFLINE_WINDOWS_ROOT
@@ -81,8 +81,21 @@ int main(int argc, char **argv)
     DismSession s = DISM_SESSION_DEFAULT;
     CHECK(DismOpenSession(root, NULL, NULL, &s) == S_OK, "DismOpenSession on an offline tree");
     CHECK(DismShutdown() == DISMAPI_E_OPEN_SESSION_HANDLES, "DismShutdown with an open session");
-    CHECK(DismGetPackages(s, NULL, NULL) == E_NOTIMPL && last_error_contains(L"DismGetPackages"),
-          "servicing functions answer E_NOTIMPL naming themselves");
+    CHECK(DismGetPackages(s, NULL, NULL) == E_INVALIDARG && last_error_contains(L"DismGetPackages"),
+          "servicing functions check their output pointers and name themselves");
+    DismDriverPackage *drivers = NULL;
+    count = 99;
+    CHECK(DismGetDrivers(s, TRUE, &drivers, &count) == S_OK && drivers && count == 0,
+          "DismGetDrivers on an image without drivers: an empty result");
+    CHECK(drivers && DismDelete(drivers) == S_OK, "the empty result is freed by DismDelete");
+    CHECK(DismEnableFeature(s, L"NoSuchFeature", NULL, DismPackageNone, FALSE, NULL, 0, FALSE,
+                            NULL, NULL, NULL) == DISMAPI_E_UNKNOWN_FEATURE &&
+              last_error_contains(L"NoSuchFeature"),
+          "enabling an unknown feature is DISMAPI_E_UNKNOWN_FEATURE");
+    DismString *edition = NULL;
+    CHECK(_DismGetCurrentEdition(s, &edition) == S_OK && edition && edition->Value &&
+              wcslen(edition->Value) > 0 && DismDelete(edition) == S_OK,
+          "_DismGetCurrentEdition reads the edition");
     CHECK(DismCloseSession(s) == S_OK, "DismCloseSession");
     CHECK(DismCloseSession(s) == DISMAPI_E_INVALID_DISM_SESSION, "closing twice");
     CHECK(DismCommitImage(s, 0, NULL, NULL, NULL) == DISMAPI_E_INVALID_DISM_SESSION,
