@@ -16,6 +16,7 @@
  * the input, so no input can make the parser allocate without bound.
  */
 #include "inf.h"
+#include "utf8.h"
 #include "dismapi.h"
 
 #include <errno.h>
@@ -403,29 +404,6 @@ const char *inf_value(const inf_file *inf, const char *section, const char *key)
 
 #define REPLACEMENT_CHARACTER 0xFFFDu
 
-static size_t put_utf8(char *out, uint32_t c)
-{
-    if (c < 0x80) {
-        out[0] = (char)c;
-        return 1;
-    }
-    if (c < 0x800) {
-        out[0] = (char)(0xC0 | (c >> 6));
-        out[1] = (char)(0x80 | (c & 0x3F));
-        return 2;
-    }
-    if (c < 0x10000) {
-        out[0] = (char)(0xE0 | (c >> 12));
-        out[1] = (char)(0x80 | ((c >> 6) & 0x3F));
-        out[2] = (char)(0x80 | (c & 0x3F));
-        return 3;
-    }
-    out[0] = (char)(0xF0 | (c >> 18));
-    out[1] = (char)(0x80 | ((c >> 12) & 0x3F));
-    out[2] = (char)(0x80 | ((c >> 6) & 0x3F));
-    out[3] = (char)(0x80 | (c & 0x3F));
-    return 4;
-}
 
 static bool is_continuation(unsigned char c) { return (c & 0xC0) == 0x80; }
 
@@ -471,7 +449,7 @@ static char *utf8_repaired(const unsigned char *s, size_t len, size_t *out_len)
     for (size_t i = 0; i < len;) {
         size_t n = utf8_sequence(s + i, len - i);
         if (n == 0) {
-            o += put_utf8(o, REPLACEMENT_CHARACTER);
+            o += utf8_encode(REPLACEMENT_CHARACTER, o);
             i++;
         } else {
             memcpy(o, s + i, n);
@@ -499,7 +477,7 @@ static char *cp1252_to_utf8(const unsigned char *s, size_t len, size_t *out_len)
         return NULL;
     for (size_t i = 0; i < len; i++) {
         uint32_t c = s[i] >= 0x80 && s[i] < 0xA0 ? cp1252_high[s[i] - 0x80] : s[i];
-        o += put_utf8(o, c);
+        o += utf8_encode(c, o);
     }
     *out_len = (size_t)(o - out);
     return out;
@@ -523,10 +501,10 @@ static char *utf16le_to_utf8(const unsigned char *s, size_t len, size_t *out_len
         }
         if (c >= 0xD800 && c <= 0xDFFF)
             c = REPLACEMENT_CHARACTER;
-        o += put_utf8(o, c);
+        o += utf8_encode(c, o);
     }
     if (len % 2)
-        o += put_utf8(o, REPLACEMENT_CHARACTER);
+        o += utf8_encode(REPLACEMENT_CHARACTER, o);
     *out_len = (size_t)(o - out);
     return out;
 }

@@ -5,6 +5,7 @@
  * on the process locale.
  */
 #include "engine.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -31,24 +32,8 @@ char *wide_to_utf8(const wchar_t *w)
     char *out = malloc(n + 1), *o = out;
     if (!out)
         return NULL;
-    for (const wchar_t *p = w; *p; p++) {
-        uint32_t c = (uint32_t)*p;
-        if (c < 0x80) {
-            *o++ = (char)c;
-        } else if (c < 0x800) {
-            *o++ = (char)(0xC0 | (c >> 6));
-            *o++ = (char)(0x80 | (c & 0x3F));
-        } else if (c < 0x10000) {
-            *o++ = (char)(0xE0 | (c >> 12));
-            *o++ = (char)(0x80 | ((c >> 6) & 0x3F));
-            *o++ = (char)(0x80 | (c & 0x3F));
-        } else {
-            *o++ = (char)(0xF0 | (c >> 18));
-            *o++ = (char)(0x80 | ((c >> 12) & 0x3F));
-            *o++ = (char)(0x80 | ((c >> 6) & 0x3F));
-            *o++ = (char)(0x80 | (c & 0x3F));
-        }
-    }
+    for (const wchar_t *p = w; *p; p++)
+        o += utf8_encode((uint32_t)*p, o);
     *o = '\0';
     return out;
 }

@@ -11,6 +11,7 @@
  * largest single token.
  */
 #include "xmlscan.h"
+#include "utf8.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -123,29 +124,6 @@ static bool is_xml_char(uint32_t c)
            (c >= 0xE000 && c <= 0xFFFD) || (c >= 0x10000 && c <= 0x10FFFF);
 }
 
-static size_t encode_utf8(uint32_t c, char *out)
-{
-    if (c < 0x80) {
-        out[0] = (char)c;
-        return 1;
-    }
-    if (c < 0x800) {
-        out[0] = (char)(0xC0 | (c >> 6));
-        out[1] = (char)(0x80 | (c & 0x3F));
-        return 2;
-    }
-    if (c < 0x10000) {
-        out[0] = (char)(0xE0 | (c >> 12));
-        out[1] = (char)(0x80 | ((c >> 6) & 0x3F));
-        out[2] = (char)(0x80 | (c & 0x3F));
-        return 3;
-    }
-    out[0] = (char)(0xF0 | (c >> 18));
-    out[1] = (char)(0x80 | ((c >> 12) & 0x3F));
-    out[2] = (char)(0x80 | ((c >> 6) & 0x3F));
-    out[3] = (char)(0x80 | (c & 0x3F));
-    return 4;
-}
 
 /* Length of the UTF-8 sequence at p if it encodes an XML Char, else 0
  * (malformed, overlong, surrogate, out of range or a forbidden control). */
@@ -230,7 +208,7 @@ static int convert_utf16(struct scanner *s, const unsigned char *in, size_t len,
         } else if (c >= 0xDC00 && c <= 0xDFFF) {
             return fail_at(s, s->len, "unpaired UTF-16 low surrogate 0x%04X", (unsigned)c);
         }
-        s->len += encode_utf8(c, out + s->len);
+        s->len += utf8_encode(c, out + s->len);
     }
     if (i < len)
         return fail_at(s, s->len, "UTF-16 input ends in the middle of a character");
@@ -486,7 +464,7 @@ static int decode_span(struct scanner *s, size_t from, size_t to, enum decode_mo
             uint32_t code = 0;
             if (parse_reference(s, i, to, &code, &i))
                 return SCAN_FAILED;
-            out += encode_utf8(code, out);
+            out += utf8_encode(code, out);
         } else if (c == '\r') {
             /* Line ends become "\n"; in attribute values every whitespace
              * character becomes a space, as XML's value normalization says. */
