@@ -267,7 +267,10 @@ static void CALLBACK progress_trampoline(UINT current, UINT total, PVOID user_da
     long_call *call = user_data;
     PyGILState_STATE gil = PyGILState_Ensure();
     if (!call->exc_type) {
+        unsigned long outer = call->callback_thread;
+        call->callback_thread = PyThread_get_thread_ident();
         PyObject *r = PyObject_CallFunction(call->progress, "II", current, total);
+        call->callback_thread = outer;
         if (r)
             Py_DECREF(r);
         else
@@ -292,7 +295,10 @@ static void poll_cancel_token(long_call *call)
 {
     if (!call->cancel_token)
         return;
+    unsigned long outer = call->callback_thread;
+    call->callback_thread = PyThread_get_thread_ident();
     PyObject *r = PyObject_CallMethod(call->cancel_token, "is_set", NULL);
+    call->callback_thread = outer;
     int set = r ? PyObject_IsTrue(r) : -1;
     Py_XDECREF(r);
     if (set < 0)
@@ -730,14 +736,46 @@ static PyObject *dism_unmount_image(PyObject *module, PyObject *args, PyObject *
  * ------------------------------------------------------------------------ */
 
 
-/* Takes the session lock, releasing the GIL only when it has to wait. */
-void session_lock(SessionObject *self)
+/* Takes the session lock, releasing the GIL only when it has to wait.  The
+ * one caller that must not wait is a progress callback (or cancel token) of
+ * the call holding the lock: it would wait for itself. */
+int session_lock(SessionObject *self)
 {
+    long_call *active = self->active_call;
+    if (active && active->callback_thread == PyThread_get_thread_ident()) {
+        PyObject *message = PyUnicode_FromString(
+            "the session is busy with the call whose progress callback or cancel token is "
+            "running; use the session after that call returns");
+        PyObject *exc = message ? make_error(get_state(self->module), DISMAPI_E_BUSY, message)
+                                : NULL;
+        Py_XDECREF(message);
+        if (exc) {
+            PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+            Py_DECREF(exc);
+        }
+        return -1;
+    }
     if (!PyThread_acquire_lock(self->lock, NOWAIT_LOCK)) {
         Py_BEGIN_ALLOW_THREADS
         PyThread_acquire_lock(self->lock, WAIT_LOCK);
         Py_END_ALLOW_THREADS
     }
+    return 0;
+}
+
+PyObject *run_session_long_call(SessionObject *self, long_call *call)
+{
+    if (session_lock(self) < 0)
+        return NULL;
+    PyObject *result = NULL;
+    if (session_check_open(self) == 0) {
+        *(DismSession *)call->args = self->handle; /* every args struct starts with it */
+        self->active_call = call;
+        result = run_long_call(get_state(self->module), call);
+        self->active_call = NULL;
+    }
+    session_unlock(self);
+    return result;
 }
 
 void session_unlock(SessionObject *self) { PyThread_release_lock(self->lock); }
@@ -777,6 +815,7 @@ static PyObject *dism_open_session(PyObject *module, PyObject *args, PyObject *k
         goto out;
     self->handle = DISM_SESSION_DEFAULT;
     self->open = 0;
+    self->active_call = NULL;
     self->module = Py_NewRef(module);
     self->lock = PyThread_allocate_lock();
     PyObject_GC_Track(self);
@@ -830,7 +869,8 @@ PyDoc_STRVAR(session_close_doc,
 static PyObject *session_close(SessionObject *self, PyObject *Py_UNUSED(ignored))
 {
     captured_message msg = {0};
-    session_lock(self);
+    if (session_lock(self) < 0)
+        return NULL;
     HRESULT hr = session_close_locked(self, &msg);
     session_unlock(self);
     if (FAILED(hr))
@@ -864,16 +904,9 @@ static PyObject *session_commit(SessionObject *self, PyObject *args, PyObject *k
     long_call call;
     if (prepare_long_call(&call, progress, cancel) < 0)
         return NULL;
-    session_lock(self);
-    PyObject *result = NULL;
-    if (session_check_open(self) == 0) {
-        a.handle = self->handle;
-        call.operation = run_commit;
-        call.args = &a;
-        result = run_long_call(get_state(self->module), &call);
-    }
-    session_unlock(self);
-    return result;
+    call.operation = run_commit;
+    call.args = &a;
+    return run_session_long_call(self, &call);
 }
 
 static PyObject *session_get_handle(SessionObject *self, void *Py_UNUSED(closure))
@@ -905,8 +938,7 @@ static void session_dealloc(SessionObject *self)
     PyObject_GC_UnTrack(self);
     /* A forgotten session is closed rather than leaked: DismShutdown
      * refuses to run while any is open. */
-    if (self->open && self->lock) {
-        session_lock(self);
+    if (self->open && self->lock && session_lock(self) == 0) {
         session_close_locked(self, NULL);
         session_unlock(self);
     }

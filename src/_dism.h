@@ -81,6 +81,10 @@ struct long_call {
     HRESULT hr;
     captured_message message;
     PyObject *exc_type, *exc_value, *exc_tb; /* the first exception to win */
+    /* The thread running the caller's progress callback or cancel token
+     * right now (0 otherwise): a session call from there would wait for
+     * the lock this very call holds. */
+    unsigned long callback_thread;
 };
 
 typedef struct {
@@ -88,6 +92,7 @@ typedef struct {
     DismSession handle;
     int open;
     PyThread_type_lock lock;
+    long_call *active_call; /* the long call holding the lock, if any */
     PyObject *module; /* keeps the module state alive for the methods */
 } SessionObject;
 
@@ -110,8 +115,11 @@ PyObject *wide_or_none(PCWSTR s);
 PyObject *systemtime_tuple(const SYSTEMTIME *t);
 int put(PyObject *dict, const char *key, PyObject *value);
 
-/* Session */
-void session_lock(SessionObject *self);
+/* Session.  session_lock fails (BusyError) instead of deadlocking when
+ * called from a callback of the call that holds the lock. */
+int session_lock(SessionObject *self);
+/* Runs a prepared long call with the session locked and open. */
+PyObject *run_session_long_call(SessionObject *self, long_call *call);
 void session_unlock(SessionObject *self);
 int session_check_open(SessionObject *self);
 

@@ -225,7 +225,8 @@ static SessionObject *lock_session(PyObject *module, PyObject *obj)
         return NULL;
     }
     SessionObject *s = (SessionObject *)obj;
-    session_lock(s);
+    if (session_lock(s) < 0)
+        return NULL;
     if (session_check_open(s) < 0) {
         session_unlock(s);
         return NULL;
@@ -250,18 +251,18 @@ typedef struct {
 static PyObject *long_session_call(PyObject *module, PyObject *session, dism_operation op,
                                    session_args *args, PyObject *progress, PyObject *cancel)
 {
+    module_state *st = get_state(module);
+    if (!PyObject_TypeCheck(session, st->session_type)) {
+        PyErr_Format(PyExc_TypeError, "expected a dism._dism.Session, not %.100s",
+                     Py_TYPE(session)->tp_name);
+        return NULL;
+    }
     long_call call;
     if (prepare_long_call(&call, progress, cancel) < 0)
         return NULL;
-    SessionObject *s = lock_session(module, session);
-    if (!s)
-        return NULL;
-    args->handle = s->handle;
     call.operation = op;
     call.args = args;
-    PyObject *result = run_long_call(get_state(module), &call);
-    session_unlock(s);
-    return result;
+    return run_session_long_call((SessionObject *)session, &call);
 }
 
 /* ------------------------------------------------------------------------
@@ -316,7 +317,9 @@ static int wide_array_converter(PyObject *obj, void *addr)
         PyErr_SetString(PyExc_TypeError, "expected a sequence of paths, not a single string");
         return 0;
     }
-    PyObject *seq = PySequence_Fast(obj, "expected a sequence of paths");
+    /* A tuple snapshot: converting an item runs __fspath__, which could
+     * otherwise resize a list under the loop. */
+    PyObject *seq = PySequence_Tuple(obj);
     if (!seq)
         return 0;
     Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);

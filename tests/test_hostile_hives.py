@@ -41,6 +41,6 @@ def test_damaged_hives_give_errors_not_crashes(tmp_path, sanitize):
     summary = run.stdout.strip().splitlines()[-1]
     assert summary.endswith(" 0 failure(s)"), summary
     cases = int(summary.split()[0])
-    assert cases > 300, summary
+    assert cases >= 200, summary
     # Damage must be noticed somewhere, and intact prefixes still read.
     assert " 0 calls succeeded" not in summary and " 0 failed with a message" not in summary

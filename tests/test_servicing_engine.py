@@ -501,3 +501,79 @@ def test_real_container_software_hive_lacks_the_keys(tmp_path):
             _dism.get_current_edition(h)
         with pytest.raises(dism.NotSupportedError, match="no component store"):
             _dism.check_image_health(h, False)
+
+
+# --- hostile images and callers (found in review) ---------------------------
+
+def test_a_callback_using_its_own_session_gets_busy_not_a_deadlock(image):
+    with dism.Session(image) as s:
+        def progress(current, total):
+            s.get_packages()
+        with pytest.raises(dism.BusyError, match="progress callback"):
+            s.check_health(progress=progress)
+
+        class Token:
+            def is_set(self):
+                s.get_features()
+                return False
+        with pytest.raises(dism.BusyError):
+            s.check_health(cancel=Token())
+        assert s.get_current_edition() == "Enterprise"     # still usable afterwards
+
+
+def test_a_source_list_that_shrinks_while_converted(session):
+    sources = []
+
+    class Shrinking:
+        def __fspath__(self):
+            sources.clear()
+            return "/nonexistent"
+    sources.extend([Shrinking(), "/a", "/b", "/c"])
+    with pytest.raises(dism.NotSupportedError):
+        _dism.restore_image_health(session, sources, True)
+
+
+def test_links_and_fifos_in_the_image_are_not_followed(tmp_path, spec):
+    root = build_windows_tree(tmp_path / "image", spec)
+    packages = root / "Windows" / "servicing" / "Packages"
+    kb = package(spec, "Package_for_KB5005565")
+    secret = tmp_path / "outside.xml"
+    secret.write_bytes(package_manifest(PackageSpec(
+        "Package_for_KB5005565", version="19041.1237.1.6",
+        custom_information={"Secret": "host file outside the image"})))
+    manifest = packages / (kb.identity + ".mum")
+    manifest.unlink()
+    manifest.symlink_to(secret)
+    os.mkfifo(packages / "Evil~31bf3856ad364e35~amd64~~1.0.mum")
+    with dism.Session(root) as s:
+        info = _dism.get_package_info(s._handle, kb.identity, False)
+        assert info["custom_properties"] == [] and info["display_name"] is None
+        assert {c["name"] for c in _dism.get_capabilities(s._handle)} == {
+            "OpenSSH.Client~~~~0.0.1.0", "Language.Basic~~~de-DE~0.0.1.0"}
+
+
+def test_a_manifest_with_endless_custom_information_is_refused(tmp_path):
+    spec = WindowsImageSpec(name="big", packages=(PackageSpec("Package_for_KB1"),))
+    root = build_windows_tree(tmp_path / "image", spec)
+    identity = spec.packages[0].identity
+    deep = "".join(f"<n{'x' * 200}{i}>" for i in range(8))
+    closing = "".join(f"</n{'x' * 200}{i}>" for i in reversed(range(8)))
+    leaves = '<b a="1"/>' * 5000
+    body = ('<assembly xmlns="urn:schemas-microsoft-com:asm.v3"><package releaseType="Update">'
+            f'<customInformation>{deep}{leaves}{closing}</customInformation>'
+            '</package></assembly>')
+    (root / "Windows" / "servicing" / "Packages" / f"{identity}.mum").write_text(body)
+    with dism.Session(root) as s:
+        with pytest.raises(dism.DismError, match="more custom information"):
+            _dism.get_package_info(s._handle, identity, False)
+        # Listing still works: the package is reported without its manifest's facts.
+        assert [p["name"] for p in _dism.get_packages(s._handle)] == [identity]
+
+
+def test_a_package_with_very_many_features(tmp_path):
+    features = tuple(FeatureSpec(f"Feature{i}", 0x40) for i in range(20000))
+    spec = WindowsImageSpec(name="many", packages=(PackageSpec("Big-Package", features=features),))
+    root = build_windows_tree(tmp_path / "image", spec)
+    with dism.Session(root) as s:
+        got = _dism.get_features(s._handle)
+    assert len(got) == 20000 and {f["state"] for f in got} == {STAGED}

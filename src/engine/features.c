@@ -11,6 +11,7 @@
  */
 #include "offline.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,36 +28,68 @@ typedef struct {
     bool hidden;               /* not selectable according to its manifest */
 } feature_entry;
 
+/* Entries in order of discovery, plus a hash table of their positions
+ * (open addressing, twice the capacity) so that a hive with very many
+ * feature values costs linear, not quadratic, time. */
 typedef struct {
     cbs_table table;
     feature_entry *items;
     size_t count, capacity;
+    size_t *slots;             /* position + 1, 0 = empty; 2 * capacity of them */
 } feature_index;
+
+static size_t name_hash(const char *name)
+{
+    size_t h = 1469598103934665603u;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        h = (h ^ (size_t)tolower(*p)) * 1099511628211u;
+    return h;
+}
+
+static size_t *find_slot(const feature_index *ix, const char *name)
+{
+    size_t mask = 2 * ix->capacity - 1;
+    for (size_t i = name_hash(name) & mask;; i = (i + 1) & mask)
+        if (!ix->slots[i] || !strcasecmp(ix->items[ix->slots[i] - 1].name, name))
+            return &ix->slots[i];
+}
 
 static feature_entry *index_find(const feature_index *ix, const char *name)
 {
+    if (!ix->capacity)
+        return NULL;
+    size_t *slot = find_slot(ix, name);
+    return *slot ? &ix->items[*slot - 1] : NULL;
+}
+
+static bool index_grow(feature_index *ix)
+{
+    size_t cap = ix->capacity ? ix->capacity * 2 : 64;
+    feature_entry *items = realloc(ix->items, cap * sizeof *items);
+    if (!items)
+        return false;
+    ix->items = items;
+    size_t *slots = calloc(2 * cap, sizeof *slots);
+    if (!slots)
+        return false;
+    free(ix->slots);
+    ix->slots = slots;
+    ix->capacity = cap;
     for (size_t i = 0; i < ix->count; i++)
-        if (!strcasecmp(ix->items[i].name, name))
-            return &ix->items[i];
-    return NULL;
+        *find_slot(ix, ix->items[i].name) = i + 1;
+    return true;
 }
 
 static feature_entry *index_add(feature_index *ix, const char *name)
 {
-    if (ix->count == ix->capacity) {
-        size_t cap = ix->capacity ? ix->capacity * 2 : 64;
-        feature_entry *items = realloc(ix->items, cap * sizeof *items);
-        if (!items)
-            return NULL;
-        ix->items = items;
-        ix->capacity = cap;
-    }
+    if (ix->count == ix->capacity && !index_grow(ix))
+        return NULL;
     feature_entry *e = &ix->items[ix->count];
     memset(e, 0, sizeof *e);
     e->name = strdup(name);
     if (!e->name)
         return NULL;
-    ix->count++;
+    *find_slot(ix, name) = ++ix->count;
     return e;
 }
 
@@ -65,6 +98,7 @@ static void index_free(feature_index *ix)
     for (size_t i = 0; i < ix->count; i++)
         free(ix->items[i].name);
     free(ix->items);
+    free(ix->slots);
     cbs_free(&ix->table);
     memset(ix, 0, sizeof *ix);
 }
@@ -81,7 +115,7 @@ static bool index_package(feature_index *ix, const cbs_package *p)
     for (size_t i = 0; ok && values && values[i]; i++) {
         char *name = hivex_value_key(h, values[i]);
         uint32_t state = 0;
-        if (name && *name && hive_dword(h, updates, name, &state)) {
+        if (name && *name && hive_value_dword(h, values[i], &state)) {
             feature_entry *e = index_find(ix, name);
             if (!e && !(e = index_add(ix, name)))
                 ok = false;
@@ -129,26 +163,27 @@ static bool index_notifications(feature_index *ix)
  * select (no <selectable> element): DISM does not list those [I]. */
 static void index_mark_hidden(offline_image *img, feature_index *ix)
 {
-    for (size_t i = 0; i < ix->count; i++) {
+    bool *read = calloc(ix->table.count ? ix->table.count : 1, sizeof *read);
+    for (size_t i = 0; read && i < ix->count; i++) {
         const cbs_package *owner = ix->items[i].owner;
-        bool seen = false;
-        for (size_t k = 0; k < i && !seen; k++)
-            seen = ix->items[k].owner == owner;
+        if (!owner || read[owner - ix->table.items])
+            continue;
+        read[owner - ix->table.items] = true;
         char path[ENGINE_PATH_MAX];
         mum_info mum;
-        if (!owner || seen || !mum_path(img, owner->identity, path, sizeof path) ||
+        if (!mum_path(img, owner->identity, path, sizeof path) ||
             FAILED(mum_read(img->function, path, &mum))) {
             engine_clear_error();
             continue;
         }
-        for (size_t k = i; k < ix->count; k++) {
-            if (ix->items[k].owner != owner)
-                continue;
-            const mum_update *u = mum_find_update(&mum, ix->items[k].name);
-            ix->items[k].hidden = u && !u->selectable;
+        for (size_t k = 0; k < mum.update_count; k++) {
+            feature_entry *e = mum.updates[k].name ? index_find(ix, mum.updates[k].name) : NULL;
+            if (e && e->owner == owner)
+                e->hidden = !mum.updates[k].selectable;
         }
         mum_free(&mum);
     }
+    free(read);
 }
 
 static HRESULT index_load(offline_image *img, feature_index *ix)

@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <limits.h>
+#include <sys/stat.h>
 
 /* No value the engine reads is legitimately larger than this. */
 #define HIVE_STRING_MAX (1u << 20)
@@ -60,6 +62,21 @@ void offline_end(offline_image *img)
     img->function = NULL;
 }
 
+/* The real path of `path`, when it lies inside the image root: a link in
+ * the image (a directory tree, or a WIM holding a symbolic link) must not
+ * lead the engine to read the host's files as if they were the image's. */
+static bool inside_image(const offline_image *img, const char *path, char *out, size_t size)
+{
+    char real[PATH_MAX];
+    if (!realpath(path, real))
+        return false;
+    size_t n = strlen(img->root);
+    if (strncmp(real, img->root, n) != 0 || (real[n] != '/' && real[n] != '\0' && n > 1))
+        return false;
+    snprintf(out, size, "%s", real);
+    return true;
+}
+
 bool offline_windows_path(const offline_image *img, const char *relative, char *out, size_t size)
 {
     char current[ENGINE_PATH_MAX], next[ENGINE_PATH_MAX], part[256];
@@ -78,8 +95,7 @@ bool offline_windows_path(const offline_image *img, const char *relative, char *
             return false;
         memcpy(current, next, sizeof current);
     }
-    snprintf(out, size, "%s", current);
-    return true;
+    return inside_image(img, current, out, size);
 }
 
 bool offline_hive_path(offline_image *img, hive_kind kind, char *out, size_t size)
@@ -92,20 +108,25 @@ bool offline_hive_path(offline_image *img, hive_kind kind, char *out, size_t siz
 hive_h *offline_hive(offline_image *img, hive_kind kind, HRESULT *hr)
 {
     *hr = S_OK;
-    if (img->tried[kind])
+    if (img->tried[kind]) {
+        *hr = img->open_failure[kind];
         return img->hives[kind];
+    }
     img->tried[kind] = true;
     char path[ENGINE_PATH_MAX];
     if (!offline_hive_path(img, kind, path, sizeof path))
         return NULL;
-    /* Read-only: hivex maps the file and never writes it. */
-    hive_h *h = hivex_open(path, 0);
+    struct stat st = {0};
+    /* Read-only: hivex maps the file and never writes it.  Only a regular
+     * file is opened (a FIFO would block the open). */
+    hive_h *h = stat(path, &st) == 0 && S_ISREG(st.st_mode) ? hivex_open(path, 0) : NULL;
     if (!h) {
-        int err = errno;
+        int err = S_ISREG(st.st_mode) ? errno : EINVAL;
         *hr = engine_fail(HRESULT_FROM_WIN32(ERROR_FILE_CORRUPT),
                           "%s: the %s hive '%s' cannot be read as a registry hive (%s).",
                           img->function, hive_files[kind], path, strerror(err));
         engine_log(LOG_ERROR, "%s", engine_last_error());
+        img->open_failure[kind] = *hr;
         return NULL;
     }
     img->hives[kind] = h;
@@ -190,10 +211,15 @@ char *hive_string(hive_h *h, hive_node_h node, const char *name)
 
 bool hive_dword(hive_h *h, hive_node_h node, const char *name, uint32_t *out)
 {
+    return h && node && hive_value_dword(h, hivex_node_get_value(h, node, name), out);
+}
+
+bool hive_value_dword(hive_h *h, hive_value_h v, uint32_t *out)
+{
     hive_type type;
     size_t len;
-    hive_value_h v = find_value(h, node, name, &type, &len);
-    if (!v || (type != hive_t_REG_DWORD && type != hive_t_REG_DWORD_BIG_ENDIAN) || len < 4)
+    if (!h || !v || hivex_value_type(h, v, &type, &len) < 0 ||
+        (type != hive_t_REG_DWORD && type != hive_t_REG_DWORD_BIG_ENDIAN) || len < 4)
         return false;
     errno = 0;
     int32_t value = hivex_value_dword(h, v);

@@ -21,6 +21,10 @@
 /* A real .mum is a few kilobytes; language packs reach a few hundred. */
 #define MUM_MAX_BYTES (16u << 20)
 #define MUM_MAX_DEPTH 64
+/* Real manifests carry a handful of custom properties with short paths;
+ * the caps keep a hostile one from costing memory per element. */
+#define MUM_MAX_PROPERTIES 4096
+#define MUM_MAX_PROPERTY_PATH 1024
 
 typedef struct {
     mum_info *mum;
@@ -32,7 +36,8 @@ typedef struct {
     char *text;                           /* text of the innermost element */
     size_t text_len;
     bool child_seen[MUM_MAX_DEPTH + 1];
-    bool failed;
+    bool failed;     /* out of memory */
+    bool too_big;    /* beyond the caps above */
 } mum_reader;
 
 static const char *parent_name(const mum_reader *r, unsigned depth, unsigned up)
@@ -118,11 +123,15 @@ static void read_capability_identity(mum_info *m, const xml_attr *a, size_t n)
 }
 
 /* The element path below <customInformation>, joined with backslashes. */
-static char *custom_path(const mum_reader *r, unsigned depth)
+static char *custom_path(mum_reader *r, unsigned depth)
 {
     size_t size = 1;
     for (unsigned d = r->custom_depth + 1; d <= depth && d <= MUM_MAX_DEPTH; d++)
         size += strlen(r->stack[d]) + 1;
+    if (size > MUM_MAX_PROPERTY_PATH) {
+        r->too_big = true;
+        return NULL;
+    }
     char *path = calloc(1, size);
     for (unsigned d = r->custom_depth + 1; path && d <= depth && d <= MUM_MAX_DEPTH; d++) {
         if (*path)
@@ -132,8 +141,14 @@ static char *custom_path(const mum_reader *r, unsigned depth)
     return path;
 }
 
-static bool add_property(mum_info *m, const char *name, const char *value, char *path)
+static bool add_property(mum_reader *r, const char *name, const char *value, char *path)
 {
+    mum_info *m = r->mum;
+    if (r->too_big || m->property_count >= MUM_MAX_PROPERTIES) {
+        r->too_big = true;
+        free(path);
+        return true;
+    }
     if (!grow((void **)&m->properties, m->property_count, sizeof *m->properties)) {
         free(path);
         return false;
@@ -148,7 +163,7 @@ static bool add_property(mum_info *m, const char *name, const char *value, char 
 static void read_custom_attributes(mum_reader *r, const xml_attr *a, size_t n, unsigned depth)
 {
     for (size_t i = 0; i < n && !r->failed; i++)
-        if (!add_property(r->mum, a[i].name, a[i].value, custom_path(r, depth)))
+        if (!add_property(r, a[i].name, a[i].value, custom_path(r, depth)))
             r->failed = true;
 }
 
@@ -198,7 +213,7 @@ static int on_start(void *ctx, const char *name, const xml_attr *a, size_t n, un
     } else if (r->custom_depth && depth > r->custom_depth) {
         read_custom_attributes(r, a, n, depth);
     }
-    return r->failed ? 1 : 0;
+    return r->failed || r->too_big ? 1 : 0;
 }
 
 static int on_text(void *ctx, const char *text, size_t len, unsigned depth)
@@ -233,7 +248,7 @@ static int on_end(void *ctx, const char *name, unsigned depth)
      * named after the element, its path being the elements around it. */
     if (r->custom_depth && depth > r->custom_depth && !r->child_seen[depth] && r->text &&
         !is_blank(r->text)) {
-        if (!add_property(r->mum, name, r->text, custom_path(r, depth - 1)))
+        if (!add_property(r, name, r->text, custom_path(r, depth - 1)))
             r->failed = true;
     }
     free(r->text);
@@ -248,7 +263,7 @@ static int on_end(void *ctx, const char *name, unsigned depth)
     free(r->owned[depth]);
     r->owned[depth] = NULL;
     r->stack[depth] = NULL;
-    return r->failed ? 1 : 0;
+    return r->failed || r->too_big ? 1 : 0;
 }
 
 HRESULT mum_read(const char *function, const char *path, mum_info *out)
@@ -270,6 +285,13 @@ HRESULT mum_read(const char *function, const char *path, mum_info *out)
     if (r.failed) {
         mum_free(out);
         return engine_fail(E_OUTOFMEMORY, "%s: out of memory reading '%s'.", function, path);
+    }
+    if (r.too_big) {
+        mum_free(out);
+        return engine_fail(HRESULT_FROM_WIN32(ERROR_FILE_CORRUPT), "%s: the package manifest "
+                           "'%s' has more custom information than a manifest holds (over %d "
+                           "properties, or paths over %d bytes).", function, path,
+                           MUM_MAX_PROPERTIES, MUM_MAX_PROPERTY_PATH);
     }
     if (rc != 0) {
         mum_free(out);

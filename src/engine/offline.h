@@ -37,6 +37,7 @@ typedef struct {
     char windows_dir[ENGINE_PATH_MAX];
     hive_h *hives[HIVE_COUNT];
     bool tried[HIVE_COUNT];    /* opened, or found missing, already */
+    HRESULT open_failure[HIVE_COUNT]; /* why a tried hive did not open */
     int control_set;           /* resolved ControlSet number, 0 = not yet */
 } offline_image;
 
@@ -69,6 +70,8 @@ hive_node_h hive_lookup(hive_h *h, hive_node_h from, const char *path);
 char *hive_string(hive_h *h, hive_node_h node, const char *name);
 /* REG_DWORD value; false when missing or of another type. */
 bool hive_dword(hive_h *h, hive_node_h node, const char *name, uint32_t *out);
+/* The same for a value already in hand (no lookup by name). */
+bool hive_value_dword(hive_h *h, hive_value_h value, uint32_t *out);
 /* REG_MULTI_SZ without the empty strings hivex adds; NULL-terminated, free
  * with hive_free_strings. */
 char **hive_strings(hive_h *h, hive_node_h node, const char *name);

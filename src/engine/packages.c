@@ -323,7 +323,7 @@ static DismFeature *package_features(result_pool *pool, hive_h *h, const package
                 free(name);
                 continue;
             }
-            hive_dword(h, updates, name, &state);
+            hive_value_dword(h, values[i], &state);
             features[*count].FeatureName = pool_wstr(pool, name);
             features[*count].State = map_cbs_state(state);
             (*count)++;
