@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Side-by-side benchmarks of the dism package against plain wimlib.
+"""Side-by-side benchmarks of the dism package against plain wimlib and regipy.
 
     python bench/run.py            # full run (a few minutes)
     python bench/run.py --quick    # smoke run, well under a minute
@@ -62,21 +62,23 @@ import _mounts  # noqa: E402
 from _libwim import LibWim  # noqa: E402
 from _timing import RETRIED, Row, format_table, log  # noqa: E402
 
-SECTIONS = ("info", "mount", "threads")
+SECTIONS = ("info", "mount", "threads", "drivers")
 
 FULL = dict(info_repeats=15, info_inner=50, info_warmup=2,
             mount_repeats=7, mount_warmup=1, write_mib=32,
-            thread_repeats=5, thread_warmup=1, payload_mib=64, solo_seconds=2.0)
+            thread_repeats=5, thread_warmup=1, payload_mib=64, solo_seconds=2.0,
+            drivers_repeats=11, drivers_inner=10, drivers_warmup=1)
 QUICK = dict(info_repeats=5, info_inner=10, info_warmup=1,
              mount_repeats=3, mount_warmup=1, write_mib=8,
-             thread_repeats=1, thread_warmup=0, payload_mib=16, solo_seconds=0.5)
+             thread_repeats=1, thread_warmup=0, payload_mib=16, solo_seconds=0.5,
+             drivers_repeats=3, drivers_inner=3, drivers_warmup=1)
 
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="fast smoke run (< 60 s)")
     p.add_argument("--repeats", type=int, help="measured repeats for every section "
-                   "(default: 15/7/5 for info/mount/threads, 5/3/1 with --quick)")
+                   "(default: 15/7/5/11 for info/mount/threads/drivers, 5/3/1/3 with --quick)")
     p.add_argument("--warmup", type=int, help="discarded warm-up runs for every section")
     p.add_argument("--only", action="append", choices=SECTIONS,
                    help="run only this section (may be repeated)")
@@ -94,9 +96,10 @@ def settings(args: argparse.Namespace) -> dict:
     s = dict(QUICK if args.quick else FULL)
     if args.repeats is not None:
         s.update(info_repeats=args.repeats, mount_repeats=args.repeats,
-                 thread_repeats=args.repeats)
+                 thread_repeats=args.repeats, drivers_repeats=args.repeats)
     if args.warmup is not None:
-        s.update(info_warmup=args.warmup, mount_warmup=args.warmup, thread_warmup=args.warmup)
+        s.update(info_warmup=args.warmup, mount_warmup=args.warmup, thread_warmup=args.warmup,
+                 drivers_warmup=args.warmup)
     if args.write_mib is not None:
         s["write_mib"] = args.write_mib
     if args.payload_mib is not None:
@@ -125,7 +128,8 @@ def main() -> int:
     raw: dict = {}
     errors: list[str] = []
     try:
-        sample = build_wim(work / "sample.wim", sample_specs(), compression="lzx")
+        if {"info", "mount"} & set(sections):
+            sample = build_wim(work / "sample.wim", sample_specs(), compression="lzx")
         if "info" in sections:
             import bench_image_info
             try:
@@ -154,6 +158,15 @@ def main() -> int:
                 errors.append("threads: " + traceback.format_exc())
             finally:
                 _mounts.cleanup()
+        if "drivers" in sections:
+            import bench_drivers
+            try:
+                driver_rows, raw["drivers"] = bench_drivers.run(
+                    work, repeats=s["drivers_repeats"], warmup=s["drivers_warmup"],
+                    inner=s["drivers_inner"])
+                rows += driver_rows
+            except Exception:
+                errors.append("drivers: " + traceback.format_exc())
     finally:
         left = _mounts.cleanup()
         foreign_after = set(_mounts.wimfs_mounts()) - _mounts.our_mount_points()
@@ -165,8 +178,10 @@ def main() -> int:
     elapsed = time.perf_counter() - started
     libwim_version = LibWim().version()
     table = format_table(rows)
+    regipy_version = raw.get("drivers", {}).get("regipy_version")
+    regipy = f", regipy {regipy_version}" if regipy_version else ""
     print(f"dism {dism.__version__} (backend {dism.BACKEND}, commit {git_commit()}) vs "
-          f"wimlib {libwim_version}; Python {platform.python_version()}; "
+          f"wimlib {libwim_version}{regipy}; Python {platform.python_version()}; "
           f"{os.cpu_count()} CPUs; {'quick' if args.quick else 'full'} run, {elapsed:.1f} s")
     print("numbers: median [min-max] over the repeats; ratio = dism median / baseline median")
     print(table)
