@@ -57,6 +57,7 @@ void offline_end(offline_image *img)
             hivex_close(img->hives[i]);
         img->hives[i] = NULL;
     }
+    mum_forget_listing(img);
     if (img->function)
         session_release(img->session);
     img->function = NULL;
@@ -65,7 +66,7 @@ void offline_end(offline_image *img)
 /* The real path of `path`, when it lies inside the image root: a link in
  * the image (a directory tree, or a WIM holding a symbolic link) must not
  * lead the engine to read the host's files as if they were the image's. */
-static bool inside_image(const offline_image *img, const char *path, char *out, size_t size)
+bool offline_inside_image(const offline_image *img, const char *path, char *out, size_t size)
 {
     char real[PATH_MAX];
     if (!realpath(path, real))
@@ -95,7 +96,7 @@ bool offline_windows_path(const offline_image *img, const char *relative, char *
             return false;
         memcpy(current, next, sizeof current);
     }
-    return inside_image(img, current, out, size);
+    return offline_inside_image(img, current, out, size);
 }
 
 bool offline_hive_path(offline_image *img, hive_kind kind, char *out, size_t size)

@@ -12,6 +12,7 @@
 #include "offline.h"
 #include "xmlscan.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -331,15 +332,72 @@ void mum_free(mum_info *m)
     memset(m, 0, sizeof *m);
 }
 
-bool mum_path(const offline_image *img, const char *identity, char *out, size_t size)
+static int compare_names(const void *a, const void *b)
+{
+    return strcasecmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void list_manifests(offline_image *img)
+{
+    img->manifests_listed = true;
+    if (!offline_windows_path(img, "servicing/Packages", img->manifest_dir,
+                              sizeof img->manifest_dir))
+        return;
+    DIR *d = opendir(img->manifest_dir);
+    size_t capacity = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        if (!has_suffix_ci(e->d_name, ".mum"))
+            continue;
+        if (img->manifest_count == capacity) {
+            capacity = capacity ? capacity * 2 : 256;
+            char **bigger = realloc(img->manifests, capacity * sizeof *bigger);
+            if (!bigger)
+                break;
+            img->manifests = bigger;
+        }
+        char *name = strdup(e->d_name);
+        if (!name)
+            break;
+        img->manifests[img->manifest_count++] = name;
+    }
+    if (d)
+        closedir(d);
+    if (img->manifest_count)
+        qsort(img->manifests, img->manifest_count, sizeof *img->manifests, compare_names);
+}
+
+void mum_forget_listing(offline_image *img)
+{
+    for (size_t i = 0; i < img->manifest_count; i++)
+        free(img->manifests[i]);
+    free(img->manifests);
+    img->manifests = NULL;
+    img->manifest_count = 0;
+    img->manifests_listed = false;
+}
+
+bool mum_path(offline_image *img, const char *identity, char *out, size_t size)
 {
     /* An identity is a file name: it must not climb out of the folder. */
     if (!identity || !*identity || strchr(identity, '/') || strchr(identity, '\\') ||
         strlen(identity) > 200)
         return false;
-    char relative[ENGINE_PATH_MAX];
-    snprintf(relative, sizeof relative, "servicing/Packages/%s.mum", identity);
-    return offline_windows_path(img, relative, out, size);
+    if (!img->manifests_listed)
+        list_manifests(img);
+    char wanted[256];
+    snprintf(wanted, sizeof wanted, "%s.mum", identity);
+    const char *key = wanted;
+    char **found = img->manifest_count
+                       ? bsearch(&key, img->manifests, img->manifest_count,
+                                 sizeof *img->manifests, compare_names)
+                       : NULL;
+    if (!found)
+        return false;
+    char path[ENGINE_PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", img->manifest_dir, *found);
+    /* A manifest that is a link out of the image is not read. */
+    return offline_inside_image(img, path, out, size);
 }
 
 char *mum_identity(const mum_info *m)

@@ -39,6 +39,12 @@ typedef struct {
     bool tried[HIVE_COUNT];    /* opened, or found missing, already */
     HRESULT open_failure[HIVE_COUNT]; /* why a tried hive did not open */
     int control_set;           /* resolved ControlSet number, 0 = not yet */
+    /* servicing\Packages listed once per call, sorted ignoring case, so
+     * finding each of thousands of manifests is a binary search. */
+    char manifest_dir[ENGINE_PATH_MAX];
+    char **manifests;
+    size_t manifest_count;
+    bool manifests_listed;
 } offline_image;
 
 HRESULT offline_begin(DismSession session, const char *function, offline_image *img);
@@ -56,6 +62,10 @@ bool offline_hive_path(offline_image *img, hive_kind kind, char *out, size_t siz
 /* SYSTEM's ControlSet00N key, resolved through Select\Current as Windows
  * does at boot (there is no CurrentControlSet offline).  0 when absent. */
 hive_node_h offline_control_set(offline_image *img);
+
+/* The real path of `path` when it lies inside the image root; false for a
+ * path that leads out of it (through a link) or does not exist. */
+bool offline_inside_image(const offline_image *img, const char *path, char *out, size_t size);
 
 /* `relative` (with '/' separators) under the Windows directory, matching
  * each component case-insensitively.  False when it does not exist. */
@@ -145,7 +155,8 @@ typedef struct {
 HRESULT mum_read(const char *function, const char *path, mum_info *out);
 void mum_free(mum_info *mum);
 /* Finds Windows\servicing\Packages\<identity>.mum, ignoring case. */
-bool mum_path(const offline_image *img, const char *identity, char *out, size_t size);
+bool mum_path(offline_image *img, const char *identity, char *out, size_t size);
+void mum_forget_listing(offline_image *img);
 /* The identity string of a manifest's own package: Name~Token~Arch~Lang~Version. */
 char *mum_identity(const mum_info *mum);
 const mum_update *mum_find_update(const mum_info *mum, const char *name);
