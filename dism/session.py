@@ -8,6 +8,7 @@ from . import _dism, _runtime
 from .errors import InvalidSessionError, PathNotFoundError
 from .progress import ProgressCallback
 from .types import (
+    ImageInfo,
     AppxPackage,
     Capability,
     CapabilityInfo,
@@ -519,3 +520,14 @@ class Session:
             raise TypeError(f"hive must be a RegistryHive, not {type(hive).__name__}")
         self._require_open()
         return _dism.get_registry_mount_point(self._handle, int(hive))
+
+    def get_image_info(self) -> ImageInfo:
+        """What DismGetImageInfo reports for a WIM's image, read from the
+        image this session is open on: product name, edition, installation
+        and product type, version (the UBR is ``version.spbuild``, as
+        DISM.exe shows it) and architecture.
+
+        Portable engine only (no DismApi.dll has it): on Windows this raises
+        ExportNotAvailableError."""
+        self._require_open()
+        return ImageInfo._from_raw(_dism.get_session_image_info(self._handle))

@@ -451,7 +451,7 @@ static int put_customized(PyObject *d, const DismImageInfo *info)
            put(d, "modified", systemtime_tuple(&c->ModifiedTime));
 }
 
-static PyObject *image_info_dict(const DismImageInfo *info)
+PyObject *image_info_dict(const DismImageInfo *info)
 {
     PyObject *d = PyDict_New();
     if (!d)

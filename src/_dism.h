@@ -111,6 +111,7 @@ int prepare_long_call(long_call *call, PyObject *progress, PyObject *cancel);
 PyObject *run_long_call(module_state *st, long_call *call);
 
 /* Results */
+PyObject *image_info_dict(const DismImageInfo *info);
 PyObject *wide_or_none(PCWSTR s);
 PyObject *systemtime_tuple(const SYSTEMTIME *t);
 int put(PyObject *dict, const char *key, PyObject *value);

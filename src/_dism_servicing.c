@@ -51,6 +51,7 @@ enum export_id {
     X_ValidateProductKey,
     X_GetProductKeyInfo,
     X_GetRegistryMountPoint,
+    X_PortableGetSessionImageInfo,
     X_COUNT
 };
 
@@ -93,6 +94,10 @@ static struct {
                              LINKED(_DismGetProductKeyInfo)},
     [X_GetRegistryMountPoint] = {"_DismGetRegistryMountPoint", "Windows 8.1",
                                  LINKED(_DismGetRegistryMountPoint)},
+    /* No DismApi.dll exports this; on Windows the lookup fails and says so. */
+    [X_PortableGetSessionImageInfo] = {"_DismPortableGetSessionImageInfo",
+                                       "the portable engine (no Windows DISM has it)",
+                                       LINKED(_DismPortableGetSessionImageInfo)},
 };
 
 static any_function lookup_export(enum export_id id)
@@ -194,6 +199,7 @@ typedef HRESULT(WINAPI *SetEdition_fn)(DismSession, PCWSTR, PCWSTR, HANDLE,
                                        DISM_PROGRESS_CALLBACK, PVOID);
 typedef HRESULT(WINAPI *GetProductKeyInfo_fn)(DismSession, PCWSTR, DismString **, DismString **);
 typedef HRESULT(WINAPI *GetRegistryMountPoint_fn)(DismSession, DismRegistryHive, DismString **);
+typedef HRESULT(WINAPI *GetSessionImageInfo_fn)(DismSession, DismImageInfo **);
 
 /* ------------------------------------------------------------------------
  * Calling DISM on a session
@@ -1522,6 +1528,27 @@ static PyObject *dism_get_registry_mount_point(PyObject *module, PyObject *args)
     return take_result(point, point ? string_value(point) : Py_NewRef(Py_None));
 }
 
+PyDoc_STRVAR(get_session_image_info_doc,
+"get_session_image_info(session)\n--\n\n"
+"_DismPortableGetSessionImageInfo: product, edition, version (UBR in sp_build) of the\n"
+"image the session is open on.  Portable engine only.");
+
+static PyObject *dism_get_session_image_info(PyObject *module, PyObject *session)
+{
+    GetSessionImageInfo_fn fn =
+        (GetSessionImageInfo_fn)require_export(module, X_PortableGetSessionImageInfo);
+    SessionObject *s = fn ? lock_session(module, session) : NULL;
+    if (!s)
+        return NULL;
+    DismImageInfo *info = NULL;
+    outcome o = {0};
+    WITHOUT_GIL(o, fn(s->handle, &info));
+    session_unlock(s);
+    if (check_outcome(module, &o) < 0)
+        return NULL;
+    return take_result(info, image_info_dict(info));
+}
+
 /* ------------------------------------------------------------------------
  * Registration
  * ------------------------------------------------------------------------ */
@@ -1565,6 +1592,7 @@ PyMethodDef servicing_methods[] = {
     {"validate_product_key", POS(validate_product_key)},
     {"get_product_key_info", POS(get_product_key_info)},
     {"get_registry_mount_point", POS(get_registry_mount_point)},
+    {"get_session_image_info", ONE(get_session_image_info)},
     {"export_available", ONE(export_available)},
     {"_hide_export", POS(hide_export)},
     {NULL, NULL, 0, NULL},

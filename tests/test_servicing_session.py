@@ -150,3 +150,14 @@ def test_cli_inspects_an_offline_image(capsys, image):
     code, out, err = run(capsys, "add-driver", "--image", image, "--driver",
                          image / "Windows" / "INF" / "oem1.inf")
     assert code == 6 and "not supported by the portable DISM engine" in err
+
+
+def test_image_info_of_a_session(session, spec):
+    info = session.get_image_info()
+    assert info.product_name == spec.product_name and info.edition == spec.edition_id
+    assert info.installation_type == spec.installation_type
+    assert (info.version.major, info.version.minor, info.version.build,
+            info.version.spbuild) == (spec.major, spec.minor, spec.build, spec.ubr)
+    assert info.product_type == spec.product_type
+    assert info.architecture is dism.Architecture.AMD64
+    assert info.system_root == "Windows"

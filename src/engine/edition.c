@@ -261,3 +261,104 @@ HRESULT WINAPI DismSetReservedStorageState(DismSession Session, DWORD State)
     offline_end(&img);
     return hr;
 }
+
+/* ---- _DismPortableGetSessionImageInfo ---- */
+
+static UINT version_part(const char *dotted, int index)
+{
+    unsigned parts[2] = {0, 0};
+    if (dotted)
+        sscanf(dotted, "%u.%u", &parts[0], &parts[1]);
+    return parts[index];
+}
+
+/* SYSTEM ...\Session Manager\Environment PROCESSOR_ARCHITECTURE ("AMD64")
+ * [C], else the driver database's Architecture value [V]. */
+static UINT session_architecture(offline_image *img)
+{
+    HRESULT hr;
+    hive_h *h = offline_hive(img, HIVE_SYSTEM, &hr);
+    hive_node_h set = offline_control_set(img);
+    char *name = hive_string(h, hive_lookup(h, set, "Control\\Session Manager\\Environment"),
+                             "PROCESSOR_ARCHITECTURE");
+    UINT arch = map_architecture_name(name);
+    free(name);
+    uint32_t db = 0;
+    if (arch == PROCESSOR_ARCHITECTURE_UNKNOWN && h &&
+        hive_dword(h, hive_lookup(h, hivex_root(h), "DriverDatabase"), "Architecture", &db))
+        arch = db;
+    return arch;
+}
+
+/*
+ * SOFTWARE Microsoft\Windows NT\CurrentVersion [C libguestfs, wimlib]:
+ * ProductName, EditionID, InstallationType, CurrentMajorVersionNumber and
+ * CurrentMinorVersionNumber (Windows 10+; "CurrentVersion" x.y before),
+ * CurrentBuildNumber, UBR.  SYSTEM ProductOptions\ProductType [C].
+ */
+static void fill_session_image_info(result_pool *pool, offline_image *img, hive_h *sw,
+                                    DismImageInfo *info)
+{
+    hive_node_h cv = hive_lookup(sw, hivex_root(sw), CURRENT_VERSION);
+    char *product = hive_string(sw, cv, "ProductName");
+    char *edition = hive_string(sw, cv, "EditionID");
+    char *installation = hive_string(sw, cv, "InstallationType");
+    char *build = hive_string(sw, cv, "CurrentBuildNumber");
+    char *legacy = hive_string(sw, cv, "CurrentVersion");
+    uint32_t major = 0, minor = 0, ubr = 0;
+    if (!hive_dword(sw, cv, "CurrentMajorVersionNumber", &major) ||
+        !hive_dword(sw, cv, "CurrentMinorVersionNumber", &minor)) {
+        major = version_part(legacy, 0);
+        minor = version_part(legacy, 1);
+    }
+    hive_dword(sw, cv, "UBR", &ubr);
+    HRESULT hr;
+    hive_h *sys = offline_hive(img, HIVE_SYSTEM, &hr);
+    char *product_type = hive_string(sys, hive_lookup(sys, offline_control_set(img),
+                                                      "Control\\ProductOptions"), "ProductType");
+    const char *root = strrchr(img->windows_dir, '/');
+    info->ImageType = DismImageTypeUnsupported; /* a directory, not a WIM or VHD */
+    info->ProductName = pool_wstr(pool, product);
+    info->EditionId = pool_wstr(pool, edition);
+    info->InstallationType = pool_wstr(pool, installation);
+    info->ProductType = pool_wstr(pool, product_type);
+    info->MajorVersion = major;
+    info->MinorVersion = minor;
+    info->Build = build ? (UINT)strtoul(build, NULL, 10) : 0;
+    info->SpBuild = ubr;
+    info->Architecture = session_architecture(img);
+    info->Bootable = DismImageBootableUnknown;
+    info->SystemRoot = pool_wstr(pool, root ? root + 1 : img->windows_dir);
+    free(product);
+    free(edition);
+    free(installation);
+    free(build);
+    free(legacy);
+    free(product_type);
+}
+
+HRESULT WINAPI _DismPortableGetSessionImageInfo(DismSession Session, DismImageInfo **ImageInfo)
+{
+    const char *fn = "_DismPortableGetSessionImageInfo";
+    if (!ImageInfo)
+        return engine_fail(E_INVALIDARG, "%s: ImageInfo is required.", fn);
+    *ImageInfo = NULL;
+    offline_image img;
+    HRESULT hr = offline_begin(Session, fn, &img);
+    if (FAILED(hr))
+        return hr;
+    hive_h *sw;
+    result_pool *pool = pool_new();
+    DismImageInfo *info = pool ? pool_alloc(pool, sizeof *info) : NULL;
+    if (!info)
+        hr = engine_fail(E_OUTOFMEMORY, "%s: out of memory.", fn);
+    else if (SUCCEEDED(hr = offline_require_hive(&img, HIVE_SOFTWARE, &sw)))
+        fill_session_image_info(pool, &img, sw, info);
+    offline_end(&img);
+    if (FAILED(hr)) {
+        pool_discard(pool);
+        return hr;
+    }
+    *ImageInfo = pool_publish(pool, info);
+    return S_OK;
+}

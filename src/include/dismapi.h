@@ -653,6 +653,18 @@ HRESULT WINAPI _DismGetRegistryMountPoint(_In_ DismSession Session,
                                           _In_ DismRegistryHive Hive,
                                           _Out_ DismString **MountPoint);
 
+#ifndef _WIN32
+/* ------------------------------------------------------------------------
+ * Portable engine only (no DismApi.dll has it): what DismGetImageInfo says
+ * about a WIM's image, read from the image a session is open on (product
+ * name, edition, installation and product type, version with the UBR in
+ * SpBuild as DISM.exe shows it, architecture, system root).  Free with
+ * DismDelete.
+ * ------------------------------------------------------------------------ */
+HRESULT WINAPI _DismPortableGetSessionImageInfo(_In_ DismSession Session,
+                                                _Out_ DismImageInfo **ImageInfo);
+#endif
+
 /* ------------------------------------------------------------------------
  * Layout checks (pack 1).  Figures from the ADK header layout: x64 and
  * ARM64 with 8-byte pointers, x86 with 4-byte pointers.
