@@ -51,8 +51,10 @@ static const struct {
                                 "The operation needs rights the process does not have."},
     [ERR_NOT_SUPPORTED] = {"NotSupportedError",
                            "The operation is not supported on this platform or image."},
+    /* E_NOTIMPL: DismApi.dll builds answer it for functions they stub out;
+     * the portable engine implements or refuses (NotSupported) every one. */
     [ERR_NOT_IMPLEMENTED] = {"NotImplementedByEngineError",
-                             "The portable engine does not implement this function yet."},
+                             "This DISM build does not implement the function (E_NOTIMPL)."},
     [ERR_INVALID_ARGUMENT] = {"InvalidArgumentError", "An argument was rejected by DISM."},
     [ERR_BUSY] = {"BusyError", "The image or servicing stack is busy."},
     [ERR_PATH_NOT_FOUND] = {"PathNotFoundError",

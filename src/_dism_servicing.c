@@ -969,27 +969,37 @@ static PyObject *session_string_call(PyObject *module, PyObject *args, const cha
     return result;
 }
 
-PyDoc_STRVAR(add_driver_doc,
-"add_driver(session, path, force_unsigned)\n--\n\nDismAddDriver (one .inf file).");
+/* Calls fn(handle, path, flag) on the session: DismAddDriver and
+ * DismApplyUnattend have this shape. */
+typedef HRESULT(WINAPI *SessionPathFlag_fn)(DismSession, PCWSTR, BOOL);
 
-static PyObject *dism_add_driver(PyObject *module, PyObject *args)
+static PyObject *session_path_flag_call(PyObject *module, PyObject *args, const char *format,
+                                        SessionPathFlag_fn fn)
 {
     PyObject *session;
     wide_arg path = {0};
-    int force;
-    if (!PyArg_ParseTuple(args, "OO&p:add_driver", &session, path_converter, &path, &force))
+    int flag;
+    if (!PyArg_ParseTuple(args, format, &session, path_converter, &path, &flag))
         return NULL;
     SessionObject *s = lock_session(module, session);
     PyObject *result = NULL;
     if (s) {
         outcome o = {0};
-        WITHOUT_GIL(o, DismAddDriver(s->handle, path.wide, force));
+        WITHOUT_GIL(o, fn(s->handle, path.wide, flag));
         session_unlock(s);
         if (check_outcome(module, &o) == 0)
             result = PyLong_FromLong((long)o.hr);
     }
     PyMem_Free(path.wide);
     return result;
+}
+
+PyDoc_STRVAR(add_driver_doc,
+"add_driver(session, path, force_unsigned)\n--\n\nDismAddDriver (one .inf file).");
+
+static PyObject *dism_add_driver(PyObject *module, PyObject *args)
+{
+    return session_path_flag_call(module, args, "OO&p:add_driver", DismAddDriver);
 }
 
 PyDoc_STRVAR(remove_driver_doc,
@@ -1257,22 +1267,7 @@ PyDoc_STRVAR(apply_unattend_doc,
 
 static PyObject *dism_apply_unattend(PyObject *module, PyObject *args)
 {
-    PyObject *session;
-    wide_arg path = {0};
-    int single;
-    if (!PyArg_ParseTuple(args, "OO&p:apply_unattend", &session, path_converter, &path, &single))
-        return NULL;
-    SessionObject *s = lock_session(module, session);
-    PyObject *result = NULL;
-    if (s) {
-        outcome o = {0};
-        WITHOUT_GIL(o, DismApplyUnattend(s->handle, path.wide, single));
-        session_unlock(s);
-        if (check_outcome(module, &o) == 0)
-            result = PyLong_FromLong((long)o.hr);
-    }
-    PyMem_Free(path.wide);
-    return result;
+    return session_path_flag_call(module, args, "OO&p:apply_unattend", DismApplyUnattend);
 }
 
 typedef struct {

@@ -197,14 +197,8 @@ HRESULT WINAPI DismGetLastErrorMessage(DismString **ErrorMessage)
     if (!ErrorMessage)
         return E_INVALIDARG;
     *ErrorMessage = NULL;
-    result_pool *pool = pool_new();
-    DismString *s = pool ? pool_alloc(pool, sizeof *s) : NULL;
-    if (!s || !(s->Value = pool_wstr(pool, last_error))) {
-        pool_discard(pool);
-        return E_OUTOFMEMORY;
-    }
-    *ErrorMessage = pool_publish(pool, s);
-    return S_OK;
+    *ErrorMessage = pool_string_result(last_error);
+    return *ErrorMessage ? S_OK : E_OUTOFMEMORY;
 }
 
 HRESULT WINAPI DismDelete(VOID *DismStructure)

@@ -119,11 +119,9 @@ HRESULT WINAPI _DismGetProvisionedAppxPackages(DismSession Session, DismAppxPack
         free(apps);
     }
     offline_end(&img);
-    if (FAILED(hr)) {
-        pool_discard(pool);
+    *Package = pool_finish(pool, hr, out);
+    if (FAILED(hr))
         return hr;
-    }
-    *Package = pool_publish(pool, out);
     *Count = n;
     return S_OK;
 }

@@ -11,7 +11,6 @@
  */
 #include "offline.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,52 +75,51 @@ static bool list_add(capability_list *l, mum_info *mum, const cbs_table *t, cons
     return e->identity != NULL;
 }
 
-/* Most manifests declare nothing; reading them whole is the slow part, so
- * only those mentioning a capability identity are parsed. */
-static bool mentions_capability(const char *path)
+/* Most manifests declare nothing; parsing is the slow part, so only those
+ * whose bytes mention a capability identity are parsed. */
+static bool mentions_capability(const char *data, size_t len)
 {
-    size_t len;
-    int err;
-    char *data = read_small_file(path, 16u << 20, &len, &err);
-    if (!data)
-        return false;
     static const char utf16[] = "c\0a\0p\0a\0b\0i\0l\0i\0t\0y\0I\0d\0e\0n\0t\0i\0t\0y";
-    bool found = memmem(data, len, "capabilityIdentity", 18) ||
-                 memmem(data, len, utf16, sizeof utf16 - 1);
+    return memmem(data, len, "capabilityIdentity", 18) ||
+           memmem(data, len, utf16, sizeof utf16 - 1);
+}
+
+/* Reads one manifest and adds the capability it declares, if any.  A
+ * damaged manifest is logged and skipped: it does not hide the others. */
+static HRESULT scan_manifest(offline_image *img, const cbs_table *t, const char *name,
+                             capability_list *l)
+{
+    char path[ENGINE_PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", img->manifest_dir, name);
+    size_t len;
+    HRESULT hr;
+    mum_info mum;
+    char *data = mum_load(img->function, path, &len, &hr);
+    if (data && !mentions_capability(data, len)) {
+        free(data);
+        return S_OK;
+    }
+    if (data)
+        hr = mum_parse(img->function, path, data, len, &mum);
     free(data);
-    return found;
+    if (FAILED(hr)) {
+        engine_log(LOG_WARNING, "%s", engine_last_error());
+        engine_clear_error();
+        return S_OK;
+    }
+    if (mum.capability && !list_add(l, &mum, t, name))
+        hr = engine_fail(E_OUTOFMEMORY, "%s: out of memory.", img->function);
+    mum_free(&mum);
+    return hr;
 }
 
 static HRESULT scan_capabilities(offline_image *img, const cbs_table *t, capability_list *l)
 {
     memset(l, 0, sizeof *l);
-    char dir[ENGINE_PATH_MAX];
-    if (!offline_windows_path(img, "servicing/Packages", dir, sizeof dir))
-        return S_OK;
-    DIR *d = opendir(dir);
-    if (!d)
-        return S_OK;
-    struct dirent *ent;
+    size_t n = mum_listing(img);
     HRESULT hr = S_OK;
-    while (SUCCEEDED(hr) && (ent = readdir(d)) != NULL) {
-        if (!has_suffix_ci(ent->d_name, ".mum"))
-            continue;
-        char path[ENGINE_PATH_MAX];
-        snprintf(path, sizeof path, "%s/%s", dir, ent->d_name);
-        mum_info mum;
-        if (!mentions_capability(path))
-            continue;
-        if (FAILED(mum_read(img->function, path, &mum))) {
-            /* One damaged manifest does not hide the other capabilities. */
-            engine_log(LOG_WARNING, "%s", engine_last_error());
-            engine_clear_error();
-            continue;
-        }
-        if (mum.capability && !list_add(l, &mum, t, ent->d_name))
-            hr = engine_fail(E_OUTOFMEMORY, "%s: out of memory.", img->function);
-        mum_free(&mum);
-    }
-    closedir(d);
+    for (size_t i = 0; i < n && SUCCEEDED(hr); i++)
+        hr = scan_manifest(img, t, img->manifests[i], l);
     if (FAILED(hr))
         list_free(l);
     return hr;
@@ -175,11 +173,9 @@ HRESULT WINAPI DismGetCapabilities(DismSession Session, DismCapability **Capabil
         cbs_free(&t);
     }
     offline_end(&img);
-    if (FAILED(hr)) {
-        pool_discard(pool);
+    *Capability = pool_finish(pool, hr, out);
+    if (FAILED(hr))
         return hr;
-    }
-    *Capability = pool_publish(pool, out);
     *Count = n;
     return S_OK;
 }
@@ -234,11 +230,9 @@ HRESULT WINAPI DismGetCapabilityInfo(DismSession Session, PCWSTR Name, DismCapab
     list_free(&l);
     cbs_free(&t);
     offline_end(&img);
-    if (FAILED(hr)) {
-        pool_discard(pool);
+    *Info = pool_finish(pool, hr, info);
+    if (FAILED(hr))
         return hr;
-    }
-    *Info = pool_publish(pool, info);
     return S_OK;
 }
 

@@ -36,6 +36,13 @@ typedef struct {
     store_entry *items;
     size_t count;
     bool indexed;     /* a DriverDatabase was found in some hive */
+    /* Looked up once per call rather than once per package: */
+    offline_image *img;
+    char **boot_services;        /* services with Start = 0, sorted ignoring case */
+    size_t boot_count;
+    bool boot_listed;
+    char repository[ENGINE_PATH_MAX]; /* System32\DriverStore\FileRepository */
+    int repository_state;        /* 0 not looked for, 1 found, -1 absent */
 } driver_store;
 
 static void store_free(driver_store *s)
@@ -50,6 +57,9 @@ static void store_free(driver_store *s)
         free(e->signer);
     }
     free(s->items);
+    for (size_t i = 0; i < s->boot_count; i++)
+        free(s->boot_services[i]);
+    free(s->boot_services);
     memset(s, 0, sizeof *s);
 }
 
@@ -117,6 +127,7 @@ static HRESULT store_add_hive(offline_image *img, hive_h *h, driver_store *s)
 static HRESULT store_load(offline_image *img, driver_store *s)
 {
     memset(s, 0, sizeof *s);
+    s->img = img;
     HRESULT hr;
     hive_h *drivers = offline_hive(img, HIVE_DRIVERS, &hr);
     if (FAILED(hr) || (drivers && FAILED(hr = store_add_hive(img, drivers, s))))
@@ -155,22 +166,48 @@ static void class_facts(offline_image *img, const char *guid, char **name, char 
     }
 }
 
-static bool service_is_boot_start(offline_image *img, const char *service)
+static int compare_names(const void *a, const void *b)
 {
+    return strcasecmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* One pass over the control set's Services key instead of a lookup among
+ * hundreds of services per package. */
+static void list_boot_services(driver_store *s)
+{
+    s->boot_listed = true;
     HRESULT hr;
-    hive_h *h = offline_hive(img, HIVE_SYSTEM, &hr);
-    hive_node_h set = offline_control_set(img);
-    uint32_t start = 3;
-    if (!h || !set || !service || !*service || strchr(service, '\\'))
+    hive_h *h = offline_hive(s->img, HIVE_SYSTEM, &hr);
+    size_t n = 0;
+    hive_node_h *services =
+        hive_children(h, hive_lookup(h, offline_control_set(s->img), "Services"), &n);
+    s->boot_services = services ? calloc(n ? n : 1, sizeof *s->boot_services) : NULL;
+    for (size_t i = 0; s->boot_services && i < n; i++) {
+        uint32_t start;
+        if (hive_dword(h, services[i], "Start", &start) && map_boot_critical(start)) {
+            char *name = hive_name(h, services[i]);
+            if (name)
+                s->boot_services[s->boot_count++] = name;
+        }
+    }
+    free(services);
+    if (s->boot_count)
+        qsort(s->boot_services, s->boot_count, sizeof *s->boot_services, compare_names);
+}
+
+static bool service_is_boot_start(driver_store *s, const char *service)
+{
+    if (!service || !*service)
         return false;
-    char path[300];
-    snprintf(path, sizeof path, "Services\\%s", service);
-    return hive_dword(h, hive_lookup(h, set, path), "Start", &start) && map_boot_critical(start);
+    if (!s->boot_listed)
+        list_boot_services(s);
+    return s->boot_count && bsearch(&service, s->boot_services, s->boot_count,
+                                    sizeof *s->boot_services, compare_names);
 }
 
 /* A package is boot-critical when a service one of its configurations
  * installs starts with the boot loader [I]. */
-static bool entry_boot_critical(offline_image *img, const store_entry *e)
+static bool entry_boot_critical(driver_store *s, const store_entry *e)
 {
     hive_node_h configs = hive_lookup(e->hive, e->node, "Configurations");
     size_t n = 0;
@@ -178,7 +215,7 @@ static bool entry_boot_critical(offline_image *img, const store_entry *e)
     bool critical = false;
     for (size_t i = 0; children && i < n && !critical; i++) {
         char *service = hive_string(e->hive, children[i], "Service");
-        critical = service_is_boot_start(img, service);
+        critical = service_is_boot_start(s, service);
         free(service);
     }
     free(children);
@@ -187,39 +224,56 @@ static bool entry_boot_critical(offline_image *img, const store_entry *e)
 
 /* ---- paths ---- */
 
-static bool repository_inf(offline_image *img, const char *folder, const char *inf_name,
-                           char *out, size_t size)
+/* The INF of a package in the FileRepository.  The folder is listed once;
+ * each package's folder is tried by its exact name first (the usual case)
+ * and only then searched ignoring case. */
+static bool repository_inf(driver_store *s, const char *folder, const char *inf_name, char *out,
+                           size_t size)
 {
-    if (!folder || !inf_name || strchr(folder, '/') || strchr(inf_name, '/'))
+    if (!folder || !inf_name || strchr(folder, '/') || strchr(inf_name, '/') ||
+        !strcmp(folder, "..") || !strcmp(inf_name, ".."))
         return false;
-    char relative[ENGINE_PATH_MAX];
-    snprintf(relative, sizeof relative, "System32/DriverStore/FileRepository/%s/%s", folder,
-             inf_name);
-    return offline_windows_path(img, relative, out, size);
+    if (!s->repository_state)
+        s->repository_state = offline_windows_path(s->img, "System32/DriverStore/FileRepository",
+                                                   s->repository, sizeof s->repository)
+                                  ? 1 : -1;
+    if (s->repository_state < 0)
+        return false;
+    char dir[ENGINE_PATH_MAX], path[ENGINE_PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s/%s", s->repository, folder, inf_name);
+    if (access(path, F_OK) != 0) {
+        snprintf(dir, sizeof dir, "%s/%s", s->repository, folder);
+        if (access(dir, F_OK) != 0 && !find_child_ci(s->repository, folder, dir, sizeof dir))
+            return false;
+        if (!find_child_ci(dir, inf_name, path, sizeof path))
+            return false;
+    }
+    return offline_inside_image(s->img, path, out, size);
 }
 
-static void repository_display_path(offline_image *img, const store_entry *e, char *out,
+static void repository_display_path(driver_store *s, const store_entry *e, char *out,
                                     size_t size)
 {
-    if (!repository_inf(img, e->folder, e->inf_name, out, size))
-        snprintf(out, size, "%s/System32/DriverStore/FileRepository/%s/%s", img->windows_dir,
+    if (!repository_inf(s, e->folder, e->inf_name, out, size))
+        snprintf(out, size, "%s/System32/DriverStore/FileRepository/%s/%s", s->img->windows_dir,
                  e->folder, e->inf_name ? e->inf_name : "");
 }
 
 /* ---- filling DismDriverPackage ---- */
 
-static void fill_from_entry(result_pool *pool, offline_image *img, const store_entry *e,
+static void fill_from_entry(result_pool *pool, driver_store *s, const store_entry *e,
                             DismDriverPackage *d)
 {
+    offline_image *img = s->img;
     char path[ENGINE_PATH_MAX];
-    repository_display_path(img, e, path, sizeof path);
+    repository_display_path(s, e, path, sizeof path);
     d->PublishedName = pool_wstr(pool, e->published ? e->published : e->inf_name);
     d->OriginalFileName = pool_wstr(pool, path);
     d->InBox = map_inbox_driver(e->published);
     d->CatalogFile = pool_wstr(pool, e->catalog);
     d->ProviderName = pool_wstr(pool, e->provider);
     d->DriverSignature = map_driver_signature(e->signer);
-    d->BootCritical = entry_boot_critical(img, e);
+    d->BootCritical = entry_boot_critical(s, e);
     if (e->blob.valid) {
         char *class_name, *class_description;
         class_facts(img, e->blob.class_guid, &class_name, &class_description);
@@ -391,7 +445,7 @@ HRESULT WINAPI DismGetDrivers(DismSession Session, BOOL AllDrivers,
                 const store_entry *e = &store.items[i];
                 if (!AllDrivers && map_inbox_driver(e->published))
                     continue;
-                fill_from_entry(pool, &img, e, &out[n++]);
+                fill_from_entry(pool, &store, e, &out[n++]);
             }
             if (!out)
                 hr = engine_fail(E_OUTOFMEMORY, "DismGetDrivers: out of memory.");
@@ -399,14 +453,12 @@ HRESULT WINAPI DismGetDrivers(DismSession Session, BOOL AllDrivers,
     }
     store_free(&store);
     offline_end(&img);
-    if (FAILED(hr)) {
-        pool_discard(pool);
-        return hr;
-    }
     /* An empty list is still a result the caller frees. */
-    if (!out)
-        out = pool_alloc(pool, sizeof *out);
-    *DriverPackage = pool_publish(pool, out);
+    if (SUCCEEDED(hr) && !out && !(out = pool_alloc(pool, sizeof *out)))
+        hr = engine_fail(E_OUTOFMEMORY, "DismGetDrivers: out of memory.");
+    *DriverPackage = pool_finish(pool, hr, out);
+    if (FAILED(hr))
+        return hr;
     *Count = n;
     return S_OK;
 }
@@ -428,7 +480,7 @@ static const store_entry *store_find_published(const driver_store *s, const char
 }
 
 /* DriverPath is an INF file, or the published name of an installed driver. */
-static HRESULT resolve_driver(offline_image *img, const driver_store *s, PCWSTR DriverPath,
+static HRESULT resolve_driver(offline_image *img, driver_store *s, PCWSTR DriverPath,
                               driver_target *t)
 {
     memset(t, 0, sizeof *t);
@@ -444,7 +496,8 @@ static HRESULT resolve_driver(offline_image *img, const driver_store *s, PCWSTR 
         t->entry = e;
         char relative[300];
         snprintf(relative, sizeof relative, "INF/%s", arg);
-        if ((e && repository_inf(img, e->folder, e->inf_name, t->path, sizeof t->path)) ||
+        if ((e && repository_inf(s, e->folder, e->inf_name, t->path,
+                                 sizeof t->path)) ||
             (has_suffix_ci(arg, ".inf") && offline_windows_path(img, relative, t->path,
                                                                 sizeof t->path))) {
             free(arg);
@@ -523,7 +576,7 @@ HRESULT WINAPI DismGetDriverInfo(DismSession Session, PCWSTR DriverPath, DismDri
         list = driver_list(drivers_pool, &inf, &n);
         if (package_pool && (package = pool_alloc(package_pool, sizeof *package)) != NULL) {
             if (target.entry)
-                fill_from_entry(package_pool, &img, target.entry, package);
+                fill_from_entry(package_pool, &store, target.entry, package);
             else
                 fill_from_inf(package_pool, &img, &inf, target.published, target.path, package);
         }
@@ -534,15 +587,12 @@ HRESULT WINAPI DismGetDriverInfo(DismSession Session, PCWSTR DriverPath, DismDri
         inf_driver_free(&inf);
     store_free(&store);
     offline_end(&img);
-    if (FAILED(hr)) {
-        pool_discard(drivers_pool);
-        pool_discard(package_pool);
-        return hr;
-    }
-    *Driver = pool_publish(drivers_pool, list);
-    *Count = n;
+    *Driver = pool_finish(drivers_pool, hr, list);
     if (DriverPackage)
-        *DriverPackage = pool_publish(package_pool, package);
+        *DriverPackage = pool_finish(package_pool, hr, package);
+    if (FAILED(hr))
+        return hr;
+    *Count = n;
     return S_OK;
 }
 

@@ -16,16 +16,8 @@
 /* Returns one DismString holding `text` from a fresh pool. */
 static HRESULT publish_string(const char *function, const char *text, DismString **out)
 {
-    result_pool *pool = pool_new();
-    DismString *s = pool ? pool_alloc(pool, sizeof *s) : NULL;
-    if (s)
-        s->Value = pool_wstr(pool, text);
-    if (!s || !s->Value) {
-        pool_discard(pool);
-        return engine_fail(E_OUTOFMEMORY, "%s: out of memory.", function);
-    }
-    *out = pool_publish(pool, s);
-    return S_OK;
+    *out = pool_string_result(text);
+    return *out ? S_OK : engine_fail(E_OUTOFMEMORY, "%s: out of memory.", function);
 }
 
 /* EditionID in SOFTWARE\Microsoft\Windows NT\CurrentVersion is what DISM
@@ -355,10 +347,8 @@ HRESULT WINAPI _DismPortableGetSessionImageInfo(DismSession Session, DismImageIn
     else if (SUCCEEDED(hr = offline_require_hive(&img, HIVE_SOFTWARE, &sw)))
         fill_session_image_info(pool, &img, sw, info);
     offline_end(&img);
-    if (FAILED(hr)) {
-        pool_discard(pool);
+    *ImageInfo = pool_finish(pool, hr, info);
+    if (FAILED(hr))
         return hr;
-    }
-    *ImageInfo = pool_publish(pool, info);
     return S_OK;
 }

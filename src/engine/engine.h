@@ -85,6 +85,11 @@ PCWSTR pool_wstr(result_pool *pool, const char *utf8); /* NULL in, NULL out */
  * frees the whole pool.  Returns result, or NULL when pool is NULL. */
 void *pool_publish(result_pool *pool, void *result);
 void pool_discard(result_pool *pool);
+/* The end of a call that built a result: on success publishes `result`
+ * and returns it, on failure (hr) frees the whole pool and returns NULL. */
+void *pool_finish(result_pool *pool, HRESULT hr, void *result);
+/* One DismString in a pool of its own, or NULL when out of memory. */
+DismString *pool_string_result(const char *utf8);
 HRESULT results_delete(void *result);
 
 /* ---- event.c ---- */

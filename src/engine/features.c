@@ -311,11 +311,9 @@ HRESULT WINAPI DismGetFeatures(DismSession Session, PCWSTR Identifier,
     package_ref_free(&ref);
     index_free(&ix);
     offline_end(&img);
-    if (FAILED(hr)) {
-        pool_discard(pool);
+    *Feature = pool_finish(pool, hr, out);
+    if (FAILED(hr))
         return hr;
-    }
-    *Feature = pool_publish(pool, out);
     *Count = n;
     return S_OK;
 }
@@ -399,11 +397,9 @@ HRESULT WINAPI DismGetFeatureInfo(DismSession Session, PCWSTR FeatureName, PCWST
     }
     lookup_free(&l);
     offline_end(&img);
-    if (FAILED(hr)) {
-        pool_discard(pool);
+    *FeatureInfo = pool_finish(pool, hr, info);
+    if (FAILED(hr))
         return hr;
-    }
-    *FeatureInfo = pool_publish(pool, info);
     return S_OK;
 }
 
@@ -447,11 +443,9 @@ HRESULT WINAPI DismGetFeatureParent(DismSession Session, PCWSTR FeatureName, PCW
     }
     lookup_free(&l);
     offline_end(&img);
-    if (FAILED(hr)) {
-        pool_discard(pool);
+    *Feature = pool_finish(pool, hr, out);
+    if (FAILED(hr))
         return hr;
-    }
-    *Feature = pool_publish(pool, out);
     *Count = n;
     return S_OK;
 }

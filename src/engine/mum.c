@@ -267,19 +267,36 @@ static int on_end(void *ctx, const char *name, unsigned depth)
     return r->failed || r->too_big ? 1 : 0;
 }
 
+char *mum_load(const char *function, const char *path, size_t *len, HRESULT *hr)
+{
+    int err;
+    char *data = read_small_file(path, MUM_MAX_BYTES, len, &err);
+    *hr = data ? S_OK
+               : engine_fail_errno(err, "%s: cannot read the package manifest '%s'", function,
+                                   path);
+    return data;
+}
+
 HRESULT mum_read(const char *function, const char *path, mum_info *out)
 {
     memset(out, 0, sizeof *out);
     size_t len;
-    int err;
-    char *data = read_small_file(path, MUM_MAX_BYTES, &len, &err);
-    if (!data)
-        return engine_fail_errno(err, "%s: cannot read the package manifest '%s'", function, path);
+    HRESULT hr;
+    char *data = mum_load(function, path, &len, &hr);
+    if (data)
+        hr = mum_parse(function, path, data, len, out);
+    free(data);
+    return hr;
+}
+
+HRESULT mum_parse(const char *function, const char *path, const char *data, size_t len,
+                  mum_info *out)
+{
+    memset(out, 0, sizeof *out);
     mum_reader r = {.mum = out};
     static const xml_handler handler = {on_start, on_end, on_text};
     char message[256] = "";
     int rc = xml_scan(data, len, &handler, &r, message, sizeof message);
-    free(data);
     free(r.text);
     for (unsigned d = 0; d <= MUM_MAX_DEPTH; d++)
         free(r.owned[d]);
@@ -367,6 +384,13 @@ static void list_manifests(offline_image *img)
         qsort(img->manifests, img->manifest_count, sizeof *img->manifests, compare_names);
 }
 
+size_t mum_listing(offline_image *img)
+{
+    if (!img->manifests_listed)
+        list_manifests(img);
+    return img->manifest_count;
+}
+
 void mum_forget_listing(offline_image *img)
 {
     for (size_t i = 0; i < img->manifest_count; i++)
@@ -383,8 +407,7 @@ bool mum_path(offline_image *img, const char *identity, char *out, size_t size)
     if (!identity || !*identity || strchr(identity, '/') || strchr(identity, '\\') ||
         strlen(identity) > 200)
         return false;
-    if (!img->manifests_listed)
-        list_manifests(img);
+    mum_listing(img);
     char wanted[256];
     snprintf(wanted, sizeof wanted, "%s.mum", identity);
     const char *key = wanted;

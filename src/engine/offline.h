@@ -153,6 +153,13 @@ typedef struct {
 
 /* Reads a manifest file.  Errors name the file and what was wrong. */
 HRESULT mum_read(const char *function, const char *path, mum_info *out);
+/* The two halves of mum_read, for a caller that looks at the bytes first. */
+char *mum_load(const char *function, const char *path, size_t *len, HRESULT *hr);
+HRESULT mum_parse(const char *function, const char *path, const char *data, size_t len,
+                  mum_info *out);
+/* Lists servicing\Packages\*.mum once per call: img->manifests[0..n),
+ * file names inside img->manifest_dir. */
+size_t mum_listing(offline_image *img);
 void mum_free(mum_info *mum);
 /* Finds Windows\servicing\Packages\<identity>.mum, ignoring case. */
 bool mum_path(offline_image *img, const char *identity, char *out, size_t size);

@@ -277,11 +277,9 @@ HRESULT WINAPI DismGetPackages(DismSession Session, DismPackage **Package, UINT 
         cbs_free(&t);
     }
     offline_end(&img);
-    if (FAILED(hr)) {
-        pool_discard(pool);
+    *Package = pool_finish(pool, hr, out);
+    if (FAILED(hr))
         return hr;
-    }
-    *Package = pool_publish(pool, out);
     *Count = n;
     return S_OK;
 }
@@ -406,11 +404,9 @@ static HRESULT get_package_info(const char *function, DismSession Session, PCWST
     package_ref_free(&ref);
     cbs_free(&t);
     offline_end(&img);
-    if (FAILED(hr)) {
-        pool_discard(pool);
+    *out = pool_finish(pool, hr, result);
+    if (FAILED(hr))
         return hr;
-    }
-    *out = pool_publish(pool, result);
     return S_OK;
 }
 

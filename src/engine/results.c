@@ -78,6 +78,26 @@ void *pool_publish(result_pool *pool, void *result)
     return result;
 }
 
+void *pool_finish(result_pool *pool, HRESULT hr, void *result)
+{
+    if (FAILED(hr)) {
+        pool_discard(pool);
+        return NULL;
+    }
+    return pool_publish(pool, result);
+}
+
+DismString *pool_string_result(const char *utf8)
+{
+    result_pool *pool = pool_new();
+    DismString *s = pool ? pool_alloc(pool, sizeof *s) : NULL;
+    if (!s || !(s->Value = pool_wstr(pool, utf8))) {
+        pool_discard(pool);
+        return NULL;
+    }
+    return pool_publish(pool, s);
+}
+
 HRESULT results_delete(void *result)
 {
     if (!result)
