@@ -577,3 +577,39 @@ def test_a_package_with_very_many_features(tmp_path):
     with dism.Session(root) as s:
         got = _dism.get_features(s._handle)
     assert len(got) == 20000 and {f["state"] for f in got} == {STAGED}
+
+
+def test_an_image_without_driver_database_lists_published_infs(tmp_path):
+    """Windows 7 has no DriverDatabase: the oem*.inf copies are parsed."""
+    drivers = tuple(d for d in sample_servicing_spec().drivers if d.database is None)
+    spec = WindowsImageSpec(name="win7", drivers=drivers)
+    root = build_windows_tree(tmp_path / "image", spec)
+    (root / "Windows" / "System32" / "config" / "DRIVERS").unlink()
+    with dism.Session(root) as s:
+        got = {d["published_name"]: d for d in _dism.get_drivers(s._handle, False)}
+    third = [d for d in drivers if d.third_party]
+    assert sorted(got) == sorted(d.published_name for d in third) and third
+    for d in third:
+        assert got[d.published_name]["provider_name"] == d.provider
+        assert got[d.published_name]["version"] == tuple(d.version)
+        assert got[d.published_name]["date"][:3] == d.date
+        assert got[d.published_name]["boot_critical"] is d.boot_start
+
+
+def test_a_permanent_package_cannot_be_removed(tmp_path):
+    spec = WindowsImageSpec(name="perm", packages=(PackageSpec("Permanent-Package", state=0x80),))
+    root = build_windows_tree(tmp_path / "image", spec)
+    with dism.Session(root) as s:
+        assert _dism.get_packages(s._handle)[0]["state"] == INSTALLED
+        with pytest.raises(dism.DismError, match="permanent") as info:
+            _dism.remove_package(s._handle, spec.packages[0].identity, False)
+        assert info.value.hresult == 0x80070005
+
+
+def test_registry_mount_point_of_the_default_user(tmp_path):
+    root = build_windows_tree(tmp_path / "image", WindowsImageSpec(name="user"))
+    hive = root / "Users" / "Default" / "NTUSER.DAT"
+    hive.parent.mkdir(parents=True)
+    hive.write_bytes(b"regf")
+    with dism.Session(root) as s:
+        assert Path(_dism.get_registry_mount_point(s._handle, 5)) == hive
