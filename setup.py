@@ -1,14 +1,20 @@
 """Build of the dism extension.
 
 The one platform split of the build lives here:
-  * Windows: src/_dism.c against the system's DismApi.dll (DismAPI.lib).
+  * Windows: src/_dism.c, src/_dism_servicing.c and src/windows/library.c,
+    linked with /DELAYLOAD against DismAPI.lib: the Windows ADK's when one is
+    installed, else one made with `lib /def:` from src/windows/dismapi.def
+    (the ADK is the only source of Microsoft's, and build machines lack it).
   * elsewhere: src/_dism.c plus the portable engine in src/engine/, linked
     with the system's libwim, and the dism-mountd helper program that serves
     mounts (installed as dism/_libexec/dism-mountd); the servicing side reads
     registry hives with the system's libhivex.
 """
 import os
+import re
+import shutil
 import sys
+import sysconfig
 from glob import glob
 
 from setuptools import Extension, setup
@@ -20,28 +26,117 @@ HELPER_SOURCE = os.path.join(ENGINE_DIR, "mountd.c")
 EXTENSION_SOURCES = ["src/_dism.c", "src/_dism_servicing.c"]
 WARNINGS = ["-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-format-truncation",
             "-Wno-missing-field-initializers"]
+# 3.10 is the first limited API with PyType_FromModuleAndSpec, PyModule_AddType,
+# PyModule_AddObjectRef and Py_NewRef, which the extension is built on.
+LIMITED_API_HEX = "0x030A0000"
+LIMITED_API_WHEEL_TAG = "cp310"
+
+
+def builds_for_stable_abi():
+    """One abi3 wheel per platform then serves CPython 3.10 and later.  A
+    free-threaded CPython has no limited API (abi3 fixes an object header
+    that build changes), so there the extension is built for that version."""
+    return not sysconfig.get_config_var("Py_GIL_DISABLED")
+
+
+STABLE_ABI = builds_for_stable_abi()
+LIMITED_API_MACROS = [("Py_LIMITED_API", LIMITED_API_HEX)] if STABLE_ABI else []
+
+
+WINDOWS_SOURCES = [os.path.join("src", "windows", "library.c")]
+DISM_EXPORTS_DEF = os.path.join("src", "windows", "dismapi.def")
+# build_ext's plat_name -> lib.exe's /machine and the ADK's folder name.
+LIB_MACHINES = {"win32": "X86", "win-amd64": "X64", "win-arm64": "ARM64"}
+ADK_ARCHITECTURES = {"win32": "x86", "win-amd64": "amd64", "win-arm64": "arm64"}
+ADK_DISMAPI_LIB = ("Assessment and Deployment Kit", "Deployment Tools", "SDKs", "DismApi", "Lib")
 
 
 def engine_sources():
     return sorted(s for s in glob(os.path.join(ENGINE_DIR, "*.c")) if s != HELPER_SOURCE)
 
 
+def windows_extension():
+    return Extension(
+        "dism._dism",
+        sources=EXTENSION_SOURCES + WINDOWS_SOURCES,
+        include_dirs=["src", "src/include"],
+        define_macros=[("WIN32_LEAN_AND_MEAN", "1")] + LIMITED_API_MACROS,
+        # delayimp: the delay-load helper; version: the DLL's file version;
+        # advapi32: the token query behind is_elevated().
+        libraries=["DismAPI", "delayimp", "version", "advapi32"],
+        extra_compile_args=["/std:c11", "/W3"],
+        # Nothing loads DismApi.dll until the package has chosen which one.
+        extra_link_args=["/DELAYLOAD:DismApi.dll"],
+        py_limited_api=STABLE_ABI,
+    )
+
+
 def dism_extension():
     if IS_WINDOWS:
-        return Extension("dism._dism", sources=EXTENSION_SOURCES, include_dirs=["src/include"],
-                         libraries=["DismAPI"])
+        return windows_extension()
     return Extension(
         "dism._dism",
         sources=EXTENSION_SOURCES + engine_sources(),
         include_dirs=["src/include", ENGINE_DIR],
-        define_macros=[("_GNU_SOURCE", "1")],
+        define_macros=[("_GNU_SOURCE", "1")] + LIMITED_API_MACROS,
         libraries=["wim", "hivex", "dl", "pthread"],
         extra_compile_args=["-std=c11", "-fvisibility=hidden"] + WARNINGS,
+        py_limited_api=STABLE_ABI,
     )
 
 
+def adk_import_library_dir(plat_name):
+    """The installed Windows ADK's DismApi.lib folder for this target, if any."""
+    import winreg
+
+    try:
+        with winreg.OpenKey(winreg.HKEY_LOCAL_MACHINE,
+                            r"SOFTWARE\Microsoft\Windows Kits\Installed Roots", 0,
+                            winreg.KEY_READ | winreg.KEY_WOW64_32KEY) as key:
+            root = winreg.QueryValueEx(key, "KitsRoot10")[0]
+    except OSError:
+        return None
+    folder = os.path.join(root, *ADK_DISMAPI_LIB, ADK_ARCHITECTURES[plat_name])
+    return folder if os.path.isfile(os.path.join(folder, "DismApi.lib")) else None
+
+
+def def_file_for(plat_name, out_dir):
+    """The export list for lib.exe: x86 keeps the __stdcall @N decoration so
+    the import symbols match the compiler's; x64 and ARM64 have none."""
+    with open(DISM_EXPORTS_DEF) as f:
+        text = f.read()
+    if LIB_MACHINES[plat_name] != "X86":
+        text = re.sub(r"@\d+[ \t]*$", "", text, flags=re.M)
+    path = os.path.join(out_dir, "dismapi.def")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
 class build_ext_with_helper(build_ext):
-    """Builds the extension, then the mount server helper beside it."""
+    """Builds the extension, then the mount server helper beside it; on
+    Windows, first provides the DismAPI.lib the extension links."""
+
+    def build_extensions(self):
+        if IS_WINDOWS:
+            lib_dir = self.dismapi_import_library()
+            for ext in self.extensions:
+                ext.library_dirs.append(lib_dir)
+        super().build_extensions()
+
+    def dismapi_import_library(self):
+        adk_dir = adk_import_library_dir(self.plat_name)
+        if adk_dir:
+            return adk_dir
+        out_dir = os.path.join(self.build_temp, "dismapi")
+        os.makedirs(out_dir, exist_ok=True)
+        if not getattr(self.compiler, "initialized", True):
+            self.compiler.initialize(self.plat_name)
+        lib_exe = getattr(self.compiler, "lib", None) or shutil.which("lib")
+        self.compiler.spawn([lib_exe, "/nologo", "/def:" + def_file_for(self.plat_name, out_dir),
+                             "/machine:" + LIB_MACHINES[self.plat_name],
+                             "/out:" + os.path.join(out_dir, "DismAPI.lib")])
+        return out_dir
 
     def run(self):
         super().run()
@@ -63,4 +158,5 @@ class build_ext_with_helper(build_ext):
                                       libraries=["wim"])
 
 
-setup(ext_modules=[dism_extension()], cmdclass={"build_ext": build_ext_with_helper})
+setup(ext_modules=[dism_extension()], cmdclass={"build_ext": build_ext_with_helper},
+      options={"bdist_wheel": {"py_limited_api": LIMITED_API_WHEEL_TAG}} if STABLE_ABI else {})

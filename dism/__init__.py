@@ -11,11 +11,13 @@ same API on top of wimlib (WIM files, mounted through FUSE) - see README.md.
         ...  # change files; a normal exit commits, an exception discards
 """
 from . import _dism
+from ._library import DismLibrary, DismSource, dism_library
 from ._runtime import initialize, is_initialized, shutdown
 from .errors import (
     BusyError,
     CancelledError,
     DismError,
+    DismLibraryError,
     ElevationRequiredError,
     ExportNotAvailableError,
     InvalidArgumentError,
@@ -85,7 +87,8 @@ BACKEND = _dism.BACKEND
 
 __all__ = [
     "AppxPackage", "Architecture", "BACKEND", "BusyError", "CancelToken", "CancelledError",
-    "Capability", "CapabilityInfo", "CustomProperty", "DismError", "Driver", "DriverPackage",
+    "Capability", "CapabilityInfo", "CustomProperty", "DismError", "DismLibrary",
+    "DismLibraryError", "DismSource", "Driver", "DriverPackage",
     "DriverSignature", "ElevationRequiredError", "ExportNotAvailableError", "Feature",
     "FeatureInfo", "FullyOfflineInstallable", "ImageBootable", "ImageHealthState", "ImageInfo",
     "ImageType", "InvalidArgumentError", "InvalidImageIndexError", "InvalidImageNameError",
@@ -96,6 +99,6 @@ __all__ = [
     "ParentFeatureDisabledError", "PathNotFoundError", "ProductKeyInfo", "ProgressCallback",
     "RegistryHive", "ReleaseType", "ReservedStorageState", "RestartType", "Session",
     "StubPackageOption", "UnknownFeatureError", "Version", "cleanup_mountpoints",
-    "find_driver_infs", "get_image_info", "get_mounted_images", "initialize", "is_initialized",
+    "dism_library", "find_driver_infs", "get_image_info", "get_mounted_images", "initialize", "is_initialized",
     "mount", "remount", "shutdown", "unmount",
 ]

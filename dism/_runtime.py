@@ -14,7 +14,8 @@ import threading
 import weakref
 from typing import Optional, Tuple, Union
 
-from . import _dism
+from . import _dism, _library
+from .errors import ElevationRequiredError, elevation_required
 from .types import LogLevel
 
 PathArg = Union[str, "os.PathLike[str]"]
@@ -33,9 +34,13 @@ def _normalize(log_level: int, log_path: Optional[PathArg], scratch_dir: Optiona
             os.fspath(scratch_dir) if scratch_dir is not None else None)
 
 
-def _start(settings) -> None:
+def _start(settings, dism_dir: Optional[PathArg] = None) -> None:
     global _initialized, _settings
-    _dism.initialize(*settings)
+    _library.load(dism_dir)
+    try:
+        _dism.initialize(*settings)
+    except ElevationRequiredError as error:
+        raise elevation_required(error) from None
     _initialized, _settings = True, settings
 
 
@@ -46,22 +51,30 @@ def _stop() -> None:
 
 
 def initialize(log_level: int = DEFAULT_LOG_LEVEL, log_path: Optional[PathArg] = None,
-               scratch_dir: Optional[PathArg] = None) -> None:
+               scratch_dir: Optional[PathArg] = None, *,
+               dism_dir: Optional[PathArg] = None) -> None:
     """Initialize DISM with these settings; pair each call with shutdown().
 
     If DISM was started implicitly with other settings and nothing is open,
     it is restarted with these; if sessions are open, RuntimeError is raised.
+
+    dism_dir (Windows) chooses the DismApi.dll: None for the DISMAPI_DISM_DIR
+    environment variable or else the in-box System32 copy, "adk" for the
+    newest installed Windows ADK's, or an absolute folder holding one.  The
+    choice holds for the life of the process (DismLibraryError otherwise);
+    dism.dism_library() tells which DLL is in use.
     """
     global _explicit_refs
     settings = _normalize(log_level, log_path, scratch_dir)
     with _lock:
+        _library.load(dism_dir)
         if _initialized and settings != _settings:
             if _explicit_refs or len(_open_sessions):
                 raise RuntimeError("DISM is already initialized with other settings; "
                                    "call shutdown() first")
             _stop()
         if not _initialized:
-            _start(settings)
+            _start(settings, dism_dir)
         _explicit_refs += 1
 
 

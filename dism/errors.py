@@ -58,8 +58,37 @@ NotApplicableError = _from_extension(
 InvalidProductKeyError = _from_extension(
     "InvalidProductKeyError", (DismError,), "The product key is not valid.")
 
+
+class DismLibraryError(DismError):
+    """The DISM library could not be found, loaded or chosen (Windows: which
+    DismApi.dll; see dism.initialize(dism_dir=...)).  The message says which
+    file or folder and why."""
+
+    @classmethod
+    def with_code(cls, hresult: int, sentence: str) -> "DismLibraryError":
+        error = cls(f"[0x{hresult:08X}] {sentence}")
+        error.hresult = hresult
+        error.message = sentence
+        return error
+
+
+ELEVATION_ADVICE = (
+    "DISM needs an elevated process: run Python from an elevated prompt (\"Run as "
+    "administrator\") or as a service or scheduled task with the highest privileges")
+
+
+def elevation_required(error: DismError) -> DismError:
+    """The same ElevationRequiredError, with a sentence that says what to do."""
+    said = getattr(error, "message", None)
+    sentence = f"{ELEVATION_ADVICE} (DISM said: {said})" if said else ELEVATION_ADVICE
+    better = ElevationRequiredError(f"[0x{error.hresult:08X}] {sentence}")
+    better.hresult = error.hresult
+    better.message = sentence
+    return better
+
+
 __all__ = [
-    "BusyError", "CancelledError", "DismError", "ElevationRequiredError",
+    "BusyError", "CancelledError", "DismError", "DismLibraryError", "ElevationRequiredError",
     "ExportNotAvailableError", "InvalidArgumentError", "InvalidImageIndexError",
     "InvalidImageNameError", "InvalidProductKeyError", "InvalidSessionError", "MountPathError",
     "NeedsRemountError", "NotApplicableError", "NotFoundError", "NotImplementedByEngineError",

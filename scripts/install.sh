@@ -10,8 +10,10 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # libwim-dev: the engine links wimlib; wimtools: wimlib-imagex for fixtures
-# and benchmarks; fuse3: mounting; libhivex-dev: offline registry hives.
-packages=(gcc python3-dev python3-venv libwim-dev wimtools fuse3 libhivex-dev util-linux)
+# and benchmarks; fuse3: mounting; libhivex-dev: offline registry hives;
+# mingw-w64 and curl: the Windows build check (tests/test_windows_build.py).
+packages=(gcc python3-dev python3-venv libwim-dev wimtools fuse3 libhivex-dev util-linux
+          mingw-w64 curl ca-certificates)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -27,3 +29,4 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e ".[test]"
+bash scripts/fetch-windows-python-headers.sh

@@ -21,6 +21,7 @@
  * operation, and wins over DISM's return code, as in CPython's _ssl.
  */
 #include "_dism.h"
+#include "_dism_library.h"
 
 #include <string.h>
 
@@ -130,14 +131,14 @@ PyObject *make_error(module_state *st, HRESULT hr, PyObject *message)
     char hex[16];
     PyOS_snprintf(hex, sizeof hex, "0x%08X", code);
     PyObject *text;
-    if (message && PyUnicode_GET_LENGTH(message) > 0)
+    if (message && PyUnicode_GetLength(message) > 0)
         text = PyUnicode_FromFormat("[%s] %U", hex, message);
     else
         text = PyUnicode_FromFormat("[%s] DISM call failed", hex);
     if (!text)
         return NULL;
     PyObject *cls = st->errors[class_for(hr)];
-    PyObject *exc = PyObject_CallOneArg(cls, text);
+    PyObject *exc = PyObject_CallFunctionObjArgs(cls, text, NULL);
     Py_DECREF(text);
     if (!exc)
         return NULL;
@@ -161,7 +162,9 @@ void capture_last_error(captured_message *out)
         return;
     if (msg->Value) {
         size_t n = wcslen(msg->Value);
-        out->text = PyMem_RawMalloc((n + 1) * sizeof(wchar_t));
+        /* Runs without the GIL, and PyMem_RawMalloc is not in the limited
+         * API before 3.13: plain malloc, released with free(). */
+        out->text = malloc((n + 1) * sizeof(wchar_t));
         if (out->text)
             memcpy(out->text, msg->Value, (n + 1) * sizeof(wchar_t));
     }
@@ -173,7 +176,7 @@ PyObject *raise_dism_error(module_state *st, HRESULT hr, captured_message *msg)
     PyObject *message = NULL;
     if (msg->text) {
         message = PyUnicode_FromWideChar(msg->text, -1);
-        PyMem_RawFree(msg->text);
+        free(msg->text);
         msg->text = NULL;
         if (!message)
             PyErr_Clear();
@@ -191,6 +194,16 @@ PyObject *raise_dism_error(module_state *st, HRESULT hr, captured_message *msg)
  * Arguments
  * ------------------------------------------------------------------------ */
 
+/* The limited API hides tp_name and has PyType_GetName only from 3.11, so
+ * the name comes from the type's __name__. */
+void raise_wrong_type(const char *expected, PyObject *obj)
+{
+    PyObject *name = PyObject_GetAttrString((PyObject *)Py_TYPE(obj), "__name__");
+    if (!name)
+        return;
+    PyErr_Format(PyExc_TypeError, "expected %s, not %.100S", expected, name);
+    Py_DECREF(name);
+}
 
 static int wide_from_object(PyObject *obj, wide_arg *out, int allow_none)
 {
@@ -234,7 +247,7 @@ int optional_text_converter(PyObject *obj, void *addr)
     if (obj == Py_None)
         return Py_CLEANUP_SUPPORTED;
     if (!PyUnicode_Check(obj)) {
-        PyErr_Format(PyExc_TypeError, "expected str or None, not %.100s", Py_TYPE(obj)->tp_name);
+        raise_wrong_type("str or None", obj);
         return 0;
     }
     out->wide = PyUnicode_AsWideCharString(obj, NULL);
@@ -339,7 +352,9 @@ PyObject *run_long_call(module_state *st, long_call *call)
     }
     poll_cancel_token(call); /* an already-set token cancels before anything starts */
     PyThread_acquire_lock(call->done, WAIT_LOCK);
-    if (PyThread_start_new_thread(worker_main, call) == PYTHREAD_INVALID_THREAD_ID) {
+    /* (unsigned long)-1 is PYTHREAD_INVALID_THREAD_ID, which the limited API
+     * does not define. */
+    if (PyThread_start_new_thread(worker_main, call) == (unsigned long)-1) {
         PyThread_release_lock(call->done);
         PyErr_SetString(PyExc_RuntimeError, "cannot start a thread for the DISM call");
         goto out;
@@ -367,8 +382,7 @@ PyObject *run_long_call(module_state *st, long_call *call)
         result = PyLong_FromLong((long)call->hr);
     }
 out:
-    if (call->message.text)
-        PyMem_RawFree(call->message.text);
+    free(call->message.text);
     if (call->done)
         PyThread_free_lock(call->done);
     if (call->cancel_event)
@@ -431,11 +445,10 @@ static PyObject *languages_list(const DismImageInfo *info)
     PyObject *list = PyList_New(info->LanguageCount);
     for (UINT i = 0; list && i < info->LanguageCount; i++) {
         PyObject *s = wide_or_none(info->Language[i].Value);
-        if (!s) {
+        if (!s || PyList_SetItem(list, i, s) < 0) {
             Py_CLEAR(list);
             break;
         }
-        PyList_SET_ITEM(list, i, s);
     }
     return list;
 }
@@ -570,11 +583,10 @@ static PyObject *dism_get_image_info(PyObject *module, PyObject *arg)
     PyObject *list = PyList_New(count);
     for (UINT i = 0; list && i < count; i++) {
         PyObject *d = image_info_dict(&infos[i]);
-        if (!d) {
+        if (!d || PyList_SetItem(list, i, d) < 0) {
             Py_CLEAR(list);
             break;
         }
-        PyList_SET_ITEM(list, i, d);
     }
     if (infos)
         DismDelete(infos);
@@ -600,11 +612,10 @@ static PyObject *dism_get_mounted_image_info(PyObject *module, PyObject *Py_UNUS
     PyObject *list = PyList_New(count);
     for (UINT i = 0; list && i < count; i++) {
         PyObject *d = mounted_image_dict(&mounts[i]);
-        if (!d) {
+        if (!d || PyList_SetItem(list, i, d) < 0) {
             Py_CLEAR(list);
             break;
         }
-        PyList_SET_ITEM(list, i, d);
     }
     if (mounts)
         DismDelete(mounts);
@@ -947,7 +958,8 @@ static void session_dealloc(SessionObject *self)
     if (self->lock)
         PyThread_free_lock(self->lock);
     session_clear(self);
-    tp->tp_free(self);
+    freefunc tp_free = (freefunc)PyType_GetSlot(tp, Py_tp_free);
+    tp_free(self);
     Py_DECREF(tp);
 }
 
@@ -1090,6 +1102,8 @@ static int dism_exec(PyObject *module)
         servicing_add_constants(module) < 0)
         return -1;
 #ifdef _WIN32
+    if (PyModule_AddFunctions(module, library_methods) < 0)
+        return -1;
     return PyModule_AddStringConstant(module, "BACKEND", "DismApi.dll");
 #else
     return PyModule_AddStringConstant(module, "BACKEND", "portable");
@@ -1119,7 +1133,9 @@ static void dism_free(void *module) { dism_clear((PyObject *)module); }
 static PyModuleDef_Slot dism_slots[] = {
     {Py_mod_exec, dism_exec},
 #ifdef Py_mod_multiple_interpreters
-    /* DISM state is per process (DismInitialize), so one interpreter only. */
+    /* DISM state is per process (DismInitialize), so one interpreter only.
+     * The abi3 build (limited API 3.10) lacks this slot; 3.12+ then still
+     * refuses the module in subinterpreters with their own GIL. */
     {Py_mod_multiple_interpreters, Py_MOD_MULTIPLE_INTERPRETERS_NOT_SUPPORTED},
 #endif
     {0, NULL},

@@ -60,7 +60,7 @@ static inline module_state *get_state(PyObject *module)
  * thread that made the failing call.  Returns a new str or NULL (no error
  * set: the message is optional). */
 typedef struct {
-    wchar_t *text; /* PyMem_RawMalloc'd, so it can be taken without the GIL */
+    wchar_t *text; /* malloc'd, so it can be taken without the GIL */
 } captured_message;
 
 /* A path argument: str or os.PathLike, kept as a wide string. */
@@ -100,6 +100,9 @@ typedef struct {
 PyObject *make_error(module_state *st, HRESULT hr, PyObject *message);
 void capture_last_error(captured_message *out);
 PyObject *raise_dism_error(module_state *st, HRESULT hr, captured_message *msg);
+
+/* Sets TypeError "expected <expected>, not <type of obj>". */
+void raise_wrong_type(const char *expected, PyObject *obj);
 
 /* Argument converters for PyArg_Parse "O&" (cleanup supported). */
 int path_converter(PyObject *obj, void *addr);

@@ -14,6 +14,7 @@
  * the call raises ExportNotAvailableError naming the export instead.
  */
 #include "_dism.h"
+#include "_dism_library.h"
 
 #include <string.h>
 
@@ -104,8 +105,9 @@ static any_function lookup_export(enum export_id id)
 {
     if (!exports[id].looked_up) {
 #ifdef _WIN32
-        HMODULE dll = GetModuleHandleW(L"DismApi.dll");
-        exports[id].resolved = dll ? (any_function)GetProcAddress(dll, exports[id].name) : NULL;
+        /* In the DLL the process chose (src/windows/library.c), not whichever
+         * DismApi.dll the loader would find by name. */
+        exports[id].resolved = (any_function)dism_library_symbol(exports[id].name);
 #else
         exports[id].resolved = exports[id].linked;
 #endif
@@ -147,7 +149,7 @@ PyDoc_STRVAR(export_available_doc,
 
 static PyObject *dism_export_available(PyObject *module, PyObject *arg)
 {
-    const char *name = PyUnicode_AsUTF8(arg);
+    const char *name = PyUnicode_AsUTF8AndSize(arg, NULL);
     if (!name)
         return NULL;
     int i = export_index(name);
@@ -226,8 +228,7 @@ static SessionObject *lock_session(PyObject *module, PyObject *obj)
 {
     module_state *st = get_state(module);
     if (!PyObject_TypeCheck(obj, st->session_type)) {
-        PyErr_Format(PyExc_TypeError, "expected a dism._dism.Session, not %.100s",
-                     Py_TYPE(obj)->tp_name);
+        raise_wrong_type("a dism._dism.Session", obj);
         return NULL;
     }
     SessionObject *s = (SessionObject *)obj;
@@ -259,8 +260,7 @@ static PyObject *long_session_call(PyObject *module, PyObject *session, dism_ope
 {
     module_state *st = get_state(module);
     if (!PyObject_TypeCheck(session, st->session_type)) {
-        PyErr_Format(PyExc_TypeError, "expected a dism._dism.Session, not %.100s",
-                     Py_TYPE(session)->tp_name);
+        raise_wrong_type("a dism._dism.Session", session);
         return NULL;
     }
     long_call call;
@@ -328,7 +328,7 @@ static int wide_array_converter(PyObject *obj, void *addr)
     PyObject *seq = PySequence_Tuple(obj);
     if (!seq)
         return 0;
-    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    Py_ssize_t n = PyTuple_Size(seq);
     a->items = PyMem_Calloc(n ? (size_t)n : 1, sizeof *a->items);
     if (!a->items) {
         Py_DECREF(seq);
@@ -337,7 +337,7 @@ static int wide_array_converter(PyObject *obj, void *addr)
     }
     for (Py_ssize_t i = 0; i < n; i++) {
         wide_arg w;
-        if (!path_converter(PySequence_Fast_GET_ITEM(seq, i), &w)) {
+        if (!path_converter(PyTuple_GetItem(seq, i), &w)) {
             Py_DECREF(seq);
             wide_array_free(a);
             return 0;
@@ -359,11 +359,10 @@ static PyObject *list_of(const void *items, UINT count, size_t size, item_conver
     PyObject *list = PyList_New(count);
     for (UINT i = 0; list && i < count; i++) {
         PyObject *item = convert((const char *)items + (size_t)i * size);
-        if (!item) {
+        if (!item || PyList_SetItem(list, i, item) < 0) {
             Py_CLEAR(list);
             break;
         }
-        PyList_SET_ITEM(list, i, item);
     }
     return list;
 }

@@ -10,6 +10,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 from pathlib import Path
@@ -27,6 +28,51 @@ from dism.testing import WindowsImageSpec, build_wim, sample_specs  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_REAL = REPO.parent / "shared" / "testdata" / "real"
+
+
+def installed_copy_problem() -> str | None:
+    """Why the dism under test is not an installed copy (a wheel in this
+    interpreter's site-packages), or None when it is."""
+    site_dirs = {Path(sysconfig.get_path(key)).resolve() for key in ("purelib", "platlib")}
+    for module in (dism, dism._dism):
+        path = Path(module.__file__).resolve()
+        if path.is_relative_to(REPO):
+            return f"{module.__name__} was imported from the source tree: {path}"
+        if not any(path.is_relative_to(site) for site in site_dirs):
+            return f"{module.__name__} is not installed in {sorted(map(str, site_dirs))}: {path}"
+    return None
+
+
+def pytest_sessionstart(session):
+    # scripts/test-wheel.sh and cibuildwheel set DISMAPI_TEST_INSTALLED=1 to
+    # prove a wheel: a stray sys.path entry must not make them test the
+    # sources instead, and pass.
+    if os.environ.get("DISMAPI_TEST_INSTALLED") == "1":
+        problem = installed_copy_problem()
+        if problem:
+            pytest.exit(f"DISMAPI_TEST_INSTALLED=1, but {problem}",
+                        returncode=pytest.ExitCode.USAGE_ERROR)
+
+
+# Modules that test the portable engine itself: they build Windows-shaped
+# trees, WIMs with wimlib-imagex and C programs with gcc, and mount through
+# FUSE.  On Windows the real DismApi.dll serves the API instead, and
+# tests/windows holds the tests that prove it.
+PORTABLE_ENGINE_MODULES = {
+    "test_cli.py", "test_cli_servicing.py", "test_engine_c.py", "test_hostile_hives.py",
+    "test_image_info.py", "test_inf_parser.py", "test_mount.py", "test_progress_cancel.py",
+    "test_servicing_engine.py", "test_servicing_session.py", "test_servicing_types.py",
+    "test_session.py", "test_stable_abi.py", "test_windows_build.py", "test_xml_scanner.py",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    if dism.BACKEND == "portable":
+        return
+    skip = pytest.mark.skip(reason="tests the portable engine; tests/windows covers DismApi.dll")
+    for item in items:
+        if item.path.name in PORTABLE_ENGINE_MODULES and item.path.parent.name == "tests":
+            item.add_marker(skip)
 
 
 def fuse_problem() -> str | None:
@@ -95,7 +141,11 @@ def sha256(path: Path) -> str:
 
 
 def wimfs_mounts() -> list[str]:
+    """The wimlib FUSE mounts of this machine (none where there is no
+    /proc/self/mountinfo: Windows mounts are tests/windows' concern)."""
     points = []
+    if not os.path.exists("/proc/self/mountinfo"):
+        return points
     with open("/proc/self/mountinfo") as f:
         for line in f:
             fields = line.split()

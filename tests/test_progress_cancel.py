@@ -3,6 +3,7 @@ Ctrl+C, and other Python threads during long DISM calls."""
 from __future__ import annotations
 
 import os
+import sys
 import signal
 import threading
 import time
@@ -105,7 +106,8 @@ def test_exception_after_the_commit_point_still_propagates(big_wim, mount_dir):
 
     with pytest.raises(LookupError, match="too late") as e:
         dism.unmount(mount_dir, commit=True, progress=progress)
-    assert any("completed successfully" in note for note in getattr(e.value, "__notes__", []))
+    if sys.version_info >= (3, 11):  # exception notes (add_note) are 3.11+
+        assert any("completed successfully" in note for note in e.value.__notes__)
     assert not mounted_at(mount_dir)
     with dism.mount(big_wim, mount_dir, index=1, read_only=True):
         assert (mount_dir / "late.bin").stat().st_size == 4 * 1024 * 1024

@@ -4,6 +4,7 @@ the extension's dicts, argument checks made before DISM is called, and the
 from __future__ import annotations
 
 import ast
+import sys
 import dataclasses
 import datetime as dt
 import os
@@ -477,12 +478,21 @@ def test_driver_paths_must_be_text(driver_tree):
         find_driver_infs(os.fsencode(driver_tree))  # type: ignore[arg-type]
 
 
+def stub_names(body):
+    """Top-level names of the stub, following `if sys.platform == "win32":`
+    the way a type checker on this platform does."""
+    for node in body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            yield node.name
+        elif isinstance(node, ast.AnnAssign):
+            yield node.target.id
+        elif isinstance(node, ast.If) and ast.unparse(node.test) == "sys.platform == 'win32'":
+            yield from stub_names(node.body if sys.platform == "win32" else node.orelse)
+
+
 def test_the_stub_declares_exactly_the_extensions_public_names():
     stub = Path(dism.__file__).with_name("_dism.pyi")
-    tree = ast.parse(stub.read_text())
-    declared = {node.name for node in tree.body if isinstance(node, (ast.FunctionDef,
-                                                                     ast.ClassDef))}
-    declared |= {node.target.id for node in tree.body if isinstance(node, ast.AnnAssign)}
+    declared = set(stub_names(ast.parse(stub.read_text()).body))
     public = {name for name in dir(dism._dism) if not name.startswith("_")}
     assert public - declared == set(), "missing from _dism.pyi"
     assert {name for name in declared if not name.startswith("_")} - public == set(), \

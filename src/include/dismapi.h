@@ -15,16 +15,42 @@
 #ifndef DISM_PROJECT_DISMAPI_H
 #define DISM_PROJECT_DISMAPI_H
 
+#include <stddef.h>
 #ifdef _WIN32
 #  include <windows.h>
 #else
 #  include <stdint.h>
-#  include <stddef.h>
 #  include <wchar.h>
 #endif
+#include "dismapi_layout.h"
 
 #ifdef __cplusplus
 extern "C" {
+#endif
+
+/* SAL annotations, as Microsoft's header spells the parameters.  Not every
+ * <sal.h> has all of them (mingw-w64's lacks _Maybenull_), so each one is
+ * defined away only where it is missing. */
+#ifndef _In_
+#  define _In_
+#endif
+#ifndef _In_opt_
+#  define _In_opt_
+#endif
+#ifndef _Out_
+#  define _Out_
+#endif
+#ifndef _Out_opt_
+#  define _Out_opt_
+#endif
+#ifndef _Outptr_result_buffer_
+#  define _Outptr_result_buffer_(x)
+#endif
+#ifndef _In_reads_opt_
+#  define _In_reads_opt_(x)
+#endif
+#ifndef _Maybenull_
+#  define _Maybenull_
 #endif
 
 /* ------------------------------------------------------------------------
@@ -66,13 +92,6 @@ typedef struct _SYSTEMTIME {
 #  ifndef FALSE
 #    define FALSE 0
 #  endif
-#  define _In_
-#  define _In_opt_
-#  define _Out_
-#  define _Out_opt_
-#  define _Outptr_result_buffer_(x)
-#  define _In_reads_opt_(x)
-#  define _Maybenull_
 
 #  define S_OK ((HRESULT)0L)
 #  define S_FALSE ((HRESULT)1L)
@@ -137,6 +156,14 @@ BOOL WINAPI CloseHandle(HANDLE Object);
 #  define CreateEvent CreateEventW
 #endif /* !_WIN32 */
 
+/*
+ * DISMAPI_PROTOTYPES_ONLY: declare only the functions, on top of another
+ * header's types and constants.  The Windows build check uses it to redeclare
+ * every function over mingw-w64's independent <dismapi.h>, so the compiler
+ * reports any parameter that differs ("conflicting types").
+ */
+#ifndef DISMAPI_PROTOTYPES_ONLY
+
 /* ------------------------------------------------------------------------
  * Constants
  * ------------------------------------------------------------------------ */
@@ -187,11 +214,6 @@ BOOL WINAPI CloseHandle(HANDLE Object);
 /* ------------------------------------------------------------------------
  * Types
  * ------------------------------------------------------------------------ */
-typedef UINT DismSession;
-
-typedef void(CALLBACK *DISM_PROGRESS_CALLBACK)(_In_ UINT Current, _In_ UINT Total,
-                                               _In_opt_ PVOID UserData);
-
 typedef enum _DismLogLevel {
     DismLogErrors = 0,
     DismLogErrorsWarnings = 1,
@@ -492,6 +514,15 @@ typedef struct _DismAppxPackage {
 
 #pragma pack(pop)
 
+#endif /* !DISMAPI_PROTOTYPES_ONLY */
+
+/* C11 allows repeating a typedef with the same type, so these stay visible in
+ * DISMAPI_PROTOTYPES_ONLY mode and are compared there too. */
+typedef UINT DismSession;
+
+typedef void(CALLBACK *DISM_PROGRESS_CALLBACK)(_In_ UINT Current, _In_ UINT Total,
+                                               _In_opt_ PVOID UserData);
+
 /* ------------------------------------------------------------------------
  * Functions: the documented API
  * ------------------------------------------------------------------------ */
@@ -621,6 +652,7 @@ HRESULT WINAPI DismRemoveLanguage(_In_ DismSession Session, _In_ PCWSTR Language
                                   _In_opt_ DISM_PROGRESS_CALLBACK Progress,
                                   _In_opt_ PVOID UserData);
 
+#ifndef DISMAPI_PROTOTYPES_ONLY
 /* ------------------------------------------------------------------------
  * Functions: undocumented exports stable enough to bind.  Windows builds of
  * the extension resolve these at run time; older DLLs may lack them.
@@ -678,30 +710,19 @@ HRESULT WINAPI _DismPortableGetSessionImageInfo(_In_ DismSession Session,
 #endif
 
 #define DISMAPI_P(n64, n32) (sizeof(void *) == 8 ? (n64) : (n32))
-DISMAPI_LAYOUT_CHECK(sizeof(SYSTEMTIME) == 16, "SYSTEMTIME");
-DISMAPI_LAYOUT_CHECK(sizeof(DismPackage) == DISMAPI_P(32, 28), "DismPackage");
-DISMAPI_LAYOUT_CHECK(sizeof(DismCustomProperty) == DISMAPI_P(24, 12), "DismCustomProperty");
-DISMAPI_LAYOUT_CHECK(sizeof(DismFeature) == DISMAPI_P(12, 8), "DismFeature");
-DISMAPI_LAYOUT_CHECK(sizeof(DismCapability) == DISMAPI_P(12, 8), "DismCapability");
-DISMAPI_LAYOUT_CHECK(sizeof(DismPackageInfo) == DISMAPI_P(172, 124), "DismPackageInfo");
-DISMAPI_LAYOUT_CHECK(sizeof(DismPackageInfoEx) == DISMAPI_P(180, 128), "DismPackageInfoEx");
-DISMAPI_LAYOUT_CHECK(sizeof(DismFeatureInfo) == DISMAPI_P(44, 28), "DismFeatureInfo");
-DISMAPI_LAYOUT_CHECK(sizeof(DismCapabilityInfo) == DISMAPI_P(36, 24), "DismCapabilityInfo");
-DISMAPI_LAYOUT_CHECK(sizeof(DismString) == DISMAPI_P(8, 4), "DismString");
-DISMAPI_LAYOUT_CHECK(sizeof(DismWimCustomizedInfo) == 44, "DismWimCustomizedInfo");
-DISMAPI_LAYOUT_CHECK(sizeof(DismImageInfo) == DISMAPI_P(140, 96), "DismImageInfo");
-DISMAPI_LAYOUT_CHECK(sizeof(DismMountedImageInfo) == DISMAPI_P(28, 20), "DismMountedImageInfo");
-DISMAPI_LAYOUT_CHECK(sizeof(DismDriverPackage) == DISMAPI_P(100, 72), "DismDriverPackage");
-DISMAPI_LAYOUT_CHECK(sizeof(DismDriver) == DISMAPI_P(52, 28), "DismDriver");
-DISMAPI_LAYOUT_CHECK(sizeof(DismAppxPackage) == DISMAPI_P(68, 44), "DismAppxPackage");
-DISMAPI_LAYOUT_CHECK(offsetof(DismImageInfo, ImageSize) == DISMAPI_P(24, 16), "ImageSize");
-DISMAPI_LAYOUT_CHECK(offsetof(DismImageInfo, Architecture) == DISMAPI_P(32, 24), "Architecture");
-DISMAPI_LAYOUT_CHECK(offsetof(DismImageInfo, MajorVersion) == DISMAPI_P(84, 52), "MajorVersion");
-DISMAPI_LAYOUT_CHECK(offsetof(DismImageInfo, CustomizedInfo) == DISMAPI_P(132, 92), "Customized");
-DISMAPI_LAYOUT_CHECK(offsetof(DismPackageInfo, InstallTime) == DISMAPI_P(16, 12), "InstallTime");
-DISMAPI_LAYOUT_CHECK(offsetof(DismPackageInfo, FeatureCount) == DISMAPI_P(168, 120), "FeatureCnt");
-DISMAPI_LAYOUT_CHECK(offsetof(DismDriverPackage, Date) == DISMAPI_P(68, 40), "Date");
+#define DISMAPI_CHECK_OFFSET(type, field, off64, off32) \
+    DISMAPI_LAYOUT_CHECK(offsetof(type, field) == DISMAPI_P(off64, off32), \
+                         "offset of " #type "." #field);
+#define DISMAPI_CHECK_SIZE(type, size64, size32) \
+    DISMAPI_LAYOUT_CHECK(sizeof(type) == DISMAPI_P(size64, size32), "size of " #type);
+DISMAPI_LAYOUT_CHECK(sizeof(SYSTEMTIME) == 16, "size of SYSTEMTIME");
+DISMAPI_ALL_FIELDS(DISMAPI_CHECK_OFFSET)
+DISMAPI_STRUCT_SIZES(DISMAPI_CHECK_SIZE)
+#undef DISMAPI_CHECK_OFFSET
+#undef DISMAPI_CHECK_SIZE
 #undef DISMAPI_P
+
+#endif /* !DISMAPI_PROTOTYPES_ONLY */
 
 #ifdef __cplusplus
 }

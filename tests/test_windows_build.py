@@ -1,0 +1,367 @@
+"""The Windows build, checked on Linux with mingw-w64 for x86 and x64.
+
+No Windows machine runs here, so the Windows half is proven by construction:
+
+* the project header's layout checks (every field offset and size of every
+  DISM structure, from src/include/dismapi_layout.h) hold for both targets,
+  and they do catch a structure that is not packed;
+* the same figures hold for mingw-w64's independent <dismapi.h>, every
+  function it declares is declared by the project header with the same
+  parameter types, and the constants both define agree;
+* the export list the import library is made from (src/windows/dismapi.def)
+  names the same exports, with the same x86 argument sizes, as mingw-w64's
+  own import library;
+* the whole extension compiles with warnings as errors, links into a
+  _dism.pyd against python3.dll (the stable ABI) and a delay-loaded
+  DismApi.dll, and the DLL's tables say so.
+
+What only a Windows runner can prove (the real DismApi.dll answering) is in
+tests/windows/ and .github/workflows/windows.yml.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+
+INCLUDE = REPO / "src" / "include"
+DEF_FILE = REPO / "src" / "windows" / "dismapi.def"
+LIBRARY_C = REPO / "src" / "windows" / "library.c"
+EXTENSION_SOURCES = [REPO / "src" / "_dism.c", REPO / "src" / "_dism_servicing.c", LIBRARY_C]
+CPYTHON = REPO / "build" / "cross" / "cpython-3.11.2"
+LIMITED_API = "0x030A0000"
+
+TARGETS = {
+    "x86": {"triplet": "i686-w64-mingw32", "defines": [], "pointer": 4},
+    "x64": {"triplet": "x86_64-w64-mingw32", "defines": ["-DMS_WIN64"], "pointer": 8},
+}
+STRICT = ["-std=c11", "-Wall", "-Wextra", "-Werror"]
+# The extension's own warning set (setup.py WARNINGS), as errors.
+EXTENSION_WARNINGS = STRICT + ["-Wno-unused-parameter", "-Wno-missing-field-initializers",
+                               "-Wno-format-truncation"]
+
+
+def missing(what: str):
+    if os.environ.get("CI"):
+        pytest.fail(f"the Windows build check needs {what} in CI (scripts/install.sh)")
+    pytest.skip(f"needs {what} (scripts/install.sh installs it)")
+
+
+def tool(arch: str, name: str) -> str:
+    path = shutil.which(f"{TARGETS[arch]['triplet']}-{name}")
+    if not path:
+        missing(f"mingw-w64 ({TARGETS[arch]['triplet']}-{name})")
+    return path
+
+
+def mingw_root(arch: str) -> Path:
+    root = Path("/usr") / TARGETS[arch]["triplet"]
+    if not (root / "include" / "dismapi.h").is_file():
+        missing(f"mingw-w64's dismapi.h under {root}")
+    return root
+
+
+def run(cmd, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([str(c) for c in cmd], capture_output=True, text=True, **kwargs)
+
+
+def compile_c(arch: str, source: Path, out: Path, flags=(), includes=(INCLUDE,)):
+    cmd = [tool(arch, "gcc"), *STRICT, *TARGETS[arch]["defines"], *flags,
+           *(f"-I{i}" for i in includes), "-c", source, "-o", out]
+    return run(cmd)
+
+
+arch_params = pytest.mark.parametrize("arch", sorted(TARGETS))
+
+
+# ---------------------------------------------------------------------------
+# The project header
+# ---------------------------------------------------------------------------
+
+@arch_params
+def test_header_layout_checks_hold_for_windows(arch, tmp_path):
+    source = tmp_path / "layout.c"
+    source.write_text('#include "dismapi.h"\n'
+                      f'_Static_assert(sizeof(void *) == {TARGETS[arch]["pointer"]}, "target");\n'
+                      "int dism_layout_probe(void) { return (int)sizeof(DismImageInfo); }\n")
+    built = compile_c(arch, source, tmp_path / "layout.o", flags=["-pedantic"])
+    assert built.returncode == 0, built.stderr
+
+
+def test_layout_checks_catch_a_structure_that_is_not_packed(tmp_path):
+    """The checks are live: without #pragma pack(1) the same header fails for
+    x64 (on x86 every DISM structure happens to be laid out the same either
+    way, which the facts sheet's table shows as well)."""
+    unpacked = tmp_path / "include"
+    unpacked.mkdir()
+    header = (INCLUDE / "dismapi.h").read_text()
+    pragmas = re.compile(r"^#pragma pack\((?:push, 1|pop)\)$", re.M)
+    assert len(pragmas.findall(header)) == 2
+    (unpacked / "dismapi.h").write_text(pragmas.sub("", header))
+    shutil.copy(INCLUDE / "dismapi_layout.h", unpacked)
+    source = tmp_path / "unpacked.c"
+    source.write_text('#include "dismapi.h"\n')
+    built = compile_c("x64", source, tmp_path / "unpacked.o", includes=(unpacked,))
+    assert built.returncode != 0
+    assert "offset of DismImageInfo.ProductName" in built.stderr
+    assert "size of DismFeature" in built.stderr
+
+
+def layout_entries():
+    """(type, field, x64 offset, x86 offset) from dismapi_layout.h."""
+    text = (INCLUDE / "dismapi_layout.h").read_text()
+    return [(t, f, int(a), int(b))
+            for t, f, a, b in re.findall(r"X\((\w+), (\w+), (\d+), (\d+)\)", text)]
+
+
+def test_layout_table_covers_every_field_of_every_structure():
+    header = (INCLUDE / "dismapi.h").read_text()
+    packed = header[header.index("\n#pragma pack(push, 1)"):header.index("\n#pragma pack(pop)")]
+    declared = {}
+    for body, name in re.findall(r"typedef struct _\w+ \{(.*?)\} (\w+);", packed, re.S):
+        declared[name] = re.findall(r"(\w+);", body)
+    table = {}
+    for type_name, field, _, _ in layout_entries():
+        table.setdefault(type_name, []).append(field)
+    assert declared == table
+
+
+# ---------------------------------------------------------------------------
+# Against mingw-w64's independent declarations
+# ---------------------------------------------------------------------------
+
+def mingw_header_path(arch: str) -> Path:
+    return mingw_root(arch) / "include" / "dismapi.h"
+
+
+def mingw_header(arch: str) -> str:
+    return mingw_header_path(arch).read_text()
+
+
+def mingw_structs(arch: str) -> set:
+    return set(re.findall(r"\}\s*(Dism\w+)\s*,?\s*\*?\w*;", mingw_header(arch)))
+
+
+@arch_params
+def test_mingw_structures_have_the_same_layout(arch, tmp_path):
+    structs = mingw_structs(arch)
+    ours = {t for t, *_ in layout_entries()}
+    compared = sorted(structs & ours)
+    assert len(compared) >= 14, compared  # all but DismAppxPackage, which mingw lacks
+    # Absolute paths: with -I src/include, <dismapi.h> would be our own header.
+    lines = ["#include <windows.h>", f'#include "{mingw_header_path(arch)}"',
+             f'#include "{INCLUDE / "dismapi_layout.h"}"', "#include <stddef.h>",
+             "#define P(n64, n32) (sizeof(void *) == 8 ? (n64) : (n32))",
+             "#define CHECK(t, f, a, b) _Static_assert(offsetof(t, f) == P(a, b), #t \".\" #f);",
+             "#define SIZE(t, a, b) _Static_assert(sizeof(t) == P(a, b), \"size of \" #t);"]
+    lines += [f"DISMAPI_FIELDS_{name}(CHECK)" for name in compared]
+    sizes = (INCLUDE / "dismapi_layout.h").read_text()
+    for name, a, b in re.findall(r"S\((\w+), (\d+), (\d+)\)", sizes):
+        if name in compared:
+            lines.append(f"SIZE({name}, {a}, {b})")
+    source = tmp_path / "mingw_layout.c"
+    source.write_text("\n".join(lines) + "\n")
+    # mingw declares DismPackageInfoEx with an anonymous DismPackageInfo
+    # member, a Microsoft extension.
+    built = compile_c(arch, source, tmp_path / "mingw_layout.o", flags=["-fms-extensions"],
+                      includes=())
+    assert built.returncode == 0, built.stderr
+
+
+def function_names(header_text: str) -> set:
+    return set(re.findall(r"HRESULT\s+WINAPI\s+(\w+)\s*\(", header_text))
+
+
+def prototypes_source(arch: str, tmp_path: Path, our_include: Path) -> Path:
+    source = tmp_path / "prototypes.c"
+    source.write_text(f'#include <windows.h>\n#include "{mingw_header_path(arch)}"\n'
+                      "#define DISMAPI_PROTOTYPES_ONLY\n"
+                      f'#include "{our_include / "dismapi.h"}"\n')
+    return source
+
+
+@arch_params
+def test_every_mingw_function_is_declared_alike(arch, tmp_path):
+    theirs = function_names(mingw_header(arch))
+    ours = function_names((INCLUDE / "dismapi.h").read_text())
+    assert len(theirs) >= 30
+    assert theirs <= ours, sorted(theirs - ours)
+    # Redeclaring a function with any other parameter or return type, or
+    # another calling convention, is a "conflicting types" error.
+    built = compile_c(arch, prototypes_source(arch, tmp_path, INCLUDE), tmp_path / "p.o",
+                      includes=())
+    assert built.returncode == 0, built.stderr
+
+
+@arch_params
+def test_a_differing_prototype_would_be_caught(arch, tmp_path):
+    changed = tmp_path / "changed"
+    changed.mkdir()
+    header = (INCLUDE / "dismapi.h").read_text()
+    original = "HRESULT WINAPI DismRemountImage(_In_ PCWSTR MountPath);"
+    assert original in header
+    (changed / "dismapi.h").write_text(
+        header.replace(original, "HRESULT WINAPI DismRemountImage(_In_ UINT MountPath);"))
+    shutil.copy(INCLUDE / "dismapi_layout.h", changed)
+    built = compile_c(arch, prototypes_source(arch, tmp_path, changed), tmp_path / "p.o",
+                      includes=())
+    assert built.returncode != 0
+    assert "conflicting types for" in built.stderr and "DismRemountImage" in built.stderr
+
+
+def our_constants() -> dict:
+    """Numeric #defines and enum constants of the project header."""
+    text = (INCLUDE / "dismapi.h").read_text()
+    values = {}
+    for name, value in re.findall(
+            r"#define\s+((?:DISM|DISMAPI|CBS)_\w+)\s+\(?(?:\(HRESULT\))?(0x[0-9A-Fa-f]+|\d+)L?\)?",
+            text):
+        values[name] = int(value, 0)
+    for body in re.findall(r"typedef enum _\w+ \{(.*?)\}", text, re.S):
+        previous = -1
+        for name, value in re.findall(r"(\w+)(?:\s*=\s*(-?\w+))?\s*(?:,|$)", body.strip()):
+            if value:
+                previous = values[value] if value in values else int(value, 0)
+            else:
+                previous += 1
+            values[name] = previous
+    return values
+
+
+@arch_params
+def test_constants_agree_with_mingw(arch, tmp_path):
+    theirs = mingw_header(arch)
+    shared = {name: value for name, value in our_constants().items()
+              if re.search(rf"\b{name}\b", theirs)}
+    assert len(shared) >= 80, len(shared)
+    lines = ["#include <windows.h>", f'#include "{mingw_header_path(arch)}"']
+    lines += [f'_Static_assert((long long)(int)({name}) == {value}LL || '
+              f'(unsigned)({name}) == {value & 0xFFFFFFFF}u, "{name}");'
+              for name, value in sorted(shared.items())]
+    source = tmp_path / "constants.c"
+    source.write_text("\n".join(lines) + "\n")
+    built = compile_c(arch, source, tmp_path / "constants.o", includes=())
+    assert built.returncode == 0, built.stderr
+
+
+def def_exports() -> dict:
+    """name -> x86 argument bytes, from src/windows/dismapi.def."""
+    text = DEF_FILE.read_text()
+    body = text[text.index("EXPORTS"):]
+    return {name: int(size) for name, size in re.findall(r"^\s+(\w+)@(\d+)\s*$", body, re.M)}
+
+
+def test_export_list_matches_mingw_import_library():
+    listed = run([tool("x86", "nm"), mingw_root("x86") / "lib" / "libdismapi.a"])
+    assert listed.returncode == 0, listed.stderr
+    theirs = dict((n, int(s)) for n, s in re.findall(r" T _(Dism\w+)@(\d+)$", listed.stdout, re.M))
+    ours = def_exports()
+    assert len(ours) == 29
+    assert {n: theirs.get(n) for n in ours} == ours
+
+
+def test_export_list_matches_the_exports_the_loader_requires():
+    text = LIBRARY_C.read_text()
+    table = text[text.index("core_exports[] = {"):text.index("};", text.index("core_exports[]"))]
+    assert re.findall(r'"(\w+)"', table) == list(def_exports())
+
+
+def test_export_list_names_only_functions_the_header_declares():
+    documented = (INCLUDE / "dismapi.h").read_text()
+    assert set(def_exports()) <= function_names(documented)
+
+
+# ---------------------------------------------------------------------------
+# The whole extension, compiled and linked for Windows
+# ---------------------------------------------------------------------------
+
+def cpython_headers() -> Path:
+    if not (CPYTHON / "PC" / "pyconfig.h").is_file():
+        missing("CPython's Windows headers (scripts/fetch-windows-python-headers.sh)")
+    return CPYTHON
+
+
+def stable_abi_def(out: Path) -> Path:
+    """python3.def: every symbol python3.dll exports, from CPython's manifest."""
+    manifest = (cpython_headers() / "Misc" / "stable_abi.toml").read_text()
+    lines = ["LIBRARY python3.dll", "EXPORTS"]
+    for kind, name in re.findall(r"^\[(function|data)\.(\w+)\]", manifest, re.M):
+        lines.append(f"    {name}" + (" DATA" if kind == "data" else ""))
+    out.write_text("\n".join(lines) + "\n")
+    return out
+
+
+def dism_def_for(arch: str, out: Path) -> Path:
+    text = DEF_FILE.read_text()
+    if arch != "x86":  # only x86 decorates __stdcall names (setup.py does the same)
+        text = re.sub(r"@\d+\s*$", "", text, flags=re.M)
+    out.write_text(text)
+    return out
+
+
+def build_windows_extension(arch: str, out_dir: Path) -> Path:
+    headers = cpython_headers()
+    objects = []
+    for source in EXTENSION_SOURCES:
+        obj = out_dir / (source.stem + ".o")
+        built = run([tool(arch, "gcc"), *EXTENSION_WARNINGS, *TARGETS[arch]["defines"],
+                     f"-DPy_LIMITED_API={LIMITED_API}", "-DWIN32_LEAN_AND_MEAN",
+                     f"-I{REPO / 'src'}", f"-I{INCLUDE}", f"-I{headers / 'Include'}",
+                     f"-I{headers / 'PC'}", "-c", source, "-o", obj])
+        assert built.returncode == 0, f"{source.name}:\n{built.stderr}"
+        objects.append(obj)
+    kill_at = ["-k"] if arch == "x86" else []
+    delay_lib = out_dir / "libdismapi_delay.a"
+    made = run([tool(arch, "dlltool"), *kill_at, "-d", dism_def_for(arch, out_dir / "d.def"),
+                "--output-delaylib", delay_lib])
+    assert made.returncode == 0, made.stderr
+    python_lib = out_dir / "libpython3.a"
+    made = run([tool(arch, "dlltool"), "-d", stable_abi_def(out_dir / "python3.def"),
+                "-l", python_lib])
+    assert made.returncode == 0, made.stderr
+    pyd = out_dir / "_dism.pyd"
+    linked = run([tool(arch, "gcc"), "-shared", "-o", pyd, *objects, delay_lib, python_lib,
+                  "-lversion", "-ladvapi32", "-Wl,--no-undefined"])
+    assert linked.returncode == 0, linked.stderr
+    return pyd
+
+
+def pe_tables(arch: str, pyd: Path) -> str:
+    dumped = run([tool(arch, "objdump"), "-p", pyd])
+    assert dumped.returncode == 0, dumped.stderr
+    return dumped.stdout
+
+
+def dll_names(section: str) -> set:
+    return {name.lower() for name in re.findall(r"DLL Name: (\S+)", section)}
+
+
+@arch_params
+def test_extension_builds_and_links_for_windows(arch, tmp_path):
+    pyd = build_windows_extension(arch, tmp_path)
+    tables = pe_tables(arch, pyd)
+    imports = dll_names(tables)
+    symbols = run([tool(arch, "nm"), pyd]).stdout
+    # DismApi.dll is delay-loaded, so the package chooses it before any call:
+    # it is not in the import table, and its calls go through the delay-load
+    # helper, whose hook (library.c) hands over the chosen DLL.  GNU ld
+    # leaves the PE header's delay-import directory entry empty, so the
+    # symbols are where this shows; MSVC's /DELAYLOAD fills the entry too.
+    assert "dismapi.dll" not in imports
+    assert re.search(r" __DELAY_IMPORT_DESCRIPTOR_\w*libdismapi_delay", symbols)
+    assert re.search(r" _{2,3}delayLoadHelper2(@8)?$", symbols, re.M)
+    assert re.search(r" _{2,3}pfnDliNotifyHook2$", symbols, re.M)
+    # The stable ABI: python3.dll, never a versioned python3XY.dll.
+    assert "python3.dll" in imports
+    assert not any(re.fullmatch(r"python3\d+\.dll", n) for n in imports)
+    assert re.search(r"\bPyInit__dism\b", tables)
+    # The optional exports are looked up by name at run time, not imported.
+    for optional in ("_DismGetProvisionedAppxPackages", "DismAddLanguage",
+                     "DismGetCapabilities"):
+        assert not re.search(rf"__imp__?{optional}\b", symbols)
