@@ -1091,8 +1091,31 @@ static int add_constants(PyObject *module)
     return add_owned(module, "DISM_ONLINE_IMAGE", PyUnicode_FromWideChar(DISM_ONLINE_IMAGE, -1));
 }
 
+/* The interpreter that owns DISM in this process, or -1.  DISM's state
+ * (DismInitialize, sessions, mounts) is per process, and before 3.12 the
+ * limited API cannot declare the module single-interpreter, so a second
+ * interpreter is refused here instead.  Modules load under the GIL. */
+static int64_t owner_interpreter = -1;
+
+static int claim_process(void)
+{
+    int64_t me = PyInterpreterState_GetID(PyInterpreterState_Get());
+    if (me < 0)
+        return -1;
+    if (owner_interpreter >= 0 && owner_interpreter != me) {
+        PyErr_SetString(PyExc_ImportError,
+                        "dism._dism is already loaded by another interpreter of this process; "
+                        "DISM's state is per process, so use dism from one interpreter");
+        return -1;
+    }
+    owner_interpreter = me;
+    return 0;
+}
+
 static int dism_exec(PyObject *module)
 {
+    if (claim_process() < 0)
+        return -1;
     module_state *st = get_state(module);
     st->session_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &session_spec, NULL);
     if (!st->session_type || PyModule_AddType(module, st->session_type) < 0)
@@ -1134,8 +1157,8 @@ static PyModuleDef_Slot dism_slots[] = {
     {Py_mod_exec, dism_exec},
 #ifdef Py_mod_multiple_interpreters
     /* DISM state is per process (DismInitialize), so one interpreter only.
-     * The abi3 build (limited API 3.10) lacks this slot; 3.12+ then still
-     * refuses the module in subinterpreters with their own GIL. */
+     * The abi3 build (limited API 3.10) lacks this slot; claim_process()
+     * refuses a second interpreter in every build. */
     {Py_mod_multiple_interpreters, Py_MOD_MULTIPLE_INTERPRETERS_NOT_SUPPORTED},
 #endif
     {0, NULL},

@@ -127,3 +127,38 @@ def test_abi3audit_reports_a_symbol_outside_the_stable_abi(tmp_path):
     run, result = abi3audit(bad)
     assert run.returncode != 0
     assert "PyUnicode_AsUTF8" in json.dumps(result["non_abi3_symbols"]), result
+
+
+SECOND_INTERPRETER = """
+import dism
+try:
+    import _xxsubinterpreters as interpreters
+    run = lambda i, code: interpreters.run_string(i, code)
+    create = lambda: interpreters.create(isolated=False)
+except ImportError:
+    import _interpreters as interpreters
+    create = lambda: interpreters.create("legacy")
+    def run(i, code):
+        failure = interpreters.run_string(i, code)
+        if failure is not None:
+            raise RuntimeError(failure.msg)
+interp = create()
+try:
+    run(interp, "import dism._dism")
+except Exception as error:
+    print("REFUSED", error)
+else:
+    print("LOADED")
+"""
+
+
+def test_a_second_interpreter_cannot_load_the_extension():
+    """DISM's state is per process: a second (shared-GIL) interpreter must be
+    refused even though the abi3 module cannot say so with a slot."""
+    ran = subprocess.run([sys.executable, "-c", SECOND_INTERPRETER], capture_output=True,
+                         text=True, timeout=60)
+    if "No module named '_interpreters'" in ran.stderr:
+        pytest.skip("this CPython has no subinterpreter module to test with")
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.startswith("REFUSED"), ran.stdout
+    assert "another interpreter" in ran.stdout
