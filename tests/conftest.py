@@ -67,6 +67,11 @@ PORTABLE_ENGINE_MODULES = {
 
 
 def pytest_collection_modifyitems(config, items):
+    # Every test that mounts carries the `fuse` marker, so `-m "not fuse"`
+    # selects what runs where there is no /dev/fuse.
+    for item in items:
+        if "fuse" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.fuse)
     if dism.BACKEND == "portable":
         return
     skip = pytest.mark.skip(reason="tests the portable engine; tests/windows covers DismApi.dll")
