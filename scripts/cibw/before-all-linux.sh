@@ -152,6 +152,25 @@ register_library_dir() {
     fi
 }
 
+# The LGPL asks that the licence texts travel with the libraries: auditwheel
+# bundles libwim, libhivex and libfuse3, so their texts go into the package
+# (dism/_vendor_licenses/, package data) and so into every Linux wheel.
+copy_licence_texts() {
+    local project dest fuse_texts
+    project="$(cd "$(dirname "$0")/../.." && pwd)"
+    dest="$project/dism/_vendor_licenses"
+    install -d "$dest/wimlib" "$dest/hivex" "$dest/libfuse3"
+    install -m 644 "$PREFIX"/share/licenses/wimlib/* "$dest/wimlib/"
+    install -m 644 "$PREFIX"/share/licenses/hivex/* "$dest/hivex/"
+    fuse_texts=$(rpm -qL fuse3-libs 2>/dev/null || true)
+    if [ -z "$fuse_texts" ]; then
+        echo "before-all: fuse3-libs lists no licence files" >&2
+        return 1
+    fi
+    # shellcheck disable=SC2086  # one path per line, no spaces in them
+    install -m 644 $fuse_texts "$dest/libfuse3/"
+}
+
 main() {
     WORK="$(mktemp -d)"
     trap 'rm -rf "$WORK"' EXIT
@@ -162,6 +181,7 @@ main() {
     step "hivex $HIVEX_VERSION"
     build_hivex
     register_library_dir
+    copy_licence_texts
     step "installed in $PREFIX/lib"
     ls -l "$PREFIX"/lib/libwim.so* "$PREFIX"/lib/libhivex.so*
 }
