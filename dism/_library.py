@@ -43,8 +43,6 @@ ADK_DISM_SUBPATH = ("Assessment and Deployment Kit", "Deployment Tools")
 ADK_ARCHITECTURES = {"win-amd64": "amd64", "win32": "x86", "win-arm64": "arm64"}
 
 HRESULT_MOD_NOT_FOUND = 0x8007007E
-HRESULT_PROC_NOT_FOUND = 0x8007007F
-HRESULT_ALREADY_INITIALIZED = 0x800704DF
 HRESULT_NOT_SUPPORTED = 0x80070032
 E_FAIL = 0x80004005
 
@@ -159,31 +157,25 @@ def resolve(dism_dir: Optional[PathArg], environ=os.environ,
     return DismSource.FOLDER, folder_dll(wanted)
 
 
-def _same_file(a: str, b: str) -> bool:
-    return os.path.normcase(os.path.abspath(a)) == os.path.normcase(os.path.abspath(b))
-
-
 def _load_windows(dism_dir: Optional[PathArg]) -> None:
     global _source
-    loaded = _dism.library_path()
-    if loaded is not None and dism_dir is None:
+    if dism_dir is None and _dism.library_path() is not None:
         return  # the process's choice stands for every later start of DISM
     source, path = resolve(dism_dir)
-    if loaded is not None:
-        if path is None and _source in (None, DismSource.SYSTEM):
-            return
-        if path is not None and _same_file(path, loaded):
-            return
-        raise DismLibraryError.with_code(
-            HRESULT_ALREADY_INITIALIZED,
-            f"this process already uses {loaded}; the DISM library is chosen once per "
-            "process (start a new process to use another one)")
     try:
+        # Refuses a DLL lacking a core export, and any DLL other than the one
+        # the process already uses (see src/windows/library.c).
         _dism.load_library(path)
     except OSError as error:
-        code = HRESULT_PROC_NOT_FOUND if "lacks" in str(error) else _win32_hresult(error)
-        raise DismLibraryError.with_code(code, str(error)) from None
-    _source = source
+        raise DismLibraryError.with_code(_win32_hresult(error), _sentence(error)) from None
+    _source = _source or source
+
+
+def _sentence(error: OSError) -> str:
+    """The extension's message, with the file it is about (LoadLibrary's
+    failures carry the path as the filename)."""
+    text = error.strerror or str(error)
+    return f"{text}: '{error.filename}'" if error.filename else text
 
 
 def _win32_hresult(error: OSError) -> int:

@@ -34,9 +34,9 @@ def _normalize(log_level: int, log_path: Optional[PathArg], scratch_dir: Optiona
             os.fspath(scratch_dir) if scratch_dir is not None else None)
 
 
-def _start(settings, dism_dir: Optional[PathArg] = None) -> None:
+def _start(settings) -> None:
     global _initialized, _settings
-    _library.load(dism_dir)
+    _library.load()  # the DLL chosen already, else the default one
     try:
         _dism.initialize(*settings)
     except ElevationRequiredError as error:
@@ -74,7 +74,7 @@ def initialize(log_level: int = DEFAULT_LOG_LEVEL, log_path: Optional[PathArg] =
                                    "call shutdown() first")
             _stop()
         if not _initialized:
-            _start(settings, dism_dir)
+            _start(settings)
         _explicit_refs += 1
 
 

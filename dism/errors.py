@@ -59,6 +59,15 @@ InvalidProductKeyError = _from_extension(
     "InvalidProductKeyError", (DismError,), "The product key is not valid.")
 
 
+def with_code(cls: type, hresult: int, sentence: str) -> DismError:
+    """An error of class `cls` as the extension makes them: the code in
+    str(), `.hresult` and `.message` set."""
+    error = cls(f"[0x{hresult:08X}] {sentence}")
+    error.hresult = hresult
+    error.message = sentence
+    return error
+
+
 class DismLibraryError(DismError):
     """The DISM library could not be found, loaded or chosen (Windows: which
     DismApi.dll; see dism.initialize(dism_dir=...)).  The message says which
@@ -66,10 +75,7 @@ class DismLibraryError(DismError):
 
     @classmethod
     def with_code(cls, hresult: int, sentence: str) -> "DismLibraryError":
-        error = cls(f"[0x{hresult:08X}] {sentence}")
-        error.hresult = hresult
-        error.message = sentence
-        return error
+        return with_code(cls, hresult, sentence)
 
 
 ELEVATION_ADVICE = (
@@ -81,10 +87,7 @@ def elevation_required(error: DismError) -> DismError:
     """The same ElevationRequiredError, with a sentence that says what to do."""
     said = getattr(error, "message", None)
     sentence = f"{ELEVATION_ADVICE} (DISM said: {said})" if said else ELEVATION_ADVICE
-    better = ElevationRequiredError(f"[0x{error.hresult:08X}] {sentence}")
-    better.hresult = error.hresult
-    better.message = sentence
-    return better
+    return with_code(ElevationRequiredError, error.hresult, sentence)
 
 
 __all__ = [

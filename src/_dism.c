@@ -440,18 +440,27 @@ int put(PyObject *dict, const char *key, PyObject *value)
     return rc;
 }
 
-static PyObject *languages_list(const DismImageInfo *info)
+PyObject *list_of(const void *items, UINT count, size_t size, item_converter convert)
 {
-    PyObject *list = PyList_New(info->LanguageCount);
-    for (UINT i = 0; list && i < info->LanguageCount; i++) {
-        PyObject *s = wide_or_none(info->Language[i].Value);
-        if (!s || PyList_SetItem(list, i, s) < 0) {
+    PyObject *list = PyList_New(count);
+    for (UINT i = 0; list && i < count; i++) {
+        PyObject *item = convert((const char *)items + (size_t)i * size);
+        if (!item || PyList_SetItem(list, i, item) < 0) {
             Py_CLEAR(list);
             break;
         }
     }
     return list;
 }
+
+PyObject *take_result(void *result, PyObject *converted)
+{
+    if (result)
+        DismDelete(result);
+    return converted;
+}
+
+PyObject *string_value(const DismString *s) { return wide_or_none(s->Value); }
 
 static int put_customized(PyObject *d, const DismImageInfo *info)
 {
@@ -487,7 +496,7 @@ PyObject *image_info_dict(const DismImageInfo *info)
                                         info->Build, info->SpBuild, info->SpLevel)) ||
         put(d, "bootable", PyLong_FromLong(info->Bootable)) ||
         put(d, "system_root", wide_or_none(info->SystemRoot)) ||
-        put(d, "languages", languages_list(info)) ||
+        put(d, "languages", LIST_OF(info->Language, info->LanguageCount, string_value)) ||
         put(d, "default_language_index", PyLong_FromUnsignedLong(info->DefaultLanguageIndex)) ||
         put_customized(d, info)) {
         Py_DECREF(d);
@@ -580,17 +589,7 @@ static PyObject *dism_get_image_info(PyObject *module, PyObject *arg)
     PyMem_Free(path.wide);
     if (FAILED(hr))
         return raise_dism_error(get_state(module), hr, &msg);
-    PyObject *list = PyList_New(count);
-    for (UINT i = 0; list && i < count; i++) {
-        PyObject *d = image_info_dict(&infos[i]);
-        if (!d || PyList_SetItem(list, i, d) < 0) {
-            Py_CLEAR(list);
-            break;
-        }
-    }
-    if (infos)
-        DismDelete(infos);
-    return list;
+    return take_result(infos, LIST_OF(infos, count, image_info_dict));
 }
 
 PyDoc_STRVAR(get_mounted_image_info_doc,
@@ -609,17 +608,7 @@ static PyObject *dism_get_mounted_image_info(PyObject *module, PyObject *Py_UNUS
     Py_END_ALLOW_THREADS
     if (FAILED(hr))
         return raise_dism_error(get_state(module), hr, &msg);
-    PyObject *list = PyList_New(count);
-    for (UINT i = 0; list && i < count; i++) {
-        PyObject *d = mounted_image_dict(&mounts[i]);
-        if (!d || PyList_SetItem(list, i, d) < 0) {
-            Py_CLEAR(list);
-            break;
-        }
-    }
-    if (mounts)
-        DismDelete(mounts);
-    return list;
+    return take_result(mounts, LIST_OF(mounts, count, mounted_image_dict));
 }
 
 /* Calls a no-argument or one-path DISM function with the GIL released. */

@@ -115,6 +115,20 @@ PyObject *run_long_call(module_state *st, long_call *call);
 
 /* Results */
 PyObject *image_info_dict(const DismImageInfo *info);
+
+/* A list of convert(item) for each of `count` items of `size` bytes (a DISM
+ * result array), or NULL with an error set. */
+typedef PyObject *(*item_converter)(const void *item);
+PyObject *list_of(const void *items, UINT count, size_t size, item_converter convert);
+#define LIST_OF(items, count, convert) \
+    list_of((items), (count), sizeof *(items), (item_converter)(convert))
+
+/* Returns `converted` after freeing the DISM result it was made from,
+ * whatever happened. */
+PyObject *take_result(void *result, PyObject *converted);
+
+/* A DismString's text (str) or None. */
+PyObject *string_value(const DismString *s);
 PyObject *wide_or_none(PCWSTR s);
 PyObject *systemtime_tuple(const SYSTEMTIME *t);
 int put(PyObject *dict, const char *key, PyObject *value);

@@ -352,23 +352,6 @@ static int wide_array_converter(PyObject *obj, void *addr)
  * Results
  * ------------------------------------------------------------------------ */
 
-typedef PyObject *(*item_converter)(const void *item);
-
-static PyObject *list_of(const void *items, UINT count, size_t size, item_converter convert)
-{
-    PyObject *list = PyList_New(count);
-    for (UINT i = 0; list && i < count; i++) {
-        PyObject *item = convert((const char *)items + (size_t)i * size);
-        if (!item || PyList_SetItem(list, i, item) < 0) {
-            Py_CLEAR(list);
-            break;
-        }
-    }
-    return list;
-}
-
-#define LIST_OF(items, count, convert) \
-    list_of((items), (count), sizeof *(items), (item_converter)(convert))
 
 static PyObject *new_dict_or_fail(int failed, PyObject *d)
 {
@@ -548,16 +531,6 @@ static PyObject *appx_dict(const DismAppxPackage *a)
             put(d, "install_location", wide_or_none(a->InstallLocation)) ||
             put(d, "region", wide_or_none(a->Region)),
         d);
-}
-
-static PyObject *string_value(const DismString *s) { return wide_or_none(s->Value); }
-
-/* Converts a DISM result, then frees it, whatever happened. */
-static PyObject *take_result(void *result, PyObject *converted)
-{
-    if (result)
-        DismDelete(result);
-    return converted;
 }
 
 /* ------------------------------------------------------------------------

@@ -150,3 +150,18 @@ def test_elevation_error_says_what_to_do():
     assert better.hresult == 0x800702E4
     assert ELEVATION_ADVICE in str(better) and "Run as administrator" in str(better)
     assert "requires elevation" in better.message
+
+
+def test_load_failures_keep_the_file_and_the_windows_code():
+    # What load_library raises: OSError with .winerror (and, from LoadLibrary,
+    # the path as .filename); DismLibraryError keeps both.
+    failed = OSError(0, "The specified module could not be found", r"D:\DISM\DismApi.dll")
+    failed.winerror = 126
+    assert _library._win32_hresult(failed) == 0x8007007E
+    assert _library._sentence(failed) == \
+        r"The specified module could not be found: 'D:\DISM\DismApi.dll'"
+    refused = OSError(0, "this process already uses C:\\Windows\\System32\\DismApi.dll")
+    refused.winerror = 1247
+    assert _library._win32_hresult(refused) == 0x800704DF
+    assert _library._sentence(refused) == refused.strerror
+    assert _library._win32_hresult(OSError("no code")) == _library.E_FAIL

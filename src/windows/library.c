@@ -130,29 +130,44 @@ static PyObject *module_path(HMODULE dll)
     return PyUnicode_FromWideChar(path, (Py_ssize_t)n);
 }
 
+/* OSError with .winerror = code, so the Python layer reports the HRESULT. */
+static PyObject *raise_windows_error(DWORD code, PyObject *message)
+{
+    if (!message)
+        return NULL;
+    PyObject *exc = PyObject_CallFunction(PyExc_OSError, "iOOk", 0, message, Py_None,
+                                          (unsigned long)code);
+    Py_DECREF(message);
+    if (exc) {
+        PyErr_SetObject(PyExc_OSError, exc);
+        Py_DECREF(exc);
+    }
+    return NULL;
+}
+
 static PyObject *refuse_other_choice(HMODULE chosen)
 {
     PyObject *path = module_path(chosen);
-    if (path) {
-        PyErr_Format(PyExc_OSError,
-                     "this process already uses %R; the DISM library can be chosen only "
-                     "once per process (start a new process to use another)", path);
-        Py_DECREF(path);
-    }
-    return NULL;
+    if (!path)
+        return NULL;
+    PyObject *message = PyUnicode_FromFormat(
+        "this process already uses %S; the DISM library can be chosen only once per "
+        "process (start a new process to use another)", path);
+    Py_DECREF(path);
+    return raise_windows_error(ERROR_ALREADY_INITIALIZED, message);
 }
 
 static PyObject *refuse_missing_export(HMODULE dll, const char *name)
 {
     PyObject *path = module_path(dll);
     FreeLibrary(dll);
-    if (path) {
-        PyErr_Format(PyExc_OSError,
-                     "%R lacks %s, which every DismApi.dll since Windows 8 exports: it is "
-                     "not a DISM API library", path, name);
-        Py_DECREF(path);
-    }
-    return NULL;
+    if (!path)
+        return NULL;
+    PyObject *message = PyUnicode_FromFormat(
+        "%S lacks %s, which every DismApi.dll since Windows 8 exports: it is not a DISM "
+        "API library", path, name);
+    Py_DECREF(path);
+    return raise_windows_error(ERROR_PROC_NOT_FOUND, message);
 }
 
 PyDoc_STRVAR(load_library_doc,
