@@ -60,15 +60,11 @@ def test_invalid_index_and_name_leave_nothing_mounted(sample_wim, mount_dir):
     assert os.listdir(mount_dir) == [] and status_of(mount_dir) is None
 
 
-@pytest.mark.parametrize("problem", ["missing dir", "not empty", "missing wim", "not .wim"])
+@pytest.mark.parametrize("problem", ["not empty", "not .wim"])
 def test_bad_paths_give_invalid_argument(sample_wim, mount_dir, tmp_path, problem):
     wim, target = sample_wim, mount_dir
-    if problem == "missing dir":
-        target = tmp_path / "absent"
-    elif problem == "not empty":
+    if problem == "not empty":
         (mount_dir / "keep.txt").write_text("mine")
-    elif problem == "missing wim":
-        wim = tmp_path / "absent.wim"
     else:
         wim = tmp_path / "image.img"
         shutil.copyfile(sample_wim, wim)
@@ -78,6 +74,23 @@ def test_bad_paths_give_invalid_argument(sample_wim, mount_dir, tmp_path, proble
     assert status_of(target) is None
     if problem == "not empty":
         assert os.listdir(mount_dir) == ["keep.txt"]
+
+
+@pytest.mark.parametrize("problem", ["missing dir", "missing parent", "missing wim"])
+def test_missing_paths_are_file_not_found(sample_wim, mount_dir, tmp_path, problem):
+    wim, target = sample_wim, mount_dir
+    if problem == "missing dir":
+        target = tmp_path / "absent"
+    elif problem == "missing parent":
+        target = tmp_path / "absent" / "dir"
+    else:
+        wim = tmp_path / "absent.wim"
+    with pytest.raises(FileNotFoundError) as e:
+        dism.mount(wim, target, index=1)
+    assert isinstance(e.value, dism.PathNotFoundError)
+    assert e.value.hresult in (0x80070002, 0x80070003)
+    assert "absent" in e.value.message
+    assert status_of(target) is None
 
 
 def test_read_write_changes_are_committed_on_normal_exit(sample_wim, mount_dir):

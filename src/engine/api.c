@@ -14,8 +14,6 @@
 
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool initialized;
-static char state_dir[ENGINE_PATH_MAX];
-static char scratch_dir[ENGINE_PATH_MAX];
 
 /* DismGetLastErrorMessage is per thread, as on Windows. */
 static __thread char last_error[2048];
@@ -79,59 +77,40 @@ HRESULT engine_require_initialized(const char *function)
                        function);
 }
 
-const char *engine_state_dir(void) { return state_dir; }
-const char *engine_scratch_dir(void) { return scratch_dir; }
-
-/* The state directory holds the mount registry, which must be shared by every
- * process on the machine, so its default is system-wide for root.  Tests and
- * unprivileged users point DISM_STATE_DIR elsewhere. */
-static void choose_state_dir(void)
-{
-    const char *env = getenv("DISM_STATE_DIR");
-    if (env && *env) {
-        snprintf(state_dir, sizeof state_dir, "%s", env);
-    } else if (geteuid() == 0) {
-        snprintf(state_dir, sizeof state_dir, "/var/lib/dismapi");
-    } else {
-        const char *xdg = getenv("XDG_STATE_HOME");
-        const char *home = getenv("HOME");
-        if (xdg && *xdg)
-            snprintf(state_dir, sizeof state_dir, "%s/dismapi", xdg);
-        else
-            snprintf(state_dir, sizeof state_dir, "%s/.local/state/dismapi", home ? home : "/tmp");
-    }
-}
-
-static HRESULT prepare_directories(const char *scratch)
-{
-    HRESULT hr = make_private_dir(state_dir);
-    if (FAILED(hr))
-        return hr;
-    if (scratch) {
-        struct stat st;
-        if (stat(scratch, &st) != 0 || !S_ISDIR(st.st_mode))
-            return engine_fail(E_INVALIDARG,
-                               "The scratch directory '%s' does not exist or is not a directory.",
-                               scratch);
-        snprintf(scratch_dir, sizeof scratch_dir, "%s", scratch);
-        return S_OK;
-    }
-    snprintf(scratch_dir, sizeof scratch_dir, "%s/scratch", state_dir);
-    return make_private_dir(scratch_dir);
-}
-
+/* The default log lives in the state directory.  When that cannot be used
+ * (a read-only home, a foreign-owned DISM_STATE_DIR) DISM still starts, for
+ * reading images needs no state, and logs nowhere; the calls that need the
+ * state directory report why it cannot be used. */
 static HRESULT open_log(DismLogLevel level, const char *log_path)
 {
-    char default_log[ENGINE_PATH_MAX];
-    if (!log_path) {
-        snprintf(default_log, sizeof default_log, "%s/logs", state_dir);
-        HRESULT hr = make_private_dir(default_log);
-        if (FAILED(hr))
-            return hr;
-        snprintf(default_log, sizeof default_log, "%s/logs/dism.log", state_dir);
-        log_path = default_log;
+    if (log_path)
+        return engine_log_open(level, log_path);
+    char dir[ENGINE_PATH_MAX], path[ENGINE_PATH_MAX + 16];
+    if (FAILED(state_require("DismInitialize")) ||
+        FAILED(state_subdir("DismInitialize", "logs", dir, sizeof dir))) {
+        engine_clear_error();
+        return S_OK;
     }
-    return engine_log_open(level, log_path);
+    snprintf(path, sizeof path, "%s/dism.log", dir);
+    return engine_log_open(level, path);
+}
+
+static HRESULT check_scratch_dir(const char *scratch)
+{
+    struct stat st;
+    if (!scratch)
+        return S_OK;
+    if (stat(scratch, &st) != 0)
+        return engine_fail(HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND),
+                           "DismInitialize: the scratch directory '%s' does not exist.", scratch);
+    if (!S_ISDIR(st.st_mode))
+        return engine_fail(E_INVALIDARG,
+                           "DismInitialize: the scratch directory '%s' is not a directory.",
+                           scratch);
+    if (scratch[0] != '/')
+        return engine_fail(E_INVALIDARG, "DismInitialize: the scratch directory '%s' must be "
+                           "an absolute path.", scratch);
+    return S_OK;
 }
 
 HRESULT WINAPI DismInitialize(DismLogLevel LogLevel, PCWSTR LogFilePath, PCWSTR ScratchDirectory)
@@ -155,14 +134,15 @@ HRESULT WINAPI DismInitialize(DismLogLevel LogLevel, PCWSTR LogFilePath, PCWSTR 
                          "DismInitialize: the DISM API is already initialized in this process; "
                          "call DismShutdown first.");
     } else {
-        choose_state_dir();
-        hr = prepare_directories(scratch);
-        if (SUCCEEDED(hr))
+        hr = check_scratch_dir(scratch);
+        if (SUCCEEDED(hr)) {
+            state_choose(scratch);
             hr = open_log(LogLevel, log_path);
+        }
         if (SUCCEEDED(hr)) {
             initialized = true;
-            engine_log(LOG_INFO, "DismInitialize: state %s, scratch %s, pid %d", state_dir,
-                       scratch_dir, (int)getpid());
+            engine_log(LOG_INFO, "DismInitialize: state %s, pid %d", state_directory(),
+                       (int)getpid());
         }
     }
     pthread_mutex_unlock(&init_lock);

@@ -4,6 +4,7 @@
  * The public surface is src/include/dismapi.h; nothing here is visible to a
  * DISM caller.  Each concern has one file:
  *   api.c        initialisation, shutdown, last error, DismDelete
+ *   state.c      the state directory, proof of its ownership, mount-directory locks
  *   log.c        the DISM log file
  *   text.c       wide <-> UTF-8 strings, SYSTEMTIME
  *   results.c    allocations handed to the caller and freed by DismDelete
@@ -47,8 +48,25 @@
 /* Returns S_OK when DismInitialize has been called, otherwise records the
  * error for the calling thread and returns DISMAPI_E_DISMAPI_NOT_INITIALIZED. */
 HRESULT engine_require_initialized(const char *function);
-const char *engine_state_dir(void);   /* registry, logs, staging */
-const char *engine_scratch_dir(void); /* parent of RW staging directories */
+
+/* ---- state.c: the state directory (registry, locks, logs, staging) ---- */
+
+/* Chooses the directories (DismInitialize); nothing is created yet. */
+void state_choose(const char *scratch_dir);
+/* Creates the state directory when missing and proves it is this user's
+ * alone; the error says why not and names DISM_STATE_DIR.  Every call that
+ * keeps state calls this first. */
+HRESULT state_require(const char *function);
+const char *state_directory(void);
+/* <state>/<name>, created and checked like the state directory itself. */
+HRESULT state_subdir(const char *function, const char *name, char *out, size_t size);
+/* Where a read-write mount with this id keeps its changes. */
+void state_staging_path(const char *id, char *out, size_t size);
+/* Takes the lock of one mount directory; S_FALSE when `wait` is false and
+ * another thread or process holds it.  A set `cancel` event ends the wait. */
+HRESULT state_lock_mount_path(const char *function, const char *mount_path, bool wait,
+                              HANDLE cancel, int *fd_out);
+void state_unlock(int fd);
 
 /* ---- errors (api.c) ---- */
 
@@ -126,6 +144,14 @@ static inline bool progress_cancelled(const progress_sink *sink)
 }
 
 /* ---- registry.c: one file per mount under <state>/mounts ---- */
+
+/* A process named so that a reused pid is not mistaken for it: the start
+ * time is /proc/<pid>/stat's, in clock ticks since boot. */
+typedef struct {
+    pid_t pid; /* 0: none */
+    unsigned long long start;
+} process_id;
+
 typedef struct {
     char id[40];                  /* mount GUID, also the file name */
     char mount_path[ENGINE_PATH_MAX];
@@ -133,19 +159,27 @@ typedef struct {
     char staging_dir[ENGINE_PATH_MAX]; /* empty for read-only mounts */
     unsigned image_index;
     bool read_only;
-    pid_t server_pid;             /* 0 while the mount is being made */
-    pid_t owner_pid;              /* the process that made the mount */
+    process_id server;            /* the wimfs server serving the mount */
+    process_id owner;             /* the process that made the mount */
+    process_id unmounting;        /* set while a process unmounts it */
+    /* Where the mount was made: a process in another mount namespace cannot
+     * see the mount point, one in another pid namespace cannot see the
+     * server, and after a reboot no server of the record's boot exists. */
+    char boot_id[40];
+    unsigned long long mnt_ns, pid_ns;
     long long created;
 } mount_record;
 
 HRESULT registry_save(const mount_record *rec);
 HRESULT registry_remove(const char *id);
-/* Loads every record; *out is malloc'd. */
-HRESULT registry_load_all(mount_record **out, size_t *count);
-/* Finds the record whose mount_path equals `mount_path` (already canonical). */
-bool registry_find_by_mount(const char *mount_path, mount_record *out);
+/* Loads every record that can be trusted; *out is malloc'd. */
+HRESULT registry_load_all(const char *function, mount_record **out, size_t *count);
+/* The record whose mount_path equals `mount_path` (already canonical). */
+HRESULT registry_find_by_mount(const char *function, const char *mount_path, mount_record *out,
+                               bool *found);
+/* Reads `rec` again (by mount path and id); false when it is gone. */
+bool registry_reload(const char *function, mount_record *rec);
 void registry_new_id(char out[40]);
-const char *registry_dir(void);
 
 /* ---- session.c, used by mount.c ---- */
 /* Number of open sessions whose image root is `mount_path`. */
@@ -161,7 +195,8 @@ HRESULT session_acquire_image(DismSession session, const char *function, char *r
 void session_release(DismSession session);
 
 /* ---- filesystem helpers (fsutil.c) ---- */
-HRESULT make_private_dir(const char *path); /* mkdir -p with mode 0700 on the last part */
+/* mkdir -p of an absolute path, mode 0700 on the last part; 0 or an errno. */
+int make_private_dir(const char *path);
 int remove_tree(const char *path);          /* rm -rf without following links */
 bool dir_is_empty(const char *path, int *err);
 /* Finds `name` inside `dir` ignoring case; writes the joined path. */

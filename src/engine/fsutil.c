@@ -15,25 +15,27 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-HRESULT make_private_dir(const char *path)
+int make_private_dir(const char *path)
 {
     char buf[ENGINE_PATH_MAX];
+    if (path[0] != '/')
+        return EINVAL; /* also refuses "", whose "first component" would lie past its end */
     if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
-        return engine_fail(E_INVALIDARG, "The path '%s' is too long.", path);
+        return ENAMETOOLONG;
     for (char *p = buf + 1; *p; p++) {
         if (*p != '/')
             continue;
         *p = '\0';
         if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-            return engine_fail_errno(errno, "Cannot create the directory '%s'", buf);
+            return errno;
         *p = '/';
     }
     if (mkdir(buf, 0700) != 0 && errno != EEXIST)
-        return engine_fail_errno(errno, "Cannot create the directory '%s'", buf);
+        return errno;
     struct stat st;
-    if (lstat(buf, &st) != 0 || !S_ISDIR(st.st_mode))
-        return engine_fail(E_ACCESSDENIED, "'%s' exists but is not a directory.", buf);
-    return S_OK;
+    if (lstat(buf, &st) != 0)
+        return errno;
+    return S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
 }
 
 static int remove_at(int parent, const char *name);

@@ -4,18 +4,15 @@
  *
  * A mount is served by a dism-mountd process (see mountd.c for why it cannot
  * be this process) and recorded in the mount registry (registry.c), so it
- * outlives the process that made it.  Status of a recorded mount:
- *   Ok            the wimfs server at the mount point serves the recorded WIM and index
- *   NeedsRemount  WIM and directory exist but no server answers (killed, reboot)
- *   Invalid       the WIM or the directory is gone, or another image is mounted there
- * Mounts made by other tools (wimlib-imagex mount) are listed from the
- * kernel's mount table and the server's wimfs.* attributes.
+ * outlives the process that made it; mountlist.c decides what became of a
+ * recorded mount.  Every call here that changes what is mounted at a
+ * directory holds that directory's lock (state.c) from its checks to its
+ * last step.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include "engine.h"
-#include "mountinfo.h"
+#include "mounts.h"
 
 #include <dirent.h>
 #include <dlfcn.h>
@@ -38,7 +35,9 @@ extern char **environ;
 
 #define SERVER_EXIT_TIMEOUT_MS 30000
 #define MOUNT_PROGRESS_TOTAL 100
-#define STAGING_GRACE_SECONDS 60
+/* FUSE delivers the release of a closed file after close() returns, so an
+ * unmount right after the last close may still see it open. */
+#define BUSY_RETRY_MS 3000
 
 /* ------------------------------------------------------------------------
  * Paths and preconditions
@@ -71,8 +70,11 @@ static HRESULT canonical_mount_path(const char *function, const char *path, char
                            path);
     char resolved[ENGINE_PATH_MAX];
     if (!realpath(parent, resolved))
-        return engine_fail(E_INVALIDARG, "%s: the mount path '%s' does not exist (%s).", function,
-                           path, strerror(errno));
+        return engine_fail(errno == ENOENT || errno == ENOTDIR
+                               ? HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND)
+                               : engine_hresult_from_errno(errno),
+                           "%s: the mount path '%s' does not exist (%s); create an empty "
+                           "directory first.", function, path, strerror(errno));
     if (snprintf(out, size, "%s/%s", strcmp(resolved, "/") ? resolved : "", base) >= (int)size)
         return engine_fail(E_INVALIDARG, "%s: the mount path is too long.", function);
     return S_OK;
@@ -90,10 +92,17 @@ static HRESULT check_image_file(const char *path, char *absolute)
                            "DISM requires.", path);
     struct stat st;
     if (!realpath(path, absolute) || stat(absolute, &st) != 0)
-        return engine_fail(E_INVALIDARG, "DismMountImage: the image file '%s' does not exist (%s).",
-                           path, strerror(errno));
+        return errno == ENOENT || errno == ENOTDIR
+                   ? engine_fail(HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND),
+                                 "DismMountImage: the image file '%s' does not exist.", path)
+                   : engine_fail_errno(errno, "DismMountImage: cannot reach the image file "
+                                       "'%s'", path);
+    if (S_ISDIR(st.st_mode))
+        return engine_fail(E_INVALIDARG, "DismMountImage: '%s' is a directory, not a WIM file.",
+                           path);
     if (!S_ISREG(st.st_mode))
-        return engine_fail(E_INVALIDARG, "DismMountImage: '%s' is not a regular file.", path);
+        return engine_fail(E_INVALIDARG, "DismMountImage: '%s' is not a regular file (a FIFO, "
+                           "socket or device); give the path of a WIM file.", path);
     if (strchr(absolute, '\n'))
         return engine_fail(E_INVALIDARG, "DismMountImage: the image path contains a newline.");
     return S_OK;
@@ -103,9 +112,11 @@ static HRESULT check_mount_dir(const char *dir)
 {
     struct stat st;
     if (stat(dir, &st) != 0)
-        return engine_fail(E_INVALIDARG, "DismMountImage: the mount directory '%s' does not exist "
-                           "or cannot be reached (%s); create an empty directory first.",
-                           dir, strerror(errno));
+        return engine_fail(errno == ENOENT ? HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND)
+                                           : engine_hresult_from_errno(errno),
+                           "DismMountImage: the mount directory '%s' does not exist or cannot "
+                           "be reached (%s); create an empty directory first.", dir,
+                           strerror(errno));
     if (!S_ISDIR(st.st_mode))
         return engine_fail(E_INVALIDARG, "DismMountImage: '%s' is not a directory.", dir);
     if (!strcmp(dir, "/"))
@@ -217,6 +228,21 @@ static enum wimlib_progress_status verify_progress(enum wimlib_progress_msg msg,
                                     : WIMLIB_PROGRESS_STATUS_CONTINUE;
 }
 
+/* DISM mounts whole WIMs only: a part of a split WIM holds only some of the
+ * image's files, and every other file would fail to read. */
+static HRESULT refuse_split_wim(WIMStruct *wim, const char *wim_path)
+{
+    struct wimlib_wim_info wi;
+    wimlib_get_wim_info(wim, &wi);
+    if (wi.total_parts <= 1)
+        return S_OK;
+    return engine_fail(HRESULT_FROM_WIN32(ERROR_NOT_SUPPORTED),
+                       "DismMountImage: '%s' is part %u of a split WIM of %u parts, which DISM "
+                       "cannot mount; export the image into a single WIM first (DISM "
+                       "/Export-Image with /SWMFile, or wimlib-imagex export / join).",
+                       wim_path, (unsigned)wi.part_number, (unsigned)wi.total_parts);
+}
+
 /* Opens the WIM in this process to check the request before a server is
  * started: index or name, write access, and the integrity table, which is
  * verified here so its progress and cancellation reach the caller. */
@@ -242,7 +268,9 @@ static HRESULT validate_wim(const char *wim_path, UINT index, PCWSTR name,
                            wim_path);
     if (rc)
         return engine_fail_wimlib(rc, "DismMountImage: cannot open '%s'", wim_path);
-    HRESULT hr = choose_image(wim, index, name, id, image);
+    HRESULT hr = refuse_split_wim(wim, wim_path);
+    if (SUCCEEDED(hr))
+        hr = choose_image(wim, index, name, id, image);
     wimlib_free(wim);
     return hr;
 }
@@ -273,81 +301,124 @@ static HRESULT find_helper(char *out, size_t size)
     return S_OK;
 }
 
-/* Runs the helper and collects its stderr; returns its exit status, or -1. */
-static int run_helper(char *const argv[], char *err, size_t err_size)
+/* Reads a pipe to its end into `out` (at most size - 1 bytes kept). */
+static size_t drain_pipe(int fd, char *out, size_t size)
 {
-    int fds[2];
-    err[0] = '\0';
-    if (pipe2(fds, O_CLOEXEC) != 0)
-        return -1;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
-    pid_t pid;
-    int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    close(fds[1]);
-    if (rc != 0) {
-        close(fds[0]);
-        snprintf(err, err_size, "cannot start %s: %s", argv[0], strerror(rc));
-        return -1;
-    }
     size_t used = 0;
     for (;;) {
         char buf[512];
-        ssize_t n = read(fds[0], buf, sizeof buf);
+        ssize_t n = read(fd, buf, sizeof buf);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
             break;
-        size_t take = (size_t)n < err_size - 1 - used ? (size_t)n : err_size - 1 - used;
-        memcpy(err + used, buf, take);
+        size_t take = (size_t)n < size - 1 - used ? (size_t)n : size - 1 - used;
+        memcpy(out + used, buf, take);
         used += take;
     }
-    err[used] = '\0';
-    while (used && (err[used - 1] == '\n' || err[used - 1] == ' '))
-        err[--used] = '\0';
-    for (char *p = err; *p; p++)
+    out[used] = '\0';
+    return used;
+}
+
+/* The last "<pid>\n" line dism-mountd's children wrote (see mountd.c). */
+static pid_t last_reported_pid(int fd)
+{
+    char text[256];
+    fcntl(fd, F_SETFL, O_NONBLOCK); /* written before the helper exited */
+    size_t n = drain_pipe(fd, text, sizeof text);
+    while (n && text[n - 1] == '\n')
+        text[--n] = '\0';
+    const char *last = strrchr(text, '\n');
+    return (pid_t)atoi(last ? last + 1 : text);
+}
+
+static void one_line(char *text)
+{
+    size_t used = strlen(text);
+    while (used && (text[used - 1] == '\n' || text[used - 1] == ' '))
+        text[--used] = '\0';
+    for (char *p = text; *p; p++)
         if (*p == '\n')
             *p = ' ';
-    close(fds[0]);
+}
+
+int run_helper(char *const argv[], char *err, size_t err_size, pid_t *reported_pid)
+{
+    int errfds[2], pidfds[2] = {-1, -1};
+    err[0] = '\0';
+    if (pipe2(errfds, O_CLOEXEC) != 0)
+        return -1;
+    if (reported_pid && pipe2(pidfds, O_CLOEXEC) != 0) {
+        close(errfds[0]);
+        close(errfds[1]);
+        return -1;
+    }
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, errfds[1], 2);
+    if (reported_pid)
+        posix_spawn_file_actions_adddup2(&fa, pidfds[1], 3);
+    pid_t pid;
+    int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(errfds[1]);
+    if (reported_pid)
+        close(pidfds[1]);
+    if (rc != 0) {
+        close(errfds[0]);
+        if (reported_pid)
+            close(pidfds[0]);
+        snprintf(err, err_size, "cannot start %s: %s", argv[0], strerror(rc));
+        return -1;
+    }
+    drain_pipe(errfds[0], err, err_size);
+    one_line(err);
+    close(errfds[0]);
     int status;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
+    if (reported_pid) {
+        *reported_pid = last_reported_pid(pidfds[0]);
+        close(pidfds[0]);
+    }
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-/* The server is the helper's daemonized child; its command line carries the
- * mount id, which is how it is found. */
-static pid_t find_server_pid(const char *id)
+/* Whether /proc/<pid>/cmdline carries "--id <id>". */
+static bool process_serves_id(pid_t pid, const char *id)
 {
+    char path[64], buf[8192];
+    snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    for (const char *p = buf; p < buf + n; p += strlen(p) + 1)
+        if (!strcmp(p, "--id") && p + strlen(p) + 1 < buf + n && !strcmp(p + 5, id))
+            return true;
+    return false;
+}
+
+/* The server is the helper's daemonized child, which reports its pid; a
+ * helper that could not (an older one) is found by its command line. */
+static pid_t find_server_pid(const char *id, pid_t reported)
+{
+    if (reported > 0 && process_serves_id(reported, id))
+        return reported;
     DIR *proc = opendir("/proc");
     if (!proc)
         return 0;
     pid_t found = 0;
     struct dirent *e;
-    while (!found && (e = readdir(proc)) != NULL) {
-        if (e->d_name[0] < '1' || e->d_name[0] > '9')
-            continue;
-        char path[64], buf[8192];
-        snprintf(path, sizeof path, "/proc/%s/cmdline", e->d_name);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            continue;
-        ssize_t n = read(fd, buf, sizeof buf - 1);
-        close(fd);
-        if (n <= 0)
-            continue;
-        buf[n] = '\0';
-        for (const char *p = buf; p < buf + n; p += strlen(p) + 1) {
-            if (!strcmp(p, "--id") && p + strlen(p) + 1 < buf + n && !strcmp(p + 5, id)) {
-                found = (pid_t)atoi(e->d_name);
-                break;
-            }
-        }
-    }
+    while (!found && (e = readdir(proc)) != NULL)
+        if (e->d_name[0] >= '1' && e->d_name[0] <= '9' && process_serves_id(atoi(e->d_name), id))
+            found = (pid_t)atoi(e->d_name);
     closedir(proc);
     return found;
 }
@@ -371,13 +442,20 @@ static HRESULT hresult_from_helper(int status, const char *err, const mount_reco
     return engine_fail(E_FAIL, "DismMountImage: the mount server failed (%s).", detail);
 }
 
-static void staging_dir_for(const char *id, char *out, size_t size)
-{
-    snprintf(out, size, "%s/dism-staging/%s", engine_scratch_dir(), id);
-}
-
 static HRESULT stop_live_server(const char *function, const char *dir, DWORD flags,
                                 bool read_only, pid_t server_pid, const progress_sink *sink);
+
+/* Who makes the mount, and where: what a later status decision needs. */
+static void describe_new_mount(mount_record *rec)
+{
+    memset(&rec->server, 0, sizeof rec->server);
+    memset(&rec->unmounting, 0, sizeof rec->unmounting);
+    rec->owner = process_self();
+    snprintf(rec->boot_id, sizeof rec->boot_id, "%s", this_boot_id());
+    rec->mnt_ns = this_namespace("mnt");
+    rec->pid_ns = this_namespace("pid");
+    rec->staging_dir[0] = '\0';
+}
 
 /* Starts a server for rec (id, paths, index and mode already set) and
  * records it.  On failure nothing is left behind. */
@@ -387,39 +465,40 @@ static HRESULT start_server(mount_record *rec)
     HRESULT hr = find_helper(helper, sizeof helper);
     if (FAILED(hr))
         return hr;
-    rec->server_pid = 0;
-    rec->owner_pid = getpid();
-    rec->staging_dir[0] = '\0';
+    describe_new_mount(rec);
     if (!rec->read_only) {
-        staging_dir_for(rec->id, rec->staging_dir, sizeof rec->staging_dir);
-        if (FAILED(hr = make_private_dir(rec->staging_dir)))
-            return hr;
+        state_staging_path(rec->id, rec->staging_dir, sizeof rec->staging_dir);
+        int err = make_private_dir(rec->staging_dir);
+        if (err)
+            return engine_fail_errno(err, "DismMountImage: cannot create the staging directory "
+                                     "'%s'", rec->staging_dir);
     }
     char index[16];
     snprintf(index, sizeof index, "%u", rec->image_index);
-    char *argv[14] = {helper, "--id", rec->id, "--wim", rec->wim_path, "--index", index,
-                      "--dir", rec->mount_path};
+    char *argv[16] = {helper, "--id", rec->id, "--wim", rec->wim_path, "--index", index,
+                      "--dir", rec->mount_path, "--pid-fd", "3"};
     if (!rec->read_only) {
-        argv[9] = "--rw";
-        argv[10] = "--staging";
-        argv[11] = rec->staging_dir;
+        argv[11] = "--rw";
+        argv[12] = "--staging";
+        argv[13] = rec->staging_dir;
     }
     char err[1024];
     engine_log(LOG_INFO, "Mounting %s index %u at %s (%s)", rec->wim_path, rec->image_index,
                rec->mount_path, rec->read_only ? "read-only" : "read-write");
-    int status = run_helper(argv, err, sizeof err);
+    pid_t reported = 0;
+    int status = run_helper(argv, err, sizeof err, &reported);
     if (status != 0) {
         if (rec->staging_dir[0])
             remove_tree(rec->staging_dir);
         return status < 0 && *err ? engine_fail(E_FAIL, "DismMountImage: %s.", err)
                                   : hresult_from_helper(status, err, rec);
     }
-    rec->server_pid = find_server_pid(rec->id);
+    process_lookup(find_server_pid(rec->id, reported), &rec->server);
     if (FAILED(hr = registry_save(rec))) {
         /* An unrecorded mount could not be managed later: undo it. */
         progress_sink quiet = {NULL, NULL, NULL};
         stop_live_server("DismMountImage", rec->mount_path, DISM_DISCARD_IMAGE, rec->read_only,
-                         rec->server_pid, &quiet);
+                         rec->server.pid, &quiet);
         if (rec->staging_dir[0])
             remove_tree(rec->staging_dir);
     }
@@ -449,33 +528,6 @@ static void wait_for_server_exit(pid_t pid, const char *dir)
             step_us *= 2;
     }
     engine_log(LOG_WARNING, "The mount server for %s did not exit in time", dir);
-}
-
-/* Detaches the mount point of a server that is gone (ENOTCONN). */
-static HRESULT detach_dead_mount(const char *dir)
-{
-    if (!wimfs_is_mounted_at(dir))
-        return S_OK;
-    if (umount2(dir, MNT_DETACH) == 0)
-        return S_OK;
-    int umount_err = errno;
-    char err[512];
-    char *fusermount[] = {"/usr/bin/fusermount", "-u", "-z", (char *)dir, NULL};
-    if (run_helper(fusermount, err, sizeof err) == 0)
-        return S_OK;
-    char *fusermount3[] = {"/usr/bin/fusermount3", "-u", "-z", (char *)dir, NULL};
-    if (run_helper(fusermount3, err, sizeof err) == 0)
-        return S_OK;
-    return engine_fail(engine_hresult_from_errno(umount_err),
-                       "Cannot detach the stale mount point '%s' (%s; %s).", dir,
-                       strerror(umount_err), err);
-}
-
-static void forget_mount(const mount_record *rec)
-{
-    if (rec->staging_dir[0])
-        remove_tree(rec->staging_dir);
-    registry_remove(rec->id);
 }
 
 typedef struct {
@@ -562,35 +614,71 @@ static HRESULT stop_live_server(const char *function, const char *dir, DWORD fla
  * Status
  * ------------------------------------------------------------------------ */
 
-static bool mount_in_progress(const mount_record *rec)
-{
-    return rec->server_pid == 0 && rec->owner_pid != getpid() && process_alive(rec->owner_pid);
-}
-
-static DismMountStatus record_status(const mount_record *rec)
-{
-    struct stat st;
-    if (stat(rec->wim_path, &st) != 0)
-        return DismMountStatusInvalid;
-    wimfs_info live;
-    int err = wimfs_query(rec->mount_path, &live);
-    if (err == 0)
-        return strcmp(live.wim_path, rec->wim_path) == 0 && live.image_index == rec->image_index
-                   ? DismMountStatusOk
-                   : DismMountStatusInvalid;
-    if (err == ENOTCONN)
-        return DismMountStatusNeedsRemount;
-    if (stat(rec->mount_path, &st) != 0 || !S_ISDIR(st.st_mode))
-        return DismMountStatusInvalid;
-    return DismMountStatusNeedsRemount;
-}
-
 static HRESULT load_record(const char *function, const char *dir, mount_record *rec)
 {
-    if (registry_find_by_mount(dir, rec))
-        return S_OK;
+    bool found;
+    HRESULT hr = registry_find_by_mount(function, dir, rec, &found);
+    if (FAILED(hr) || found)
+        return hr;
     return engine_fail(DISMAPI_E_UNABLE_TO_UNMOUNT_IMAGE_PATH,
                        "%s: no image is mounted at '%s'.", function, dir);
+}
+
+/* A mount point in another mount namespace cannot be reached from here. */
+static HRESULT refuse_unseen_mount(const char *function, const mount_record *rec)
+{
+    if (mount_visible_here(rec))
+        return S_OK;
+    return engine_fail(DISMAPI_E_UNABLE_TO_UNMOUNT_IMAGE_PATH,
+                       "%s: '%s' was mounted in another mount namespace (a container, or a "
+                       "service with its own /tmp), where it still is; unmount it from there.",
+                       function, rec->mount_path);
+}
+
+/* Marks the record while an unmount runs, so that if this process dies
+ * mid-way the record is known to describe an unmount that went on without
+ * it (mountlist.c).  Best effort: the unmount itself does not depend on it. */
+static void mark_unmounting(mount_record *rec, bool unmounting)
+{
+    if (unmounting)
+        rec->unmounting = process_self();
+    else
+        memset(&rec->unmounting, 0, sizeof rec->unmounting);
+    if (FAILED(registry_save(rec)))
+        engine_clear_error();
+}
+
+/* Stops the server of a recorded mount and forgets the mount; on failure
+ * the mount and its record stay as they were. */
+static HRESULT end_recorded_mount(const char *function, mount_record *rec, DWORD flags,
+                                  const progress_sink *sink)
+{
+    mark_unmounting(rec, true);
+    HRESULT hr = stop_live_server(function, rec->mount_path, flags, rec->read_only,
+                                  rec->server.pid, sink);
+    if (SUCCEEDED(hr))
+        forget_mount(rec);
+    else
+        mark_unmounting(rec, false);
+    return hr;
+}
+
+/* A record left at `dir` by an unmount whose process died is forgotten;
+ * any other record there means the directory is still in use. */
+static HRESULT check_no_record_at(const char *dir)
+{
+    mount_record rec;
+    bool found;
+    HRESULT hr = registry_find_by_mount("DismMountImage", dir, &rec, &found);
+    if (FAILED(hr) || !found)
+        return hr;
+    if (mount_state_of(&rec).finished) {
+        forget_mount(&rec);
+        return S_OK;
+    }
+    return engine_fail(E_INVALIDARG, "DismMountImage: an image (%s) is still recorded as mounted "
+                       "at '%s'; unmount it, remount it, or clean up mount points first.",
+                       rec.wim_path, dir);
 }
 
 /* ------------------------------------------------------------------------
@@ -617,11 +705,33 @@ static HRESULT mount_args(PCWSTR ImageFilePath, PCWSTR MountPath, DWORD Flags, c
         hr = check_image_file(wim_arg, wim);
     if (SUCCEEDED(hr))
         hr = canonical_mount_path("DismMountImage", dir_arg, dir, ENGINE_PATH_MAX);
-    if (SUCCEEDED(hr))
-        hr = check_mount_dir(dir);
     free(wim_arg);
     free(dir_arg);
     return hr;
+}
+
+/* The part of a mount that must not interleave with another call on the
+ * same directory: checking it is free, starting the server, recording it. */
+static HRESULT mount_locked(mount_record *rec, const progress_sink *sink)
+{
+    HRESULT hr;
+    if (FAILED(hr = check_mount_dir(rec->mount_path)) ||
+        FAILED(hr = check_no_record_at(rec->mount_path)) || FAILED(hr = start_server(rec)))
+        return hr;
+    /* A mount is cheap to undo, so a cancel that arrived while the server
+     * was starting is honoured rather than leaving a mount nobody wanted. */
+    if (progress_cancelled(sink)) {
+        progress_sink quiet = {NULL, NULL, NULL};
+        if (SUCCEEDED(stop_live_server("DismMountImage", rec->mount_path, DISM_DISCARD_IMAGE,
+                                       rec->read_only, rec->server.pid, &quiet)))
+            forget_mount(rec);
+        return engine_fail(HRESULT_FROM_WIN32(ERROR_CANCELLED),
+                           "DismMountImage: cancelled; the image was unmounted again.");
+    }
+    progress_report(sink, MOUNT_PROGRESS_TOTAL, MOUNT_PROGRESS_TOTAL);
+    engine_log(LOG_INFO, "Mounted %s index %u at %s, server pid %d", rec->wim_path,
+               rec->image_index, rec->mount_path, (int)rec->server.pid);
+    return S_OK;
 }
 
 HRESULT WINAPI DismMountImage(PCWSTR ImageFilePath, PCWSTR MountPath, UINT ImageIndex,
@@ -652,23 +762,13 @@ HRESULT WINAPI DismMountImage(PCWSTR ImageFilePath, PCWSTR MountPath, UINT Image
     rec.image_index = (unsigned)image;
     rec.read_only = (Flags & DISM_MOUNT_READONLY) != 0;
     rec.created = (long long)time(NULL);
-    if (FAILED(hr = start_server(&rec)))
+    int lock;
+    if (FAILED(hr = state_lock_mount_path("DismMountImage", rec.mount_path, true, CancelEvent,
+                                          &lock)))
         return hr;
-
-    /* A mount is cheap to undo, so a cancel that arrived while the server
-     * was starting is honoured rather than leaving a mount nobody wanted. */
-    if (progress_cancelled(&sink)) {
-        progress_sink quiet = {NULL, NULL, NULL};
-        if (SUCCEEDED(stop_live_server("DismMountImage", rec.mount_path, DISM_DISCARD_IMAGE,
-                                       rec.read_only, rec.server_pid, &quiet)))
-            forget_mount(&rec);
-        return engine_fail(HRESULT_FROM_WIN32(ERROR_CANCELLED),
-                           "DismMountImage: cancelled; the image was unmounted again.");
-    }
-    progress_report(&sink, MOUNT_PROGRESS_TOTAL, MOUNT_PROGRESS_TOTAL);
-    engine_log(LOG_INFO, "Mounted %s index %u at %s, server pid %d", rec.wim_path,
-               rec.image_index, rec.mount_path, (int)rec.server_pid);
-    return S_OK;
+    hr = mount_locked(&rec, &sink);
+    state_unlock(lock);
+    return hr;
 }
 
 static HRESULT check_unmount_flags(const char *function, DWORD flags)
@@ -708,6 +808,32 @@ static HRESULT unmount_foreign(const char *dir, DWORD flags, const progress_sink
                             !(live.mount_flags & WIMLIB_MOUNT_FLAG_READWRITE), 0, sink);
 }
 
+static HRESULT unmount_locked(const char *dir, DWORD flags, const progress_sink *sink)
+{
+    mount_record rec;
+    bool found;
+    HRESULT hr = registry_find_by_mount("DismUnmountImage", dir, &rec, &found);
+    if (FAILED(hr))
+        return hr;
+    if (!found)
+        return unmount_foreign(dir, flags, sink);
+    mount_state st = mount_state_of(&rec);
+    if (st.status == DismMountStatusOk) {
+        if (FAILED(hr = refuse_unseen_mount("DismUnmountImage", &rec)))
+            return hr;
+        return end_recorded_mount("DismUnmountImage", &rec, flags, sink);
+    }
+    if (!(flags & DISM_DISCARD_IMAGE) && !rec.read_only && !st.finished)
+        return engine_fail(DISMAPI_E_NEEDS_REMOUNT,
+                           "DismUnmountImage: the mount at '%s' is %s; its uncommitted changes "
+                           "are lost. Remount it, or unmount with DISM_DISCARD_IMAGE.", dir,
+                           st.status == DismMountStatusInvalid ? "invalid" : "no longer served");
+    if (mount_visible_here(&rec) && FAILED(hr = detach_dead_mount(dir)))
+        return hr;
+    forget_mount(&rec);
+    return S_OK;
+}
+
 HRESULT WINAPI DismUnmountImage(PCWSTR MountPath, DWORD Flags, HANDLE CancelEvent,
                                 DISM_PROGRESS_CALLBACK Progress, PVOID UserData)
 {
@@ -728,27 +854,12 @@ HRESULT WINAPI DismUnmountImage(PCWSTR MountPath, DWORD Flags, HANDLE CancelEven
         return engine_fail(DISMAPI_E_OPEN_HANDLES_UNABLE_TO_UNMOUNT_IMAGE_PATH,
                            "DismUnmountImage: %u DISM session(s) are open on '%s'; close them "
                            "first.", sessions_open_on(dir), dir);
-    mount_record rec;
-    if (!registry_find_by_mount(dir, &rec))
-        return unmount_foreign(dir, Flags, &sink);
-
-    DismMountStatus status = record_status(&rec);
-    if (status == DismMountStatusOk) {
-        hr = stop_live_server("DismUnmountImage", dir, Flags, rec.read_only, rec.server_pid,
-                              &sink);
-        if (SUCCEEDED(hr))
-            forget_mount(&rec);
+    int lock;
+    if (FAILED(hr = state_lock_mount_path("DismUnmountImage", dir, true, CancelEvent, &lock)))
         return hr;
-    }
-    if (!(Flags & DISM_DISCARD_IMAGE) && !rec.read_only)
-        return engine_fail(DISMAPI_E_NEEDS_REMOUNT,
-                           "DismUnmountImage: the mount at '%s' is %s; its uncommitted changes "
-                           "are lost. Remount it, or unmount with DISM_DISCARD_IMAGE.", dir,
-                           status == DismMountStatusInvalid ? "invalid" : "no longer served");
-    if (FAILED(hr = detach_dead_mount(dir)))
-        return hr;
-    forget_mount(&rec);
-    return S_OK;
+    hr = unmount_locked(dir, Flags, &sink);
+    state_unlock(lock);
+    return hr;
 }
 
 /* Index of the last image, which is where DISM_COMMIT_APPEND put the changes. */
@@ -767,11 +878,9 @@ static HRESULT last_image_index(const char *wim_path, unsigned *index)
 
 static HRESULT commit_and_remount(mount_record *rec, DWORD flags, const progress_sink *sink)
 {
-    HRESULT hr = stop_live_server("DismCommitImage", rec->mount_path, flags, rec->read_only,
-                                  rec->server_pid, sink);
+    HRESULT hr = end_recorded_mount("DismCommitImage", rec, flags, sink);
     if (FAILED(hr))
         return hr;
-    forget_mount(rec);
     if ((flags & DISM_COMMIT_APPEND) && !(flags & DISM_DISCARD_IMAGE) &&
         FAILED(hr = last_image_index(rec->wim_path, &rec->image_index)))
         return hr;
@@ -787,6 +896,8 @@ static HRESULT commit_and_remount(mount_record *rec, DWORD flags, const progress
     return S_OK;
 }
 
+static HRESULT commit_locked(const char *root, DWORD flags, const progress_sink *sink);
+
 HRESULT WINAPI DismCommitImage(DismSession Session, DWORD Flags, HANDLE CancelEvent,
                                DISM_PROGRESS_CALLBACK Progress, PVOID UserData)
 {
@@ -796,23 +907,62 @@ HRESULT WINAPI DismCommitImage(DismSession Session, DWORD Flags, HANDLE CancelEv
     if (FAILED(hr) || FAILED(hr = check_unmount_flags("DismCommitImage", Flags)) ||
         FAILED(hr = session_acquire(Session, "DismCommitImage", root, sizeof root)))
         return hr;
-    mount_record rec;
-    if (!registry_find_by_mount(root, &rec)) {
-        hr = engine_fail(E_INVALIDARG, "DismCommitImage: the session's image '%s' was not "
-                         "mounted with DismMountImage, so there is nothing to commit to.", root);
-    } else if (rec.read_only && !(Flags & DISM_DISCARD_IMAGE)) {
-        hr = engine_fail(HRESULT_FROM_WIN32(ERROR_WRITE_PROTECT),
-                         "DismCommitImage: '%s' is mounted read-only; remount it read-write "
-                         "to save changes.", root);
-    } else if (record_status(&rec) != DismMountStatusOk) {
-        hr = engine_fail(DISMAPI_E_NEEDS_REMOUNT,
-                         "DismCommitImage: the mount at '%s' is not served any more; remount "
-                         "it first.", root);
-    } else {
-        hr = commit_and_remount(&rec, Flags, &sink);
+    int lock;
+    if (SUCCEEDED(hr = state_lock_mount_path("DismCommitImage", root, true, CancelEvent, &lock))) {
+        hr = commit_locked(root, Flags, &sink);
+        state_unlock(lock);
     }
     session_release(Session);
     return hr;
+}
+
+static HRESULT commit_locked(const char *root, DWORD flags, const progress_sink *sink)
+{
+    mount_record rec;
+    bool found;
+    HRESULT hr = registry_find_by_mount("DismCommitImage", root, &rec, &found);
+    if (FAILED(hr))
+        return hr;
+    if (!found) {
+        hr = engine_fail(E_INVALIDARG, "DismCommitImage: the session's image '%s' was not "
+                         "mounted with DismMountImage, so there is nothing to commit to.", root);
+    } else if (rec.read_only && !(flags & DISM_DISCARD_IMAGE)) {
+        hr = engine_fail(HRESULT_FROM_WIN32(ERROR_WRITE_PROTECT),
+                         "DismCommitImage: '%s' is mounted read-only; remount it read-write "
+                         "to save changes.", root);
+    } else if (mount_state_of(&rec).status != DismMountStatusOk) {
+        hr = engine_fail(DISMAPI_E_NEEDS_REMOUNT,
+                         "DismCommitImage: the mount at '%s' is not served any more; remount "
+                         "it first.", root);
+    } else if (SUCCEEDED(hr = refuse_unseen_mount("DismCommitImage", &rec))) {
+        hr = commit_and_remount(&rec, flags, sink);
+    }
+    return hr;
+}
+
+static HRESULT remount_locked(const char *dir)
+{
+    mount_record rec;
+    HRESULT hr = load_record("DismRemountImage", dir, &rec);
+    if (FAILED(hr))
+        return hr;
+    if (sessions_open_on(dir) > 0)
+        return engine_fail(DISMAPI_E_OPEN_HANDLES_UNABLE_TO_REMOUNT_IMAGE_PATH,
+                           "DismRemountImage: DISM sessions are open on '%s'; close them first.",
+                           dir);
+    mount_state st = mount_state_of(&rec);
+    if (st.status == DismMountStatusOk)
+        return S_OK;
+    if (st.status == DismMountStatusInvalid)
+        return engine_fail(E_INVALIDARG,
+                           "DismRemountImage: the mount at '%s' is invalid (its WIM or directory "
+                           "is gone, or another image is mounted there); unmount it with "
+                           "DISM_DISCARD_IMAGE or run DismCleanupMountpoints.", dir);
+    if (FAILED(hr = refuse_unseen_mount("DismRemountImage", &rec)) ||
+        FAILED(hr = check_fuse_rights()) || FAILED(hr = detach_dead_mount(dir)))
+        return hr;
+    forget_mount(&rec); /* the dead server's uncommitted data goes with its record */
+    return start_server(&rec);
 }
 
 HRESULT WINAPI DismRemountImage(PCWSTR MountPath)
@@ -823,185 +973,11 @@ HRESULT WINAPI DismRemountImage(PCWSTR MountPath)
         return hr;
     hr = canonical_mount_path("DismRemountImage", arg, dir, sizeof dir);
     free(arg);
-    mount_record rec;
-    if (FAILED(hr) || FAILED(hr = load_record("DismRemountImage", dir, &rec)))
+    int lock;
+    if (FAILED(hr) ||
+        FAILED(hr = state_lock_mount_path("DismRemountImage", dir, true, NULL, &lock)))
         return hr;
-    if (sessions_open_on(dir) > 0)
-        return engine_fail(DISMAPI_E_OPEN_HANDLES_UNABLE_TO_REMOUNT_IMAGE_PATH,
-                           "DismRemountImage: DISM sessions are open on '%s'; close them first.",
-                           dir);
-    switch (record_status(&rec)) {
-    case DismMountStatusOk:
-        return S_OK;
-    case DismMountStatusInvalid:
-        return engine_fail(E_INVALIDARG,
-                           "DismRemountImage: the mount at '%s' is invalid (its WIM or directory "
-                           "is gone, or another image is mounted there); unmount it with "
-                           "DISM_DISCARD_IMAGE or run DismCleanupMountpoints.", dir);
-    default:
-        break;
-    }
-    if (FAILED(hr = check_fuse_rights()) || FAILED(hr = detach_dead_mount(dir)))
-        return hr;
-    if (rec.staging_dir[0])
-        remove_tree(rec.staging_dir); /* uncommitted data of the dead server */
-    return start_server(&rec);
-}
-
-/* ------------------------------------------------------------------------
- * Listing and cleanup
- * ------------------------------------------------------------------------ */
-
-static bool recorded(const mount_record *recs, size_t n, const char *dir)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!strcmp(recs[i].mount_path, dir))
-            return true;
-    return false;
-}
-
-static bool add_entry(result_pool *pool, DismMountedImageInfo *e, const char *dir,
-                      const char *wim, unsigned index, bool read_only, DismMountStatus status)
-{
-    e->MountPath = pool_wstr(pool, dir);
-    e->ImageFilePath = pool_wstr(pool, wim);
-    e->ImageIndex = index;
-    e->MountMode = read_only ? DismReadOnly : DismReadWrite;
-    e->MountStatus = status;
-    return e->MountPath && e->ImageFilePath;
-}
-
-HRESULT WINAPI DismGetMountedImageInfo(DismMountedImageInfo **MountedImageInfo, UINT *Count)
-{
-    if (!MountedImageInfo || !Count)
-        return engine_fail(E_INVALIDARG, "DismGetMountedImageInfo: both out pointers are required.");
-    *MountedImageInfo = NULL;
-    *Count = 0;
-    HRESULT hr = engine_require_initialized("DismGetMountedImageInfo");
-    mount_record *recs = NULL;
-    size_t nrec = 0;
-    if (FAILED(hr) || FAILED(hr = registry_load_all(&recs, &nrec)))
-        return hr;
-    char(*points)[ENGINE_PATH_MAX] = NULL;
-    size_t npoints = wimfs_mount_points(&points);
-
-    result_pool *pool = pool_new();
-    DismMountedImageInfo *list = pool ? pool_alloc(pool, (nrec + npoints + 1) * sizeof *list) : NULL;
-    bool ok = list != NULL;
-    UINT n = 0;
-    for (size_t i = 0; ok && i < nrec; i++) {
-        if (mount_in_progress(&recs[i]))
-            continue;
-        ok = add_entry(pool, &list[n++], recs[i].mount_path, recs[i].wim_path,
-                       recs[i].image_index, recs[i].read_only, record_status(&recs[i]));
-    }
-    for (size_t i = 0; ok && i < npoints; i++) {
-        if (recorded(recs, nrec, points[i]))
-            continue;
-        wimfs_info live;
-        if (wimfs_query(points[i], &live) == 0)
-            ok = add_entry(pool, &list[n++], points[i], live.wim_path, live.image_index,
-                           !(live.mount_flags & WIMLIB_MOUNT_FLAG_READWRITE), DismMountStatusOk);
-        else
-            ok = add_entry(pool, &list[n++], points[i], "", 0, true, DismMountStatusInvalid);
-    }
-    free(recs);
-    free(points);
-    if (!ok) {
-        pool_discard(pool);
-        return engine_fail(E_OUTOFMEMORY, "DismGetMountedImageInfo: out of memory.");
-    }
-    if (n == 0) {
-        pool_discard(pool);
-        return S_OK;
-    }
-    *MountedImageInfo = pool_publish(pool, list);
-    *Count = n;
-    return S_OK;
-}
-
-static unsigned cleanup_records(const mount_record *recs, size_t n)
-{
-    unsigned cleaned = 0;
-    for (size_t i = 0; i < n; i++) {
-        const mount_record *rec = &recs[i];
-        if (mount_in_progress(rec) || record_status(rec) == DismMountStatusOk)
-            continue;
-        if (sessions_open_on(rec->mount_path) > 0)
-            continue;
-        engine_log(LOG_INFO, "Cleanup: removing stale mount of %s at %s", rec->wim_path,
-                   rec->mount_path);
-        if (SUCCEEDED(detach_dead_mount(rec->mount_path))) {
-            forget_mount(rec);
-            cleaned++;
-        }
-    }
-    return cleaned;
-}
-
-static unsigned cleanup_foreign_dead_mounts(const mount_record *recs, size_t n)
-{
-    char(*points)[ENGINE_PATH_MAX] = NULL;
-    size_t npoints = wimfs_mount_points(&points);
-    unsigned cleaned = 0;
-    for (size_t i = 0; i < npoints; i++) {
-        wimfs_info live;
-        if (recorded(recs, n, points[i]) || wimfs_query(points[i], &live) != ENOTCONN)
-            continue;
-        engine_log(LOG_INFO, "Cleanup: detaching dead wimfs mount at %s", points[i]);
-        if (SUCCEEDED(detach_dead_mount(points[i])))
-            cleaned++;
-    }
-    free(points);
-    return cleaned;
-}
-
-/* Staging directories are named after their mount's id; one without a
- * registry entry belongs to a mount that no longer exists. */
-static unsigned cleanup_orphan_staging(const mount_record *recs, size_t n)
-{
-    char root[ENGINE_PATH_MAX];
-    snprintf(root, sizeof root, "%s/dism-staging", engine_scratch_dir());
-    DIR *d = opendir(root);
-    if (!d)
-        return 0;
-    unsigned cleaned = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.')
-            continue;
-        bool owned = false;
-        for (size_t i = 0; i < n && !owned; i++)
-            owned = !strcmp(recs[i].id, e->d_name);
-        char path[ENGINE_PATH_MAX];
-        snprintf(path, sizeof path, "%s/%s", root, e->d_name);
-        /* A mount being made records itself only once its server runs;
-         * until then its young staging directory is not an orphan. */
-        struct stat st;
-        if (owned || lstat(path, &st) != 0 || time(NULL) - st.st_mtime < STAGING_GRACE_SECONDS)
-            continue;
-        engine_log(LOG_INFO, "Cleanup: removing orphaned staging directory %s", path);
-        if (remove_tree(path) == 0)
-            cleaned++;
-    }
-    closedir(d);
-    return cleaned;
-}
-
-HRESULT WINAPI DismCleanupMountpoints(void)
-{
-    HRESULT hr = engine_require_initialized("DismCleanupMountpoints");
-    mount_record *recs = NULL;
-    size_t n = 0;
-    if (FAILED(hr) || FAILED(hr = registry_load_all(&recs, &n)))
-        return hr;
-    unsigned cleaned = cleanup_records(recs, n) + cleanup_foreign_dead_mounts(recs, n);
-    free(recs);
-    /* Reload: the records removed above no longer own their staging. */
-    if (FAILED(hr = registry_load_all(&recs, &n)))
-        return hr;
-    cleaned += cleanup_orphan_staging(recs, n);
-    free(recs);
-    engine_log(LOG_INFO, "DismCleanupMountpoints: %u item(s) cleaned", cleaned);
-    return S_OK;
+    hr = remount_locked(dir);
+    state_unlock(lock);
+    return hr;
 }

@@ -11,14 +11,22 @@
  * text goes to stderr, which the engine captures for its error message.
  *
  * Usage: dism-mountd --id GUID --wim PATH --index N --dir MOUNTDIR
- *                    [--rw --staging PARENTDIR]
- * The --id argument is not used by the program itself: it makes the mount
- * server findable in /proc/<pid>/cmdline, so the engine can record its pid.
+ *                    [--rw --staging PARENTDIR] [--pid-fd 3]
+ * The --id argument is not used by the program itself: it names the mount
+ * server in /proc/<pid>/cmdline, for people and for the engine's check.
+ *
+ * With --pid-fd 3, every child forked from here writes its pid to
+ * descriptor 3 as a line: FUSE forks the server last, so the engine, which
+ * reads the lines once this program has exited, takes the last one as the
+ * server's pid (it records it, with the start time, to tell later whether
+ * the server still runs).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,11 +35,13 @@
 #include <wimlib.h>
 
 enum { MOUNTD_USAGE = 200 };
+enum { PID_FD = 3 };
 
 struct options {
     const char *id, *wim, *dir, *staging;
     int index;
     int read_write;
+    int report_pid;
 };
 
 static int usage(const char *why)
@@ -62,6 +72,8 @@ static int parse(int argc, char **argv, struct options *o)
             o->staging = v;
         else if (!strcmp(a, "--index"))
             o->index = atoi(v);
+        else if (!strcmp(a, "--pid-fd") && atoi(v) == PID_FD)
+            o->report_pid = 1;
         else
             return usage("unknown option");
         i++;
@@ -75,15 +87,27 @@ static int parse(int argc, char **argv, struct options *o)
 
 /* The server lives on after we exit: it must not keep descriptors it
  * inherited (a pipe would never reach EOF, a lock would never be freed). */
-static void close_inherited_descriptors(void)
+static void close_inherited_descriptors(int keep_pid_fd)
 {
+    unsigned first = keep_pid_fd ? PID_FD + 1 : PID_FD;
 #ifdef SYS_close_range
-    if (syscall(SYS_close_range, 3u, ~0u, 0u) == 0)
+    if (syscall(SYS_close_range, first, ~0u, 0u) == 0)
         return;
 #endif
     long max = sysconf(_SC_OPEN_MAX);
-    for (int fd = 3; fd < (max > 0 ? max : 1024); fd++)
+    for (int fd = (int)first; fd < (max > 0 ? max : 1024); fd++)
         close(fd);
+}
+
+/* Runs in each child right after fork (see the top of this file). */
+static void report_child_pid(void)
+{
+    char line[32];
+    int n = snprintf(line, sizeof line, "%d\n", (int)getpid());
+    if (write(PID_FD, line, (size_t)n) != n) {
+        /* nothing to do: the engine then finds the server without it */
+    }
+    close(PID_FD);
 }
 
 int main(int argc, char **argv)
@@ -92,7 +116,12 @@ int main(int argc, char **argv)
     int rc = parse(argc, argv, &o);
     if (rc)
         return rc;
-    close_inherited_descriptors();
+    close_inherited_descriptors(o.report_pid);
+    if (o.report_pid) {
+        /* Programs FUSE may run (fusermount3) must not keep it open. */
+        fcntl(PID_FD, F_SETFD, FD_CLOEXEC);
+        pthread_atfork(NULL, NULL, report_child_pid);
+    }
     if (chdir("/") != 0)
         return usage("cannot change to /");
     wimlib_set_print_errors(true);

@@ -6,6 +6,8 @@
 #include "mountinfo.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,19 +103,95 @@ int wimfs_query(const char *dir, wimfs_info *info)
     return 0;
 }
 
+/* Field 3 (state) and field 22 (start time) of /proc/<pid>/stat; the
+ * command name before them may hold spaces and parentheses, so fields are
+ * counted from the last ')'. */
+static bool read_proc_stat(pid_t pid, char *state, unsigned long long *start)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t got = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (got <= 0)
+        return false;
+    buf[got] = '\0';
+    char *p = strrchr(buf, ')');
+    if (!p || p[1] != ' ')
+        return false;
+    *state = p[2];
+    p += 2;
+    for (int field = 3; field < 22; field++) {
+        p = strchr(p, ' ');
+        if (!p)
+            return false;
+        p++;
+    }
+    *start = strtoull(p, NULL, 10);
+    return true;
+}
+
+bool process_lookup(pid_t pid, process_id *out)
+{
+    char state;
+    out->pid = 0;
+    out->start = 0;
+    /* A zombie has finished; it only waits for a parent that may never reap it. */
+    if (pid <= 0 || !read_proc_stat(pid, &state, &out->start) || state == 'Z' || state == 'X')
+        return false;
+    out->pid = pid;
+    return true;
+}
+
+bool process_running(const process_id *p)
+{
+    process_id now;
+    return p->pid > 0 && process_lookup(p->pid, &now) && (p->start == 0 || now.start == p->start);
+}
+
 bool process_alive(pid_t pid)
 {
-    if (pid <= 0 || (kill(pid, 0) != 0 && errno == ESRCH))
-        return false;
-    /* A zombie has finished; it only waits for a parent that may never reap it. */
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return false;
-    size_t got = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[got] = '\0';
-    char *close_paren = strrchr(buf, ')');
-    return !(close_paren && close_paren[1] == ' ' && close_paren[2] == 'Z');
+    process_id p = {pid, 0};
+    return process_running(&p);
+}
+
+process_id process_self(void)
+{
+    process_id me;
+    process_lookup(getpid(), &me);
+    return me;
+}
+
+static char boot_id[40];
+static pthread_once_t boot_id_once = PTHREAD_ONCE_INIT;
+
+static void read_boot_id(void)
+{
+    int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    ssize_t n = read(fd, boot_id, sizeof boot_id - 1);
+    close(fd);
+    boot_id[n > 0 ? n : 0] = '\0';
+    boot_id[strcspn(boot_id, "\n")] = '\0';
+}
+
+const char *this_boot_id(void)
+{
+    pthread_once(&boot_id_once, read_boot_id);
+    return boot_id;
+}
+
+unsigned long long this_namespace(const char *kind)
+{
+    char path[64], link[64];
+    snprintf(path, sizeof path, "/proc/self/ns/%s", kind);
+    ssize_t n = readlink(path, link, sizeof link - 1);
+    if (n <= 0)
+        return 0;
+    link[n] = '\0';
+    const char *open_bracket = strchr(link, '[');
+    return open_bracket ? strtoull(open_bracket + 1, NULL, 10) : 0;
 }

@@ -16,5 +16,15 @@ bool wimfs_is_mounted_at(const char *dir);
 /* Asks the server behind `dir`; returns 0 or an errno (ENOTCONN for a dead server). */
 int wimfs_query(const char *dir, wimfs_info *info);
 bool process_alive(pid_t pid);
+/* The process `pid` now (with its start time); false when it does not exist
+ * or has finished (a zombie). */
+bool process_lookup(pid_t pid, process_id *out);
+/* True while `p` runs: the same pid with the same start time. */
+bool process_running(const process_id *p);
+process_id process_self(void);
+/* This boot's id and this process's namespace inode ("mnt", "pid"); "" and 0
+ * when the kernel does not say. */
+const char *this_boot_id(void);
+unsigned long long this_namespace(const char *kind);
 
 #endif

@@ -176,7 +176,11 @@ static HRESULT check_still_served(const char *root)
 {
     mount_record rec;
     wimfs_info live;
-    if (!registry_find_by_mount(root, &rec) || wimfs_query(root, &live) == 0)
+    bool recorded = false;
+    /* No usable state directory means no recorded mounts to ask about. */
+    if (FAILED(registry_find_by_mount("DismOpenSession", root, &rec, &recorded)))
+        engine_clear_error();
+    if (!recorded || wimfs_query(root, &live) == 0)
         return S_OK;
     return engine_fail(DISMAPI_E_NEEDS_REMOUNT, "DismOpenSession: the image mounted at '%s' is "
                        "no longer served; remount it first (DismRemountImage).", root);
