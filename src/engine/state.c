@@ -100,6 +100,8 @@ static HRESULT prepare_owned_dir(const char *function, const char *path, const c
         return engine_fail(E_INVALIDARG, "%s: the %s '%s' is not an absolute path; %s.",
                            function, what, path, STATE_ADVICE);
     int err = make_private_dir(path);
+    if (err == ENOTDIR || err == EEXIST)
+        return check_owned_dir(function, path, what); /* says what is there instead */
     if (err)
         return engine_fail_errno(err, "%s: cannot create the %s '%s'; %s", function, what, path,
                                  STATE_ADVICE);
