@@ -8,6 +8,8 @@ side pays for the other's dirty pages.  Timed intervals:
   unmount read-only   MountedImage.unmount(commit=False)  | wimlib-imagex unmount DIR
   unmount + commit    MountedImage.unmount(commit=True)   | wimlib-imagex unmount DIR --commit
   unmount + discard   MountedImage.unmount(commit=False)  | wimlib-imagex unmount DIR
+  read-only cycle     mount read-only, list the root, unmount, until the mount point
+                      is gone on both sides (what a pipeline that only looks inside pays)
 For the last two, a file of random bytes (the same bytes on both sides) is
 written into the read-write mount before the clock starts.
 
@@ -108,7 +110,29 @@ class Sides:
         finally:
             self._wimlib_unmount(self.wimlib_dir)
 
+    def dism_cycle(self) -> float:
+        wim = self._copy("dism")
+        os.sync()
+        start = time.perf_counter()
+        m = dism.mount(wim, self.dism_dir, index=1, read_only=True)
+        try:
+            os.listdir(self.dism_dir)
+        finally:
+            m.unmount(commit=False)
+        return time.perf_counter() - start
+
     # -- wimlib-imagex ---------------------------------------------------------------
+
+    def wimlib_cycle(self) -> float:
+        wim = self._copy("wimlib")
+        os.sync()
+        start = time.perf_counter()
+        wimlib("mount", wim, "1", self.wimlib_dir)
+        try:
+            os.listdir(self.wimlib_dir)
+        finally:
+            self._wimlib_unmount(self.wimlib_dir)
+        return time.perf_counter() - start
 
     def wimlib_mount(self, read_only: bool) -> float:
         wim = self._copy("wimlib")
@@ -173,6 +197,7 @@ def run(base_wim: Path, workdir: Path, *, repeats: int, warmup: int,
                     ro["wimlib"], base, "s",
                     note=f"the helper closes every fd up to RLIMIT_NOFILE (soft limit here: "
                          f"{nofile}) before mounting"))
+    pair("read-only cycle: mount, list, unmount", s.dism_cycle, s.wimlib_cycle)
     pair("mount read-write", lambda: s.dism_mount(False), lambda: s.wimlib_mount(False))
     pair("unmount read-only", lambda: s.dism_unmount(True, False),
          lambda: s.wimlib_unmount(True, False, "ro"), "ro")
