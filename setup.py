@@ -79,7 +79,7 @@ def dism_extension():
         sources=EXTENSION_SOURCES + engine_sources(),
         include_dirs=["src/include", ENGINE_DIR],
         define_macros=[("_GNU_SOURCE", "1")] + LIMITED_API_MACROS,
-        libraries=["wim", "hivex", "dl", "pthread"],
+        libraries=["wim", "hivex", "dl", "pthread", "rt"],
         extra_compile_args=["-std=c11", "-fvisibility=hidden"] + WARNINGS,
         py_limited_api=STABLE_ABI,
     )

@@ -30,7 +30,7 @@ def compile_program(source: Path, out: Path, sanitize: bool = False) -> Path:
            "-Wextra", "-Werror",
            "-Wno-unused-parameter", "-Wno-format-truncation", "-Wno-missing-field-initializers",
            "-I", str(REPO / "src" / "include"), "-I", str(ENGINE), str(source), *sources,
-           "-o", str(out), "-lwim", "-lhivex", "-lpthread", "-ldl"]
+           "-o", str(out), "-lwim", "-lhivex", "-lpthread", "-ldl", "-lrt"]
     built = subprocess.run(cmd, capture_output=True, text=True)
     assert built.returncode == 0, built.stderr
     return out

@@ -5,8 +5,10 @@
  */
 #include "mountinfo.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <mqueue.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -194,4 +196,56 @@ unsigned long long this_namespace(const char *kind)
     link[n] = '\0';
     const char *open_bracket = strchr(link, '[');
     return open_bracket ? strtoull(open_bracket + 1, NULL, 10) : 0;
+}
+
+/* ---- wimlib's progress queues ----
+ * An unmount with progress creates a POSIX message queue named "/wimfs-..."
+ * and unlinks it when it returns; a caller killed in between leaves it
+ * behind for good.  The name is nowhere but in /proc/self/fd (this process
+ * holds the queue open), so it is found there and unlinked as soon as the
+ * server has opened it too: both ends keep working, and nothing is left to
+ * leak. */
+
+void progress_queues_open(progress_queues *out)
+{
+    out->count = 0;
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL && out->count < PROGRESS_QUEUES_MAX) {
+        char path[64], link[64];
+        snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
+        ssize_t n = readlink(path, link, sizeof link - 1);
+        if (n <= 0)
+            continue;
+        link[n] = '\0';
+        if (!strncmp(link, "/wimfs-", 7))
+            snprintf(out->names[out->count++], sizeof out->names[0], "%s", link);
+    }
+    closedir(d);
+}
+
+static bool listed(const progress_queues *q, const char *name)
+{
+    for (int i = 0; i < q->count; i++)
+        if (!strcmp(q->names[i], name))
+            return true;
+    return false;
+}
+
+void progress_queue_unlink_new(const progress_queues *before)
+{
+    progress_queues now;
+    progress_queues_open(&now);
+    const char *fresh = NULL;
+    for (int i = 0; i < now.count; i++) {
+        if (listed(before, now.names[i]))
+            continue;
+        if (fresh)
+            return; /* another thread's unmount too: which is ours is unknown */
+        fresh = now.names[i];
+    }
+    if (fresh)
+        mq_unlink(fresh);
 }

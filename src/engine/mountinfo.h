@@ -27,4 +27,15 @@ process_id process_self(void);
 const char *this_boot_id(void);
 unsigned long long this_namespace(const char *kind);
 
+/* The "/wimfs-*" message queues this process holds open (wimlib's unmount
+ * progress), and the one opened since `before`, unlinked so that a killed
+ * caller cannot leak it (mountinfo.c says why). */
+#define PROGRESS_QUEUES_MAX 16
+typedef struct {
+    char names[PROGRESS_QUEUES_MAX][40];
+    int count;
+} progress_queues;
+void progress_queues_open(progress_queues *out);
+void progress_queue_unlink_new(const progress_queues *before);
+
 #endif
