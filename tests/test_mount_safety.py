@@ -387,3 +387,24 @@ def test_part_of_a_split_wim_is_refused(big_wim, tmp_path, mount_dir):
         dism.mount(part, mount_dir, index=1, read_only=True)
     assert "split WIM" in e.value.message and "export" in e.value.message.lower()
     assert os.listdir(mount_dir) == [] and status_of(mount_dir) is None
+
+
+def test_a_progress_callback_that_unmounts_the_same_directory_does_not_deadlock(
+        sample_wim, mount_dir):
+    """The mount holds its directory's lock while it reports progress; a
+    callback that unmounts that directory must get BusyError, not hang."""
+    seen: list[BaseException] = []
+
+    def progress(current, total):
+        if current == total and not seen:  # reported with the lock held
+            try:
+                dism.unmount(mount_dir, commit=False)
+            except dism.DismError as e:
+                seen.append(e)
+
+    dism.mount(sample_wim, mount_dir, index=1, read_only=True, progress=progress).unmount(
+        commit=False)
+    assert len(seen) == 1
+    assert isinstance(seen[0], dism.BusyError), seen
+    assert "another call of this process" in seen[0].message
+    assert status_of(mount_dir) is None

@@ -62,11 +62,17 @@ const char *state_directory(void);
 HRESULT state_subdir(const char *function, const char *name, char *out, size_t size);
 /* Where a read-write mount with this id keeps its changes. */
 void state_staging_path(const char *id, char *out, size_t size);
-/* Takes the lock of one mount directory; S_FALSE when `wait` is false and
- * another thread or process holds it.  A set `cancel` event ends the wait. */
+/* Takes the lock of one mount directory.  Another process's lock is waited
+ * for when `wait` is set (a set `cancel` event ends the wait); a lock held
+ * by this process is never waited for: ERROR_BUSY.  Without `wait`, a held
+ * lock gives S_FALSE. */
+typedef struct {
+    int fd;
+    uint64_t hash;
+} mount_lock;
 HRESULT state_lock_mount_path(const char *function, const char *mount_path, bool wait,
-                              HANDLE cancel, int *fd_out);
-void state_unlock(int fd);
+                              HANDLE cancel, mount_lock *lock);
+void state_unlock(mount_lock *lock);
 
 /* ---- errors (api.c) ---- */
 

@@ -762,12 +762,12 @@ HRESULT WINAPI DismMountImage(PCWSTR ImageFilePath, PCWSTR MountPath, UINT Image
     rec.image_index = (unsigned)image;
     rec.read_only = (Flags & DISM_MOUNT_READONLY) != 0;
     rec.created = (long long)time(NULL);
-    int lock;
+    mount_lock lock;
     if (FAILED(hr = state_lock_mount_path("DismMountImage", rec.mount_path, true, CancelEvent,
                                           &lock)))
         return hr;
     hr = mount_locked(&rec, &sink);
-    state_unlock(lock);
+    state_unlock(&lock);
     return hr;
 }
 
@@ -854,11 +854,11 @@ HRESULT WINAPI DismUnmountImage(PCWSTR MountPath, DWORD Flags, HANDLE CancelEven
         return engine_fail(DISMAPI_E_OPEN_HANDLES_UNABLE_TO_UNMOUNT_IMAGE_PATH,
                            "DismUnmountImage: %u DISM session(s) are open on '%s'; close them "
                            "first.", sessions_open_on(dir), dir);
-    int lock;
+    mount_lock lock;
     if (FAILED(hr = state_lock_mount_path("DismUnmountImage", dir, true, CancelEvent, &lock)))
         return hr;
     hr = unmount_locked(dir, Flags, &sink);
-    state_unlock(lock);
+    state_unlock(&lock);
     return hr;
 }
 
@@ -907,10 +907,10 @@ HRESULT WINAPI DismCommitImage(DismSession Session, DWORD Flags, HANDLE CancelEv
     if (FAILED(hr) || FAILED(hr = check_unmount_flags("DismCommitImage", Flags)) ||
         FAILED(hr = session_acquire(Session, "DismCommitImage", root, sizeof root)))
         return hr;
-    int lock;
+    mount_lock lock;
     if (SUCCEEDED(hr = state_lock_mount_path("DismCommitImage", root, true, CancelEvent, &lock))) {
         hr = commit_locked(root, Flags, &sink);
-        state_unlock(lock);
+        state_unlock(&lock);
     }
     session_release(Session);
     return hr;
@@ -973,11 +973,11 @@ HRESULT WINAPI DismRemountImage(PCWSTR MountPath)
         return hr;
     hr = canonical_mount_path("DismRemountImage", arg, dir, sizeof dir);
     free(arg);
-    int lock;
+    mount_lock lock;
     if (FAILED(hr) ||
         FAILED(hr = state_lock_mount_path("DismRemountImage", dir, true, NULL, &lock)))
         return hr;
     hr = remount_locked(dir);
-    state_unlock(lock);
+    state_unlock(&lock);
     return hr;
 }

@@ -158,7 +158,7 @@ typedef struct {
 /* One record, decided and released under its directory's lock. */
 static void cleanup_record(mount_record rec, cleanup_tally *tally)
 {
-    int lock;
+    mount_lock lock;
     HRESULT hr = state_lock_mount_path("DismCleanupMountpoints", rec.mount_path, false, NULL,
                                        &lock);
     if (hr != S_OK) { /* busy: someone is mounting or unmounting it now */
@@ -166,7 +166,7 @@ static void cleanup_record(mount_record rec, cleanup_tally *tally)
         return;
     }
     if (!registry_reload("DismCleanupMountpoints", &rec)) {
-        state_unlock(lock);
+        state_unlock(&lock);
         return;
     }
     mount_state st = mount_state_of(&rec);
@@ -182,7 +182,7 @@ static void cleanup_record(mount_record rec, cleanup_tally *tally)
     } else if (st.status != DismMountStatusOk || st.releasable) {
         tally->left++;
     }
-    state_unlock(lock);
+    state_unlock(&lock);
 }
 
 static bool recorded(const mount_record *recs, size_t n, const char *dir)
@@ -203,7 +203,7 @@ static void cleanup_unrecorded_dead_mounts(const mount_record *recs, size_t n,
     size_t npoints = wimfs_mount_points(&points);
     for (size_t i = 0; i < npoints; i++) {
         wimfs_info live;
-        int lock;
+        mount_lock lock;
         if (recorded(recs, n, points[i]) || wimfs_query(points[i], &live) != ENOTCONN)
             continue;
         if (state_lock_mount_path("DismCleanupMountpoints", points[i], false, NULL, &lock) !=
@@ -216,7 +216,7 @@ static void cleanup_unrecorded_dead_mounts(const mount_record *recs, size_t n,
             tally->released++;
         else
             tally->left++;
-        state_unlock(lock);
+        state_unlock(&lock);
     }
     free(points);
 }

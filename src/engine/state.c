@@ -13,7 +13,11 @@
  * Calls that change what is mounted at a directory hold that directory's
  * lock (<state>/locks/<hash>.lock, flock) from their decision to their last
  * step, so a cleanup never detaches a mount that another thread or process
- * is making, and two mounts never race for one directory.
+ * is making, and two mounts never race for one directory.  A call waits for
+ * another process's lock (a long commit elsewhere) as long as it takes, but
+ * for one this process holds only a few seconds: that holder may be waiting
+ * for this very call (a progress callback that unmounts), so rather than
+ * deadlock, the second call is then refused as busy.
  */
 #include "engine.h"
 
@@ -29,8 +33,16 @@
 #include <unistd.h>
 
 #define LOCK_POLL_NS (5 * 1000 * 1000)
+#define IN_PROCESS_WAIT_POLLS 1000 /* 5 s */
 
 static pthread_mutex_t state_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The mount directories this process holds locks on, by hash. */
+typedef struct {
+    uint64_t *hashes;
+    size_t count, cap;
+} held_locks;
+static held_locks held;
 static char state_dir[ENGINE_PATH_MAX];
 static char scratch_dir[ENGINE_PATH_MAX];
 static bool scratch_given;
@@ -179,13 +191,61 @@ static int open_lock_file(const char *function, const char *mount_path, HRESULT 
     return fd;
 }
 
-HRESULT state_lock_mount_path(const char *function, const char *mount_path, bool wait,
-                              HANDLE cancel, int *fd_out)
+/* Claims `hash` for this process; false when a thread of it holds it. */
+static bool claim_in_process(uint64_t hash)
 {
-    *fd_out = -1;
-    HRESULT hr = state_require(function);
-    if (FAILED(hr))
-        return hr;
+    bool claimed = false;
+    pthread_mutex_lock(&state_lock);
+    size_t i = 0;
+    while (i < held.count && held.hashes[i] != hash)
+        i++;
+    if (i == held.count) {
+        if (held.count == held.cap) {
+            size_t cap = held.cap ? held.cap * 2 : 8;
+            uint64_t *grown = realloc(held.hashes, cap * sizeof *grown);
+            if (grown) {
+                held.hashes = grown;
+                held.cap = cap;
+            }
+        }
+        if (held.count < held.cap) {
+            held.hashes[held.count++] = hash;
+            claimed = true;
+        }
+    }
+    pthread_mutex_unlock(&state_lock);
+    return claimed;
+}
+
+static void release_in_process(uint64_t hash)
+{
+    pthread_mutex_lock(&state_lock);
+    for (size_t i = 0; i < held.count; i++) {
+        if (held.hashes[i] == hash) {
+            held.hashes[i] = held.hashes[--held.count];
+            break;
+        }
+    }
+    pthread_mutex_unlock(&state_lock);
+}
+
+static void pause_briefly(void)
+{
+    struct timespec ts = {0, LOCK_POLL_NS};
+    nanosleep(&ts, NULL);
+}
+
+static HRESULT cancelled_waiting(const char *function, const char *mount_path)
+{
+    return engine_fail(HRESULT_FROM_WIN32(ERROR_CANCELLED), "%s: cancelled while another "
+                       "operation on '%s' was still running; nothing was changed.", function,
+                       mount_path);
+}
+
+static HRESULT lock_file(const char *function, const char *mount_path, bool wait,
+                         HANDLE cancel, int *fd_out)
+{
+    HRESULT hr;
     int fd = open_lock_file(function, mount_path, &hr);
     if (fd < 0)
         return hr;
@@ -204,19 +264,44 @@ HRESULT state_lock_mount_path(const char *function, const char *mount_path, bool
         }
         if (cancel && event_is_set(cancel)) {
             close(fd);
-            return engine_fail(HRESULT_FROM_WIN32(ERROR_CANCELLED), "%s: cancelled while "
-                               "another operation on '%s' was still running; nothing was "
-                               "changed.", function, mount_path);
+            return cancelled_waiting(function, mount_path);
         }
-        struct timespec ts = {0, LOCK_POLL_NS};
-        nanosleep(&ts, NULL);
+        pause_briefly();
     }
     *fd_out = fd;
     return S_OK;
 }
 
-void state_unlock(int fd)
+HRESULT state_lock_mount_path(const char *function, const char *mount_path, bool wait,
+                              HANDLE cancel, mount_lock *lock)
 {
-    if (fd >= 0)
-        close(fd); /* closing the only descriptor releases the flock */
+    lock->fd = -1;
+    lock->hash = path_hash(mount_path);
+    HRESULT hr = state_require(function);
+    if (FAILED(hr))
+        return hr;
+    for (int polls = 0; !claim_in_process(lock->hash); polls++) {
+        if (!wait)
+            return S_FALSE;
+        if (polls == IN_PROCESS_WAIT_POLLS)
+            return engine_fail(HRESULT_FROM_WIN32(ERROR_BUSY), "%s: another call of this "
+                               "process is mounting or unmounting '%s'; wait for it to finish, "
+                               "then try again.", function, mount_path);
+        if (cancel && event_is_set(cancel))
+            return cancelled_waiting(function, mount_path);
+        pause_briefly();
+    }
+    hr = lock_file(function, mount_path, wait, cancel, &lock->fd);
+    if (hr != S_OK)
+        release_in_process(lock->hash);
+    return hr;
+}
+
+void state_unlock(mount_lock *lock)
+{
+    if (lock->fd < 0)
+        return;
+    close(lock->fd); /* closing the only descriptor releases the flock */
+    lock->fd = -1;
+    release_in_process(lock->hash);
 }
