@@ -4,12 +4,14 @@ from __future__ import annotations
 import os
 from typing import List, Optional, Union
 
-from . import _dism, _runtime
+from . import _dism, _runtime, errors
 from .progress import ProgressCallback
 from .session import Session
 from .types import ImageInfo, MountedImageInfo, MountStatus
 
 PathArg = Union[str, "os.PathLike[str]"]
+
+_MAX_UINT = 0xFFFFFFFF  # DISM's UINT: larger indexes must fail, never wrap
 
 __all__ = [
     "MountedImage", "cleanup_mountpoints", "get_image_info", "get_mounted_images", "mount",
@@ -165,8 +167,11 @@ def mount(image_path: PathArg, mount_path: PathArg, *, index: Optional[int] = No
         raise ValueError("give exactly one of index= or name=")
     if index is not None and (isinstance(index, bool) or not isinstance(index, int)):
         raise TypeError("index must be an int")
-    if index is not None and index < 1:
-        raise ValueError("image indexes start at 1")
+    if index is not None and not 1 <= index <= _MAX_UINT:
+        raise errors.with_code(
+            errors.InvalidImageIndexError, _dism.DISMAPI_E_INVALID_IMAGE_INDEX,
+            f"mount: index={index} is not an image index; images are numbered from 1 "
+            f"(dism.get_image_info lists them)")
     flags = _dism.DISM_MOUNT_READONLY if read_only else _dism.DISM_MOUNT_READWRITE
     if optimize:
         flags |= _dism.DISM_MOUNT_OPTIMIZE
