@@ -155,20 +155,26 @@ PyObject *make_error(module_state *st, HRESULT hr, PyObject *message)
 }
 
 
+/* A malloc'd copy, or NULL when out of memory (messages are optional).  It
+ * may run without the GIL, and PyMem_RawMalloc is not in the limited API
+ * before 3.13: plain malloc, released with free(). */
+static wchar_t *wide_copy(const wchar_t *text)
+{
+    size_t size = (wcslen(text) + 1) * sizeof(wchar_t);
+    wchar_t *copy = malloc(size);
+    if (copy)
+        memcpy(copy, text, size);
+    return copy;
+}
+
 void capture_last_error(captured_message *out)
 {
     out->text = NULL;
     DismString *msg = NULL;
     if (DismGetLastErrorMessage(&msg) != S_OK || !msg)
         return;
-    if (msg->Value) {
-        size_t n = wcslen(msg->Value);
-        /* Runs without the GIL, and PyMem_RawMalloc is not in the limited
-         * API before 3.13: plain malloc, released with free(). */
-        out->text = malloc((n + 1) * sizeof(wchar_t));
-        if (out->text)
-            memcpy(out->text, msg->Value, (n + 1) * sizeof(wchar_t));
-    }
+    if (msg->Value)
+        out->text = wide_copy(msg->Value);
     DismDelete(msg);
 }
 
@@ -494,7 +500,16 @@ PyObject *run_long_call(module_state *st, long_call *call)
         PyErr_NoMemory();
         goto out;
     }
-    poll_cancel_token(call); /* an already-set token cancels before anything starts */
+    poll_cancel_token(call);
+    if (call->cancel_requested) {
+        /* An already-set token: DISM is not called at all, so an operation
+         * that never looks at its CancelEvent cannot run either. */
+        call->hr = HR_CANCELLED;
+        call->message.text = wide_copy(L"cancelled before the operation started (the cancel "
+                                       L"token was already set)");
+        result = call_outcome(st, call);
+        goto out;
+    }
     PyThread_acquire_lock(call->done, WAIT_LOCK);
     /* (unsigned long)-1 is PYTHREAD_INVALID_THREAD_ID, which the limited API
      * does not define. */
