@@ -102,10 +102,14 @@ class MountedImage:
                progress: Optional[ProgressCallback] = None, cancel=None) -> None:
         """DismCommitImage: save the changes and stay mounted.  With `append` the
         changes become a new image and the mount shows that image."""
-        with Session(self.path) as s:
-            s.commit(append=append, integrity=integrity, progress=progress, cancel=cancel)
-        if append:
-            self.index = self._current_index()
+        try:
+            with Session(self.path) as s:
+                s.commit(append=append, integrity=integrity, progress=progress, cancel=cancel)
+        finally:
+            # Also after a cancel that came too late (.completed): the mount
+            # then shows the appended image all the same.
+            if append:
+                self.index = self._current_index()
 
     def _current_index(self) -> int:
         for info in get_mounted_images():

@@ -132,6 +132,18 @@ def test_commit_cancelled_after_the_last_write_completes_and_says_so(changed_mou
     assert_saved(e.value, big_wim, tmp_path, digest)
 
 
+def test_append_cancelled_too_late_follows_the_new_image(changed_mount, big_wim, tmp_path):
+    m, digest = changed_mount
+    token = dism.CancelToken()
+    with pytest.raises(dism.CancelledError) as e:
+        m.commit(append=True, progress=cancel_at(token, 0.08), cancel=token)
+    assert e.value.completed is True
+    verify(big_wim)
+    assert len(dism.get_image_info(big_wim)) == 2 and m.index == 2
+    assert hashlib.sha256(new_file_in_wim(big_wim, tmp_path, 2)).hexdigest() == digest
+    assert new_file_in_wim(big_wim, tmp_path, 1) is None  # the original image is untouched
+
+
 def test_callback_exception_mid_commit_says_the_changes_were_saved(changed_mount, big_wim,
                                                                    tmp_path):
     m, digest = changed_mount
