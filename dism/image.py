@@ -163,8 +163,9 @@ def mount(image_path: PathArg, mount_path: PathArg, *, index: Optional[int] = No
           cancel=None) -> MountedImage:
     """DismMountImage: mount one image of a WIM into an existing empty directory.
 
-    Choose the image by `index` (from 1) or by `name` (an exact name: "1" is a
-    name here, never an index).  Returns a MountedImage, which is also a
+    Choose the image by `index` (from 1; anything else raises
+    InvalidImageIndexError) or by `name` (an exact name: "1" is a name here,
+    never an index).  Returns a MountedImage, which is also a
     context manager.
     """
     if (index is None) == (name is None):

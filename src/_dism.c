@@ -19,6 +19,11 @@
  *     arrive on a thread that is not the caller's, and take the GIL there.
  * An exception raised by the progress callback is kept, cancels the
  * operation, and wins over DISM's return code, as in CPython's _ssl.
+ *
+ * One rule for every long call (call_outcome): a call that was cancelled
+ * always raises, and the exception's `completed` says whether the operation
+ * stopped in time (False: nothing was saved) or had passed the point where
+ * it can stop and finished (True: its changes were saved).
  */
 #include "_dism.h"
 #include "_dism_library.h"
@@ -889,8 +894,9 @@ static PyObject *dism_unmount_image(PyObject *module, PyObject *args, PyObject *
 
 
 /* Takes the session lock, releasing the GIL only when it has to wait.  The
- * one caller that must not wait is a progress callback (or cancel token) of
- * the call holding the lock: it would wait for itself. */
+ * one caller that must not wait is the progress callback, cancel token or
+ * signal handler of the call holding the lock (see as_callback): it would
+ * wait for itself. */
 int session_lock(SessionObject *self)
 {
     long_call *active = self->active_call;
