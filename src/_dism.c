@@ -408,6 +408,16 @@ static void worker_main(void *arg)
     PyThread_release_lock(call->done);
 }
 
+/* Runs pending signal handlers; one that raises cancels the call. */
+static void handle_signals(long_call *call)
+{
+    PyObject *r = as_callback(call, check_signals, NULL);
+    if (r)
+        Py_DECREF(r);
+    else
+        keep_exception_and_cancel(call);
+}
+
 static int wait_for_worker(long_call *call)
 {
     for (;;) {
@@ -415,15 +425,15 @@ static int wait_for_worker(long_call *call)
         Py_BEGIN_ALLOW_THREADS
         status = PyThread_acquire_lock_timed(call->done, WAIT_SLICE_US, 0);
         Py_END_ALLOW_THREADS
-        if (status == PY_LOCK_ACQUIRED)
+        if (status == PY_LOCK_ACQUIRED) {
+            /* A Ctrl+C that came during the last slice is part of this call,
+             * so its exception says that the operation completed. */
+            handle_signals(call);
             return 0;
+        }
         /* The operation keeps running until DISM notices the event, so a
          * signal never abandons it half-way. */
-        PyObject *r = as_callback(call, check_signals, NULL);
-        if (r)
-            Py_DECREF(r);
-        else
-            keep_exception_and_cancel(call);
+        handle_signals(call);
         poll_cancel_token(call);
     }
 }

@@ -171,6 +171,22 @@ def test_ctrl_c_mid_commit_says_the_changes_were_saved(changed_mount, big_wim, t
     assert_saved(e.value, big_wim, tmp_path, digest)
 
 
+def test_ctrl_c_at_the_last_report_is_part_of_the_call(changed_mount, big_wim, mount_dir,
+                                                       tmp_path):
+    """A SIGINT sent by the last progress report, just before DISM returns,
+    still belongs to the call: it says the operation completed."""
+    m, digest = changed_mount
+
+    def progress(current, total):
+        if current == total == 100:  # unmount's final report
+            os.kill(os.getpid(), signal.SIGINT)
+
+    with pytest.raises(KeyboardInterrupt) as e:
+        m.unmount(commit=True, progress=progress)
+    assert_saved(e.value, big_wim, tmp_path, digest)
+    assert not mounted_at(mount_dir)
+
+
 # ---- mount (DismMountImage): stoppable throughout its integrity check ----
 
 def test_mount_cancelled_during_verification_mounts_nothing(big_wim, mount_dir):
