@@ -88,6 +88,7 @@ EXIT_ELEVATION = 4
 EXIT_CANCELLED = 5
 EXIT_UNSUPPORTED = 6
 EXIT_BUSY = 7
+EXIT_CANCELLED_TOO_LATE = 8
 EXIT_INTERRUPTED = 130
 
 #: The table printed by --help; the module docstring holds the same text.
@@ -102,7 +103,9 @@ EXIT_STATUS_TABLE = """\
   5    the operation was cancelled
   6    not supported on this platform, or not implemented by the engine
   7    busy: open sessions or handles, or the mount needs a remount
-  130  interrupted (Ctrl+C)
+  8    cancelled or interrupted too late: the operation had passed the point
+       where it can stop, completed, and its changes were saved
+  130  interrupted (Ctrl+C) before anything was changed or saved
 """
 
 __doc__ += "\n" + EXIT_STATUS_TABLE
@@ -133,6 +136,8 @@ class UsageError(Exception):
 
 def exit_status(exc: BaseException) -> int:
     """The exit status for a failure (see EXIT_STATUS_TABLE)."""
+    if getattr(exc, "completed", None) is True:
+        return EXIT_CANCELLED_TOO_LATE
     if isinstance(exc, KeyboardInterrupt):
         return EXIT_INTERRUPTED
     if isinstance(exc, UsageError):
@@ -1510,20 +1515,36 @@ def json_document(result: Any) -> Dict[str, Any]:
 
 def error_document(exc: BaseException) -> Dict[str, Any]:
     hresult = _hresult(exc)
-    return {"error": {
+    error = {
         "hresult": None if hresult is None else f"0x{hresult:08X}",
         "type": type(exc).__name__,
         "message": _error_message(exc),
-    }}
+    }
+    if isinstance(getattr(exc, "completed", None), bool):
+        error["completed"] = exc.completed
+    return {"error": error}
+
+
+#: What a cancelled or interrupted operation did, by its `completed` attribute
+#: (the sentences of the extension's notes, src/_dism.c).
+_CANCEL_OUTCOME = {
+    True: "The cancel came after the point where the operation can stop: it completed "
+          "successfully and its changes were saved.",
+    False: "The operation was stopped before it changed anything: nothing was saved.",
+}
 
 
 def _error_message(exc: BaseException) -> str:
-    if isinstance(exc, KeyboardInterrupt):
-        return "The operation was cancelled by the user."
     if isinstance(exc, UsageError):
         return exc.message
-    message = getattr(exc, "message", None)
-    return message if message else str(exc)
+    if isinstance(exc, KeyboardInterrupt):
+        message = "The operation was cancelled by the user."
+    else:
+        message = getattr(exc, "message", None) or str(exc)
+    outcome = _CANCEL_OUTCOME.get(getattr(exc, "completed", None))
+    if outcome and outcome not in message:
+        message += " " + outcome
+    return message
 
 
 def _write_json(stream: TextIO, document: Mapping[str, Any]) -> None:

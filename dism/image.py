@@ -4,12 +4,14 @@ from __future__ import annotations
 import os
 from typing import List, Optional, Union
 
-from . import _dism, _runtime
+from . import _dism, _runtime, errors
 from .progress import ProgressCallback
 from .session import Session
 from .types import ImageInfo, MountedImageInfo, MountStatus
 
 PathArg = Union[str, "os.PathLike[str]"]
+
+_MAX_UINT = 0xFFFFFFFF  # DISM's UINT: larger indexes must fail, never wrap
 
 __all__ = [
     "MountedImage", "cleanup_mountpoints", "get_image_info", "get_mounted_images", "mount",
@@ -100,10 +102,14 @@ class MountedImage:
                progress: Optional[ProgressCallback] = None, cancel=None) -> None:
         """DismCommitImage: save the changes and stay mounted.  With `append` the
         changes become a new image and the mount shows that image."""
-        with Session(self.path) as s:
-            s.commit(append=append, integrity=integrity, progress=progress, cancel=cancel)
-        if append:
-            self.index = self._current_index()
+        try:
+            with Session(self.path) as s:
+                s.commit(append=append, integrity=integrity, progress=progress, cancel=cancel)
+        finally:
+            # Also after a cancel that came too late (.completed): the mount
+            # then shows the appended image all the same.
+            if append:
+                self.index = self._current_index()
 
     def _current_index(self) -> int:
         for info in get_mounted_images():
@@ -157,16 +163,20 @@ def mount(image_path: PathArg, mount_path: PathArg, *, index: Optional[int] = No
           cancel=None) -> MountedImage:
     """DismMountImage: mount one image of a WIM into an existing empty directory.
 
-    Choose the image by `index` (from 1) or by `name` (an exact name: "1" is a
-    name here, never an index).  Returns a MountedImage, which is also a
+    Choose the image by `index` (from 1; anything else raises
+    InvalidImageIndexError) or by `name` (an exact name: "1" is a name here,
+    never an index).  Returns a MountedImage, which is also a
     context manager.
     """
     if (index is None) == (name is None):
         raise ValueError("give exactly one of index= or name=")
     if index is not None and (isinstance(index, bool) or not isinstance(index, int)):
         raise TypeError("index must be an int")
-    if index is not None and index < 1:
-        raise ValueError("image indexes start at 1")
+    if index is not None and not 1 <= index <= _MAX_UINT:
+        raise errors.with_code(
+            errors.InvalidImageIndexError, _dism.DISMAPI_E_INVALID_IMAGE_INDEX,
+            f"mount: index={index} is not an image index; images are numbered from 1 "
+            f"(dism.get_image_info lists them)")
     flags = _dism.DISM_MOUNT_READONLY if read_only else _dism.DISM_MOUNT_READWRITE
     if optimize:
         flags |= _dism.DISM_MOUNT_OPTIMIZE

@@ -19,10 +19,16 @@
  *     arrive on a thread that is not the caller's, and take the GIL there.
  * An exception raised by the progress callback is kept, cancels the
  * operation, and wins over DISM's return code, as in CPython's _ssl.
+ *
+ * One rule for every long call (call_outcome): a call that was cancelled
+ * always raises, and the exception's `completed` says whether the operation
+ * stopped in time (False: nothing was saved) or had passed the point where
+ * it can stop and finished (True: its changes were saved).
  */
 #include "_dism.h"
 #include "_dism_library.h"
 
+#include <limits.h>
 #include <string.h>
 
 /* How often a waiting caller looks at signals and its cancel token. */
@@ -154,20 +160,26 @@ PyObject *make_error(module_state *st, HRESULT hr, PyObject *message)
 }
 
 
+/* A malloc'd copy, or NULL when out of memory (messages are optional).  It
+ * may run without the GIL, and PyMem_RawMalloc is not in the limited API
+ * before 3.13: plain malloc, released with free(). */
+static wchar_t *wide_copy(const wchar_t *text)
+{
+    size_t size = (wcslen(text) + 1) * sizeof(wchar_t);
+    wchar_t *copy = malloc(size);
+    if (copy)
+        memcpy(copy, text, size);
+    return copy;
+}
+
 void capture_last_error(captured_message *out)
 {
     out->text = NULL;
     DismString *msg = NULL;
     if (DismGetLastErrorMessage(&msg) != S_OK || !msg)
         return;
-    if (msg->Value) {
-        size_t n = wcslen(msg->Value);
-        /* Runs without the GIL, and PyMem_RawMalloc is not in the limited
-         * API before 3.13: plain malloc, released with free(). */
-        out->text = malloc((n + 1) * sizeof(wchar_t));
-        if (out->text)
-            memcpy(out->text, msg->Value, (n + 1) * sizeof(wchar_t));
-    }
+    if (msg->Value)
+        out->text = wide_copy(msg->Value);
     DismDelete(msg);
 }
 
@@ -254,10 +266,57 @@ int optional_text_converter(PyObject *obj, void *addr)
     return out->wide ? Py_CLEANUP_SUPPORTED : 0;
 }
 
+/* Raises the DISM error `hr` with `sentence` (a new reference, consumed). */
+static void raise_with_sentence(module_state *st, HRESULT hr, PyObject *sentence)
+{
+    PyObject *exc = sentence ? make_error(st, hr, sentence) : NULL;
+    Py_XDECREF(sentence);
+    if (exc) {
+        PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+        Py_DECREF(exc);
+    }
+}
+
+int uint_converter(PyObject *obj, void *addr)
+{
+    uint_arg *arg = addr;
+    if (PyBool_Check(obj)) {
+        raise_wrong_type("int", obj);
+        return 0;
+    }
+    PyObject *number = PyNumber_Index(obj);
+    if (!number)
+        return 0;
+    int overflow = 0;
+    long long v = PyLong_AsLongLongAndOverflow(number, &overflow);
+    if (v == -1 && PyErr_Occurred()) {
+        Py_DECREF(number);
+        return 0;
+    }
+    if (overflow == 0 && v >= (long long)arg->min && v <= (long long)UINT_MAX) {
+        Py_DECREF(number);
+        arg->value = (unsigned)v;
+        return 1;
+    }
+    raise_with_sentence(arg->st, arg->out_of_range,
+                        PyUnicode_FromFormat("%s must be from %u to %u; %S is out of range",
+                                             arg->name, arg->min, (unsigned)UINT_MAX, number));
+    Py_DECREF(number);
+    return 0;
+}
+
 /* ------------------------------------------------------------------------
  * Long operations: worker thread, progress trampoline, cancellation
  * ------------------------------------------------------------------------ */
 
+
+/* Every way of cancelling (token, callback exception, signal) ends here, so
+ * that after the call one flag says whether a cancel was asked for. */
+static void request_cancel(long_call *call)
+{
+    call->cancel_requested = 1;
+    SetEvent(call->cancel_event);
+}
 
 /* Keeps the first exception raised during the call and stops the operation. */
 static void keep_exception_and_cancel(long_call *call)
@@ -274,7 +333,51 @@ static void keep_exception_and_cancel(long_call *call)
         call->exc_value = value;
         call->exc_tb = tb;
     }
-    SetEvent(call->cancel_event);
+    request_cancel(call);
+}
+
+/* Runs fn(call, arg) as the caller's code for this call: a session method
+ * called from there must fail (BusyError) rather than wait for the lock the
+ * call itself holds.  Returns what fn returns. */
+static PyObject *as_callback(long_call *call, PyObject *(*fn)(long_call *, void *), void *arg)
+{
+    unsigned long outer = call->callback_thread;
+    call->callback_thread = PyThread_get_thread_ident();
+    PyObject *r = fn(call, arg);
+    call->callback_thread = outer;
+    return r;
+}
+
+static PyObject *call_progress(long_call *call, void *arg)
+{
+    const UINT *report = arg;
+    return PyObject_CallFunction(call->progress, "II", report[0], report[1]);
+}
+
+static PyObject *call_is_set(long_call *call, void *Py_UNUSED(arg))
+{
+    return PyObject_CallMethod(call->cancel_token, "is_set", NULL);
+}
+
+/* Signal handlers run here, on the waiting thread, in the middle of the call. */
+static PyObject *check_signals(long_call *Py_UNUSED(call), void *Py_UNUSED(arg))
+{
+    return PyErr_CheckSignals() < 0 ? NULL : Py_NewRef(Py_None);
+}
+
+/* Polls the cancel token under the GIL; an exception from is_set() counts
+ * like one from the progress callback. */
+static void poll_cancel_token(long_call *call)
+{
+    if (!call->cancel_token)
+        return;
+    PyObject *r = as_callback(call, call_is_set, NULL);
+    int set = r ? PyObject_IsTrue(r) : -1;
+    Py_XDECREF(r);
+    if (set < 0)
+        keep_exception_and_cancel(call);
+    else if (set)
+        request_cancel(call);
 }
 
 static void CALLBACK progress_trampoline(UINT current, UINT total, PVOID user_data)
@@ -282,14 +385,15 @@ static void CALLBACK progress_trampoline(UINT current, UINT total, PVOID user_da
     long_call *call = user_data;
     PyGILState_STATE gil = PyGILState_Ensure();
     if (!call->exc_type) {
-        unsigned long outer = call->callback_thread;
-        call->callback_thread = PyThread_get_thread_ident();
-        PyObject *r = PyObject_CallFunction(call->progress, "II", current, total);
-        call->callback_thread = outer;
+        UINT report[2] = {current, total};
+        PyObject *r = as_callback(call, call_progress, report);
         if (r)
             Py_DECREF(r);
         else
             keep_exception_and_cancel(call);
+        /* A token the callback just set is seen before DISM goes on, not
+         * one polling slice later, when the operation may be past stopping. */
+        poll_cancel_token(call);
     }
     PyGILState_Release(gil);
 }
@@ -304,22 +408,14 @@ static void worker_main(void *arg)
     PyThread_release_lock(call->done);
 }
 
-/* Polls the cancel token under the GIL; an exception from is_set() counts
- * like one from the progress callback. */
-static void poll_cancel_token(long_call *call)
+/* Runs pending signal handlers; one that raises cancels the call. */
+static void handle_signals(long_call *call)
 {
-    if (!call->cancel_token)
-        return;
-    unsigned long outer = call->callback_thread;
-    call->callback_thread = PyThread_get_thread_ident();
-    PyObject *r = PyObject_CallMethod(call->cancel_token, "is_set", NULL);
-    call->callback_thread = outer;
-    int set = r ? PyObject_IsTrue(r) : -1;
-    Py_XDECREF(r);
-    if (set < 0)
+    PyObject *r = as_callback(call, check_signals, NULL);
+    if (r)
+        Py_DECREF(r);
+    else
         keep_exception_and_cancel(call);
-    else if (set)
-        SetEvent(call->cancel_event);
 }
 
 static int wait_for_worker(long_call *call)
@@ -329,14 +425,83 @@ static int wait_for_worker(long_call *call)
         Py_BEGIN_ALLOW_THREADS
         status = PyThread_acquire_lock_timed(call->done, WAIT_SLICE_US, 0);
         Py_END_ALLOW_THREADS
-        if (status == PY_LOCK_ACQUIRED)
+        if (status == PY_LOCK_ACQUIRED) {
+            /* A Ctrl+C that came during the last slice is part of this call,
+             * so its exception says that the operation completed. */
+            handle_signals(call);
             return 0;
+        }
         /* The operation keeps running until DISM notices the event, so a
          * signal never abandons it half-way. */
-        if (PyErr_CheckSignals() < 0)
-            keep_exception_and_cancel(call);
+        handle_signals(call);
         poll_cancel_token(call);
     }
+}
+
+#define HR_CANCELLED HR_WIN32(1223) /* ERROR_CANCELLED */
+
+static const char SENTENCE_COMPLETED[] =
+    "The cancel came after the point where the operation can stop: it completed successfully "
+    "and its changes were saved.";
+static const char SENTENCE_STOPPED[] =
+    "The operation was stopped before it changed anything: nothing was saved.";
+static const char SENTENCE_FAILED[] =
+    "The operation did not complete.";
+
+/* Marks exc with .completed and, when `note`, a note saying plainly whether
+ * the changes were saved; the note goes where the traceback shows it (3.11+). */
+static void mark_outcome(PyObject *exc, HRESULT hr, int note)
+{
+    int completed = SUCCEEDED(hr);
+    const char *sentence = completed ? SENTENCE_COMPLETED
+                           : class_for(hr) == ERR_CANCELLED ? SENTENCE_STOPPED
+                                                            : SENTENCE_FAILED;
+    if (PyObject_SetAttrString(exc, "completed", completed ? Py_True : Py_False) < 0)
+        PyErr_Clear();
+    if (note && PyObject_HasAttrString(exc, "add_note")) {
+        PyObject *r = PyObject_CallMethod(exc, "add_note", "s", sentence);
+        if (r)
+            Py_DECREF(r);
+        else
+            PyErr_Clear();
+    }
+}
+
+/* mark_outcome for the exception being raised. */
+static void mark_raised_outcome(HRESULT hr, int note)
+{
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (value)
+        mark_outcome(value, hr, note);
+    PyErr_Restore(type, value, tb);
+}
+
+/* The outcome of a finished call, one rule for every long call: a call that
+ * was cancelled raises (the kept exception, or CancelledError) marked with
+ * whether it completed; otherwise DISM's failure or success. */
+static PyObject *call_outcome(module_state *st, long_call *call)
+{
+    if (call->exc_type) {
+        mark_outcome(call->exc_value, call->hr, 1);
+        PyErr_Restore(call->exc_type, call->exc_value, call->exc_tb);
+        call->exc_type = call->exc_value = call->exc_tb = NULL;
+        return NULL;
+    }
+    if (SUCCEEDED(call->hr) && !call->cancel_requested)
+        return PyLong_FromLong((long)call->hr);
+    if (SUCCEEDED(call->hr)) {
+        /* DISM lets a cancel that comes too late finish and return S_OK;
+         * the caller asked to cancel, so it must hear that it did not. */
+        raise_with_sentence(st, HR_CANCELLED, PyUnicode_FromString(SENTENCE_COMPLETED));
+        mark_raised_outcome(call->hr, 0);
+        return NULL;
+    }
+    raise_dism_error(st, call->hr, &call->message);
+    if (call->cancel_requested || class_for(call->hr) == ERR_CANCELLED)
+        mark_raised_outcome(call->hr, 1);
+    return NULL;
 }
 
 /* Runs call->operation and returns the success code as an int, or NULL with
@@ -350,7 +515,16 @@ PyObject *run_long_call(module_state *st, long_call *call)
         PyErr_NoMemory();
         goto out;
     }
-    poll_cancel_token(call); /* an already-set token cancels before anything starts */
+    poll_cancel_token(call);
+    if (call->cancel_requested) {
+        /* An already-set token: DISM is not called at all, so an operation
+         * that never looks at its CancelEvent cannot run either. */
+        call->hr = HR_CANCELLED;
+        call->message.text = wide_copy(L"cancelled before the operation started (the cancel "
+                                       L"token was already set)");
+        result = call_outcome(st, call);
+        goto out;
+    }
     PyThread_acquire_lock(call->done, WAIT_LOCK);
     /* (unsigned long)-1 is PYTHREAD_INVALID_THREAD_ID, which the limited API
      * does not define. */
@@ -361,26 +535,7 @@ PyObject *run_long_call(module_state *st, long_call *call)
     }
     wait_for_worker(call);
     PyThread_release_lock(call->done);
-
-    if (call->exc_type) {
-        if (SUCCEEDED(call->hr) && call->exc_value) {
-            /* DISM lets a cancel that comes too late finish the operation. */
-            PyObject *r = PyObject_CallMethod(
-                call->exc_value, "add_note", "s",
-                "The DISM operation had passed the point where it can be cancelled and "
-                "completed successfully.");
-            if (r)
-                Py_DECREF(r);
-            else
-                PyErr_Clear();
-        }
-        PyErr_Restore(call->exc_type, call->exc_value, call->exc_tb);
-        call->exc_type = call->exc_value = call->exc_tb = NULL;
-    } else if (FAILED(call->hr)) {
-        raise_dism_error(st, call->hr, &call->message);
-    } else {
-        result = PyLong_FromLong((long)call->hr);
-    }
+    result = call_outcome(st, call);
 out:
     free(call->message.text);
     if (call->done)
@@ -678,20 +833,26 @@ static PyObject *dism_mount_image(PyObject *module, PyObject *args, PyObject *kw
 {
     static char *kwlist[] = {"image_path", "mount_path", "index", "name", "flags",
                              "progress", "cancel", NULL};
+    module_state *st = get_state(module);
     mount_args a = {0};
+    /* Index 0 is how a mount by name passes "no index". */
+    uint_arg index = {st, DISMAPI_E_INVALID_IMAGE_INDEX, "DismMountImage: ImageIndex", 0};
+    uint_arg flags = {st, E_INVALIDARG, "DismMountImage: Flags", 0};
     PyObject *progress = Py_None, *cancel = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O&O&IO&I|OO:mount_image", kwlist,
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O&O&O&O&O&|OO:mount_image", kwlist,
                                      path_converter, &a.image, path_converter, &a.mount,
-                                     &a.index, optional_text_converter, &a.name, &a.flags,
-                                     &progress, &cancel))
+                                     uint_converter, &index, optional_text_converter, &a.name,
+                                     uint_converter, &flags, &progress, &cancel))
         return NULL;
+    a.index = index.value;
+    a.flags = flags.value;
     a.identifier = a.name.wide ? DismImageName : DismImageIndex;
     long_call call;
     PyObject *result = NULL;
     if (prepare_long_call(&call, progress, cancel) == 0) {
         call.operation = run_mount;
         call.args = &a;
-        result = run_long_call(get_state(module), &call);
+        result = run_long_call(st, &call);
     }
     PyMem_Free(a.image.wide);
     PyMem_Free(a.mount.wide);
@@ -716,17 +877,21 @@ PyDoc_STRVAR(unmount_image_doc,
 static PyObject *dism_unmount_image(PyObject *module, PyObject *args, PyObject *kwargs)
 {
     static char *kwlist[] = {"mount_path", "flags", "progress", "cancel", NULL};
+    module_state *st = get_state(module);
     unmount_args a = {0};
+    uint_arg flags = {st, E_INVALIDARG, "DismUnmountImage: Flags", 0};
     PyObject *progress = Py_None, *cancel = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O&I|OO:unmount_image", kwlist,
-                                     path_converter, &a.mount, &a.flags, &progress, &cancel))
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O&O&|OO:unmount_image", kwlist,
+                                     path_converter, &a.mount, uint_converter, &flags, &progress,
+                                     &cancel))
         return NULL;
+    a.flags = flags.value;
     long_call call;
     PyObject *result = NULL;
     if (prepare_long_call(&call, progress, cancel) == 0) {
         call.operation = run_unmount;
         call.args = &a;
-        result = run_long_call(get_state(module), &call);
+        result = run_long_call(st, &call);
     }
     PyMem_Free(a.mount.wide);
     return result;
@@ -739,22 +904,18 @@ static PyObject *dism_unmount_image(PyObject *module, PyObject *args, PyObject *
 
 
 /* Takes the session lock, releasing the GIL only when it has to wait.  The
- * one caller that must not wait is a progress callback (or cancel token) of
- * the call holding the lock: it would wait for itself. */
+ * one caller that must not wait is the progress callback, cancel token or
+ * signal handler of the call holding the lock (see as_callback): it would
+ * wait for itself. */
 int session_lock(SessionObject *self)
 {
     long_call *active = self->active_call;
     if (active && active->callback_thread == PyThread_get_thread_ident()) {
-        PyObject *message = PyUnicode_FromString(
-            "the session is busy with the call whose progress callback or cancel token is "
-            "running; use the session after that call returns");
-        PyObject *exc = message ? make_error(get_state(self->module), DISMAPI_E_BUSY, message)
-                                : NULL;
-        Py_XDECREF(message);
-        if (exc) {
-            PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
-            Py_DECREF(exc);
-        }
+        raise_with_sentence(
+            get_state(self->module), DISMAPI_E_BUSY,
+            PyUnicode_FromString("the session is busy with the call whose progress callback, "
+                                 "cancel token or signal handler is running; use the session "
+                                 "after that call returns"));
         return -1;
     }
     if (!PyThread_acquire_lock(self->lock, NOWAIT_LOCK)) {
@@ -786,15 +947,8 @@ int session_check_open(SessionObject *self)
 {
     if (self->open)
         return 0;
-    PyObject *message = PyUnicode_FromString("the session is closed; open a new one");
-    PyObject *exc = message ? make_error(get_state(self->module),
-                                         DISMAPI_E_INVALID_DISM_SESSION, message)
-                            : NULL;
-    Py_XDECREF(message);
-    if (exc) {
-        PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
-        Py_DECREF(exc);
-    }
+    raise_with_sentence(get_state(self->module), DISMAPI_E_INVALID_DISM_SESSION,
+                        PyUnicode_FromString("the session is closed; open a new one"));
     return -1;
 }
 
@@ -899,10 +1053,12 @@ static PyObject *session_commit(SessionObject *self, PyObject *args, PyObject *k
 {
     static char *kwlist[] = {"flags", "progress", "cancel", NULL};
     commit_args a = {0};
+    uint_arg flags = {get_state(self->module), E_INVALIDARG, "DismCommitImage: Flags", 0};
     PyObject *progress = Py_None, *cancel = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "I|OO:commit", kwlist, &a.flags, &progress,
-                                     &cancel))
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O&|OO:commit", kwlist, uint_converter,
+                                     &flags, &progress, &cancel))
         return NULL;
+    a.flags = flags.value;
     long_call call;
     if (prepare_long_call(&call, progress, cancel) < 0)
         return NULL;

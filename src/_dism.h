@@ -85,6 +85,7 @@ struct long_call {
      * right now (0 otherwise): a session call from there would wait for
      * the lock this very call holds. */
     unsigned long callback_thread;
+    int cancel_requested; /* the token was set, or a callback or signal raised */
 };
 
 typedef struct {
@@ -108,6 +109,19 @@ void raise_wrong_type(const char *expected, PyObject *obj);
 int path_converter(PyObject *obj, void *addr);
 int optional_path_converter(PyObject *obj, void *addr);
 int optional_text_converter(PyObject *obj, void *addr);
+
+/* A UINT argument.  "I" would wrap 2**32 + 2 to 2, so every UINT goes
+ * through uint_converter instead, which refuses a value outside [min,
+ * UINT_MAX] with DISM's own error for that argument.  The caller fills in
+ * everything but `value` before parsing. */
+typedef struct {
+    module_state *st;
+    HRESULT out_of_range; /* E_INVALIDARG, or DISMAPI_E_INVALID_IMAGE_INDEX for an index */
+    const char *name;     /* the DISM parameter, for the sentence */
+    unsigned min;
+    unsigned value;
+} uint_arg;
+int uint_converter(PyObject *obj, void *addr);
 
 /* Long operations: prepare, fill in operation/args, run. */
 int prepare_long_call(long_call *call, PyObject *progress, PyObject *cancel);

@@ -1335,8 +1335,9 @@ PyDoc_STRVAR(set_reserved_storage_state_doc,
 static PyObject *dism_set_reserved_storage_state(PyObject *module, PyObject *args)
 {
     PyObject *session;
-    unsigned int state;
-    if (!PyArg_ParseTuple(args, "OI:set_reserved_storage_state", &session, &state))
+    uint_arg state = {get_state(module), E_INVALIDARG, "DismSetReservedStorageState: State", 0};
+    if (!PyArg_ParseTuple(args, "OO&:set_reserved_storage_state", &session, uint_converter,
+                          &state))
         return NULL;
     SetReservedStorageState_fn fn =
         (SetReservedStorageState_fn)require_export(module, X_SetReservedStorageState);
@@ -1344,7 +1345,7 @@ static PyObject *dism_set_reserved_storage_state(PyObject *module, PyObject *arg
     if (!s)
         return NULL;
     outcome o = {0};
-    WITHOUT_GIL(o, fn(s->handle, state));
+    WITHOUT_GIL(o, fn(s->handle, state.value));
     session_unlock(s);
     if (check_outcome(module, &o) < 0)
         return NULL;

@@ -541,8 +541,18 @@ static enum wimlib_progress_status unmount_progress(enum wimlib_progress_msg msg
     unmount_progress_ctx *c = ctx;
     switch (msg) {
     case WIMLIB_PROGRESS_MSG_UNMOUNT_BEGIN:
-        /* The last point where the operation can still stop: after this the
-         * server commits, and a cancel lets it finish (as DISM documents). */
+        /* The point of no return, and the last moment wimlib offers to stop:
+         * right after this message wimlib hands the unmount to the mount
+         * server (setxattr wimfs.unmount_info, then getxattr wimfs.unmount),
+         * and the server writes the WIM with wimlib_overwrite.  From then on
+         * nothing travels back: the server's own progress function only
+         * forwards reports over the message queue and always continues, and
+         * the return value of this function is ignored.  Killing the server
+         * would keep the WIM intact (wimlib appends and writes the header
+         * last, or rebuilds into a temporary file and renames it) but would
+         * lose every change of the mount, so a cancel that arrives later
+         * lets the commit finish, as DISM documents, and the caller is told
+         * that the changes were saved. */
         if (progress_cancelled(c->sink)) {
             c->cancelled = true;
             return WIMLIB_PROGRESS_STATUS_ABORT;
@@ -580,24 +590,25 @@ static HRESULT stop_live_server(const char *function, const char *dir, DWORD fla
 {
     progress_report(sink, 0, MOUNT_PROGRESS_TOTAL);
     int wflags = wimlib_unmount_flags(flags, read_only);
-    unmount_progress_ctx ctx = {sink, false};
-    if (progress_cancelled(sink))
-        return engine_fail(HRESULT_FROM_WIN32(ERROR_CANCELLED),
-                           "%s: cancelled before '%s' was unmounted; it is still mounted.",
-                           function, dir);
+    unmount_progress_ctx ctx = {sink, progress_cancelled(sink)};
     engine_log(LOG_INFO, "%s: unmounting %s (%s)", function, dir,
                (wflags & WIMLIB_UNMOUNT_FLAG_COMMIT) ? "commit" : "discard");
-    int rc = wimlib_unmount_image_with_progress(dir, wflags, unmount_progress, &ctx);
+    int rc = ctx.cancelled ? WIMLIB_ERR_ABORTED_BY_PROGRESS
+                           : wimlib_unmount_image_with_progress(dir, wflags, unmount_progress,
+                                                                &ctx);
     if (rc == WIMLIB_ERR_MQUEUE) {
         /* Progress travels over a POSIX message queue, which some containers
-         * lack; the unmount itself does not need it. */
+         * lack; the unmount itself does not need it.  Without a progress
+         * function there is no UNMOUNT_BEGIN, so this is the last check. */
         engine_log(LOG_WARNING, "%s: no message queues, unmounting without progress", function);
-        rc = wimlib_unmount_image_with_progress(dir, wflags, NULL, NULL);
+        ctx.cancelled = progress_cancelled(sink);
+        rc = ctx.cancelled ? WIMLIB_ERR_ABORTED_BY_PROGRESS
+                           : wimlib_unmount_image_with_progress(dir, wflags, NULL, NULL);
     }
     if (rc == WIMLIB_ERR_ABORTED_BY_PROGRESS && ctx.cancelled)
         return engine_fail(HRESULT_FROM_WIN32(ERROR_CANCELLED),
-                           "%s: cancelled before '%s' was unmounted; it is still mounted.",
-                           function, dir);
+                           "%s: cancelled before '%s' was unmounted; it is still mounted and "
+                           "nothing was saved.", function, dir);
     if (rc == WIMLIB_ERR_MOUNTED_IMAGE_IS_BUSY)
         return engine_fail(HRESULT_FROM_WIN32(ERROR_BUSY),
                            "%s: files are still open inside '%s'; close them and try again "

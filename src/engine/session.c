@@ -24,6 +24,9 @@ typedef struct session {
     char root[ENGINE_PATH_MAX];
     char windows_dir[ENGINE_PATH_MAX];
     char system_drive[8];
+    /* Empty windows_dir: a mounted image that holds no Windows installation.
+     * It can still be committed; servicing it fails with this sentence. */
+    char no_windows[ENGINE_PATH_MAX + 160];
     unsigned busy;
     bool closing;
     struct session *next;
@@ -75,6 +78,12 @@ HRESULT session_acquire_image(DismSession id, const char *function, char *root, 
     /* Decided under the lock: once it is released a closing session may be
      * freed by DismCloseSession. */
     bool usable = s && !s->closing;
+    if (usable && windows_dir && !s->windows_dir[0]) {
+        char why[sizeof s->no_windows];
+        snprintf(why, sizeof why, "%s", s->no_windows);
+        pthread_mutex_unlock(&table_lock);
+        return engine_fail(HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND), "%s: %s", function, why);
+    }
     if (usable) {
         s->busy++;
         snprintf(root, size, "%s", s->root);
@@ -130,8 +139,19 @@ static bool is_directory(const char *path)
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* A Windows installation has System32 and its registry hives folder. */
-static HRESULT find_windows_dir(const char *root, const char *windows_dir, char *out, size_t size)
+/* The sentence saying that `root` holds no Windows installation. */
+static const char *describe_no_windows(const char *root, const char *windows_dir, char *out,
+                                       size_t size)
+{
+    snprintf(out, size, "'%s' does not hold a Windows installation: no '%s' directory with "
+             "System32\\config was found in it.", root, windows_dir ? windows_dir : "Windows");
+    return out;
+}
+
+/* A Windows installation has System32 and its registry hives folder.  When
+ * there is none, `why` gets the sentence that says so. */
+static HRESULT find_windows_dir(const char *root, const char *windows_dir, char *out, size_t size,
+                                char *why, size_t why_size)
 {
     const char *relative = windows_dir ? windows_dir : "Windows";
     /* An absolute WindowsDirectory must still lie inside the image. */
@@ -146,9 +166,8 @@ static HRESULT find_windows_dir(const char *root, const char *windows_dir, char 
     if (!resolve_ci(root, relative, out, size) || !is_directory(out) ||
         !resolve_ci(out, "System32/config", config, sizeof config) || !is_directory(config))
         return engine_fail(HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND),
-                           "DismOpenSession: '%s' does not hold a Windows installation: no "
-                           "'%s' directory with System32\\config was found in it.", root,
-                           windows_dir ? windows_dir : "Windows");
+                           "DismOpenSession: %s", describe_no_windows(root, windows_dir, why,
+                                                                       why_size));
     return S_OK;
 }
 
@@ -168,6 +187,14 @@ static HRESULT check_system_drive(PCWSTR drive, char out[8])
                            "such as \"C:\".");
     snprintf(out, 8, "%c:", (char)towupper((wint_t)drive[0]));
     return S_OK;
+}
+
+/* A mount point of the registry, or a live wimfs mount made by another tool. */
+static bool is_mount(const char *root)
+{
+    mount_record rec;
+    wimfs_info live;
+    return registry_find_by_mount(root, &rec) || wimfs_query(root, &live) == 0;
 }
 
 /* A recorded mount whose server is gone (killed, or a reboot) shows an empty
@@ -212,7 +239,14 @@ static HRESULT open_args(PCWSTR ImagePath, PCWSTR WindowsDirectory, PCWSTR Syste
     } else if (SUCCEEDED(hr = check_system_drive(SystemDrive, s->system_drive))) {
         hr = check_still_served(s->root);
         if (SUCCEEDED(hr))
-            hr = find_windows_dir(s->root, windir, s->windows_dir, sizeof s->windows_dir);
+            hr = find_windows_dir(s->root, windir, s->windows_dir, sizeof s->windows_dir,
+                                  s->no_windows, sizeof s->no_windows);
+        /* Any mounted image can be committed (DismCommitImage), Windows or
+         * not: its servicing calls fail later, with the sentence kept. */
+        if (hr == HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND) && !windir && is_mount(s->root)) {
+            s->windows_dir[0] = '\0';
+            hr = S_OK;
+        }
     }
     free(path);
     free(windir);
