@@ -533,6 +533,8 @@ static void wait_for_server_exit(pid_t pid, const char *dir)
 typedef struct {
     const progress_sink *sink;
     bool cancelled;
+    bool queue_unlinked;
+    progress_queues queues_before; /* this process's queues before this unmount */
 } unmount_progress_ctx;
 
 static enum wimlib_progress_status unmount_progress(enum wimlib_progress_msg msg,
@@ -557,7 +559,18 @@ static enum wimlib_progress_status unmount_progress(enum wimlib_progress_msg msg
             c->cancelled = true;
             return WIMLIB_PROGRESS_STATUS_ABORT;
         }
+        progress_queues_open(&c->queues_before);
+        return WIMLIB_PROGRESS_STATUS_CONTINUE;
+    default:
         break;
+    }
+    /* Every later message comes from the server, which has opened the queue
+     * by now: its name can go (see mountinfo.c). */
+    if (!c->queue_unlinked) {
+        progress_queue_unlink_new(&c->queues_before);
+        c->queue_unlinked = true;
+    }
+    switch (msg) {
     case WIMLIB_PROGRESS_MSG_WRITE_STREAMS:
         progress_report(c->sink, info->write_streams.completed_bytes,
                         info->write_streams.total_bytes);
@@ -583,6 +596,46 @@ static int wimlib_unmount_flags(DWORD flags, bool read_only)
     return f;
 }
 
+/* One unmount request.  Progress travels over a POSIX message queue, which
+ * some containers lack; the unmount itself does not need it.  Without a
+ * progress function there is no UNMOUNT_BEGIN, so the cancel is checked
+ * here for the last time. */
+static int unmount_once(const char *function, const char *dir, int wflags,
+                        unmount_progress_ctx *ctx)
+{
+    ctx->cancelled = progress_cancelled(ctx->sink);
+    if (ctx->cancelled)
+        return WIMLIB_ERR_ABORTED_BY_PROGRESS;
+    ctx->queue_unlinked = false;
+    int rc = wimlib_unmount_image_with_progress(dir, wflags, unmount_progress, ctx);
+    if (rc != WIMLIB_ERR_MQUEUE)
+        return rc;
+    engine_log(LOG_WARNING, "%s: no message queues, unmounting without progress", function);
+    ctx->cancelled = progress_cancelled(ctx->sink);
+    return ctx->cancelled ? WIMLIB_ERR_ABORTED_BY_PROGRESS
+                          : wimlib_unmount_image_with_progress(dir, wflags, NULL, NULL);
+}
+
+/* FUSE delivers the release of a closed file to the server after close()
+ * has returned, so an unmount right after the last close can find it still
+ * open: the server refuses to commit, and the request is repeated for a
+ * while before "files are still open" is believed. */
+static int unmount_waiting_for_releases(const char *function, const char *dir, int wflags,
+                                        unmount_progress_ctx *ctx)
+{
+    long waited_ms = 0, step_ms = 1;
+    int rc;
+    while ((rc = unmount_once(function, dir, wflags, ctx)) == WIMLIB_ERR_MOUNTED_IMAGE_IS_BUSY &&
+           waited_ms < BUSY_RETRY_MS) {
+        struct timespec ts = {0, step_ms * 1000000L};
+        nanosleep(&ts, NULL);
+        waited_ms += step_ms;
+        if (step_ms < 100)
+            step_ms *= 2;
+    }
+    return rc;
+}
+
 /* Unmounts a live wimfs mount, committing per flags.  On failure or cancel
  * the image stays mounted. */
 static HRESULT stop_live_server(const char *function, const char *dir, DWORD flags,
@@ -590,21 +643,12 @@ static HRESULT stop_live_server(const char *function, const char *dir, DWORD fla
 {
     progress_report(sink, 0, MOUNT_PROGRESS_TOTAL);
     int wflags = wimlib_unmount_flags(flags, read_only);
-    unmount_progress_ctx ctx = {sink, progress_cancelled(sink)};
+    unmount_progress_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.sink = sink;
     engine_log(LOG_INFO, "%s: unmounting %s (%s)", function, dir,
                (wflags & WIMLIB_UNMOUNT_FLAG_COMMIT) ? "commit" : "discard");
-    int rc = ctx.cancelled ? WIMLIB_ERR_ABORTED_BY_PROGRESS
-                           : wimlib_unmount_image_with_progress(dir, wflags, unmount_progress,
-                                                                &ctx);
-    if (rc == WIMLIB_ERR_MQUEUE) {
-        /* Progress travels over a POSIX message queue, which some containers
-         * lack; the unmount itself does not need it.  Without a progress
-         * function there is no UNMOUNT_BEGIN, so this is the last check. */
-        engine_log(LOG_WARNING, "%s: no message queues, unmounting without progress", function);
-        ctx.cancelled = progress_cancelled(sink);
-        rc = ctx.cancelled ? WIMLIB_ERR_ABORTED_BY_PROGRESS
-                           : wimlib_unmount_image_with_progress(dir, wflags, NULL, NULL);
-    }
+    int rc = unmount_waiting_for_releases(function, dir, wflags, &ctx);
     if (rc == WIMLIB_ERR_ABORTED_BY_PROGRESS && ctx.cancelled)
         return engine_fail(HRESULT_FROM_WIN32(ERROR_CANCELLED),
                            "%s: cancelled before '%s' was unmounted; it is still mounted and "

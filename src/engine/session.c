@@ -189,25 +189,30 @@ static HRESULT check_system_drive(PCWSTR drive, char out[8])
     return S_OK;
 }
 
+/* Whether the registry records a mount at `root`.  No usable state
+ * directory means no recorded mounts to ask about, not a failure. */
+static bool recorded_mount(const char *root)
+{
+    mount_record rec;
+    bool recorded = false;
+    if (FAILED(registry_find_by_mount("DismOpenSession", root, &rec, &recorded)))
+        engine_clear_error();
+    return recorded;
+}
+
 /* A mount point of the registry, or a live wimfs mount made by another tool. */
 static bool is_mount(const char *root)
 {
-    mount_record rec;
     wimfs_info live;
-    return registry_find_by_mount(root, &rec) || wimfs_query(root, &live) == 0;
+    return recorded_mount(root) || wimfs_query(root, &live) == 0;
 }
 
 /* A recorded mount whose server is gone (killed, or a reboot) shows an empty
  * directory; servicing that would service nothing. */
 static HRESULT check_still_served(const char *root)
 {
-    mount_record rec;
     wimfs_info live;
-    bool recorded = false;
-    /* No usable state directory means no recorded mounts to ask about. */
-    if (FAILED(registry_find_by_mount("DismOpenSession", root, &rec, &recorded)))
-        engine_clear_error();
-    if (!recorded || wimfs_query(root, &live) == 0)
+    if (!recorded_mount(root) || wimfs_query(root, &live) == 0)
         return S_OK;
     return engine_fail(DISMAPI_E_NEEDS_REMOUNT, "DismOpenSession: the image mounted at '%s' is "
                        "no longer served; remount it first (DismRemountImage).", root);
