@@ -72,6 +72,7 @@ from typing import (Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequ
                     Tuple)
 
 import dism
+from dism.errors import with_code
 from dism.progress import fraction
 
 __all__ = ["EXIT_STATUS_TABLE", "exit_status", "main", "render_bar", "translate_dism_syntax"]
@@ -151,14 +152,6 @@ def _hresult(exc: BaseException) -> Optional[int]:
     if isinstance(exc, UsageError):
         return E_INVALIDARG
     return getattr(exc, "hresult", None)
-
-
-def _dism_error(cls: type, hresult: int, message: str) -> "dism.DismError":
-    """An exception shaped like the ones the extension raises."""
-    exc = cls(f"[0x{hresult:08X}] {message}")
-    exc.hresult = hresult
-    exc.message = message
-    return exc
 
 
 # ---------------------------------------------------------------------------
@@ -288,14 +281,14 @@ def _select_image(images: Sequence[dism.ImageInfo], image_file: str, index: Opti
     if index is not None:
         chosen = [image for image in images if image.index == index]
         if not chosen:
-            raise _dism_error(dism.InvalidImageIndexError, dism._dism.DISMAPI_E_INVALID_IMAGE_INDEX,
+            raise with_code(dism.InvalidImageIndexError, dism._dism.DISMAPI_E_INVALID_IMAGE_INDEX,
                               f"image index {index} does not exist in '{image_file}'; it holds "
                               f"{len(images)} image(s), numbered from 1.")
         return chosen
     if name is not None:
         chosen = [image for image in images if image.name == name]
         if not chosen:
-            raise _dism_error(dism.InvalidImageNameError, dism._dism.DISMAPI_E_INVALID_IMAGE_NAME,
+            raise with_code(dism.InvalidImageNameError, dism._dism.DISMAPI_E_INVALID_IMAGE_NAME,
                               f"'{image_file}' has no image named '{name}'.")
         return chosen[:1]
     return list(images)
@@ -1576,7 +1569,7 @@ def _initialized(args: argparse.Namespace) -> Iterator[None]:
     try:
         dism.initialize(log_level=level, log_path=args.log_path, scratch_dir=args.scratch_dir)
     except RuntimeError as exc:  # main() embedded in a process with sessions open
-        raise _dism_error(dism.DismError, HRESULT_INVALID_STATE, str(exc)) from exc
+        raise with_code(dism.DismError, HRESULT_INVALID_STATE, str(exc)) from exc
     try:
         yield
     except BaseException:

@@ -269,11 +269,11 @@ def test_global_options_reach_initialize(capsys, sample_wim, tmp_path):
                          "get-imageinfo", "--image-file", sample_wim, "--quiet")
     assert code == 0 and out == "" and err == ""
     assert "DismGetImageInfo" in log.read_text()
-    # A bad scratch directory is an invalid argument, and the log is named.
+    # A missing scratch directory is a file not found, and the log is named.
     code, _, err = run(capsys, "get-imageinfo", "--image-file", sample_wim,
                        "--scratch-dir", tmp_path / "nope", "--log-path", log)
     assert code == 3
-    assert err.startswith("Error: 0x80070057\n") and str(log) in err
+    assert err.startswith("Error: 0x80070002\n") and str(log) in err
 
 
 # --- the mount lifecycle -------------------------------------------------------------

@@ -81,3 +81,105 @@ def test_initialize_with_new_settings_is_still_refused_while_a_session_is_open(o
         "    print('refused', e)\n")
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("refused"), out.stdout
+
+
+# --- item 13: a missing file or directory is a FileNotFoundError naming it --------
+
+def _missing_path_calls(root: Path, missing: Path):
+    """Every servicing call that takes a path, given one that does not exist."""
+    return {
+        "Session": lambda s: dism.Session(missing),
+        "get_features": lambda s: s.get_features(package_path=missing),
+        "get_feature_info": lambda s: s.get_feature_info("X", package_path=missing),
+        "get_package_info": lambda s: s.get_package_info(path=missing),
+        "add_package": lambda s: s.add_package(missing),
+        "remove_package": lambda s: s.remove_package(path=missing),
+        "add_driver": lambda s: s.add_driver(missing),
+        "get_driver_info": lambda s: s.get_driver_info(missing),
+        "apply_unattend": lambda s: s.apply_unattend(missing),
+        "add_provisioned_appx_package": lambda s: s.add_provisioned_appx_package(
+            missing, skip_license=True),
+        "appx dependency": lambda s: s.add_provisioned_appx_package(
+            root / "Windows" / "System32", dependencies=[missing], skip_license=True),
+        "appx license": lambda s: s.add_provisioned_appx_package(
+            root / "Windows" / "System32", licenses=[missing]),
+        "appx custom data": lambda s: s.add_provisioned_appx_package(
+            root / "Windows" / "System32", skip_license=True, custom_data=missing),
+        "get_image_info": lambda s: dism.get_image_info(missing),
+    }
+
+
+def test_every_missing_path_is_a_file_not_found_error_naming_it(offline_tree, tmp_path):
+    missing = tmp_path / "not-there" / "thing.inf"
+    with dism.Session(offline_tree) as session:
+        for label, call in _missing_path_calls(offline_tree, missing).items():
+            with pytest.raises(FileNotFoundError) as e:
+                call(session)
+            assert isinstance(e.value, dism.PathNotFoundError), label
+            assert e.value.hresult in (0x80070002, 0x80070003), label
+            assert str(missing.parent) in e.value.message, (label, e.value.message)
+
+
+def test_a_session_on_a_file_is_not_reported_as_missing(tmp_path):
+    afile = tmp_path / "install.wim"
+    afile.write_bytes(b"x")
+    with pytest.raises(dism.InvalidArgumentError) as e:
+        dism.Session(afile)
+    assert not isinstance(e.value, FileNotFoundError)
+    assert str(afile) in e.value.message and "is a file" in e.value.message
+
+
+def test_a_missing_scratch_directory_is_a_file_not_found_error(tmp_path):
+    missing = tmp_path / "no-scratch"
+    out = run_python(
+        "import dism\n"
+        "try:\n"
+        f"    dism.initialize(scratch_dir={str(missing)!r})\n"
+        "except FileNotFoundError as e:\n"
+        "    print(type(e).__name__, hex(e.hresult), e.message)\n")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("PathNotFoundError 0x80070002"), out.stdout
+    assert str(missing) in out.stdout
+
+
+# --- item 13: every DismError from the Python layer carries its code and sentence ---
+
+def test_a_call_on_a_closed_session_has_a_code_and_a_message(offline_tree):
+    session = dism.Session(offline_tree)
+    session.close()
+    with pytest.raises(dism.InvalidSessionError) as e:
+        session.get_packages()
+    assert e.value.hresult == 0xC0040004
+    assert str(offline_tree) in e.value.message and "closed" in e.value.message
+    assert str(e.value).startswith("[0xC0040004] ")
+
+
+def test_a_driver_folder_without_infs_has_a_code_and_a_message(tmp_path):
+    with pytest.raises(dism.PathNotFoundError) as e:
+        dism.find_driver_infs(tmp_path)
+    assert e.value.hresult == 0x80070002 and str(tmp_path) in e.value.message
+
+
+def _dism_error_names() -> set:
+    import dism.errors
+    return {name for name in dism.errors.__all__
+            if issubclass(getattr(dism.errors, name), dism.DismError)}
+
+
+def test_the_python_layer_makes_dism_errors_only_through_with_code():
+    """A DismError class called directly would lack .hresult and .message;
+    dism/errors.py's with_code() is the one place that makes them."""
+    import ast
+    names = _dism_error_names()
+    package = Path(dism.__file__).parent
+    direct = []
+    for source in sorted(package.rglob("*.py")):
+        tree = ast.parse(source.read_text(), str(source))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            called = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+            if called in names:
+                direct.append(f"{source.relative_to(package)}:{node.lineno} {called}(...)")
+    assert direct == [], direct

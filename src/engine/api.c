@@ -109,9 +109,11 @@ static HRESULT prepare_directories(const char *scratch)
         return hr;
     if (scratch) {
         struct stat st;
-        if (stat(scratch, &st) != 0 || !S_ISDIR(st.st_mode))
-            return engine_fail(E_INVALIDARG,
-                               "The scratch directory '%s' does not exist or is not a directory.",
+        if (stat(scratch, &st) != 0)
+            return engine_fail_errno(errno, "The scratch directory '%s' cannot be used",
+                                     scratch);
+        if (!S_ISDIR(st.st_mode))
+            return engine_fail(E_INVALIDARG, "The scratch directory '%s' is not a directory.",
                                scratch);
         snprintf(scratch_dir, sizeof scratch_dir, "%s", scratch);
         return S_OK;
