@@ -183,3 +183,30 @@ def test_the_python_layer_makes_dism_errors_only_through_with_code():
             if called in names:
                 direct.append(f"{source.relative_to(package)}:{node.lineno} {called}(...)")
     assert direct == [], direct
+
+
+# --- item 17: reads the engine cannot answer do not speak of changes ---------------
+
+READS_THE_ENGINE_CANNOT_ANSWER = {
+    "get_target_editions": lambda s: s.get_target_editions(),
+    "check_health(scan=True)": lambda s: s.check_health(scan=True),
+    "validate_product_key": lambda s: s.validate_product_key("AAAAA-BBBBB-CCCCC-DDDDD-EEEEE"),
+    "get_product_key_info": lambda s: s.get_product_key_info("AAAAA-BBBBB-CCCCC-DDDDD-EEEEE"),
+}
+
+
+@pytest.mark.parametrize("call", READS_THE_ENGINE_CANNOT_ANSWER.values(),
+                         ids=READS_THE_ENGINE_CANNOT_ANSWER.keys())
+def test_a_read_the_engine_cannot_answer_does_not_speak_of_changes(offline_tree, call):
+    with dism.Session(offline_tree) as session:
+        with pytest.raises(dism.NotSupportedError) as e:
+            call(session)
+    assert "servicing stack" in e.value.message
+    assert "changed" not in e.value.message, e.value.message
+
+
+def test_a_write_the_engine_cannot_do_still_says_nothing_changed(offline_tree):
+    with dism.Session(offline_tree) as session:
+        with pytest.raises(dism.NotSupportedError) as e:
+            session.set_product_key("AAAAA-BBBBB-CCCCC-DDDDD-EEEEE")
+    assert "The image was not changed." in e.value.message
