@@ -1290,7 +1290,7 @@ def _human_cleanup(details: Mapping[str, Any]) -> List[str]:
     released, left = details["released"], details["left"]
     lines = [f"Released {len(released)} stale mount(s)" + (":" if released else ".")]
     lines += [_mount_line(info) for info in released]
-    lines.append(f"Left {len(left)} mount(s) in place" + (" (in use or healthy):" if left else "."))
+    lines.append(f"Left {len(left)} mount(s) in place" + (":" if left else "."))
     lines += [_mount_line(info) for info in left]
     return lines + [""]
 
