@@ -39,8 +39,11 @@ for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+    # Through env, so that sudo's environment reset keeps the settings; no
+    # questions, and no debconf notes (such as apt-utils being absent).
+    apt=($SUDO env DEBIAN_FRONTEND=noninteractive DEBCONF_NOWARNINGS=yes apt-get -qq)
+    "${apt[@]}" update
+    "${apt[@]}" install -y "${missing[@]}" >/dev/null
 fi
 
 PYTHON="${PYTHON:-python3}"
