@@ -49,8 +49,8 @@ EXTENSION_WARNINGS = STRICT + ["-Wno-unused-parameter", "-Wno-missing-field-init
 
 def missing(what: str):
     if os.environ.get("CI"):
-        pytest.fail(f"the Windows build check needs {what} in CI (scripts/install.sh)")
-    pytest.skip(f"needs {what} (scripts/install.sh installs it)")
+        pytest.fail(f"the Windows build check needs {what} in CI (scripts/install.sh --test)")
+    pytest.skip(f"needs {what} (scripts/install.sh --test installs it)")
 
 
 def tool(arch: str, name: str) -> str:
