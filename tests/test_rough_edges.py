@@ -257,3 +257,13 @@ def test_an_editable_build_warns_about_nothing(tmp_path):
     out = subprocess.run([sys.executable, "-c", BUILD_WITHOUT_WARNINGS], cwd=copy,
                          capture_output=True, text=True, timeout=600)
     assert out.returncode == 0 and out.stdout.splitlines()[-1:] == ["built"], out.stderr[-3000:]
+
+
+def test_a_path_that_exists_but_cannot_be_reached_is_not_called_missing(offline_tree, tmp_path):
+    loop = tmp_path / "loop.cab"
+    loop.symlink_to(loop)  # ELOOP: there is something, it just never resolves
+    with dism.Session(offline_tree) as session:
+        with pytest.raises(dism.DismError) as e:
+            session.add_package(loop)
+    assert not isinstance(e.value, FileNotFoundError)
+    assert str(loop) in e.value.message and "does not exist" not in e.value.message

@@ -136,8 +136,13 @@ HRESULT existing_path_arg(const char *function, PCWSTR path, const char *what, c
         return hr;
     struct stat st;
     if (stat(*out, &st) != 0) {
-        hr = engine_fail(HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND), "%s: the %s '%s' does not "
-                         "exist.", function, what, *out);
+        /* Only a path that is not there is "not found"; one that cannot be
+         * reached (permissions, a link loop, a name too long) says why. */
+        hr = errno == ENOENT || errno == ENOTDIR
+                 ? engine_fail(HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND), "%s: the %s '%s' does "
+                               "not exist.", function, what, *out)
+                 : engine_fail_errno(errno, "%s: the %s '%s' cannot be used", function, what,
+                                     *out);
         free(*out);
         *out = NULL;
         return hr;
