@@ -1020,6 +1020,13 @@ _DISM_OPTIONS = {
     "format": "--format",
 }
 
+# DISM.exe still takes the names its WIM verbs had before Windows 8.
+_DISM_EXE_OLD_NAMES = {
+    "get-wiminfo": "get-imageinfo", "get-mountedwiminfo": "get-mountedimageinfo",
+    "mount-wim": "mount-image", "unmount-wim": "unmount-image", "commit-wim": "commit-image",
+    "remount-wim": "remount-image", "cleanup-wim": "cleanup-mountpoints",
+}
+
 # DISM.exe spells some verbs as a verb plus an option: /Cleanup-Image /CheckHealth.
 _DISM_COMPOUND_VERBS = {
     "cleanup-image": {"checkhealth": "check-health", "scanhealth": "scan-health",
@@ -1038,6 +1045,7 @@ def _dism_verb(token: str) -> Optional[Tuple[str, Optional[str]]]:
     name, value = match.group(1).lower(), match.group(2)
     if name in _DISM_COMPOUND_VERBS:
         return (name, None) if value is None else None
+    name = _DISM_EXE_OLD_NAMES.get(name, name)
     verb = _VERBS_BY_NAME.get(name)
     if verb is None or (value is not None and verb.value_option is None):
         return None
@@ -1057,19 +1065,19 @@ def _compound_verb(verb: Optional[str], match: Optional["re.Match[str]"]) -> Opt
 _DISM_EXE_VERBS_NOT_HERE = frozenset(name.lower() for name in (
     "Add-Edge", "Add-ProvisionedAppxPackage", "Add-ProvisioningPackage", "Append-Image",
     "Apply-CustomDataImage", "Apply-FFU", "Apply-Image", "Apply-SiloedPackage",
-    "Capture-CustomImage", "Capture-FFU", "Capture-Image", "Check-AppPatch", "Cleanup-Wim",
-    "Delete-Image", "Disable-Edge", "Enable-Edge", "Export-DefaultAppAssociations",
-    "Export-Driver", "Export-Image", "Export-Source", "Get-AppInfo", "Get-AppPatchInfo",
-    "Get-AppPatches", "Get-Apps", "Get-CapabilityInfo", "Get-DefaultAppAssociations",
-    "Get-Intl", "Get-MountedWimInfo", "Get-OSUninstallWindow", "Get-ProvisioningPackageInfo",
-    "Get-ReservedStorageState", "Get-WimBootEntry", "Get-WimInfo", "Import-DefaultAppAssociations",
-    "Initiate-OSUninstall", "List-Image", "Optimize-FFU", "Optimize-Image",
-    "Optimize-ProvisionedAppxPackages", "Remove-DefaultAppAssociations", "Remove-Edge",
-    "Remove-OSUninstall", "Remove-ProvisionedAppxPackage", "Set-AllIntl", "Set-Edition",
-    "Set-InputLocale", "Set-LayeredDriver", "Set-OSUninstallWindow", "Set-ProductKey",
-    "Set-ProvisionedAppxDataFile", "Set-ReservedStorageState", "Set-ScratchSpace",
-    "Set-SKUIntlDefaults", "Set-SysLocale", "Set-TargetPath", "Set-TimeZone", "Set-UILang",
-    "Set-UILangFallback", "Set-UserLocale", "Split-FFU", "Split-Image", "Update-WimBootEntry",
+    "Capture-CustomImage", "Capture-FFU", "Capture-Image", "Check-AppPatch", "Delete-Image",
+    "Disable-Edge", "Enable-Edge", "Export-DefaultAppAssociations", "Export-Driver",
+    "Export-Image", "Export-Source", "Get-AppInfo", "Get-AppPatchInfo", "Get-AppPatches",
+    "Get-Apps", "Get-DefaultAppAssociations", "Get-Intl", "Get-OSUninstallWindow",
+    "Get-ProvisioningPackageInfo", "Get-ReservedStorageState", "Get-WimBootEntry",
+    "Import-DefaultAppAssociations", "Initiate-OSUninstall", "List-Image", "Optimize-FFU",
+    "Optimize-Image", "Optimize-ProvisionedAppxPackages", "Remove-DefaultAppAssociations",
+    "Remove-Edge", "Remove-OSUninstall", "Remove-ProvisionedAppxPackage", "Set-AllIntl",
+    "Set-Edition", "Set-InputLocale", "Set-LayeredDriver", "Set-OSUninstallWindow",
+    "Set-ProductKey", "Set-ProvisionedAppxDataFile", "Set-ReservedStorageState",
+    "Set-ScratchSpace", "Set-SKUIntlDefaults", "Set-SysLocale", "Set-TargetPath",
+    "Set-TimeZone", "Set-UILang", "Set-UILangFallback", "Set-UserLocale", "Split-FFU",
+    "Split-Image", "Update-WimBootEntry",
 )) - {verb.name for verb in VERBS}
 
 # /Cleanup-Image's actions this command line lacks.

@@ -129,3 +129,12 @@ def test_get_imageinfo_takes_the_image_file_as_a_positional_argument(capsys, sam
     assert code == 2 and "not both" in err
     code, _, err = run(capsys, "get-imageinfo")
     assert code == 2 and "IMAGE_FILE or --image-file" in err
+
+
+def test_dism_exe_old_wim_verb_names_are_understood():
+    t = cli.translate_dism_syntax
+    assert t(["/Get-WimInfo", "/WimFile:a.wim"]) == ["get-imageinfo", "--image-file=a.wim"]
+    assert t(["/Mount-Wim", "/WimFile:a.wim", "/Index:1", "/MountDir:/m"]) == \
+        ["mount-image", "--image-file=a.wim", "--index=1", "--mount-dir=/m"]
+    assert t(["/Cleanup-Wim"]) == ["cleanup-mountpoints"]
+    assert t(["/Get-MountedWimInfo"]) == ["get-mountedimageinfo"]
