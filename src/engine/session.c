@@ -170,6 +170,12 @@ static HRESULT check_system_drive(PCWSTR drive, char out[8])
     return S_OK;
 }
 
+static HRESULT no_longer_served(const char *mount_path)
+{
+    return engine_fail(DISMAPI_E_NEEDS_REMOUNT, "DismOpenSession: the image mounted at '%s' is "
+                       "no longer served; remount it first (DismRemountImage).", mount_path);
+}
+
 /* A recorded mount whose server is gone (killed, or a reboot) shows an empty
  * directory; servicing that would service nothing. */
 static HRESULT check_still_served(const char *root)
@@ -178,16 +184,14 @@ static HRESULT check_still_served(const char *root)
     wimfs_info live;
     if (!registry_find_by_mount(root, &rec) || wimfs_query(root, &live) == 0)
         return S_OK;
-    return engine_fail(DISMAPI_E_NEEDS_REMOUNT, "DismOpenSession: the image mounted at '%s' is "
-                       "no longer served; remount it first (DismRemountImage).", root);
+    return no_longer_served(root);
 }
 
 /* Why realpath() refused the image path, as DISM would say it. */
 static HRESULT unusable_image_path(const char *path, int err)
 {
     if (err == ENOTCONN) /* a mount point whose server died */
-        return engine_fail(DISMAPI_E_NEEDS_REMOUNT, "DismOpenSession: the image mounted at '%s' "
-                           "is no longer served; remount it first (DismRemountImage).", path);
+        return no_longer_served(path);
     if (err == ENOENT || err == ENOTDIR)
         return engine_fail(HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND),
                            "DismOpenSession: the image path '%s' does not exist.", path);
