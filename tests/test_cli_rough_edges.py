@@ -25,13 +25,16 @@ def two_mounts(fuse, sample_wim, tmp_path):
     healthy, dead = tmp_path / "healthy", tmp_path / "dead"
     healthy.mkdir()
     dead.mkdir()
-    dism.mount(sample_wim, healthy, index=1, read_only=True)
-    dism.mount(sample_wim, dead, index=2)
-    kill_server(dead)
-    yield healthy.resolve(), dead.resolve()
-    for path in (healthy, dead):
-        if any(info.mount_path == str(path.resolve()) for info in dism.get_mounted_images()):
-            dism.unmount(path, commit=False)
+    try:
+        dism.mount(sample_wim, healthy, index=1, read_only=True)
+        dism.mount(sample_wim, dead, index=2)
+        kill_server(dead)
+        yield healthy.resolve(), dead.resolve()
+    finally:  # a failure while setting up must not leave the other mount behind
+        for path in (healthy, dead):
+            if any(info.mount_path == str(path.resolve())
+                   for info in dism.get_mounted_images()):
+                dism.unmount(path, commit=False)
 
 
 # --- item 15: a reader that goes away ends the program quietly ---------------------
