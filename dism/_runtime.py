@@ -24,7 +24,9 @@ _lock = threading.RLock()
 _initialized = False
 _settings: Optional[Tuple[int, Optional[str], Optional[str]]] = None
 _explicit_refs = 0
-_open_sessions: "weakref.WeakSet" = weakref.WeakSet()
+# Every Session made, while it lives; a closed one stays in the set until it
+# is collected, so callers ask _sessions_open() rather than the set's size.
+_sessions: "weakref.WeakSet" = weakref.WeakSet()
 
 DEFAULT_LOG_LEVEL = LogLevel.ERRORS_WARNINGS_INFO
 
@@ -69,7 +71,7 @@ def initialize(log_level: int = DEFAULT_LOG_LEVEL, log_path: Optional[PathArg] =
     with _lock:
         _library.load(dism_dir)
         if _initialized and settings != _settings:
-            if _explicit_refs or len(_open_sessions):
+            if _explicit_refs or _sessions_open():
                 raise RuntimeError("DISM is already initialized with other settings; "
                                    "call shutdown() first")
             _stop()
@@ -108,12 +110,18 @@ def is_initialized() -> bool:
 
 
 def track_session(session) -> None:
-    _open_sessions.add(session)
+    _sessions.add(session)
+
+
+def _sessions_open() -> list:
+    """The tracked sessions not closed yet (a Session also closes when DISM
+    reloads it or when its handle is closed directly)."""
+    return [session for session in list(_sessions) if not session.closed]
 
 
 def _at_exit() -> None:
     with _lock:
-        for session in list(_open_sessions):
+        for session in _sessions_open():
             try:
                 session.close()
             except Exception:  # exiting: a failed close must not hide the others

@@ -1,6 +1,6 @@
 """The dismapi command line, modelled on DISM.exe.
 
-    python -m dism get-imageinfo --image-file install.wim [--index N | --name NAME]
+    python -m dism get-imageinfo (IMAGE_FILE | --image-file IMAGE_FILE) [--index N | --name NAME]
     python -m dism mount-image --image-file install.wim --mount-dir DIR (--index N | --name NAME)
                                [--read-only] [--optimize] [--check-integrity]
     python -m dism commit-image --mount-dir DIR [--append] [--check-integrity]
@@ -63,6 +63,7 @@ import contextlib
 import dataclasses
 import datetime as _dt
 import enum
+import itertools
 import json
 import os
 import re
@@ -72,6 +73,7 @@ from typing import (Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequ
                     Tuple)
 
 import dism
+from dism.errors import with_code
 from dism.progress import fraction
 
 __all__ = ["EXIT_STATUS_TABLE", "exit_status", "main", "render_bar", "translate_dism_syntax"]
@@ -90,6 +92,7 @@ EXIT_UNSUPPORTED = 6
 EXIT_BUSY = 7
 EXIT_CANCELLED_TOO_LATE = 8
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a writer whose reader left
 
 #: The table printed by --help; the module docstring holds the same text.
 EXIT_STATUS_TABLE = """\
@@ -106,6 +109,7 @@ EXIT_STATUS_TABLE = """\
   8    cancelled or interrupted too late: the operation had passed the point
        where it can stop, completed, and its changes were saved
   130  interrupted (Ctrl+C) before anything was changed or saved
+  141  the output's reader went away (a closed pipe, as with `| head`)
 """
 
 __doc__ += "\n" + EXIT_STATUS_TABLE
@@ -156,14 +160,6 @@ def _hresult(exc: BaseException) -> Optional[int]:
     if isinstance(exc, UsageError):
         return E_INVALIDARG
     return getattr(exc, "hresult", None)
-
-
-def _dism_error(cls: type, hresult: int, message: str) -> "dism.DismError":
-    """An exception shaped like the ones the extension raises."""
-    exc = cls(f"[0x{hresult:08X}] {message}")
-    exc.hresult = hresult
-    exc.message = message
-    return exc
 
 
 # ---------------------------------------------------------------------------
@@ -293,14 +289,14 @@ def _select_image(images: Sequence[dism.ImageInfo], image_file: str, index: Opti
     if index is not None:
         chosen = [image for image in images if image.index == index]
         if not chosen:
-            raise _dism_error(dism.InvalidImageIndexError, dism._dism.DISMAPI_E_INVALID_IMAGE_INDEX,
+            raise with_code(dism.InvalidImageIndexError, dism._dism.DISMAPI_E_INVALID_IMAGE_INDEX,
                               f"image index {index} does not exist in '{image_file}'; it holds "
                               f"{len(images)} image(s), numbered from 1.")
         return chosen
     if name is not None:
         chosen = [image for image in images if image.name == name]
         if not chosen:
-            raise _dism_error(dism.InvalidImageNameError, dism._dism.DISMAPI_E_INVALID_IMAGE_NAME,
+            raise with_code(dism.InvalidImageNameError, dism._dism.DISMAPI_E_INVALID_IMAGE_NAME,
                               f"'{image_file}' has no image named '{name}'.")
         return chosen[:1]
     return list(images)
@@ -372,10 +368,20 @@ def remount_image(args: argparse.Namespace, console: Console) -> ActionResult:
     return ActionResult("remount-image", {"mount_dir": os.path.abspath(args.mount_dir)})
 
 
+def _mount_key(info: dism.MountedImageInfo) -> str:
+    return os.path.realpath(info.mount_path)
+
+
 def cleanup_mountpoints(args: argparse.Namespace, console: Console) -> ActionResult:
+    # DismCleanupMountpoints answers only an HRESULT; what it did is the
+    # difference between the mounts listed before and after it.
     console.say("Releasing stale mount points")
+    before = dism.get_mounted_images()
     dism.cleanup_mountpoints()
-    return ActionResult("cleanup-mountpoints")
+    after = dism.get_mounted_images()
+    remaining = {_mount_key(info) for info in after}
+    released = [info for info in before if _mount_key(info) not in remaining]
+    return ActionResult("cleanup-mountpoints", {"released": released, "left": after})
 
 
 # --- servicing verbs: a session on an image (DISM.exe: /Image or /Online) ----------
@@ -673,8 +679,22 @@ def _commit_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _configure_get_imageinfo(parser: argparse.ArgumentParser) -> None:
-    _image_file(parser)
+    parser.add_argument("image_file_given", nargs="?", metavar="IMAGE_FILE",
+                        help="the WIM file, as an alternative to --image-file")
+    parser.add_argument("--image-file", metavar="PATH",
+                        help="the WIM file (DISM.exe: /ImageFile)")
     _index_or_name(parser, required=False)
+
+
+def _check_get_imageinfo(args: argparse.Namespace) -> Optional[str]:
+    """One image file, given either way; it lands in args.image_file."""
+    if args.image_file is not None and args.image_file_given is not None:
+        return "give the image file once: as IMAGE_FILE or with --image-file, not both"
+    if args.image_file is None and args.image_file_given is None:
+        return "give the image file: IMAGE_FILE or --image-file PATH"
+    if args.image_file is None:
+        args.image_file = args.image_file_given
+    return None
 
 
 def _configure_mount_image(parser: argparse.ArgumentParser) -> None:
@@ -917,7 +937,7 @@ class Verb:
 
 VERBS = (
     Verb("Get-ImageInfo", "show the images of a WIM file, or one image in detail",
-         _configure_get_imageinfo, get_imageinfo),
+         _configure_get_imageinfo, get_imageinfo, _check_get_imageinfo),
     Verb("Mount-Image", "mount an image of a WIM file into an empty directory",
          _configure_mount_image, mount_image),
     Verb("Commit-Image", "save the changes of a mounted image and stay mounted",
@@ -1005,6 +1025,13 @@ _DISM_OPTIONS = {
     "format": "--format",
 }
 
+# DISM.exe still takes the names its WIM verbs had before Windows 8.
+_DISM_EXE_OLD_NAMES = {
+    "get-wiminfo": "get-imageinfo", "get-mountedwiminfo": "get-mountedimageinfo",
+    "mount-wim": "mount-image", "unmount-wim": "unmount-image", "commit-wim": "commit-image",
+    "remount-wim": "remount-image", "cleanup-wim": "cleanup-mountpoints",
+}
+
 # DISM.exe spells some verbs as a verb plus an option: /Cleanup-Image /CheckHealth.
 _DISM_COMPOUND_VERBS = {
     "cleanup-image": {"checkhealth": "check-health", "scanhealth": "scan-health",
@@ -1023,6 +1050,7 @@ def _dism_verb(token: str) -> Optional[Tuple[str, Optional[str]]]:
     name, value = match.group(1).lower(), match.group(2)
     if name in _DISM_COMPOUND_VERBS:
         return (name, None) if value is None else None
+    name = _DISM_EXE_OLD_NAMES.get(name, name)
     verb = _VERBS_BY_NAME.get(name)
     if verb is None or (value is not None and verb.value_option is None):
         return None
@@ -1036,11 +1064,62 @@ def _compound_verb(verb: Optional[str], match: Optional["re.Match[str]"]) -> Opt
     return _DISM_COMPOUND_VERBS[verb].get(match.group(1).lower())
 
 
+# DISM.exe's verbs this command line does not have (from DISM.exe's own
+# /? listings), so that they are named as unsupported rather than left to
+# argparse, which would complain about whatever token came first.
+_DISM_EXE_VERBS_NOT_HERE = frozenset(name.lower() for name in (
+    "Add-Edge", "Add-ProvisionedAppxPackage", "Add-ProvisioningPackage", "Append-Image",
+    "Apply-CustomDataImage", "Apply-FFU", "Apply-Image", "Apply-SiloedPackage",
+    "Capture-CustomImage", "Capture-FFU", "Capture-Image", "Check-AppPatch", "Delete-Image",
+    "Disable-Edge", "Enable-Edge", "Export-DefaultAppAssociations", "Export-Driver",
+    "Export-Image", "Export-Source", "Get-AppInfo", "Get-AppPatchInfo", "Get-AppPatches",
+    "Get-Apps", "Get-DefaultAppAssociations", "Get-Intl", "Get-OSUninstallWindow",
+    "Get-ProvisioningPackageInfo", "Get-ReservedStorageState", "Get-WimBootEntry",
+    "Import-DefaultAppAssociations", "Initiate-OSUninstall", "List-Image", "Optimize-FFU",
+    "Optimize-Image", "Optimize-ProvisionedAppxPackages", "Remove-DefaultAppAssociations",
+    "Remove-Edge", "Remove-OSUninstall", "Remove-ProvisionedAppxPackage", "Set-AllIntl",
+    "Set-Edition", "Set-InputLocale", "Set-LayeredDriver", "Set-OSUninstallWindow",
+    "Set-ProductKey", "Set-ProvisionedAppxDataFile", "Set-ReservedStorageState",
+    "Set-ScratchSpace", "Set-SKUIntlDefaults", "Set-SysLocale", "Set-TargetPath",
+    "Set-TimeZone", "Set-UILang", "Set-UILangFallback", "Set-UserLocale", "Split-FFU",
+    "Split-Image", "Update-WimBootEntry",
+)) - {verb.name for verb in VERBS}
+
+# /Cleanup-Image's actions this command line lacks.
+_DISM_EXE_CLEANUP_ACTIONS_NOT_HERE = frozenset((
+    "analyzecomponentstore", "startcomponentcleanup", "resetbase", "spsuperseded",
+    "hidesp", "revertpendingactions", "defer"))
+
+
+def _unsupported_dism_verb(argv: Sequence[str]) -> Optional[str]:
+    """The DISM.exe spelling of the first verb in argv this CLI does not have."""
+    after_cleanup = False
+    for token in argv:
+        match = _DISM_TOKEN.match(token)
+        if not match:
+            continue
+        name = match.group(1).lower()
+        if name in _DISM_EXE_VERBS_NOT_HERE:
+            return "/" + match.group(1)
+        if after_cleanup and name in _DISM_EXE_CLEANUP_ACTIONS_NOT_HERE:
+            return "/Cleanup-Image /" + match.group(1)
+        after_cleanup = after_cleanup or name == "cleanup-image"
+    return None
+
+
+def _refuse_unsupported_verbs(argv: Sequence[str]) -> None:
+    verb = _unsupported_dism_verb(argv)
+    if verb is not None:
+        raise UsageError(f"DISM.exe's {verb} is not supported by this CLI; --help lists the "
+                         "verbs it has")
+
+
 def translate_dism_syntax(argv: Sequence[str]) -> List[str]:
     """DISM.exe's spelling (`/Get-ImageInfo /ImageFile:x.wim /Index:1`) as argparse's
     (`get-imageinfo --image-file=x.wim --index=1`).  A command line holding no
     DISM.exe verb (nor `/?`) is returned unchanged, so POSIX paths are safe."""
     argv = list(argv)
+    _refuse_unsupported_verbs(argv)
     if not any(_dism_verb(token) or token == "/?" for token in argv):
         return argv
     verb: Optional[str] = None
@@ -1214,8 +1293,29 @@ def _human_mounted_images(result: MountedImagesResult) -> List[str]:
     return lines
 
 
+def _mount_line(info: dism.MountedImageInfo) -> str:
+    mode = "read-only" if info.read_only else "read/write"
+    return (f"  {info.mount_path} : {info.image_path}, index {info.index}, {mode}, "
+            f"status {_MOUNT_STATUS.get(info.status, info.status)}")
+
+
+def _human_cleanup(details: Mapping[str, Any]) -> List[str]:
+    released, left = details["released"], details["left"]
+    lines = [f"Released {len(released)} stale mount(s)" + (":" if released else ".")]
+    lines += [_mount_line(info) for info in released]
+    lines.append(f"Left {len(left)} mount(s) in place" + (":" if left else "."))
+    lines += [_mount_line(info) for info in left]
+    return lines + [""]
+
+
+_ACTION_RENDERERS: Mapping[str, Callable[[Mapping[str, Any]], List[str]]] = {
+    "cleanup-mountpoints": _human_cleanup,
+}
+
+
 def _human_action(result: ActionResult) -> List[str]:
-    return []
+    render = _ACTION_RENDERERS.get(result.operation)
+    return render(result.details) if render else []
 
 
 # --- servicing results ---------------------------------------------------------------
@@ -1513,12 +1613,59 @@ def json_document(result: Any) -> Dict[str, Any]:
     return jsonable(result)
 
 
-def error_document(exc: BaseException) -> Dict[str, Any]:
+# ---------------------------------------------------------------------------
+# DISM API names -> the CLI's words, for the messages the engine writes
+# ---------------------------------------------------------------------------
+
+def _api_function(verb: Verb) -> str:
+    """The DISM API function a verb calls, by DISM.exe's naming (/Get-Features
+    calls DismGetFeatures)."""
+    return "Dism" + verb.dism_name.replace("-", "")
+
+
+#: What a CLI user types for each DISM API name the engine's messages use.
+API_TO_CLI: Mapping[str, str] = {
+    **{_api_function(verb): verb.name for verb in VERBS},
+    **{"_" + _api_function(verb): verb.name for verb in VERBS},  # the private exports
+    "DismRestoreImageHealth": "restore-health",
+    "DISM_DISCARD_IMAGE": "--discard", "DISM_COMMIT_IMAGE": "--commit",
+    "DISM_COMMIT_APPEND": "--append", "DISM_COMMIT_GENERATE_INTEGRITY": "--check-integrity",
+    "DISM_MOUNT_CHECK_INTEGRITY": "--check-integrity", "DISM_MOUNT_READONLY": "--read-only",
+    "DISM_MOUNT_OPTIMIZE": "--optimize", "DISM_ONLINE_IMAGE": "--online",
+    "ImageFilePath": "--image-file", "MountPath": "--mount-dir", "ImageIndex": "--index",
+    "ImageName": "--name", "ImagePath": "--image", "WindowsDirectory": "--windows-dir",
+    "SourcePaths": "--source", "LimitAccess": "--limit-access", "EnableAll": "--all",
+    "FeatureName": "--feature-name", "PackagePath": "--package-path",
+    "RemovePayload": "--remove", "ForceUnsigned": "--force-unsigned",
+    "ScratchDirectory": "--scratch-dir", "LogFilePath": "--log-path",
+}
+
+#: API names that stand for the verb being run (every servicing verb opens a
+#: session; check-health and scan-health both call DismCheckImageHealth).
+_API_OF_THE_RUNNING_VERB = ("DismInitialize", "DismOpenSession", "DismCloseSession",
+                            "DismCheckImageHealth")
+
+_QUOTED = re.compile(r"('[^']*')")   # the engine quotes paths and names given to it
+_WORD = re.compile(r"\w+")
+
+
+def cli_words(message: str, verb: Optional[str] = None) -> str:
+    """`message` with DISM API names replaced by the CLI's verbs and options;
+    quoted text (paths, names the user gave) is left as it is."""
+    words = dict(API_TO_CLI)
+    if verb is not None:
+        words.update(dict.fromkeys(_API_OF_THE_RUNNING_VERB, verb))
+    pieces = _QUOTED.split(message)
+    return "".join(piece if quoted else _WORD.sub(lambda m: words.get(m[0], m[0]), piece)
+                   for piece, quoted in zip(pieces, itertools.cycle((False, True))))
+
+
+def error_document(exc: BaseException, verb: Optional[str] = None) -> Dict[str, Any]:
     hresult = _hresult(exc)
     error = {
         "hresult": None if hresult is None else f"0x{hresult:08X}",
         "type": type(exc).__name__,
-        "message": _error_message(exc),
+        "message": _error_message(exc, verb),
     }
     if isinstance(getattr(exc, "completed", None), bool):
         error["completed"] = exc.completed
@@ -1534,13 +1681,13 @@ _CANCEL_OUTCOME = {
 }
 
 
-def _error_message(exc: BaseException) -> str:
+def _error_message(exc: BaseException, verb: Optional[str] = None) -> str:
     if isinstance(exc, UsageError):
         return exc.message
     if isinstance(exc, KeyboardInterrupt):
         message = "The operation was cancelled by the user."
     else:
-        message = getattr(exc, "message", None) or str(exc)
+        message = cli_words(getattr(exc, "message", None) or str(exc), verb)
     outcome = _CANCEL_OUTCOME.get(getattr(exc, "completed", None))
     if outcome and outcome not in message:
         message += " " + outcome
@@ -1563,9 +1710,12 @@ def emit_result(result: Any, console: Console) -> None:
         console.say(RESTART_NOTE)
 
 
-def emit_error(exc: BaseException, console: Console, log_path: Optional[str]) -> None:
+def emit_error(exc: BaseException, console: Console, log_path: Optional[str],
+               verb: Optional[str] = None) -> None:
+    """Report a failure; `verb` is the verb being run, named where the
+    engine's message names the API call it made for it."""
     if console.json_mode:
-        _write_json(console.stdout, error_document(exc))
+        _write_json(console.stdout, error_document(exc, verb))
         return
     err = console.stderr
     if isinstance(exc, UsageError):
@@ -1577,7 +1727,7 @@ def emit_error(exc: BaseException, console: Console, log_path: Optional[str]) ->
     else:
         hresult = _hresult(exc)
         err.write(f"Error: {'unknown' if hresult is None else f'0x{hresult:08X}'}\n\n"
-                  f"{_error_message(exc)}\n")
+                  f"{_error_message(exc, verb)}\n")
         if log_path:
             err.write(f"\nThe DISM log file can be found at {log_path}\n")
     err.flush()
@@ -1597,7 +1747,7 @@ def _initialized(args: argparse.Namespace) -> Iterator[None]:
     try:
         dism.initialize(log_level=level, log_path=args.log_path, scratch_dir=args.scratch_dir)
     except RuntimeError as exc:  # main() embedded in a process with sessions open
-        raise _dism_error(dism.DismError, HRESULT_INVALID_STATE, str(exc)) from exc
+        raise with_code(dism.DismError, HRESULT_INVALID_STATE, str(exc)) from exc
     try:
         yield
     except BaseException:
@@ -1615,8 +1765,30 @@ def _parse(parser: argparse.ArgumentParser, argv: List[str]) -> argparse.Namespa
     return args
 
 
+def _stop_writing_to_closed_pipe() -> None:
+    """The reader of our output went away (`| head`).  Python ignores SIGPIPE,
+    so writes raise BrokenPipeError; pointing the standard streams at
+    /dev/null keeps the interpreter's final flush from raising it again (the
+    remedy Python's signal documentation gives)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(AttributeError, OSError, ValueError):
+                os.dup2(devnull, stream.fileno())
+    finally:
+        os.close(devnull)
+
+
 def main(argv: Optional[Sequence[str]] = None, *, prog: Optional[str] = None) -> int:
     """Run the command line; returns the exit status (see EXIT_STATUS_TABLE)."""
+    try:
+        return _run(argv, prog)
+    except BrokenPipeError:
+        _stop_writing_to_closed_pipe()
+        return EXIT_BROKEN_PIPE
+
+
+def _run(argv: Optional[Sequence[str]], prog: Optional[str]) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(prog)
     early = Console(sys.stdout, sys.stderr, json_mode="--json" in argv, quiet=True)
@@ -1638,7 +1810,7 @@ def main(argv: Optional[Sequence[str]] = None, *, prog: Optional[str] = None) ->
         with _initialized(args):
             result = args.spec.action(args, console)
     except (dism.DismError, UsageError, KeyboardInterrupt) as exc:
-        emit_error(exc, console, args.log_path)
+        emit_error(exc, console, args.log_path, args.verb)
         return exit_status(exc)
     emit_result(result, console)
     return EXIT_OK

@@ -61,11 +61,27 @@ InvalidProductKeyError = _from_extension(
 
 def with_code(cls: type, hresult: int, sentence: str) -> DismError:
     """An error of class `cls` as the extension makes them: the code in
-    str(), `.hresult` and `.message` set."""
+    str(), `.hresult` and `.message` set.  Every DismError the Python layer
+    raises is made here, so none lacks its code or sentence."""
     error = cls(f"[0x{hresult:08X}] {sentence}")
     error.hresult = hresult
     error.message = sentence
     return error
+
+
+HRESULT_FILE_NOT_FOUND = 0x80070002   # HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND)
+
+
+def path_not_found(sentence: str) -> DismError:
+    """PathNotFoundError (a FileNotFoundError) for a file or folder that does
+    not exist; the sentence names it."""
+    return with_code(PathNotFoundError, HRESULT_FILE_NOT_FOUND, sentence)
+
+
+def session_closed(image_root: object) -> DismError:
+    """InvalidSessionError with DISM's code for a call on a closed session."""
+    return with_code(InvalidSessionError, _dism.DISMAPI_E_INVALID_DISM_SESSION,
+                     f"the session on {image_root!r} is closed; open a new one")
 
 
 class DismLibraryError(DismError):

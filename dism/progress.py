@@ -8,7 +8,9 @@ Every long operation also takes `cancel=`: a CancelToken (or any object with
 an `is_set()` method, such as threading.Event) that another thread can set.
 Raising an exception inside the callback cancels the operation as well, and
 that exception is what the call raises.  A cancel that arrives when the
-operation can no longer stop lets it finish successfully, as DISM documents.
+operation can no longer stop lets it finish, as DISM documents; the call
+still raises, and the exception's `.completed` says which happened (False:
+stopped, nothing saved; True: completed, changes saved).
 """
 from __future__ import annotations
 
@@ -21,19 +23,34 @@ __all__ = ["CancelToken", "ProgressCallback"]
 
 
 class CancelToken:
-    """A flag that cancels the DISM operations it is passed to."""
+    """A flag that cancels the DISM operations it is passed to.
+
+    It behaves like threading.Event (set, is_set, clear, wait), so code
+    written for an Event works with it; cancel() and .cancelled say the same
+    thing in the words of cancellation.
+    """
 
     __slots__ = ("_event",)
 
     def __init__(self) -> None:
         self._event = threading.Event()
 
-    def cancel(self) -> None:
+    def set(self) -> None:
         """Ask every operation using this token to stop."""
         self._event.set()
 
+    cancel = set
+
     def is_set(self) -> bool:
         return self._event.is_set()
+
+    def clear(self) -> None:
+        """Make the token usable again: later operations are not cancelled."""
+        self._event.clear()
+
+    def wait(self, timeout: Optional[float] = None) -> bool:
+        """Block until the token is set or `timeout` seconds pass; True if set."""
+        return self._event.wait(timeout)
 
     @property
     def cancelled(self) -> bool:

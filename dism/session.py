@@ -5,7 +5,7 @@ import os
 from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
 from . import _dism, _runtime
-from .errors import InvalidSessionError, PathNotFoundError
+from .errors import path_not_found, session_closed
 from .progress import ProgressCallback
 from .types import (
     ImageInfo,
@@ -31,8 +31,6 @@ PathArg = Union[str, "os.PathLike[str]"]
 #: Success codes DISM returns next to S_OK.
 RELOAD_SESSION = 1       # DISMAPI_S_RELOAD_IMAGE_SESSION_REQUIRED
 REBOOT_REQUIRED = 3010   # ERROR_SUCCESS_REBOOT_REQUIRED
-
-HRESULT_FILE_NOT_FOUND = 0x80070002   # HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND)
 
 __all__ = ["Session", "ONLINE", "find_driver_infs", "join_feature_names"]
 
@@ -60,14 +58,6 @@ def _paths(values: Union[PathArg, Iterable[PathArg]]) -> List[str]:
     if isinstance(values, (str, bytes, os.PathLike)):
         return [_path(values)]
     return [_path(value) for value in values]
-
-
-def _path_not_found(message: str) -> PathNotFoundError:
-    """A PathNotFoundError shaped like the ones the extension raises."""
-    exc = PathNotFoundError(f"[0x{HRESULT_FILE_NOT_FOUND:08X}] {message}")
-    exc.hresult = HRESULT_FILE_NOT_FOUND
-    exc.message = message
-    return exc
 
 
 def join_feature_names(names: Sequence[str]) -> str:
@@ -134,7 +124,7 @@ def find_driver_infs(path: PathArg, *, recurse: bool = False) -> List[str]:
     found = _infs_below(root) if recurse else _infs_in(root)
     if not found:
         where = "in or below" if recurse else "in"
-        raise _path_not_found(f"no driver package (.inf file) {where} '{root}'")
+        raise path_not_found(f"no driver package (.inf file) {where} '{root}'")
     return found
 
 
@@ -210,7 +200,7 @@ class Session:
 
     def _require_open(self) -> None:
         if self.closed:
-            raise InvalidSessionError(f"the session on {self._image_root!r} is closed")
+            raise session_closed(self._image_root)
 
     def commit(self, *, append: bool = False, integrity: bool = False, discard: bool = False,
                progress: Optional[ProgressCallback] = None, cancel=None) -> None:

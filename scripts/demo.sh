@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs everything, then runs the main job on a sample image it builds:
-# image info, mount, session, commit, unmount, with progress shown.
+# Installs what the package needs (not the test tools), then runs the main
+# job on a sample image it builds: image info, mount, session, commit,
+# unmount, with progress shown.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh

@@ -1,8 +1,23 @@
 #!/usr/bin/env bash
 # Installs what dism needs on a Debian machine and builds it into .venv/.
-# Used by scripts/demo.sh, scripts/test.sh and CI; safe to run again.
+#
+#   scripts/install.sh          what the package needs to build and run
+#                               (scripts/demo.sh)
+#   scripts/install.sh --test   that, plus what the test suite needs: pytest
+#                               and abi3audit, and mingw-w64 with CPython's
+#                               Windows headers for the Windows build check
+#                               (scripts/test.sh, scripts/test-wheel.sh, CI)
+#
+# Safe to run again: nothing already there is installed twice.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+for_tests=false
+case "${1:-}" in
+    "") ;;
+    --test) for_tests=true ;;
+    *) echo "usage: $0 [--test]" >&2; exit 2 ;;
+esac
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
@@ -10,23 +25,37 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # libwim-dev: the engine links wimlib; wimtools: wimlib-imagex for fixtures
-# and benchmarks; fuse3: mounting; libhivex-dev: offline registry hives;
-# mingw-w64 and curl: the Windows build check (tests/test_windows_build.py).
-packages=(gcc python3-dev python3-venv libwim-dev wimtools fuse3 libhivex-dev util-linux
-          mingw-w64 curl ca-certificates)
+# and benchmarks; fuse3: mounting; libhivex-dev: offline registry hives.
+packages=(gcc python3-dev python3-venv libwim-dev wimtools fuse3 libhivex-dev util-linux)
+if $for_tests; then
+    # mingw-w64: the Windows build check (tests/test_windows_build.py); the
+    # Windows headers it compiles against come from CPython's source package
+    # (scripts/fetch-windows-python-headers.sh, apt-get only).
+    packages+=(mingw-w64)
+fi
+
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+    # Through env, so that sudo's environment reset keeps the settings; no
+    # questions, and no debconf notes (such as apt-utils being absent).
+    apt=($SUDO env DEBIAN_FRONTEND=noninteractive DEBCONF_NOWARNINGS=yes apt-get -qq)
+    "${apt[@]}" update
+    "${apt[@]}" install -y "${missing[@]}" >/dev/null
 fi
 
 PYTHON="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
-.venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[test]"
-bash scripts/fetch-windows-python-headers.sh
+# setuptools 77 reads pyproject.toml's SPDX licence; pip builds in its own
+# environment anyway, this one serves `python setup.py build_ext --inplace`.
+.venv/bin/python -m pip install -q --upgrade pip "setuptools>=77"
+if $for_tests; then
+    .venv/bin/python -m pip install -q -e ".[test]"
+    bash scripts/fetch-windows-python-headers.sh
+else
+    .venv/bin/python -m pip install -q -e .
+fi

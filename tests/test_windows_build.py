@@ -34,7 +34,7 @@ INCLUDE = REPO / "src" / "include"
 DEF_FILE = REPO / "src" / "windows" / "dismapi.def"
 LIBRARY_C = REPO / "src" / "windows" / "library.c"
 EXTENSION_SOURCES = [REPO / "src" / "_dism.c", REPO / "src" / "_dism_servicing.c", LIBRARY_C]
-CPYTHON = REPO / "build" / "cross" / "cpython-3.11.2"
+CPYTHON = REPO / "build" / "cross" / "cpython"  # scripts/fetch-windows-python-headers.sh
 LIMITED_API = "0x030A0000"
 
 TARGETS = {
@@ -49,8 +49,8 @@ EXTENSION_WARNINGS = STRICT + ["-Wno-unused-parameter", "-Wno-missing-field-init
 
 def missing(what: str):
     if os.environ.get("CI"):
-        pytest.fail(f"the Windows build check needs {what} in CI (scripts/install.sh)")
-    pytest.skip(f"needs {what} (scripts/install.sh installs it)")
+        pytest.fail(f"the Windows build check needs {what} in CI (scripts/install.sh --test)")
+    pytest.skip(f"needs {what} (scripts/install.sh --test installs it)")
 
 
 def tool(arch: str, name: str) -> str:

@@ -1,36 +1,33 @@
 #!/usr/bin/env bash
 # cibuildwheel's before-all on manylinux: builds the two C libraries the
-# portable engine links, from pinned release tarballs, and installs them to
-# /usr/local, where setup.py links them and auditwheel bundles them.
+# portable engine links, from the upstream tarballs in the image's source
+# packages, and installs them to /usr/local, where setup.py links them and
+# auditwheel bundles them.
 #
 # * wimlib without ntfs-3g: a libwim linked with libntfs-3g (GPLv2+) loses the
 #   LGPL option of its licence, and the wheel would become GPL-bound (see
-#   shared/reference/engine-facts.md, section E).  1.14.5 is the first release
-#   whose library is LGPLv2.1+.  With FUSE 3, so the wheel can mount images.
+#   shared/reference/engine-facts.md, section E).  Releases before 1.14.5
+#   offer LGPLv3+, 1.14.5 and later LGPLv2.1+.  With FUSE 3, so the wheel can
+#   mount images.
 # * hivex, the core library only: the language bindings and tools are not
 #   used, and hivexml would pull in libxml2.
 #
-# The image's distribution packages are not used for either: they are too old
-# (or absent) and Fedora-family libwim links ntfs-3g.
-#
-# The SHA-256 sums are the ones Debian's signed Sources index lists for its
-# orig tarballs (sid: wimlib_1.14.5.orig.tar.gz; trixie and sid:
-# hivex_1.3.24.orig.tar.gz), which are the upstream release tarballs: Homebrew
-# pins the same sums for the upstream URLs.  The upstream site is tried
-# first, Debian's copy second; either must match the sum.
+# The image's binary packages are not used: Fedora-family libwim links
+# ntfs-3g.  Their sources come through the image's package manager instead:
+# the source RPMs of EPEL's wimlib and of the distribution's hivex
+# (`dnf download --source`), checked against the repositories' signing keys
+# (`rpm -K`), whose upstream tarballs are then built as below.  No download
+# host is named here; the image's own repository configuration says where.
 #
 # Environment (all optional):
 #   DISMAPI_DEPS_PREFIX   install prefix (default /usr/local)
-#   DISMAPI_DEPS_SOURCES  where tarballs are cached; one already there with
-#                         the right checksum is not downloaded again
-#   WIMLIB_VERSION + WIMLIB_SHA256, HIVEX_VERSION + HIVEX_SHA256
-#                         another release; its sum is checked all the same
+#   DISMAPI_DEPS_SOURCES  where source RPMs are kept; one already there is
+#                         used again, after the same signature check
 set -euo pipefail
 
-WIMLIB_VERSION="${WIMLIB_VERSION:-1.14.5}"
-WIMLIB_SHA256="${WIMLIB_SHA256:-84221a3abd5b91228f15f8e6065c335a336237b5738197b75bf419eea561a194}"
-HIVEX_VERSION="${HIVEX_VERSION:-1.3.24}"
-HIVEX_SHA256="${HIVEX_SHA256:-a52fa45cecc9a78adb2d28605d68261e4f1fd4514a778a5473013d2ccc8a193c}"
+# wimlib moved mounting to FUSE 3 in 1.14.0; older sources cannot be built
+# the way the wheel needs.
+WIMLIB_MINIMUM=1.14.0
 
 PREFIX="${DISMAPI_DEPS_PREFIX:-/usr/local}"
 SOURCES="${DISMAPI_DEPS_SOURCES:-/tmp/dismapi-deps/sources}"
@@ -44,8 +41,11 @@ install_build_packages() {
     # fuse3-devel: wimlib's mount support, found through pkg-config;
     # perl-podlators: pod2man and pod2text, which hivex's configure insists
     # on although no man page is built here.
+    # epel-release: the EPEL repository (and its source repository), where
+    # wimlib is packaged; dnf-plugins-core: `dnf download`.
     if command -v dnf >/dev/null; then
-        dnf install -y -q fuse3-devel pkgconf-pkg-config perl-podlators
+        dnf install -y -q fuse3-devel pkgconf-pkg-config perl-podlators epel-release \
+            dnf-plugins-core cpio
     fi
     require_build_tools
 }
@@ -54,7 +54,7 @@ install_build_packages() {
 # installed: say what is missing instead of failing halfway through a build.
 require_build_tools() {
     local missing=() tool
-    for tool in curl sha256sum make gcc pkg-config pod2man pod2text; do
+    for tool in dnf rpm rpm2cpio cpio make gcc pkg-config pod2man pod2text; do
         command -v "$tool" >/dev/null || missing+=("$tool")
     done
     pkg-config --exists fuse3 2>/dev/null || missing+=("FUSE 3 headers (pkg-config fuse3)")
@@ -64,50 +64,76 @@ require_build_tools() {
     fi
 }
 
-sha256_matches() {
-    local file="$1" expected="$2"
-    [ -f "$file" ] && [ "$(sha256sum "$file" | cut -d' ' -f1)" = "$expected" ]
+# fetch_source NAME: prints the path of NAME's source RPM in $SOURCES,
+# downloaded by the package manager unless one is there already, after
+# checking its signature against the keys the repositories are configured with.
+fetch_source() {
+    local name="$1" srpm
+    mkdir -p "$SOURCES"
+    srpm=$(find "$SOURCES" -maxdepth 1 -name "$name-[0-9]*.src.rpm" | sort -V | tail -n 1)
+    if [ -z "$srpm" ]; then
+        dnf download -q --source --destdir "$SOURCES" "$name" >&2
+        srpm=$(find "$SOURCES" -maxdepth 1 -name "$name-[0-9]*.src.rpm" | sort -V | tail -n 1)
+    fi
+    if [ -z "$srpm" ]; then
+        echo "before-all: the package manager has no source package of $name" >&2
+        exit 1
+    fi
+    # The keys the distribution and epel-release install; rpm -K needs them
+    # imported (one already imported is not an error worth stopping for).
+    rpm --import /etc/pki/rpm-gpg/RPM-GPG-KEY-* 2>/dev/null || true
+    if ! rpm -K "$srpm" | grep -q "signatures OK"; then
+        echo "before-all: $srpm has no valid signature" >&2
+        exit 1
+    fi
+    echo "$srpm"
 }
 
-# fetch_verified NAME SHA256 URL... : leaves $SOURCES/NAME, checked against
-# SHA256; tries each URL in turn, and fails when none gives a matching file.
-fetch_verified() {
-    local name="$1" expected="$2"
-    shift 2
-    local target="$SOURCES/$name" partial="$SOURCES/$name.part"
-    mkdir -p "$SOURCES"
-    if sha256_matches "$target" "$expected"; then
-        echo "using cached $target"
-        return 0
+# upstream_tarball SRPM NAME: extracts the upstream NAME-*.tar.* the source
+# RPM carries into $WORK and prints its path.
+upstream_tarball() {
+    local srpm="$1" name="$2" tarball
+    (cd "$WORK" && rpm2cpio "$srpm" | cpio -idm --quiet "$name-*.tar.*")
+    # (a detached signature of the tarball may travel with it)
+    tarball=$(find "$WORK" -maxdepth 1 -name "$name-[0-9]*.tar.*" ! -name "*.sig" \
+              ! -name "*.asc" | head -n 1)
+    if [ -z "$tarball" ]; then
+        echo "before-all: $srpm holds no $name-*.tar.* upstream tarball" >&2
+        exit 1
     fi
-    local url
-    for url in "$@"; do
-        echo "downloading $url"
-        if curl -fsSL --retry 3 --connect-timeout 20 -o "$partial" "$url" \
-                && sha256_matches "$partial" "$expected"; then
-            mv "$partial" "$target"
-            return 0
-        fi
-        echo "  not usable (download failed or SHA-256 differs)" >&2
-    done
-    rm -f "$partial"
-    echo "before-all: no source of $name matched SHA-256 $expected" >&2
-    exit 1
+    echo "$tarball"
+}
+
+# version_of TARBALL NAME: the release in NAME-VERSION.tar.*.
+version_of() {
+    local base="${1##*/}"
+    base="${base#"$2"-}"
+    echo "${base%%.tar.*}"
+}
+
+at_least() {
+    [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n 1)" = "$2" ]
 }
 
 unpack() {
     local tarball="$1" dir="$2"
     rm -rf "$dir"
     mkdir -p "$dir"
-    tar -xzf "$tarball" -C "$dir" --strip-components=1
+    tar -xf "$tarball" -C "$dir" --strip-components=1
 }
 
 build_wimlib() {
-    local tarball="wimlib-$WIMLIB_VERSION.tar.gz" dir="$WORK/wimlib"
-    fetch_verified "$tarball" "$WIMLIB_SHA256" \
-        "https://wimlib.net/downloads/$tarball" \
-        "https://deb.debian.org/debian/pool/main/w/wimlib/wimlib_$WIMLIB_VERSION.orig.tar.gz"
-    unpack "$SOURCES/$tarball" "$dir"
+    local srpm tarball dir="$WORK/wimlib"
+    srpm=$(fetch_source wimlib)
+    tarball=$(upstream_tarball "$srpm" wimlib)
+    WIMLIB_VERSION=$(version_of "$tarball" wimlib)
+    if ! at_least "$WIMLIB_VERSION" "$WIMLIB_MINIMUM"; then
+        echo "before-all: the repositories carry wimlib $WIMLIB_VERSION; $WIMLIB_MINIMUM or" \
+             "later is needed (FUSE 3 mounting)" >&2
+        exit 1
+    fi
+    step "wimlib $WIMLIB_VERSION"
+    unpack "$tarball" "$dir"
     (
         cd "$dir"
         # wimlib-imagex is installed too: the test suite builds its WIM
@@ -122,11 +148,11 @@ build_wimlib() {
 }
 
 build_hivex() {
-    local tarball="hivex-$HIVEX_VERSION.tar.gz" dir="$WORK/hivex"
-    fetch_verified "$tarball" "$HIVEX_SHA256" \
-        "https://download.libguestfs.org/hivex/$tarball" \
-        "https://deb.debian.org/debian/pool/main/h/hivex/hivex_$HIVEX_VERSION.orig.tar.gz"
-    unpack "$SOURCES/$tarball" "$dir"
+    local srpm tarball dir="$WORK/hivex"
+    srpm=$(fetch_source hivex)
+    tarball=$(upstream_tarball "$srpm" hivex)
+    step "hivex $(version_of "$tarball" hivex)"
+    unpack "$tarball" "$dir"
     (
         cd "$dir"
         ./configure --quiet --prefix="$PREFIX" --libdir="$PREFIX/lib" --disable-static \
@@ -176,9 +202,7 @@ main() {
     trap 'rm -rf "$WORK"' EXIT
     step "build packages"
     install_build_packages
-    step "wimlib $WIMLIB_VERSION"
     build_wimlib
-    step "hivex $HIVEX_VERSION"
     build_hivex
     register_library_dir
     copy_licence_texts

@@ -101,8 +101,12 @@ static HRESULT check_scratch_dir(const char *scratch)
     if (!scratch)
         return S_OK;
     if (stat(scratch, &st) != 0)
-        return engine_fail(HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND),
-                           "DismInitialize: the scratch directory '%s' does not exist.", scratch);
+        return errno == ENOENT || errno == ENOTDIR
+                   ? engine_fail(HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND),
+                                 "DismInitialize: the scratch directory '%s' does not exist.",
+                                 scratch)
+                   : engine_fail_errno(errno, "DismInitialize: the scratch directory '%s' "
+                                       "cannot be used", scratch);
     if (!S_ISDIR(st.st_mode))
         return engine_fail(E_INVALIDARG,
                            "DismInitialize: the scratch directory '%s' is not a directory.",

@@ -71,7 +71,8 @@ HRESULT WINAPI _DismGetTargetEditions(DismSession Session, DismString **EditionI
         return hr;
     char *edition = NULL;
     if (SUCCEEDED(hr = read_edition(&img, &edition)))
-        hr = not_supported_offline("_DismGetTargetEditions", "working out target editions");
+        hr = read_not_supported_offline("_DismGetTargetEditions",
+                                        "working out target editions");
     free(edition);
     offline_end(&img);
     return hr;
@@ -107,28 +108,31 @@ static HRESULT check_product_key(const char *function, PCWSTR ProductKey, bool o
 
 /* The key checks beyond its form need the image's licensing data and the
  * Software Protection Platform, which only Windows has. */
+typedef HRESULT refusal(const char *function, const char *what);
+
 static HRESULT product_key_call(const char *function, DismSession Session, PCWSTR ProductKey,
-                                const char *what)
+                                const char *what, refusal *refuse)
 {
     offline_image img;
     HRESULT hr = offline_begin(Session, function, &img);
     if (FAILED(hr))
         return hr;
     if (SUCCEEDED(hr = check_product_key(function, ProductKey, false)))
-        hr = not_supported_offline(function, what);
+        hr = refuse(function, what);
     offline_end(&img);
     return hr;
 }
 
 HRESULT WINAPI _DismSetProductKey(DismSession Session, PCWSTR ProductKey)
 {
-    return product_key_call("_DismSetProductKey", Session, ProductKey, "setting a product key");
+    return product_key_call("_DismSetProductKey", Session, ProductKey, "setting a product key",
+                            not_supported_offline);
 }
 
 HRESULT WINAPI _DismValidateProductKey(DismSession Session, PCWSTR ProductKey)
 {
     return product_key_call("_DismValidateProductKey", Session, ProductKey,
-                            "validating a product key");
+                            "validating a product key", read_not_supported_offline);
 }
 
 HRESULT WINAPI _DismGetProductKeyInfo(DismSession Session, PCWSTR ProductKey,
@@ -139,7 +143,8 @@ HRESULT WINAPI _DismGetProductKeyInfo(DismSession Session, PCWSTR ProductKey,
                            "required.");
     *EditionId = *Channel = NULL;
     return product_key_call("_DismGetProductKeyInfo", Session, ProductKey,
-                            "reading a product key's edition and channel");
+                            "reading a product key's edition and channel",
+                            read_not_supported_offline);
 }
 
 HRESULT WINAPI _DismSetEdition(DismSession Session, PCWSTR EditionID, PCWSTR ProductKey,

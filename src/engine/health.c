@@ -28,7 +28,8 @@ HRESULT WINAPI DismCheckImageHealth(DismSession Session, BOOL ScanImage, HANDLE 
         return hr;
     hive_h *h;
     if (ScanImage) {
-        hr = not_supported_offline("DismCheckImageHealth", "scanning the component store");
+        hr = read_not_supported_offline("DismCheckImageHealth",
+                                        "scanning the component store");
     } else if (SUCCEEDED(hr = offline_require_hive(&img, HIVE_SOFTWARE, &h))) {
         hive_node_h cbs = hive_lookup(h, hivex_root(h), CBS_KEY);
         progress_sink sink = {CancelEvent, Progress, UserData};

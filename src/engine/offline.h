@@ -207,11 +207,14 @@ HRESULT package_resolve(offline_image *img, const cbs_table *table, PCWSTR ident
                         DismPackageIdentifier type, package_ref *out);
 void package_ref_free(package_ref *ref);
 
-/* ---- validation shared by the write functions ---- */
+/* ---- validation shared by the servicing functions ---- */
 
 /* Every write that needs Windows' servicing stack ends here, after its
  * arguments were checked: nothing in the image has been touched. */
 HRESULT not_supported_offline(const char *function, const char *what);
+/* Every read whose answer needs Windows' servicing stack ends here; its
+ * message does not speak of changes, as nothing was to be changed. */
+HRESULT read_not_supported_offline(const char *function, const char *what);
 /* A path argument that must name an existing file or directory. */
 HRESULT existing_path_arg(const char *function, PCWSTR path, const char *what, char **out,
                           bool *is_dir);

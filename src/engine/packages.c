@@ -102,16 +102,28 @@ int cbs_compare_versions(const char *a, const char *b)
     return 0;
 }
 
-/* ---- argument checks shared by the write functions ---- */
+/* ---- argument checks shared by the servicing functions ---- */
 
-HRESULT not_supported_offline(const char *function, const char *what)
+/* `outcome` tells what the refusal means for the image: a write says that
+ * nothing was changed; a read, which never changes anything, says nothing
+ * of the kind, so that it cannot be taken for a write that was tried. */
+static HRESULT needs_servicing_stack(const char *function, const char *what, const char *outcome)
 {
     HRESULT hr = engine_fail(HRESULT_FROM_WIN32(ERROR_NOT_SUPPORTED),
                              "%s: %s is not supported by the portable DISM engine: it needs "
-                             "Windows' servicing stack. The image was not changed.",
-                             function, what);
+                             "Windows' servicing stack.%s", function, what, outcome);
     engine_log(LOG_WARNING, "%s", engine_last_error());
     return hr;
+}
+
+HRESULT not_supported_offline(const char *function, const char *what)
+{
+    return needs_servicing_stack(function, what, " The image was not changed.");
+}
+
+HRESULT read_not_supported_offline(const char *function, const char *what)
+{
+    return needs_servicing_stack(function, what, " DISM on Windows can answer it.");
 }
 
 HRESULT existing_path_arg(const char *function, PCWSTR path, const char *what, char **out,
@@ -124,8 +136,13 @@ HRESULT existing_path_arg(const char *function, PCWSTR path, const char *what, c
         return hr;
     struct stat st;
     if (stat(*out, &st) != 0) {
-        hr = engine_fail(HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND), "%s: the %s '%s' does not "
-                         "exist.", function, what, *out);
+        /* Only a path that is not there is "not found"; one that cannot be
+         * reached (permissions, a link loop, a name too long) says why. */
+        hr = errno == ENOENT || errno == ENOTDIR
+                 ? engine_fail(HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND), "%s: the %s '%s' does "
+                               "not exist.", function, what, *out)
+                 : engine_fail_errno(errno, "%s: the %s '%s' cannot be used", function, what,
+                                     *out);
         free(*out);
         *out = NULL;
         return hr;

@@ -207,6 +207,12 @@ static bool is_mount(const char *root)
     return recorded_mount(root) || wimfs_query(root, &live) == 0;
 }
 
+static HRESULT no_longer_served(const char *mount_path)
+{
+    return engine_fail(DISMAPI_E_NEEDS_REMOUNT, "DismOpenSession: the image mounted at '%s' is "
+                       "no longer served; remount it first (DismRemountImage).", mount_path);
+}
+
 /* A recorded mount whose server is gone (killed, or a reboot) shows an empty
  * directory; servicing that would service nothing. */
 static HRESULT check_still_served(const char *root)
@@ -214,8 +220,18 @@ static HRESULT check_still_served(const char *root)
     wimfs_info live;
     if (!recorded_mount(root) || wimfs_query(root, &live) == 0)
         return S_OK;
-    return engine_fail(DISMAPI_E_NEEDS_REMOUNT, "DismOpenSession: the image mounted at '%s' is "
-                       "no longer served; remount it first (DismRemountImage).", root);
+    return no_longer_served(root);
+}
+
+/* Why realpath() refused the image path, as DISM would say it. */
+static HRESULT unusable_image_path(const char *path, int err)
+{
+    if (err == ENOTCONN) /* a mount point whose server died */
+        return no_longer_served(path);
+    if (err == ENOENT || err == ENOTDIR)
+        return engine_fail(HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND),
+                           "DismOpenSession: the image path '%s' does not exist.", path);
+    return engine_fail_errno(err, "DismOpenSession: the image path '%s' cannot be used", path);
 }
 
 static HRESULT open_args(PCWSTR ImagePath, PCWSTR WindowsDirectory, PCWSTR SystemDrive,
@@ -229,15 +245,12 @@ static HRESULT open_args(PCWSTR ImagePath, PCWSTR WindowsDirectory, PCWSTR Syste
     HRESULT hr = path_arg(ImagePath, "DismOpenSession: ImagePath", &path);
     if (FAILED(hr))
         return hr;
-    if (!realpath(path, s->root) || !is_directory(s->root)) {
-        /* A mount point whose server died answers ENOTCONN. */
-        hr = errno == ENOTCONN
-                 ? engine_fail(DISMAPI_E_NEEDS_REMOUNT, "DismOpenSession: the image mounted at "
-                               "'%s' is no longer served; remount it first (DismRemountImage).",
-                               path)
-                 : engine_fail(HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND),
-                               "DismOpenSession: the image path '%s' is not an existing "
-                               "directory.", path);
+    struct stat st;
+    if (!realpath(path, s->root) || stat(s->root, &st) != 0) {
+        hr = unusable_image_path(path, errno);
+    } else if (!S_ISDIR(st.st_mode)) {
+        hr = engine_fail(E_INVALIDARG, "DismOpenSession: the image path '%s' is a file; give "
+                         "the directory an image is mounted at or a Windows tree is in.", path);
     } else if (WindowsDirectory && *WindowsDirectory &&
                FAILED(hr = path_arg(WindowsDirectory, "WindowsDirectory", &windir))) {
         /* reported by path_arg */
