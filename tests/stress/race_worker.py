@@ -69,8 +69,10 @@ def mount_loop(wim: Path, root: Path, deadline: float, tally: Tally, seed: int,
     n = 0
     while time.monotonic() < deadline:
         n += 1
-        mnt = root / f"m{n}"
-        mnt.mkdir(parents=True)
+        # Pipelines reuse their mount directory: a cleanup that decided on
+        # the previous mount at this path must not detach the next one.
+        mnt = root / f"m{n % 2}"
+        mnt.mkdir(parents=True, exist_ok=True)
         read_only = n % 4 != 0
         try:
             mounted = dism.mount(wim if read_only else rw_wim, mnt, index=1, read_only=read_only)
@@ -100,7 +102,6 @@ def mount_loop(wim: Path, root: Path, deadline: float, tally: Tally, seed: int,
             tally.fail(f"{mnt} still mounted after a successful unmount")
         if state_dir is not None and record_exists(state_dir, mnt):
             tally.fail(f"registry record of {mnt} left behind after a successful unmount")
-        mnt.rmdir()
 
 
 def cleanup_loop(deadline: float, tally: Tally) -> None:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 import traceback
@@ -21,6 +23,7 @@ import pytest
 import dism
 
 from conftest import STATE_DIR, wimfs_mounts
+from stress.helpers import force_release, is_served, read_from_wim, record_for
 from stress.race_worker import Tally, cleanup_loop, mount_loop
 
 RACE_SECONDS = float(os.environ.get("STRESS_RACE_SECONDS", "30"))
@@ -64,7 +67,7 @@ def test_cleanup_never_detaches_a_healthy_mount(sample_wim, tmp_path, figures):
     other_cleanup = start_worker("cleanup", str(RACE_SECONDS))
     run_threads([lambda i=i: mount_loop(sample_wim, tmp_path / f"thread{i}", deadline, tally,
                                         seed=i) for i in range(2)]
-                + [lambda: cleanup_loop(deadline, tally)], tally)
+                + [lambda: cleanup_loop(deadline, tally)] * 2, tally)
     proc_mounts = worker_tally(other_mounts, 120)
     proc_cleanup = worker_tally(other_cleanup, 120)
     failures = tally.failures + proc_mounts["failures"] + proc_cleanup["failures"]
@@ -107,3 +110,46 @@ def test_registry_under_many_threads(sample_wim, tmp_path, figures, monkeypatch)
     assert not leftovers, f"records left behind in {STATE_DIR / 'mounts'}: {leftovers}"
     assert not tally.failures, "\n".join(tally.failures[:40])
     assert not [p for p in wimfs_mounts() if p.startswith(str(tmp_path))]
+
+
+CLEANUP_IN_OTHER_NAMESPACE = textwrap.dedent("""
+    import dism
+    dism.cleanup_mountpoints()
+    print([(m.mount_path, m.status.name) for m in dism.get_mounted_images()])
+""")
+
+
+@pytest.mark.usefixtures("fuse")
+def test_cleanup_from_another_mount_namespace_keeps_a_live_mount(sample_wim, tmp_path):
+    # Like a container or a unit with PrivateTmp= sharing the state dir: its
+    # mount namespace was made before the mount, so there the directory is
+    # empty and the mount looks dead, although it is alive here.
+    if not shutil.which("unshare"):
+        pytest.skip("unshare (util-linux) is not installed")
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    package_root = str(Path(dism.__file__).resolve().parents[1])
+    other = subprocess.Popen(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+         'echo ready && read go && exec "$1" -c "$2"', "sh", sys.executable,
+         CLEANUP_IN_OTHER_NAMESPACE],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONPATH": package_root})
+    assert other.stdout.readline().strip() == "ready", other.stderr.read()
+    mounted = dism.mount(sample_wim, mnt, index=1)
+    try:
+        (mnt / "change.txt").write_text("kept")
+        staging = record_for(mnt)["staging_dir"]
+        out, err = other.communicate("go\n", timeout=120)
+        assert other.returncode == 0, err
+        assert is_served(mnt), "cleanup in another namespace detached the mount"
+        assert record_for(mnt) is not None, \
+            f"cleanup in another namespace dropped the record (it saw {out.strip()})"
+        assert staging and os.path.isdir(staging), \
+            "cleanup in another namespace deleted the live mount's staging data"
+        mounted.unmount(commit=True)
+        assert read_from_wim(sample_wim, 1, "/change.txt") == b"kept"
+    finally:
+        if other.poll() is None:
+            other.kill()
+        force_release(mnt)
