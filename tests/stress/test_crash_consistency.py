@@ -191,24 +191,26 @@ def run_trials(victim: str, mode_for, crash_wim: Path, tmp_path: Path, mqueues, 
     assert not failures, f"seed {SEED}:\n" + "\n".join(failures)
 
 
+def process_state(pid: int) -> str:
+    """The state letter of /proc/PID/stat (R, S, D, Z...), or "gone"."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()[0]
+    except OSError:
+        return "gone"
+
+
 def settle(mnt: Path, server: int, timeout: float = 60) -> None:
     """After the caller died, the server finishes (or drops) the commit on
-    its own: wait until it is idle again or gone."""
+    its own: wait until it is gone, or asleep in its FUSE loop at two looks
+    0.2 s apart."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not Path(f"/proc/{server}").exists() or not is_served(mnt):
+    asleep = 0
+    while time.monotonic() < deadline and asleep < 2:
+        state = process_state(server)
+        if state in ("gone", "Z") or not is_served(mnt):
             return
-        try:
-            state = Path(f"/proc/{server}/stat").read_text().split(") ")[1].split()[0]
-        except OSError:
-            return
-        if state in ("S", "Z"):  # sleeping in the FUSE loop: no commit running
-            time.sleep(0.2)
-            state = Path(f"/proc/{server}/stat").read_text().split(") ")[1].split()[0] \
-                if Path(f"/proc/{server}").exists() else "Z"
-            if state in ("S", "Z"):
-                return
-        time.sleep(0.05)
+        asleep = asleep + 1 if state == "S" else 0
+        time.sleep(0.2 if asleep else 0.05)
 
 
 @pytest.mark.usefixtures("fuse")
