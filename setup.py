@@ -155,7 +155,7 @@ class build_ext_with_helper(build_ext):
             [HELPER_SOURCE], output_dir=self.build_temp,
             macros=[("_GNU_SOURCE", "1")], extra_postargs=["-std=c11"] + WARNINGS)
         self.compiler.link_executable(objects, "dism-mountd", output_dir=out_dir,
-                                      libraries=["wim", "pthread"])
+                                      libraries=["wim", "pthread", "rt"])
 
 
 setup(ext_modules=[dism_extension()], cmdclass={"build_ext": build_ext_with_helper},

@@ -67,10 +67,21 @@ def cleanup_mountpoints() -> None:
     _dism.cleanup_mountpoints()
 
 
+def _add_note(error: BaseException, sentence: str) -> None:
+    """Adds `sentence` to the exception: as a note (3.11+), and to .message
+    where a DismError has one, so str() and the CLI show it everywhere."""
+    if hasattr(error, "add_note"):
+        error.add_note(sentence)
+    if isinstance(getattr(error, "message", None), str):
+        error.message = f"{error.message} {sentence}"
+
+
 class MountedImage:
     """An image mounted by mount().  As a context manager, a normal exit commits
     a read-write mount and an exception discards; either way the image is
-    unmounted when the block exits."""
+    unmounted when the block exits, except when the commit itself fails or is
+    stopped before it wrote anything: then the image stays mounted with its
+    changes, and the exception says so."""
 
     def __init__(self, path: str, image_path: str, index: int, read_only: bool) -> None:
         self.path = path
@@ -140,11 +151,14 @@ class MountedImage:
             return
         try:
             self.unmount(commit=True)
-        except BaseException:
-            # Saving failed (or was interrupted): the image must still not
-            # outlive the block, so its changes are dropped.
+        except BaseException as error:
+            # Saving failed or was interrupted before anything was written.
+            # Dropping the changes here would lose them for good, so the image
+            # stays mounted with them and the exception says how to finish.
             if self._still_mounted():
-                self.unmount(commit=False)
+                _add_note(error, f"The image is still mounted at {self.path} with its changes: "
+                                 f"unmount it with commit=True to save them, or commit=False "
+                                 f"to discard them.")
             raise
 
     def _still_mounted(self) -> bool:

@@ -10,7 +10,7 @@
 # STRESS_SEED (the kill points; printed when a trial fails).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install.sh
+bash scripts/install.sh --test
 run=(.venv/bin/python -m pytest -q -rfEs -m stress tests/stress "$@")
 if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null; then
     exec sudo --preserve-env=CI,STRESS_KILL_TRIALS,STRESS_RACE_SECONDS,STRESS_LEAK_ITERATIONS,STRESS_SEED "${run[@]}"

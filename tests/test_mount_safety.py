@@ -408,3 +408,36 @@ def test_a_progress_callback_that_unmounts_the_same_directory_does_not_deadlock(
     assert isinstance(seen[0], dism.BusyError), seen
     assert "another call of this process" in seen[0].message
     assert status_of(mount_dir) is None
+
+
+# ---------------------------------------------------------------------------
+# Committing right after the last close, and a commit that fails
+# ---------------------------------------------------------------------------
+
+def test_commit_right_after_the_last_close_is_not_busy(sample_wim, mount_dir):
+    """FUSE delivers a file's release after close() returns; the unmount
+    waits for it instead of failing with 'files are still open'."""
+    for n in range(20):
+        with dism.mount(sample_wim, mount_dir, index=1):
+            for k in range(8):
+                with open(mount_dir / "Windows" / f"f{n}-{k}.txt", "w") as f:
+                    f.write("x" * 4096)
+    with dism.mount(sample_wim, mount_dir, index=1, read_only=True):
+        assert len(list((mount_dir / "Windows").glob("f*-*.txt"))) == 160
+
+
+def test_a_failed_commit_at_the_end_of_a_with_block_keeps_the_changes(sample_wim, mount_dir):
+    before = sha256(sample_wim)
+    held = None
+    with pytest.raises(dism.BusyError) as e:
+        with dism.mount(sample_wim, mount_dir, index=1) as m:
+            (mount_dir / "Windows" / "work.txt").write_text("hours of work")
+            held = open(mount_dir / "Windows" / "held.txt", "w")
+    assert "still mounted" in e.value.message and "commit=True" in e.value.message
+    assert m.mounted and m.status == dism.MountStatus.OK
+    assert sha256(sample_wim) == before
+    assert (mount_dir / "Windows" / "work.txt").read_text() == "hours of work"
+    held.close()
+    m.unmount(commit=True)
+    with dism.mount(sample_wim, mount_dir, index=1, read_only=True):
+        assert (mount_dir / "Windows" / "work.txt").read_text() == "hours of work"

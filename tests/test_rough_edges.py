@@ -138,7 +138,7 @@ def test_a_missing_scratch_directory_is_a_file_not_found_error(tmp_path):
         "except FileNotFoundError as e:\n"
         "    print(type(e).__name__, hex(e.hresult), e.message)\n")
     assert out.returncode == 0, out.stderr
-    assert out.stdout.startswith("PathNotFoundError 0x80070002"), out.stdout
+    assert out.stdout.startswith("PathNotFoundError 0x80070003"), out.stdout
     assert str(missing) in out.stdout
 
 

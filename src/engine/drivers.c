@@ -282,7 +282,7 @@ static void fill_from_entry(result_pool *pool, driver_store *s, const store_entr
         d->ClassDescription = pool_wstr(pool, class_description);
         free(class_name);
         free(class_description);
-        filetime_to_systemtime(e->blob.date_filetime, &d->Date);
+        d->Date = systemtime_from_filetime(e->blob.date_filetime);
         d->MajorVersion = e->blob.version[0];
         d->MinorVersion = e->blob.version[1];
         d->Build = e->blob.version[2];

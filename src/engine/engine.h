@@ -97,7 +97,9 @@ char *wide_to_utf8(const wchar_t *w);
 wchar_t *utf8_to_wide(const char *s);
 /* Converts a wide path argument; NULL or "" gives E_INVALIDARG naming `what`. */
 HRESULT path_arg(const wchar_t *w, const char *what, char **out);
-void filetime_to_systemtime(uint64_t filetime, SYSTEMTIME *st);
+/* Returned by value, so that it can be assigned to a member of a packed
+ * DISM structure without a misaligned pointer. */
+SYSTEMTIME systemtime_from_filetime(uint64_t filetime);
 bool has_suffix_ci(const char *s, const char *suffix);
 
 /* ---- results.c ---- */

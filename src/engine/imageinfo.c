@@ -321,16 +321,12 @@ static bool fill_customized(result_pool *pool, WIMStruct *wim, int image, DismIm
     DismWimCustomizedInfo *c = pool_alloc(pool, sizeof *c);
     if (!c)
         return false;
-    /* The structure is packed: its SYSTEMTIMEs are filled in aligned locals
-     * and assigned whole, never written through a pointer to the member. */
-    SYSTEMTIME created, modified;
-    filetime_to_systemtime(prop_filetime(wim, image, "CREATIONTIME"), &created);
-    filetime_to_systemtime(prop_filetime(wim, image, "LASTMODIFICATIONTIME"), &modified);
     c->Size = sizeof *c;
     c->DirectoryCount = prop_uint(wim, image, "DIRCOUNT", 0);
     c->FileCount = prop_uint(wim, image, "FILECOUNT", 0);
-    c->CreatedTime = created;
-    c->ModifiedTime = modified;
+    c->CreatedTime = systemtime_from_filetime(prop_filetime(wim, image, "CREATIONTIME"));
+    c->ModifiedTime =
+        systemtime_from_filetime(prop_filetime(wim, image, "LASTMODIFICATIONTIME"));
     info->CustomizedInfo = c;
     return true;
 }

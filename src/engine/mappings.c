@@ -178,16 +178,17 @@ void map_driver_version_blob(const uint8_t *data, size_t len, driver_version_blo
 }
 
 /* creationTimeStamp / lastUpdateTimeStamp on <assembly> [C real manifests]. */
-void map_manifest_time(const char *text, SYSTEMTIME *out)
+SYSTEMTIME map_manifest_time(const char *text)
 {
-    memset(out, 0, sizeof *out);
+    SYSTEMTIME none;
+    memset(&none, 0, sizeof none);
     if (!text)
-        return;
+        return none;
     struct tm tm = {0};
     int y, mo, d, h = 0, mi = 0, s = 0;
     if (sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &h, &mi, &s) < 3 || y < 1601 ||
         mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60)
-        return;
+        return none;
     tm.tm_year = y - 1900;
     tm.tm_mon = mo - 1;
     tm.tm_mday = d;
@@ -196,8 +197,8 @@ void map_manifest_time(const char *text, SYSTEMTIME *out)
     tm.tm_sec = s;
     time_t t = timegm(&tm);
     if (t == (time_t)-1)
-        return;
+        return none;
     /* Seconds between 1601-01-01 and 1970-01-01, in 100 ns units. */
     uint64_t ft = ((uint64_t)t + 11644473600ULL) * 10000000ULL;
-    filetime_to_systemtime(ft, out);
+    return systemtime_from_filetime(ft);
 }

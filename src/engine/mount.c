@@ -279,7 +279,7 @@ static HRESULT validate_wim(const char *wim_path, UINT index, PCWSTR name,
  * The mount server
  * ------------------------------------------------------------------------ */
 
-static HRESULT find_helper(char *out, size_t size)
+HRESULT find_helper(char *out, size_t size)
 {
     const char *env = getenv("DISM_MOUNT_HELPER");
     if (env && *env) {
@@ -386,43 +386,6 @@ int run_helper(char *const argv[], char *err, size_t err_size, pid_t *reported_p
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-/* Whether /proc/<pid>/cmdline carries "--id <id>". */
-static bool process_serves_id(pid_t pid, const char *id)
-{
-    char path[64], buf[8192];
-    snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return false;
-    buf[n] = '\0';
-    for (const char *p = buf; p < buf + n; p += strlen(p) + 1)
-        if (!strcmp(p, "--id") && p + strlen(p) + 1 < buf + n && !strcmp(p + 5, id))
-            return true;
-    return false;
-}
-
-/* The server is the helper's daemonized child, which reports its pid; a
- * helper that could not (an older one) is found by its command line. */
-static pid_t find_server_pid(const char *id, pid_t reported)
-{
-    if (reported > 0 && process_serves_id(reported, id))
-        return reported;
-    DIR *proc = opendir("/proc");
-    if (!proc)
-        return 0;
-    pid_t found = 0;
-    struct dirent *e;
-    while (!found && (e = readdir(proc)) != NULL)
-        if (e->d_name[0] >= '1' && e->d_name[0] <= '9' && process_serves_id(atoi(e->d_name), id))
-            found = (pid_t)atoi(e->d_name);
-    closedir(proc);
-    return found;
-}
-
 static HRESULT hresult_from_helper(int status, const char *err, const mount_record *rec)
 {
     const char *detail = *err ? err : "no details";
@@ -493,7 +456,7 @@ static HRESULT start_server(mount_record *rec)
         return status < 0 && *err ? engine_fail(E_FAIL, "DismMountImage: %s.", err)
                                   : hresult_from_helper(status, err, rec);
     }
-    process_lookup(find_server_pid(rec->id, reported), &rec->server);
+    process_lookup(server_pid_for_id(rec->id, reported), &rec->server);
     if (FAILED(hr = registry_save(rec))) {
         /* An unrecorded mount could not be managed later: undo it. */
         progress_sink quiet = {NULL, NULL, NULL};

@@ -20,16 +20,31 @@
  * reads the lines once this program has exited, takes the last one as the
  * server's pid (it records it, with the start time, to tell later whether
  * the server still runs).
+ *
+ * dism-mountd --sweep-queues removes the progress queues ("/wimfs-*") that
+ * unmounting processes killed mid-commit left behind (wimlib unlinks its
+ * queue only when the unmount call returns).  Queues can only be listed
+ * through an mqueue file system, which this program mounts in a private
+ * mount namespace of its own (root only); a queue is stale when no process
+ * holds it open, since its creator does until it unlinks it.  A queue of an
+ * unmounter in a pid namespace this program cannot see, in the moment
+ * before its server opens it, would be taken for stale: such an unmount
+ * then runs without progress reports (the engine's own falls back to that).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <mqueue.h>
+#include <sched.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <wimlib.h>
@@ -42,6 +57,7 @@ struct options {
     int index;
     int read_write;
     int report_pid;
+    int sweep_queues;
 };
 
 static int usage(const char *why)
@@ -59,6 +75,10 @@ static int parse(int argc, char **argv, struct options *o)
         if (!strcmp(a, "--rw")) {
             o->read_write = 1;
             continue;
+        }
+        if (!strcmp(a, "--sweep-queues")) {
+            o->sweep_queues = 1;
+            return 0;
         }
         if (!v)
             return usage("an option is missing its value");
@@ -110,12 +130,69 @@ static void report_child_pid(void)
     close(PID_FD);
 }
 
+/* Whether any process holds the message queue "/<name>" open. */
+static int queue_held_open(const char *name)
+{
+    DIR *proc = opendir("/proc");
+    if (!proc)
+        return 1; /* cannot tell: keep it */
+    int held = 0;
+    struct dirent *p;
+    while (!held && (p = readdir(proc)) != NULL) {
+        if (p->d_name[0] < '1' || p->d_name[0] > '9')
+            continue;
+        char fds[64];
+        snprintf(fds, sizeof fds, "/proc/%s/fd", p->d_name);
+        DIR *d = opendir(fds);
+        struct dirent *f;
+        while (d && !held && (f = readdir(d)) != NULL) {
+            char link[300];
+            ssize_t n = readlinkat(dirfd(d), f->d_name, link, sizeof link - 1);
+            if (n > 1) {
+                link[n] = '\0';
+                held = link[0] == '/' && !strcmp(link + 1, name);
+            }
+        }
+        if (d)
+            closedir(d);
+    }
+    closedir(proc);
+    return held;
+}
+
+static int sweep_stale_queues(void)
+{
+    /* /tmp of a private namespace: the queues show there, for this
+     * process only, and nothing of the machine's is covered. */
+    if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+        mount("mqueue", "/tmp", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
+        return usage("cannot list message queues (needs root)");
+    DIR *d = opendir("/tmp");
+    if (!d)
+        return usage("cannot read the message queues");
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        struct stat st;
+        char name[300];
+        if (strncmp(e->d_name, "wimfs-", 6) != 0 ||
+            fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+            st.st_uid != geteuid() || queue_held_open(e->d_name))
+            continue;
+        snprintf(name, sizeof name, "/%s", e->d_name);
+        mq_unlink(name);
+    }
+    closedir(d);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct options o;
     int rc = parse(argc, argv, &o);
     if (rc)
         return rc;
+    if (o.sweep_queues)
+        return sweep_stale_queues();
     close_inherited_descriptors(o.report_pid);
     if (o.report_pid) {
         /* Programs FUSE may run (fusermount3) must not keep it open. */

@@ -198,6 +198,43 @@ unsigned long long this_namespace(const char *kind)
     return open_bracket ? strtoull(open_bracket + 1, NULL, 10) : 0;
 }
 
+/* Whether /proc/<pid>/cmdline carries "--id <id>". */
+static bool process_serves_id(pid_t pid, const char *id)
+{
+    char path[64], buf[8192];
+    snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    for (const char *p = buf; p < buf + n; p += strlen(p) + 1)
+        if (!strcmp(p, "--id") && p + strlen(p) + 1 < buf + n && !strcmp(p + 5, id))
+            return true;
+    return false;
+}
+
+/* The server is the helper's daemonized child, which reports its pid; a
+ * helper that could not (an older one) is found by its command line. */
+pid_t server_pid_for_id(const char *id, pid_t reported)
+{
+    if (reported > 0 && process_serves_id(reported, id))
+        return reported;
+    DIR *proc = opendir("/proc");
+    if (!proc)
+        return 0;
+    pid_t found = 0;
+    struct dirent *e;
+    while (!found && (e = readdir(proc)) != NULL)
+        if (e->d_name[0] >= '1' && e->d_name[0] <= '9' && process_serves_id(atoi(e->d_name), id))
+            found = (pid_t)atoi(e->d_name);
+    closedir(proc);
+    return found;
+}
+
 /* ---- wimlib's progress queues ----
  * An unmount with progress creates a POSIX message queue named "/wimfs-..."
  * and unlinks it when it returns; a caller killed in between leaves it

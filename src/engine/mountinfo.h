@@ -22,6 +22,9 @@ bool process_lookup(pid_t pid, process_id *out);
 /* True while `p` runs: the same pid with the same start time. */
 bool process_running(const process_id *p);
 process_id process_self(void);
+/* The running mount server started with "--id <id>": `reported` when it is
+ * that server, else found by its command line; 0 when none runs. */
+pid_t server_pid_for_id(const char *id, pid_t reported);
 /* This boot's id and this process's namespace inode ("mnt", "pid"); "" and 0
  * when the kernel does not say. */
 const char *this_boot_id(void);

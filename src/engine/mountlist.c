@@ -69,14 +69,17 @@ static mount_state state_at_mount_point(const mount_record *rec, bool server_up)
         st.releasable = !ours && !server_up;
         return st;
     }
-    if (server_up) /* between its mount and its first answer, or exiting */
+    /* A record is written only once its mount exists, so a server that runs
+     * while nothing is mounted there any more is exiting after an unmount. */
+    bool attached = err == ENOTCONN || wimfs_is_mounted_at(rec->mount_path);
+    if (server_up && attached) /* answering slowly (busy committing) */
         return st;
     st = gone_state(rec);
-    if (err != ENOTCONN && !file_exists(rec->mount_path))
+    if (!attached && !file_exists(rec->mount_path))
         st.status = DismMountStatusInvalid;
-    /* Unmounted by a process that died before forgetting the record: the
-     * unmount itself finished (the server exits only after it). */
-    st.finished = err != ENOTCONN && rec->unmounting.pid && !process_running(&rec->unmounting);
+    /* Unmounted by a process that is finishing, or died before forgetting
+     * the record: the unmount itself is over (saved or not). */
+    st.finished = !attached && rec->unmounting.pid;
     return st;
 }
 
@@ -243,11 +246,29 @@ static void cleanup_orphan_staging(const mount_record *recs, size_t n, cleanup_t
         struct stat st;
         if (owned || lstat(path, &st) != 0 || time(NULL) - st.st_mtime < STAGING_GRACE_SECONDS)
             continue;
+        /* A server still using it (its maker died before recording it). */
+        if (server_pid_for_id(e->d_name, 0) != 0)
+            continue;
         engine_log(LOG_INFO, "Cleanup: removing orphaned staging directory %s", path);
         remove_staging(path);
         tally->released++;
     }
     closedir(d);
+}
+
+/* Progress queues of unmounts whose caller was killed (dism-mountd says
+ * how it finds them).  Best effort: it needs root, and a leftover queue
+ * costs a little kernel memory, nothing else. */
+static void cleanup_stale_progress_queues(void)
+{
+    char helper[ENGINE_PATH_MAX], err[512];
+    if (FAILED(find_helper(helper, sizeof helper))) {
+        engine_clear_error();
+        return;
+    }
+    char *argv[] = {helper, "--sweep-queues", NULL};
+    if (run_helper(argv, err, sizeof err, NULL) != 0)
+        engine_log(LOG_INFO, "Cleanup: stale progress queues not swept (%s)", err);
 }
 
 HRESULT WINAPI DismCleanupMountpoints(void)
@@ -269,6 +290,7 @@ HRESULT WINAPI DismCleanupMountpoints(void)
         return hr;
     cleanup_orphan_staging(recs, n, &tally);
     free(recs);
+    cleanup_stale_progress_queues();
     engine_log(LOG_INFO, "%s: %u item(s) released, %u left", fn, tally.released, tally.left);
     return S_OK;
 }

@@ -29,5 +29,7 @@ void forget_mount(const mount_record *rec);
  * descriptor 3 and the last pid written there is returned (dism-mountd's
  * --pid-fd). */
 int run_helper(char *const argv[], char *err, size_t err_size, pid_t *reported_pid);
+/* The path of dism-mountd (beside the engine, or $DISM_MOUNT_HELPER). */
+HRESULT find_helper(char *out, size_t size);
 
 #endif

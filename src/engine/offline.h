@@ -123,7 +123,7 @@ typedef struct {
 void map_driver_version_blob(const uint8_t *data, size_t len, driver_version_blob *out);
 
 /* An ISO 8601 "2021-06-15T10:20:30Z" manifest time stamp; zero on failure. */
-void map_manifest_time(const char *text, SYSTEMTIME *out);
+SYSTEMTIME map_manifest_time(const char *text);
 
 /* ---- mum.c: servicing manifests (Windows\servicing\Packages\<id>.mum) ---- */
 

@@ -287,7 +287,7 @@ HRESULT WINAPI DismGetPackages(DismSession Session, DismPackage **Package, UINT 
             } else {
                 engine_clear_error();
             }
-            filetime_to_systemtime(p->install_time, &d->InstallTime);
+            d->InstallTime = systemtime_from_filetime(p->install_time);
         }
         if (!out)
             hr = engine_fail(E_OUTOFMEMORY, "DismGetPackages: out of memory.");
@@ -366,7 +366,7 @@ static void fill_package_info(result_pool *pool, hive_h *h, const package_ref *r
     info->PackageName = pool_wstr(pool, ref->identity);
     info->PackageState = p ? map_cbs_state(p->state) : DismStateNotPresent;
     info->ReleaseType = map_release_type(mum ? mum->release_type : NULL);
-    filetime_to_systemtime(p ? p->install_time : 0, &info->InstallTime);
+    info->InstallTime = systemtime_from_filetime(p ? p->install_time : 0);
     /* The image holds the package, so it applied to it [I]; a package read
      * from a folder is checked against the image's architecture only. */
     info->Applicable = p != NULL;
@@ -376,8 +376,8 @@ static void fill_package_info(result_pool *pool, hive_h *h, const package_ref *r
         info->DisplayName = pool_wstr(pool, mum->display_name);
         info->Description = pool_wstr(pool, mum->description);
         info->SupportInformation = pool_wstr(pool, mum->support_information);
-        map_manifest_time(mum->creation_time, &info->CreationTime);
-        map_manifest_time(mum->last_update_time, &info->LastUpdateTime);
+        info->CreationTime = map_manifest_time(mum->creation_time);
+        info->LastUpdateTime = map_manifest_time(mum->last_update_time);
         info->CapabilityId = pool_wstr(pool, mum->capability);
     }
     info->RestartRequired = map_restart(mum ? mum->restart : NULL);

@@ -103,11 +103,13 @@ HRESULT path_arg(const wchar_t *w, const char *what, char **out)
 }
 
 /* Civil-from-days conversion (proleptic Gregorian), UTC. */
-void filetime_to_systemtime(uint64_t filetime, SYSTEMTIME *st)
+SYSTEMTIME systemtime_from_filetime(uint64_t filetime)
 {
+    SYSTEMTIME result;
+    SYSTEMTIME *st = &result;
     memset(st, 0, sizeof *st);
     if (filetime == 0)
-        return;
+        return result;
     uint64_t ms_total = filetime / 10000;
     uint64_t days = ms_total / 86400000ULL;
     uint64_t ms = ms_total % 86400000ULL;
@@ -129,6 +131,7 @@ void filetime_to_systemtime(uint64_t filetime, SYSTEMTIME *st)
     st->wMinute = (WORD)(ms / 60000 % 60);
     st->wSecond = (WORD)(ms / 1000 % 60);
     st->wMilliseconds = (WORD)(ms % 1000);
+    return result;
 }
 
 bool has_suffix_ci(const char *s, const char *suffix)

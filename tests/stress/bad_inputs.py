@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Callable
 
 import dism
-from dism.testing import WindowsImageSpec, build_windows_tree
+from dism.testing import WindowsImageSpec, build_wim, build_windows_tree
 
 CASE_SECONDS = 30  # a case that blocks longer (a FIFO opened blocking) fails
 
@@ -90,8 +90,13 @@ class Work:
     def _split_part(self) -> Path:
         parts = self.root / "split"
         parts.mkdir()
-        subprocess.run(["wimlib-imagex", "split", str(self.good), str(parts / "part.swm"), "0.01"],
+        # Two payload files larger than a part, so that there are several
+        # parts (wimlib never splits a file, and a small WIM stays one part).
+        whole = build_wim(parts / "whole.wim", [WindowsImageSpec(name="Split",
+                                                                 payload_bytes=64 * 1024)])
+        subprocess.run(["wimlib-imagex", "split", str(whole), str(parts / "part.swm"), "0.01"],
                        check=True, capture_output=True)
+        assert (parts / "part2.swm").exists(), "the split made a single part"
         first = self.root / "split-part1.wim"
         shutil.copyfile(parts / "part.swm", first)
         shutil.rmtree(parts)
