@@ -441,3 +441,22 @@ def test_a_failed_commit_at_the_end_of_a_with_block_keeps_the_changes(sample_wim
     m.unmount(commit=True)
     with dism.mount(sample_wim, mount_dir, index=1, read_only=True):
         assert (mount_dir / "Windows" / "work.txt").read_text() == "hours of work"
+
+
+def test_cleanup_leaves_no_lock_files_or_dead_writers_temporaries(sample_wim, tmp_path):
+    for n in range(5):
+        d = tmp_path / f"m{n}"
+        d.mkdir()
+        dism.mount(sample_wim, d, index=1, read_only=True).unmount(commit=False)
+    assert len(list((STATE_DIR / "locks").glob("*.lock"))) >= 5
+    stale = STATE_DIR / "mounts" / ".0badc0de-0000-4000-8000-0000000000aa.1.tmp"
+    stale.write_text("id=half-written")
+    os.utime(stale, (time.time() - 3600, time.time() - 3600))
+    fresh = STATE_DIR / "mounts" / ".0badc0de-0000-4000-8000-0000000000ab.1.tmp"
+    fresh.write_text("id=being-written")
+    with dism.mount(sample_wim, tmp_path / "m0", index=1, read_only=True):
+        dism.cleanup_mountpoints()
+        assert len(list((STATE_DIR / "locks").glob("*.lock"))) == 0
+        # the lock of a directory in use is taken again when it is next needed
+    assert not stale.exists() and fresh.exists()
+    fresh.unlink()

@@ -73,6 +73,8 @@ typedef struct {
 HRESULT state_lock_mount_path(const char *function, const char *mount_path, bool wait,
                               HANDLE cancel, mount_lock *lock);
 void state_unlock(mount_lock *lock);
+/* Removes the lock files nobody holds (cleanup). */
+void state_sweep_locks(void);
 
 /* ---- errors (api.c) ---- */
 
@@ -188,6 +190,8 @@ HRESULT registry_find_by_mount(const char *function, const char *mount_path, mou
 /* Reads `rec` again (by mount path and id); false when it is gone. */
 bool registry_reload(const char *function, mount_record *rec);
 void registry_new_id(char out[40]);
+/* Removes the temporary files of record writers that died mid-write. */
+void registry_sweep_temporaries(void);
 
 /* ---- session.c, used by mount.c ---- */
 /* Number of open sessions whose image root is `mount_path`. */

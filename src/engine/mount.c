@@ -43,8 +43,10 @@ extern char **environ;
  * Paths and preconditions
  * ------------------------------------------------------------------------ */
 
-/* The parent is resolved, the last component is kept as given: a mount point
- * whose server died cannot be stat()ed, yet must still be nameable. */
+/* The parent is resolved, and so is the last component when it is a link
+ * (one directory must have one name: its lock and its record go by it); a
+ * mount point whose server died cannot be resolved, yet must still be
+ * nameable, so otherwise the last component is kept as given. */
 static HRESULT canonical_mount_path(const char *function, const char *path, char *out,
                                     size_t size)
 {
@@ -77,6 +79,13 @@ static HRESULT canonical_mount_path(const char *function, const char *path, char
                            "directory first.", function, path, strerror(errno));
     if (snprintf(out, size, "%s/%s", strcmp(resolved, "/") ? resolved : "", base) >= (int)size)
         return engine_fail(E_INVALIDARG, "%s: the mount path is too long.", function);
+    struct stat st;
+    if (lstat(out, &st) == 0 && S_ISLNK(st.st_mode)) {
+        if (!realpath(out, resolved))
+            return engine_fail_errno(errno, "%s: the mount path '%s' is a link that cannot be "
+                                     "followed", function, path);
+        snprintf(out, size, "%s", resolved);
+    }
     return S_OK;
 }
 
@@ -481,7 +490,7 @@ static void wait_for_server_exit(pid_t pid, const char *dir)
      * then back off so a slow exit does not spin. */
     long waited_us = 0, step_us = 200;
     while (waited_us < SERVER_EXIT_TIMEOUT_MS * 1000L) {
-        if (!process_alive(pid) && !wimfs_is_mounted_at(dir))
+        if (!process_alive(pid) && (!dir || !wimfs_is_mounted_at(dir)))
             return;
         struct timespec ts = {0, step_us * 1000L};
         while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
@@ -490,7 +499,7 @@ static void wait_for_server_exit(pid_t pid, const char *dir)
         if (step_us < 10000)
             step_us *= 2;
     }
-    engine_log(LOG_WARNING, "The mount server for %s did not exit in time", dir);
+    engine_log(LOG_WARNING, "The mount server %d did not exit in time", (int)pid);
 }
 
 typedef struct {
@@ -649,8 +658,48 @@ static HRESULT refuse_unseen_mount(const char *function, const mount_record *rec
         return S_OK;
     return engine_fail(DISMAPI_E_UNABLE_TO_UNMOUNT_IMAGE_PATH,
                        "%s: '%s' was mounted in another mount namespace (a container, or a "
-                       "service with its own /tmp), where it still is; unmount it from there.",
-                       function, rec->mount_path);
+                       "service with its own /tmp), where it still is (server process %d, made "
+                       "by process %d, which still runs); use it from there.", function,
+                       rec->mount_path, (int)rec->server.pid, (int)rec->owner.pid);
+}
+
+/* Unmounts a mount made in another mount namespace whose maker has gone,
+ * leaving nobody there to unmount it: from inside the namespace its server
+ * runs in (dism-mountd --unmount).  No progress crosses. */
+static HRESULT stop_server_elsewhere(const char *function, const mount_record *rec, DWORD flags,
+                                     const progress_sink *sink)
+{
+    char helper[ENGINE_PATH_MAX], err[1024], wflags[16], server[16];
+    /* Only a mount whose maker is gone: while it runs, the mount is its own
+     * to use and end.  And only with a server seen to run: otherwise its
+     * pid would name some other process. */
+    if (!mount_server_running(rec) || process_running(&rec->owner))
+        return refuse_unseen_mount(function, rec);
+    HRESULT hr = find_helper(helper, sizeof helper);
+    if (FAILED(hr))
+        return hr;
+    if (progress_cancelled(sink))
+        return engine_fail(HRESULT_FROM_WIN32(ERROR_CANCELLED), "%s: cancelled before '%s' was "
+                           "unmounted; it is still mounted and nothing was saved.", function,
+                           rec->mount_path);
+    snprintf(wflags, sizeof wflags, "%d", wimlib_unmount_flags(flags, rec->read_only));
+    snprintf(server, sizeof server, "%d", (int)rec->server.pid);
+    char *argv[] = {helper, "--unmount", (char *)rec->mount_path, "--flags", wflags,
+                    "--server", server, NULL};
+    progress_report(sink, 0, MOUNT_PROGRESS_TOTAL);
+    int status = run_helper(argv, err, sizeof err, NULL);
+    if (status == WIMLIB_ERR_MOUNTED_IMAGE_IS_BUSY)
+        return engine_fail(HRESULT_FROM_WIN32(ERROR_BUSY), "%s: files are still open inside "
+                           "'%s' (in another mount namespace); close them and try again.",
+                           function, rec->mount_path);
+    if (status != 0)
+        return engine_fail(status > 0 && status < 200 ? hresult_from_wimlib(status) : E_FAIL,
+                           "%s: cannot unmount '%s' in the mount namespace of its server "
+                           "(process %d): %s. It is still mounted.", function, rec->mount_path,
+                           (int)rec->server.pid, *err ? err : "no details");
+    wait_for_server_exit(rec->server.pid, NULL);
+    progress_report(sink, MOUNT_PROGRESS_TOTAL, MOUNT_PROGRESS_TOTAL);
+    return S_OK;
 }
 
 /* Marks the record while an unmount runs, so that if this process dies
@@ -672,8 +721,10 @@ static HRESULT end_recorded_mount(const char *function, mount_record *rec, DWORD
                                   const progress_sink *sink)
 {
     mark_unmounting(rec, true);
-    HRESULT hr = stop_live_server(function, rec->mount_path, flags, rec->read_only,
-                                  rec->server.pid, sink);
+    HRESULT hr = mount_visible_here(rec)
+                     ? stop_live_server(function, rec->mount_path, flags, rec->read_only,
+                                        rec->server.pid, sink)
+                     : stop_server_elsewhere(function, rec, flags, sink);
     if (SUCCEEDED(hr))
         forget_mount(rec);
     else
@@ -837,8 +888,6 @@ static HRESULT unmount_locked(const char *dir, DWORD flags, const progress_sink 
         return unmount_foreign(dir, flags, sink);
     mount_state st = mount_state_of(&rec);
     if (st.status == DismMountStatusOk) {
-        if (FAILED(hr = refuse_unseen_mount("DismUnmountImage", &rec)))
-            return hr;
         return end_recorded_mount("DismUnmountImage", &rec, flags, sink);
     }
     if (!(flags & DISM_DISCARD_IMAGE) && !rec.read_only && !st.finished)

@@ -21,6 +21,11 @@
  * server's pid (it records it, with the start time, to tell later whether
  * the server still runs).
  *
+ * dism-mountd --unmount DIR --flags N --server PID unmounts DIR as seen by
+ * the mount namespace of the server PID (wimlib unmount flags N, without
+ * progress): the way to end a mount whose maker ran in a namespace of its
+ * own (a service with PrivateTmp=) and has gone, leaving nobody there.
+ *
  * dism-mountd --sweep-queues removes the progress queues ("/wimfs-*") that
  * unmounting processes killed mid-commit left behind (wimlib unlinks its
  * queue only when the unmount call returns).  Queues can only be listed
@@ -49,7 +54,7 @@
 #include <unistd.h>
 #include <wimlib.h>
 
-enum { MOUNTD_USAGE = 200 };
+enum { MOUNTD_USAGE = 200, MOUNTD_NAMESPACE = 201 };
 enum { PID_FD = 3 };
 
 struct options {
@@ -58,6 +63,8 @@ struct options {
     int read_write;
     int report_pid;
     int sweep_queues;
+    const char *unmount_dir;
+    int unmount_flags, server;
 };
 
 static int usage(const char *why)
@@ -94,10 +101,18 @@ static int parse(int argc, char **argv, struct options *o)
             o->index = atoi(v);
         else if (!strcmp(a, "--pid-fd") && atoi(v) == PID_FD)
             o->report_pid = 1;
+        else if (!strcmp(a, "--unmount"))
+            o->unmount_dir = v;
+        else if (!strcmp(a, "--flags"))
+            o->unmount_flags = atoi(v);
+        else if (!strcmp(a, "--server"))
+            o->server = atoi(v);
         else
             return usage("unknown option");
         i++;
     }
+    if (o->unmount_dir)
+        return o->server > 0 ? 0 : usage("--unmount needs --server");
     if (!o->id || !o->wim || !o->dir || o->index < 1)
         return usage("--id, --wim, --index and --dir are required");
     if (o->read_write && !o->staging)
@@ -119,9 +134,17 @@ static void close_inherited_descriptors(int keep_pid_fd)
         close(fd);
 }
 
+/* Set in the process that has reported, so that its own children (the
+ * server forks fusermount to unmount, for a user) never write to a
+ * descriptor 3 that by then may be something else. */
+static int pid_reported;
+
 /* Runs in each child right after fork (see the top of this file). */
 static void report_child_pid(void)
 {
+    if (pid_reported)
+        return;
+    pid_reported = 1;
     char line[32];
     int n = snprintf(line, sizeof line, "%d\n", (int)getpid());
     if (write(PID_FD, line, (size_t)n) != n) {
@@ -185,6 +208,23 @@ static int sweep_stale_queues(void)
     return 0;
 }
 
+static int unmount_in_namespace_of(const char *dir, int flags, int server)
+{
+    char ns[64];
+    snprintf(ns, sizeof ns, "/proc/%d/ns/mnt", server);
+    int fd = open(ns, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || setns(fd, CLONE_NEWNS) != 0 || chdir("/") != 0) {
+        fprintf(stderr, "cannot enter the mount namespace of process %d: %s\n", server,
+                strerror(errno));
+        return MOUNTD_NAMESPACE;
+    }
+    close(fd);
+    int rc = wimlib_unmount_image_with_progress(dir, flags, NULL, NULL);
+    if (rc)
+        fprintf(stderr, "%s\n", wimlib_get_error_string(rc));
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     struct options o;
@@ -193,6 +233,8 @@ int main(int argc, char **argv)
         return rc;
     if (o.sweep_queues)
         return sweep_stale_queues();
+    if (o.unmount_dir)
+        return unmount_in_namespace_of(o.unmount_dir, o.unmount_flags, o.server);
     close_inherited_descriptors(o.report_pid);
     if (o.report_pid) {
         /* Programs FUSE may run (fusermount3) must not keep it open. */

@@ -83,19 +83,35 @@ static mount_state state_at_mount_point(const mount_record *rec, bool server_up)
     return st;
 }
 
+/* Both boot ids known and different.  An unknown one (a process that
+ * cannot read /proc/sys) proves nothing. */
+static bool made_in_another_boot(const mount_record *rec)
+{
+    const char *now = this_boot_id();
+    return rec->boot_id[0] && now[0] && strcmp(rec->boot_id, now) != 0;
+}
+
 mount_state mount_state_of(const mount_record *rec)
 {
-    if (rec->boot_id[0] && strcmp(rec->boot_id, this_boot_id()) != 0)
+    mount_state healthy = {DismMountStatusOk, false, false};
+    if (made_in_another_boot(rec))
         return gone_state(rec);
-    mount_state st = {DismMountStatusOk, false, false};
-    if (!seen_from_here(rec->pid_ns, "pid"))
-        return st;
-    bool server_up = rec->server.pid && process_running(&rec->server);
+    bool pids_visible = seen_from_here(rec->pid_ns, "pid");
+    bool server_up = pids_visible && rec->server.pid && process_running(&rec->server);
+    /* The mount point, when this process can see it, is the best witness:
+     * it answers, is dead (ENOTCONN), or is not mounted at all. */
     if (seen_from_here(rec->mnt_ns, "mnt"))
         return state_at_mount_point(rec, server_up);
-    if (server_up || rec->server.pid == 0)
-        return st;
+    /* Out of sight: only a server seen to be gone proves the mount dead. */
+    if (!pids_visible || server_up || rec->server.pid == 0)
+        return healthy;
     return gone_state(rec);
+}
+
+bool mount_server_running(const mount_record *rec)
+{
+    return seen_from_here(rec->pid_ns, "pid") && rec->server.pid &&
+           process_running(&rec->server);
 }
 
 bool mount_visible_here(const mount_record *rec)
@@ -291,6 +307,8 @@ HRESULT WINAPI DismCleanupMountpoints(void)
     cleanup_orphan_staging(recs, n, &tally);
     free(recs);
     cleanup_stale_progress_queues();
+    registry_sweep_temporaries();
+    state_sweep_locks();
     engine_log(LOG_INFO, "%s: %u item(s) released, %u left", fn, tally.released, tally.left);
     return S_OK;
 }

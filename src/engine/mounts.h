@@ -18,6 +18,8 @@ typedef struct {
 mount_state mount_state_of(const mount_record *rec);
 /* Recorded before its server runs, by a process that still runs. */
 bool mount_in_progress(const mount_record *rec);
+/* Whether its server is seen to run (same pid namespace, same process). */
+bool mount_server_running(const mount_record *rec);
 /* Whether the mount point is in this process's mount namespace. */
 bool mount_visible_here(const mount_record *rec);
 /* Detaches the wimfs mount at `dir` only if its server is dead (ENOTCONN). */

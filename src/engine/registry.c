@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define RECORD_MAX_BYTES (4 * ENGINE_PATH_MAX)
@@ -119,6 +120,30 @@ HRESULT registry_save(const mount_record *rec)
         return engine_fail_errno(err, "Cannot store the mount registry entry '%s'", final);
     }
     return S_OK;
+}
+
+#define TEMPORARY_GRACE_SECONDS 60
+
+void registry_sweep_temporaries(void)
+{
+    char dir[ENGINE_PATH_MAX];
+    if (FAILED(mounts_dir("DismCleanupMountpoints", dir, sizeof dir))) {
+        engine_clear_error();
+        return;
+    }
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        struct stat st;
+        /* A writer renames its file within microseconds; an old one is a
+         * dead writer's. */
+        if (e->d_name[0] == '.' && has_suffix_ci(e->d_name, ".tmp") &&
+            fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+            time(NULL) - st.st_mtime >= TEMPORARY_GRACE_SECONDS)
+            unlinkat(dirfd(d), e->d_name, 0);
+    }
+    if (d)
+        closedir(d);
 }
 
 HRESULT registry_remove(const char *id)

@@ -21,8 +21,10 @@
  */
 #include "engine.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,6 +113,9 @@ static HRESULT prepare_owned_dir(const char *function, const char *path, const c
     if (path[0] != '/')
         return engine_fail(E_INVALIDARG, "%s: the %s '%s' is not an absolute path; %s.",
                            function, what, path, STATE_ADVICE);
+    if (strchr(path, '\n'))
+        return engine_fail(E_INVALIDARG, "%s: the %s path contains a newline; %s.", function,
+                           what, STATE_ADVICE);
     int err = make_private_dir(path);
     if (err == ENOTDIR || err == EEXIST)
         return check_owned_dir(function, path, what); /* says what is there instead */
@@ -118,6 +123,20 @@ static HRESULT prepare_owned_dir(const char *function, const char *path, const c
         return engine_fail_errno(err, "%s: cannot create the %s '%s'; %s", function, what, path,
                                  STATE_ADVICE);
     return check_owned_dir(function, path, what);
+}
+
+/* Records name paths below these directories and are read back only in
+ * canonical form ("..", "." and links resolved), so they are kept that way. */
+static HRESULT canonicalize(const char *function, char *dir)
+{
+    char resolved[PATH_MAX];
+    if (!realpath(dir, resolved))
+        return engine_fail_errno(errno, "%s: cannot resolve '%s'", function, dir);
+    if (strchr(resolved, '\n'))
+        return engine_fail(E_INVALIDARG, "%s: the path '%s' contains a newline; %s.", function,
+                           resolved, STATE_ADVICE);
+    snprintf(dir, ENGINE_PATH_MAX, "%s", resolved);
+    return S_OK;
 }
 
 HRESULT state_require(const char *function)
@@ -132,8 +151,14 @@ HRESULT state_require(const char *function)
                              "not set); %s.", function, STATE_ADVICE);
         if (SUCCEEDED(hr))
             hr = prepare_owned_dir(function, state_dir, "state directory (DISM_STATE_DIR)");
-        if (SUCCEEDED(hr) && !scratch_given)
+        if (SUCCEEDED(hr))
+            hr = canonicalize(function, state_dir);
+        if (SUCCEEDED(hr) && !scratch_given) {
+            snprintf(scratch_dir, sizeof scratch_dir, "%s/scratch", state_dir);
             hr = prepare_owned_dir(function, scratch_dir, "scratch directory");
+        }
+        if (SUCCEEDED(hr))
+            hr = canonicalize(function, scratch_dir);
         if (SUCCEEDED(hr))
             hr = prepare_owned_dir(function, staging, "staging directory");
         state_ready = SUCCEEDED(hr);
@@ -142,18 +167,26 @@ HRESULT state_require(const char *function)
     return hr;
 }
 
-/* The directory names are fixed while DISM is initialized, and calls that
- * use them run only then, so they are read without the lock. */
-const char *state_directory(void) { return state_dir; }
+/* The names change when the first call that needs them makes them
+ * canonical, so every reader copies them under the lock. */
+const char *state_directory(void) { return state_dir; } /* for the log line of DismInitialize */
 
 void state_staging_path(const char *id, char *out, size_t size)
 {
+    pthread_mutex_lock(&state_lock);
     snprintf(out, size, "%s/dism-staging/%s", scratch_dir, id);
+    pthread_mutex_unlock(&state_lock);
 }
 
 HRESULT state_subdir(const char *function, const char *name, char *out, size_t size)
 {
-    if (snprintf(out, size, "%s/%s", state_dir, name) >= (int)size)
+    HRESULT hr = state_require(function);
+    if (FAILED(hr))
+        return hr;
+    pthread_mutex_lock(&state_lock);
+    int n = snprintf(out, size, "%s/%s", state_dir, name);
+    pthread_mutex_unlock(&state_lock);
+    if (n >= (int)size)
         return engine_fail(E_INVALIDARG, "%s: the state directory path is too long.", function);
     return prepare_owned_dir(function, out, "state directory (DISM_STATE_DIR)");
 }
@@ -168,12 +201,13 @@ static uint64_t path_hash(const char *s)
     return h;
 }
 
-static int open_lock_file(const char *function, const char *mount_path, HRESULT *hr)
+static int open_lock_file(const char *function, const char *mount_path, char *path,
+                          size_t size, HRESULT *hr)
 {
-    char dir[ENGINE_PATH_MAX], path[ENGINE_PATH_MAX + 32];
+    char dir[ENGINE_PATH_MAX];
     if (FAILED(*hr = state_subdir(function, "locks", dir, sizeof dir)))
         return -1;
-    snprintf(path, sizeof path, "%s/%016llx.lock", dir, (unsigned long long)path_hash(mount_path));
+    snprintf(path, size, "%s/%016llx.lock", dir, (unsigned long long)path_hash(mount_path));
     int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0) {
@@ -242,16 +276,37 @@ static HRESULT cancelled_waiting(const char *function, const char *mount_path)
                        mount_path);
 }
 
+/* A lock file is removed by a sweep only while the sweep holds its lock,
+ * so a lock taken on a file that no longer has its name is worthless:
+ * false, errno ESTALE (and the lock dropped) in that case. */
+static bool still_named(int fd, const char *path)
+{
+    struct stat held, named;
+    if (fstat(fd, &held) == 0 && stat(path, &named) == 0 && held.st_ino == named.st_ino &&
+        held.st_dev == named.st_dev)
+        return true;
+    flock(fd, LOCK_UN);
+    errno = ESTALE;
+    return false;
+}
+
 static HRESULT lock_file(const char *function, const char *mount_path, bool wait,
                          HANDLE cancel, int *fd_out)
 {
     HRESULT hr;
-    int fd = open_lock_file(function, mount_path, &hr);
+    char path[ENGINE_PATH_MAX + 32];
+    int fd = open_lock_file(function, mount_path, path, sizeof path, &hr);
     if (fd < 0)
         return hr;
-    while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    while (flock(fd, LOCK_EX | LOCK_NB) != 0 || !still_named(fd, path)) {
         if (errno == EINTR)
             continue;
+        if (errno == ESTALE) { /* swept while we waited: take the new file */
+            close(fd);
+            if ((fd = open_lock_file(function, mount_path, path, sizeof path, &hr)) < 0)
+                return hr;
+            continue;
+        }
         if (errno != EWOULDBLOCK) {
             hr = engine_fail_errno(errno, "%s: cannot lock the mount directory '%s'", function,
                                    mount_path);
@@ -297,11 +352,39 @@ HRESULT state_lock_mount_path(const char *function, const char *mount_path, bool
     return hr;
 }
 
+void state_sweep_locks(void)
+{
+    char dir[ENGINE_PATH_MAX];
+    if (FAILED(state_subdir("DismCleanupMountpoints", "locks", dir, sizeof dir))) {
+        engine_clear_error();
+        return;
+    }
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        char path[ENGINE_PATH_MAX + 300];
+        if (!has_suffix_ci(e->d_name, ".lock"))
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        int fd = openat(dirfd(d), e->d_name, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+        /* Unlinked only while locked here, so a holder is never cut off. */
+        if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0 && still_named(fd, path))
+            unlinkat(dirfd(d), e->d_name, 0);
+        if (fd >= 0)
+            close(fd);
+    }
+    if (d)
+        closedir(d);
+}
+
 void state_unlock(mount_lock *lock)
 {
     if (lock->fd < 0)
         return;
-    close(lock->fd); /* closing the only descriptor releases the flock */
+    /* Explicitly: a child forked meanwhile shares the open file description,
+     * and closing our descriptor alone would leave the lock held by it. */
+    flock(lock->fd, LOCK_UN);
+    close(lock->fd);
     lock->fd = -1;
     release_in_process(lock->hash);
 }

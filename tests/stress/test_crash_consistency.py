@@ -191,26 +191,30 @@ def run_trials(victim: str, mode_for, crash_wim: Path, tmp_path: Path, mqueues, 
     assert not failures, f"seed {SEED}:\n" + "\n".join(failures)
 
 
-def process_state(pid: int) -> str:
-    """The state letter of /proc/PID/stat (R, S, D, Z...), or "gone"."""
+def process_state(pid: int) -> tuple[str, int]:
+    """The state letter of /proc/PID/stat (R, S, D, Z...) and the CPU ticks
+    it has used, or ("gone", 0)."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()[0]
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()
     except OSError:
-        return "gone"
+        return "gone", 0
+    return fields[0], int(fields[11]) + int(fields[12])   # utime + stime
 
 
 def settle(mnt: Path, server: int, timeout: float = 60) -> None:
     """After the caller died, the server finishes (or drops) the commit on
-    its own: wait until it is gone, or asleep in its FUSE loop at two looks
-    0.2 s apart."""
+    its own and exits; or, when the caller died before asking it to unmount,
+    it goes on serving.  Wait until it is gone, or idle: asleep without using
+    any CPU at three looks 0.2 s apart (a commit compresses, so it uses CPU)."""
     deadline = time.monotonic() + timeout
-    asleep = 0
-    while time.monotonic() < deadline and asleep < 2:
-        state = process_state(server)
-        if state in ("gone", "Z") or not is_served(mnt):
+    idle, last_ticks = 0, -1
+    while time.monotonic() < deadline and idle < 3:
+        state, ticks = process_state(server)
+        if state in ("gone", "Z"):
             return
-        asleep = asleep + 1 if state == "S" else 0
-        time.sleep(0.2 if asleep else 0.05)
+        idle = idle + 1 if state == "S" and ticks == last_ticks else 0
+        last_ticks = ticks
+        time.sleep(0.2)
 
 
 @pytest.mark.usefixtures("fuse")
