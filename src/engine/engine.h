@@ -12,8 +12,10 @@
  *   wimerr.c     wimlib error codes -> HRESULT
  *   imageinfo.c  DismGetImageInfo
  *   registry.c   the persistent registry of mounts
- *   mount.c      mount, unmount, commit, remount, list, cleanup
- *   mountinfo.c  the kernel's mount table and the wimfs servers' answers
+ *   mount.c      mount, unmount, commit, remount (mounts.h: what it shares)
+ *   mountlist.c  what became of a recorded mount: status, listing, cleanup
+ *   helper.c     running dism-mountd and fusermount (never through a shell)
+ *   mountinfo.c  the kernel's mount table, the wimfs servers' answers, processes
  *   fsutil.c     directory helpers that never follow links
  *   session.c    DismOpenSession / DismCloseSession and the session table
  *   hive.c       hivex accessors and the per-call view of an offline image
