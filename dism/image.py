@@ -197,9 +197,11 @@ def mount(image_path: PathArg, mount_path: PathArg, *, index: Optional[int] = No
     if check_integrity:
         flags |= _dism.DISM_MOUNT_CHECK_INTEGRITY
     _runtime.ensure_initialized()
+    # Resolved before mounting: afterwards the mount point's lstat() would
+    # wait for the new file system's first answer.
+    paths = os.path.realpath(mount_path), os.path.realpath(image_path)
     _dism.mount_image(image_path, mount_path, index or 0, name, flags, progress, cancel)
-    mounted = MountedImage(os.path.realpath(mount_path), os.path.realpath(image_path),
-                           index or 0, read_only)
+    mounted = MountedImage(*paths, index or 0, read_only)
     if name is not None:
         mounted.index = mounted._current_index()
     return mounted
