@@ -71,8 +71,8 @@ static uint64_t prop_filetime(WIMStruct *wim, int image, const char *element)
  *
  * Asking wimlib for WINDOWS/LANGUAGES/LANGUAGE[n] for every n walks the list
  * from its start each time, which is quadratic in the number of languages
- * (an XML with 40,000 of them took 14 s).  Instead the raw XML is scanned
- * once with the engine's own scanner, collecting each image's languages and
+ * (an XML with 40,000 of them took 14 s).  Instead a long list is read by
+ * scanning the raw XML once with the engine's own scanner, collecting each image's languages and
  * default; like wimlib's lookups, only the first WINDOWS of an IMAGE and the
  * first LANGUAGES of that WINDOWS count. */
 
@@ -291,6 +291,55 @@ static HRESULT scan_languages(WIMStruct *wim, const char *path, uint32_t image_c
     return S_OK;
 }
 
+/* Short lists (every real Windows image) are read through wimlib's lookups,
+ * which cost nothing next to scanning the whole XML again; only a list
+ * longer than this, where those lookups turn quadratic, is scanned. */
+enum { SHORT_LANGUAGE_LIST = 32 };
+
+static bool has_long_language_list(WIMStruct *wim, uint32_t image_count)
+{
+    char path[64];
+    snprintf(path, sizeof path, "WINDOWS/LANGUAGES/LANGUAGE[%d]", SHORT_LANGUAGE_LIST + 1);
+    for (uint32_t i = 1; i <= image_count; i++)
+        if (prop(wim, (int)i, path))
+            return true;
+    return false;
+}
+
+static bool look_up_short_list(WIMStruct *wim, int image, image_languages *out)
+{
+    char path[64];
+    out->names = calloc(SHORT_LANGUAGE_LIST, sizeof *out->names);
+    if (!out->names)
+        return false;
+    for (int n = 1; n <= SHORT_LANGUAGE_LIST; n++) {
+        snprintf(path, sizeof path, "WINDOWS/LANGUAGES/LANGUAGE[%d]", n);
+        const char *name = prop(wim, image, path);
+        if (!name)
+            break;
+        if (!(out->names[out->count] = strdup(name)))
+            return false;
+        out->count++;
+    }
+    const char *def = prop(wim, image, "WINDOWS/LANGUAGES/DEFAULT");
+    return !def || (out->default_name = strdup(def)) != NULL;
+}
+
+static HRESULT collect_languages(WIMStruct *wim, const char *path, uint32_t image_count,
+                                 language_scan *scan)
+{
+    if (has_long_language_list(wim, image_count))
+        return scan_languages(wim, path, image_count, scan);
+    scan->images = image_count ? calloc(image_count, sizeof *scan->images) : NULL;
+    if (image_count && !scan->images)
+        return engine_fail(E_OUTOFMEMORY, "DismGetImageInfo: out of memory.");
+    scan->count = scan->capacity = image_count;
+    for (uint32_t i = 0; i < image_count; i++)
+        if (!look_up_short_list(wim, (int)i + 1, &scan->images[i]))
+            return engine_fail(E_OUTOFMEMORY, "DismGetImageInfo: out of memory.");
+    return S_OK;
+}
+
 static bool fill_languages(result_pool *pool, const image_languages *found, DismImageInfo *info)
 {
     if (found->count == 0)
@@ -443,7 +492,7 @@ static HRESULT read_image_infos(const char *path, DismImageInfo **out, UINT *cou
     wimlib_get_wim_info(wim, &wi);
 
     language_scan languages = {0};
-    hr = scan_languages(wim, path, wi.image_count, &languages);
+    hr = collect_languages(wim, path, wi.image_count, &languages);
     result_pool *pool = SUCCEEDED(hr) ? pool_new() : NULL;
     DismImageInfo *infos = NULL;
     if (pool && wi.image_count > 0)
