@@ -108,7 +108,8 @@ EXIT_STATUS_TABLE = """\
   7    busy: open sessions or handles, or the mount needs a remount
   8    cancelled or interrupted too late: the operation had passed the point
        where it can stop, completed, and its changes were saved
-  130  interrupted (Ctrl+C) before anything was changed or saved
+  130  interrupted (Ctrl+C) before anything was saved; or outside the
+       operation, and then the message says it cannot tell
   141  the output's reader went away (a closed pipe, as with `| head`)
 """
 
@@ -1649,23 +1650,46 @@ _QUOTED = re.compile(r"('[^']*')")   # the engine quotes paths and names given t
 _WORD = re.compile(r"\w+")
 
 
-def cli_words(message: str, verb: Optional[str] = None) -> str:
-    """`message` with DISM API names replaced by the CLI's verbs and options;
-    quoted text (paths, names the user gave) is left as it is."""
-    words = dict(API_TO_CLI)
-    if verb is not None:
-        words.update(dict.fromkeys(_API_OF_THE_RUNNING_VERB, verb))
-    pieces = _QUOTED.split(message)
+def _given_values(argv: Sequence[str]) -> List[str]:
+    """What the user typed, argument by argument and option value by option
+    value (--opt=VALUE, /Opt:VALUE), longest first."""
+    values = set()
+    for arg in argv:
+        values.add(arg)
+        for separator in "=:":
+            if separator in arg:
+                values.add(arg.split(separator, 1)[1])
+    return sorted((v for v in values if len(v) > 1), key=len, reverse=True)
+
+
+def _translate_unquoted(text: str, words: Mapping[str, str]) -> str:
+    pieces = _QUOTED.split(text)
     return "".join(piece if quoted else _WORD.sub(lambda m: words.get(m[0], m[0]), piece)
                    for piece, quoted in zip(pieces, itertools.cycle((False, True))))
 
 
-def error_document(exc: BaseException, verb: Optional[str] = None) -> Dict[str, Any]:
+def cli_words(message: str, verb: Optional[str] = None, given: Sequence[str] = ()) -> str:
+    """`message` with DISM API names replaced by the CLI's verbs and options.
+    What the user gave (`given`: the command line) and quoted text are left
+    as they are, even a path whose own apostrophe upsets the quoting."""
+    words = dict(API_TO_CLI)
+    if verb is not None:
+        words.update(dict.fromkeys(_API_OF_THE_RUNNING_VERB, verb))
+    values = _given_values(given)
+    if not values:
+        return _translate_unquoted(message, words)
+    pieces = re.split("(" + "|".join(map(re.escape, values)) + ")", message)
+    return "".join(piece if kept else _translate_unquoted(piece, words)
+                   for piece, kept in zip(pieces, itertools.cycle((False, True))))
+
+
+def error_document(exc: BaseException, verb: Optional[str] = None,
+                   given: Sequence[str] = ()) -> Dict[str, Any]:
     hresult = _hresult(exc)
     error = {
         "hresult": None if hresult is None else f"0x{hresult:08X}",
         "type": type(exc).__name__,
-        "message": _error_message(exc, verb),
+        "message": _error_message(exc, verb, given),
     }
     if isinstance(getattr(exc, "completed", None), bool):
         error["completed"] = exc.completed
@@ -1681,13 +1705,23 @@ _CANCEL_OUTCOME = {
 }
 
 
-def _error_message(exc: BaseException, verb: Optional[str] = None) -> str:
+#: A Ctrl+C that reached Python outside a DISM call (before it started, or
+#: after it returned) says nothing about the operation.
+_INTERRUPT_OUTSIDE_A_CALL = (
+    "Interrupted (Ctrl+C) outside the operation itself: if it came after the operation had "
+    "finished, its changes were saved. Check with get-mountedimageinfo.")
+
+
+def _error_message(exc: BaseException, verb: Optional[str] = None,
+                   given: Sequence[str] = ()) -> str:
     if isinstance(exc, UsageError):
         return exc.message
     if isinstance(exc, KeyboardInterrupt):
         message = "The operation was cancelled by the user."
+        if getattr(exc, "completed", None) is None:
+            message = _INTERRUPT_OUTSIDE_A_CALL
     else:
-        message = cli_words(getattr(exc, "message", None) or str(exc), verb)
+        message = cli_words(getattr(exc, "message", None) or str(exc), verb, given)
     outcome = _CANCEL_OUTCOME.get(getattr(exc, "completed", None))
     if outcome and outcome not in message:
         message += " " + outcome
@@ -1711,11 +1745,12 @@ def emit_result(result: Any, console: Console) -> None:
 
 
 def emit_error(exc: BaseException, console: Console, log_path: Optional[str],
-               verb: Optional[str] = None) -> None:
+               verb: Optional[str] = None, given: Sequence[str] = ()) -> None:
     """Report a failure; `verb` is the verb being run, named where the
-    engine's message names the API call it made for it."""
+    engine's message names the API call it made for it; `given` is the
+    command line, whose words are never translated."""
     if console.json_mode:
-        _write_json(console.stdout, error_document(exc, verb))
+        _write_json(console.stdout, error_document(exc, verb, given))
         return
     err = console.stderr
     if isinstance(exc, UsageError):
@@ -1727,7 +1762,7 @@ def emit_error(exc: BaseException, console: Console, log_path: Optional[str],
     else:
         hresult = _hresult(exc)
         err.write(f"Error: {'unknown' if hresult is None else f'0x{hresult:08X}'}\n\n"
-                  f"{_error_message(exc, verb)}\n")
+                  f"{_error_message(exc, verb, given)}\n")
         if log_path:
             err.write(f"\nThe DISM log file can be found at {log_path}\n")
     err.flush()
@@ -1810,7 +1845,7 @@ def _run(argv: Optional[Sequence[str]], prog: Optional[str]) -> int:
         with _initialized(args):
             result = args.spec.action(args, console)
     except (dism.DismError, UsageError, KeyboardInterrupt) as exc:
-        emit_error(exc, console, args.log_path, args.verb)
+        emit_error(exc, console, args.log_path, args.verb, argv)
         return exit_status(exc)
     emit_result(result, console)
     return EXIT_OK

@@ -673,8 +673,10 @@ static HRESULT mount_locked(mount_record *rec, const progress_sink *sink)
     if (FAILED(hr = check_mount_dir(rec->mount_path)) ||
         FAILED(hr = check_no_record_at(rec->mount_path)) || FAILED(hr = start_server(rec)))
         return hr;
-    /* A mount is cheap to undo, so a cancel that arrived while the server
-     * was starting is honoured rather than leaving a mount nobody wanted. */
+    /* A mount is cheap to undo, so a cancel that arrives while the server
+     * starts, or at the final report, is honoured rather than leaving a
+     * mount nobody wanted: a mount is never "cancelled too late". */
+    progress_report(sink, MOUNT_PROGRESS_TOTAL, MOUNT_PROGRESS_TOTAL);
     if (progress_cancelled(sink)) {
         progress_sink quiet = {NULL, NULL, NULL};
         if (SUCCEEDED(stop_live_server("DismMountImage", rec->mount_path, DISM_DISCARD_IMAGE,
@@ -683,7 +685,6 @@ static HRESULT mount_locked(mount_record *rec, const progress_sink *sink)
         return engine_fail(HRESULT_FROM_WIN32(ERROR_CANCELLED),
                            "DismMountImage: cancelled; the image was unmounted again.");
     }
-    progress_report(sink, MOUNT_PROGRESS_TOTAL, MOUNT_PROGRESS_TOTAL);
     engine_log(LOG_INFO, "Mounted %s index %u at %s, server pid %d", rec->wim_path,
                rec->image_index, rec->mount_path, (int)rec->server.pid);
     return S_OK;
