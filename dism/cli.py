@@ -107,7 +107,8 @@ EXIT_STATUS_TABLE = """\
   6    not supported on this platform, or not implemented by the engine
   7    busy: open sessions or handles, or the mount needs a remount
   8    cancelled or interrupted too late: the operation had passed the point
-       where it can stop, completed, and its changes were saved
+       where it can stop and completed (the message says what that means:
+       a commit's changes were saved, a discard's discarded)
   130  interrupted (Ctrl+C) before anything was saved; or outside the
        operation, and then the message says it cannot tell
   141  the output's reader went away (a closed pipe, as with `| head`)
@@ -381,7 +382,10 @@ def cleanup_mountpoints(args: argparse.Namespace, console: Console) -> ActionRes
     dism.cleanup_mountpoints()
     after = dism.get_mounted_images()
     remaining = {_mount_key(info) for info in after}
-    released = [info for info in before if _mount_key(info) not in remaining]
+    # Cleanup releases only mounts that were not OK; a healthy one that went
+    # meanwhile was unmounted by someone else.
+    released = [info for info in before if _mount_key(info) not in remaining
+                and info.status != dism.MountStatus.OK]
     return ActionResult("cleanup-mountpoints", {"released": released, "left": after})
 
 
@@ -633,6 +637,9 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not an image index: {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"image indexes start at 1, not {value}")
+    if value > 0xFFFFFFFF:   # DISM's UINT; get-imageinfo lists the indexes there are
+        raise argparse.ArgumentTypeError(f"no WIM has an image {value}; get-imageinfo lists "
+                                         f"the images of a WIM")
     return value
 
 
@@ -1700,7 +1707,7 @@ def error_document(exc: BaseException, verb: Optional[str] = None,
 #: (the sentences of the extension's notes, src/_dism.c).
 _CANCEL_OUTCOME = {
     True: "The cancel came after the point where the operation can stop: it completed "
-          "successfully and its changes were saved.",
+          "successfully.",
     False: "The operation was stopped before it changed anything: nothing was saved.",
 }
 
@@ -1722,7 +1729,10 @@ def _error_message(exc: BaseException, verb: Optional[str] = None,
             message = _INTERRUPT_OUTSIDE_A_CALL
     else:
         message = cli_words(getattr(exc, "message", None) or str(exc), verb, given)
-    outcome = _CANCEL_OUTCOME.get(getattr(exc, "completed", None))
+    # The extension's sentence for this very operation (a discard that came
+    # too late discarded, a commit saved), else the general one.
+    outcome = getattr(exc, "outcome", None) or _CANCEL_OUTCOME.get(getattr(exc, "completed",
+                                                                          None))
     if outcome and outcome not in message:
         message += " " + outcome
     return message

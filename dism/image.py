@@ -136,8 +136,13 @@ class MountedImage:
                 progress: Optional[ProgressCallback] = None, cancel=None) -> None:
         """DismUnmountImage for this mount (see dism.unmount)."""
         self._close_sessions()
-        unmount(self.path, commit=commit, append=append, integrity=integrity,
-                progress=progress, cancel=cancel)
+        try:
+            unmount(self.path, commit=commit, append=append, integrity=integrity,
+                    progress=progress, cancel=cancel)
+        except BaseException as error:
+            if getattr(error, "completed", None) is True:  # a cancel that came too late
+                self._mounted = False
+            raise
         self._mounted = False
 
     def __enter__(self) -> "MountedImage":

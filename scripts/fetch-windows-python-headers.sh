@@ -59,7 +59,12 @@ release() {
 fetch_source_package() {
     local package="$1"
     mkdir -p "$work/lists/partial" "$work/cache/archives/partial" "$work/src"
-    private_apt update
+    # A third-party repository that publishes no sources fails its part of
+    # the update; the others still give the distribution's package.
+    if ! private_apt update 2>"$work/update.log"; then
+        echo "fetch-windows-python-headers: some source entries could not be read" \
+             "(repositories without sources); trying the others" >&2
+    fi
     (cd "$work/src" && private_apt source --download-only "$package/$(release)")
 }
 

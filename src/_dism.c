@@ -336,15 +336,34 @@ static void keep_exception_and_cancel(long_call *call)
     request_cancel(call);
 }
 
+/* The calls whose caller's code (progress callback, cancel token, signal
+ * handler) this thread is running, innermost first.  Per thread, because
+ * the main thread (signal handlers) and a worker (progress) may each be
+ * inside a callback of the same call at once. */
+typedef struct callback_frame {
+    long_call *call;
+    struct callback_frame *outer;
+} callback_frame;
+
+static _Thread_local callback_frame *callbacks_of_this_thread;
+
+static int thread_is_in_callback_of(const long_call *call)
+{
+    for (callback_frame *f = callbacks_of_this_thread; f; f = f->outer)
+        if (f->call == call)
+            return 1;
+    return 0;
+}
+
 /* Runs fn(call, arg) as the caller's code for this call: a session method
  * called from there must fail (BusyError) rather than wait for the lock the
  * call itself holds.  Returns what fn returns. */
 static PyObject *as_callback(long_call *call, PyObject *(*fn)(long_call *, void *), void *arg)
 {
-    unsigned long outer = call->callback_thread;
-    call->callback_thread = PyThread_get_thread_ident();
+    callback_frame frame = {call, callbacks_of_this_thread};
+    callbacks_of_this_thread = &frame;
     PyObject *r = fn(call, arg);
-    call->callback_thread = outer;
+    callbacks_of_this_thread = frame.outer;
     return r;
 }
 
@@ -442,22 +461,44 @@ static int wait_for_worker(long_call *call)
 
 static const char SENTENCE_COMPLETED[] =
     "The cancel came after the point where the operation can stop: it completed successfully "
+    "and the image was changed.";
+static const char SENTENCE_SAVED[] =
+    "The cancel came after the point where the operation can stop: it completed successfully "
     "and its changes were saved.";
+static const char SENTENCE_DISCARDED[] =
+    "The cancel came after the point where the operation can stop: it completed successfully "
+    "and its changes were discarded.";
+
+/* The sentence for an unmount or commit with these DISM flags. */
+static const char *saved_or_discarded(UINT flags)
+{
+    return (flags & DISM_DISCARD_IMAGE) ? SENTENCE_DISCARDED : SENTENCE_SAVED;
+}
 static const char SENTENCE_STOPPED[] =
     "The operation was stopped before it changed anything: nothing was saved.";
 static const char SENTENCE_FAILED[] =
     "The operation did not complete.";
 
-/* Marks exc with .completed and, when `note`, a note saying plainly whether
- * the changes were saved; the note goes where the traceback shows it (3.11+). */
-static void mark_outcome(PyObject *exc, HRESULT hr, int note)
+static const char *completed_sentence(const long_call *call)
+{
+    return call->completed_sentence ? call->completed_sentence : SENTENCE_COMPLETED;
+}
+
+/* Marks exc with .completed and .outcome (the sentence saying plainly what
+ * happened to the changes) and, when `note`, the sentence as a note, where
+ * the traceback shows it (3.11+). */
+static void mark_outcome(PyObject *exc, const long_call *call, HRESULT hr, int note)
 {
     int completed = SUCCEEDED(hr);
-    const char *sentence = completed ? SENTENCE_COMPLETED
+    const char *sentence = completed ? completed_sentence(call)
                            : class_for(hr) == ERR_CANCELLED ? SENTENCE_STOPPED
                                                             : SENTENCE_FAILED;
     if (PyObject_SetAttrString(exc, "completed", completed ? Py_True : Py_False) < 0)
         PyErr_Clear();
+    PyObject *outcome = PyUnicode_FromString(sentence);
+    if (!outcome || PyObject_SetAttrString(exc, "outcome", outcome) < 0)
+        PyErr_Clear();
+    Py_XDECREF(outcome);
     if (note && PyObject_HasAttrString(exc, "add_note")) {
         PyObject *r = PyObject_CallMethod(exc, "add_note", "s", sentence);
         if (r)
@@ -468,13 +509,13 @@ static void mark_outcome(PyObject *exc, HRESULT hr, int note)
 }
 
 /* mark_outcome for the exception being raised. */
-static void mark_raised_outcome(HRESULT hr, int note)
+static void mark_raised_outcome(const long_call *call, HRESULT hr, int note)
 {
     PyObject *type, *value, *tb;
     PyErr_Fetch(&type, &value, &tb);
     PyErr_NormalizeException(&type, &value, &tb);
     if (value)
-        mark_outcome(value, hr, note);
+        mark_outcome(value, call, hr, note);
     PyErr_Restore(type, value, tb);
 }
 
@@ -484,7 +525,7 @@ static void mark_raised_outcome(HRESULT hr, int note)
 static PyObject *call_outcome(module_state *st, long_call *call)
 {
     if (call->exc_type) {
-        mark_outcome(call->exc_value, call->hr, 1);
+        mark_outcome(call->exc_value, call, call->hr, 1);
         PyErr_Restore(call->exc_type, call->exc_value, call->exc_tb);
         call->exc_type = call->exc_value = call->exc_tb = NULL;
         return NULL;
@@ -494,13 +535,13 @@ static PyObject *call_outcome(module_state *st, long_call *call)
     if (SUCCEEDED(call->hr)) {
         /* DISM lets a cancel that comes too late finish and return S_OK;
          * the caller asked to cancel, so it must hear that it did not. */
-        raise_with_sentence(st, HR_CANCELLED, PyUnicode_FromString(SENTENCE_COMPLETED));
-        mark_raised_outcome(call->hr, 0);
+        raise_with_sentence(st, HR_CANCELLED, PyUnicode_FromString(completed_sentence(call)));
+        mark_raised_outcome(call, call->hr, 0);
         return NULL;
     }
     raise_dism_error(st, call->hr, &call->message);
     if (call->cancel_requested || class_for(call->hr) == ERR_CANCELLED)
-        mark_raised_outcome(call->hr, 1);
+        mark_raised_outcome(call, call->hr, 1);
     return NULL;
 }
 
@@ -891,6 +932,7 @@ static PyObject *dism_unmount_image(PyObject *module, PyObject *args, PyObject *
     if (prepare_long_call(&call, progress, cancel) == 0) {
         call.operation = run_unmount;
         call.args = &a;
+        call.completed_sentence = saved_or_discarded(a.flags);
         result = run_long_call(st, &call);
     }
     PyMem_Free(a.mount.wide);
@@ -910,7 +952,7 @@ static PyObject *dism_unmount_image(PyObject *module, PyObject *args, PyObject *
 int session_lock(SessionObject *self)
 {
     long_call *active = self->active_call;
-    if (active && active->callback_thread == PyThread_get_thread_ident()) {
+    if (active && thread_is_in_callback_of(active)) {
         raise_with_sentence(
             get_state(self->module), DISMAPI_E_BUSY,
             PyUnicode_FromString("the session is busy with the call whose progress callback, "
@@ -1064,6 +1106,7 @@ static PyObject *session_commit(SessionObject *self, PyObject *args, PyObject *k
         return NULL;
     call.operation = run_commit;
     call.args = &a;
+    call.completed_sentence = saved_or_discarded(a.flags);
     return run_session_long_call(self, &call);
 }
 

@@ -81,11 +81,10 @@ struct long_call {
     HRESULT hr;
     captured_message message;
     PyObject *exc_type, *exc_value, *exc_tb; /* the first exception to win */
-    /* The thread running the caller's progress callback or cancel token
-     * right now (0 otherwise): a session call from there would wait for
-     * the lock this very call holds. */
-    unsigned long callback_thread;
     int cancel_requested; /* the token was set, or a callback or signal raised */
+    /* What "it completed" means for this operation (a commit saved, a
+     * discard discarded); set by the call, default completed_changed(). */
+    const char *completed_sentence;
 };
 
 typedef struct {

@@ -680,10 +680,14 @@ static HRESULT mount_locked(mount_record *rec, const progress_sink *sink)
     if (progress_cancelled(sink)) {
         progress_sink quiet = {NULL, NULL, NULL};
         if (SUCCEEDED(stop_live_server("DismMountImage", rec->mount_path, DISM_DISCARD_IMAGE,
-                                       rec->read_only, rec->server.pid, &quiet)))
+                                       rec->read_only, rec->server.pid, &quiet))) {
             forget_mount(rec);
-        return engine_fail(HRESULT_FROM_WIN32(ERROR_CANCELLED),
-                           "DismMountImage: cancelled; the image was unmounted again.");
+            return engine_fail(HRESULT_FROM_WIN32(ERROR_CANCELLED),
+                               "DismMountImage: cancelled; the image was unmounted again.");
+        }
+        /* Could not be undone (a file was opened in it at once): the mount
+         * stands, recorded, and the caller hears the cancel came too late. */
+        engine_clear_error();
     }
     engine_log(LOG_INFO, "Mounted %s index %u at %s, server pid %d", rec->wim_path,
                rec->image_index, rec->mount_path, (int)rec->server.pid);

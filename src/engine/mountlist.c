@@ -360,9 +360,12 @@ HRESULT WINAPI DismGetMountedImageInfo(DismMountedImageInfo **MountedImageInfo, 
     mount_record *recs = NULL;
     size_t nrec = 0;
     HRESULT hr = engine_require_initialized(fn);
-    if (FAILED(hr) || FAILED(hr = state_require(fn)) ||
-        FAILED(hr = registry_load_all(fn, &recs, &nrec)))
+    if (FAILED(hr))
         return hr;
+    /* Listing is a read: without a usable state directory there are no
+     * records to trust, and the kernel's mount table still answers. */
+    if (FAILED(registry_load_all(fn, &recs, &nrec)))
+        engine_clear_error();
     char(*points)[ENGINE_PATH_MAX] = NULL;
     size_t npoints = wimfs_mount_points(&points);
 

@@ -2,8 +2,8 @@
 `stress` marker, which the default suite deselects (pyproject addopts).
 
 Figures (trials run, mounts checked, cases, leak slopes) are collected with
-the `figures` fixture and printed at the end of the run; scripts/stress.sh
-also gets them as JSON through STRESS_FIGURES_FILE."""
+the `figures` fixture and printed at the end of the run; with
+STRESS_FIGURES_FILE set, they are also written there as JSON."""
 from __future__ import annotations
 
 import json
