@@ -10,7 +10,8 @@ Raising an exception inside the callback cancels the operation as well, and
 that exception is what the call raises.  A cancel that arrives when the
 operation can no longer stop lets it finish, as DISM documents; the call
 still raises, and the exception's `.completed` says which happened (False:
-stopped, nothing saved; True: completed, changes saved).
+stopped, nothing saved; True: completed), with `.outcome` saying what
+completing meant for that operation (a commit saved, a discard discarded).
 """
 from __future__ import annotations
 

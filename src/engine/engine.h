@@ -218,5 +218,8 @@ bool find_child_ci(const char *dir, const char *name, char *out, size_t size);
 /* Reads a whole regular file of at most `max` bytes (NUL-terminated for
  * convenience); NULL with *err set otherwise (EFBIG when too large). */
 void *read_small_file(const char *path, size_t max, size_t *len, int *err);
+/* The same for `name` in the directory `dirfd`, and only for a file of this
+ * user that nobody else may write (EPERM otherwise). */
+void *read_private_file(int dirfd, const char *name, size_t max, size_t *len, int *err);
 
 #endif /* DISM_ENGINE_H */

@@ -117,13 +117,15 @@ bool find_child_ci(const char *dir, const char *name, char *out, size_t size)
     return found;
 }
 
-void *read_small_file(const char *path, size_t max, size_t *len, int *err)
+/* Non-blocking, so a FIFO planted in an image cannot stall the open; no
+ * link at the last component; then only regular files are read, and with
+ * `private_only` only files of this user that nobody else may write. */
+static void *read_small_at(int dirfd, const char *path, size_t max, bool private_only,
+                           size_t *len, int *err)
 {
     *len = 0;
     *err = 0;
-    /* Non-blocking, so a FIFO planted in an image cannot stall the open;
-     * no link at the last component; then only regular files are read. */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
+    int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0) {
         *err = errno;
@@ -133,6 +135,11 @@ void *read_small_file(const char *path, size_t max, size_t *len, int *err)
     }
     if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
         *err = S_ISREG(st.st_mode) ? EFBIG : EISDIR;
+        close(fd);
+        return NULL;
+    }
+    if (private_only && (st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH)))) {
+        *err = EPERM;
         close(fd);
         return NULL;
     }
@@ -160,4 +167,14 @@ void *read_small_file(const char *path, size_t max, size_t *len, int *err)
         *len = got;
     }
     return data;
+}
+
+void *read_small_file(const char *path, size_t max, size_t *len, int *err)
+{
+    return read_small_at(AT_FDCWD, path, max, false, len, err);
+}
+
+void *read_private_file(int dirfd, const char *name, size_t max, size_t *len, int *err)
+{
+    return read_small_at(dirfd, name, max, true, len, err);
 }

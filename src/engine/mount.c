@@ -454,6 +454,12 @@ static int wimlib_unmount_flags(DWORD flags, bool read_only)
     return f;
 }
 
+static HRESULT cancelled_still_mounted(const char *function, const char *dir)
+{
+    return engine_fail(HRESULT_FROM_WIN32(ERROR_CANCELLED), "%s: cancelled before '%s' was "
+                       "unmounted; it is still mounted and nothing was saved.", function, dir);
+}
+
 /* One unmount request.  Progress travels over a POSIX message queue, which
  * some containers lack; the unmount itself does not need it.  Without a
  * progress function there is no UNMOUNT_BEGIN, so the cancel is checked
@@ -508,9 +514,7 @@ static HRESULT stop_live_server(const char *function, const char *dir, DWORD fla
                (wflags & WIMLIB_UNMOUNT_FLAG_COMMIT) ? "commit" : "discard");
     int rc = unmount_waiting_for_releases(function, dir, wflags, &ctx);
     if (rc == WIMLIB_ERR_ABORTED_BY_PROGRESS && ctx.cancelled)
-        return engine_fail(HRESULT_FROM_WIN32(ERROR_CANCELLED),
-                           "%s: cancelled before '%s' was unmounted; it is still mounted and "
-                           "nothing was saved.", function, dir);
+        return cancelled_still_mounted(function, dir);
     if (rc == WIMLIB_ERR_MOUNTED_IMAGE_IS_BUSY)
         return engine_fail(HRESULT_FROM_WIN32(ERROR_BUSY),
                            "%s: files are still open inside '%s'; close them and try again "
@@ -565,9 +569,7 @@ static HRESULT stop_server_elsewhere(const char *function, const mount_record *r
     if (FAILED(hr))
         return hr;
     if (progress_cancelled(sink))
-        return engine_fail(HRESULT_FROM_WIN32(ERROR_CANCELLED), "%s: cancelled before '%s' was "
-                           "unmounted; it is still mounted and nothing was saved.", function,
-                           rec->mount_path);
+        return cancelled_still_mounted(function, rec->mount_path);
     snprintf(wflags, sizeof wflags, "%d", wimlib_unmount_flags(flags, rec->read_only));
     snprintf(server, sizeof server, "%d", (int)rec->server.pid);
     char *argv[] = {helper, "--unmount", (char *)rec->mount_path, "--flags", wflags,

@@ -105,21 +105,30 @@ int wimfs_query(const char *dir, wimfs_info *info)
     return 0;
 }
 
+/* /proc/<pid>/<name> into buf, NUL-terminated; its length, or -1. */
+static ssize_t read_proc_file(pid_t pid, const char *name, char *buf, size_t size)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, name);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t got = read(fd, buf, size - 1);
+    close(fd);
+    if (got <= 0)
+        return -1;
+    buf[got] = '\0';
+    return got;
+}
+
 /* Field 3 (state) and field 22 (start time) of /proc/<pid>/stat; the
  * command name before them may hold spaces and parentheses, so fields are
  * counted from the last ')'. */
 static bool read_proc_stat(pid_t pid, char *state, unsigned long long *start)
 {
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    char buf[1024];
+    if (read_proc_file(pid, "stat", buf, sizeof buf) < 0)
         return false;
-    ssize_t got = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (got <= 0)
-        return false;
-    buf[got] = '\0';
     char *p = strrchr(buf, ')');
     if (!p || p[1] != ' ')
         return false;
@@ -201,16 +210,10 @@ unsigned long long this_namespace(const char *kind)
 /* Whether /proc/<pid>/cmdline carries "--id <id>". */
 static bool process_serves_id(pid_t pid, const char *id)
 {
-    char path[64], buf[8192];
-    snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    char buf[8192];
+    ssize_t n = read_proc_file(pid, "cmdline", buf, sizeof buf);
+    if (n < 0)
         return false;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return false;
-    buf[n] = '\0';
     for (const char *p = buf; p < buf + n; p += strlen(p) + 1)
         if (!strcmp(p, "--id") && p + strlen(p) + 1 < buf + n && !strcmp(p + 5, id))
             return true;

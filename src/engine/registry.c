@@ -261,30 +261,6 @@ static bool parse_record(char *text, const char *file_id, mount_record *rec)
            (rec->read_only || rec->staging_dir[0]);
 }
 
-/* Opens without following a link or blocking on a FIFO, then accepts only
- * a small regular file of this user that others cannot write. */
-static char *read_trusted_file(int dirfd, const char *name)
-{
-    int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0)
-        return NULL;
-    struct stat st;
-    char *text = NULL;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
-        !(st.st_mode & (S_IWGRP | S_IWOTH)) && st.st_size < RECORD_MAX_BYTES &&
-        (text = malloc((size_t)st.st_size + 1)) != NULL) {
-        ssize_t n = pread(fd, text, (size_t)st.st_size, 0);
-        if (n != st.st_size) {
-            free(text);
-            text = NULL;
-        } else {
-            text[n] = '\0';
-        }
-    }
-    close(fd);
-    return text;
-}
-
 static bool load_one(int dirfd, const char *name, mount_record *rec)
 {
     char id[64];
@@ -293,7 +269,9 @@ static bool load_one(int dirfd, const char *name, mount_record *rec)
         return false;
     memcpy(id, name, n);
     id[n] = '\0';
-    char *text = read_trusted_file(dirfd, name);
+    size_t len;
+    int err;
+    char *text = read_private_file(dirfd, name, RECORD_MAX_BYTES, &len, &err);
     if (!text) {
         engine_log(LOG_WARNING, "Mount registry: ignoring '%s' (not a private file of this "
                    "user)", name);
