@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Puts CPython's own headers, including the Windows pyconfig.h (PC/) and the
 # stable ABI manifest (Misc/stable_abi.toml), in build/cross/cpython/ for the
-# Windows build check (tests/test_windows_build.py), which compiles and links
-# the extension for Windows with mingw-w64.
+# Windows build check (tests/build_checks/test_windows_build.py), which
+# compiles and links the extension for Windows with mingw-w64.
 #
 # Source: the distribution's source package of the python3 that builds the
 # venv (python3.11 on Debian 12), fetched by apt-get from source entries

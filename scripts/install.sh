@@ -28,8 +28,9 @@ fi
 # and benchmarks; fuse3: mounting; libhivex-dev: offline registry hives.
 packages=(gcc python3-dev python3-venv libwim-dev wimtools fuse3 libhivex-dev util-linux)
 if $for_tests; then
-    # mingw-w64: the Windows build check (tests/test_windows_build.py); the
-    # Windows headers it compiles against come from CPython's source package
+    # mingw-w64: the Windows build check
+    # (tests/build_checks/test_windows_build.py); the Windows headers it
+    # compiles against come from CPython's source package
     # (scripts/fetch-windows-python-headers.sh, apt-get only).
     packages+=(mingw-w64)
 fi

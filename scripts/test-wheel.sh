@@ -148,7 +148,7 @@ check_guard_rejects_sources() {
     # first on sys.path, pytest must refuse to start (exit 4) and say why.
     local status=0
     (cd "$WORK" && env PYTHONPATH="$REPO" DISMAPI_TEST_INSTALLED=1 "$WORK/venv/bin/pytest" -q \
-        -p no:cacheprovider --collect-only "$REPO/tests/test_session.py") >"$WORK/guard.log" 2>&1 \
+        -p no:cacheprovider --collect-only "$REPO/tests/api/test_session.py") >"$WORK/guard.log" 2>&1 \
         || status=$?
     if [ "$status" -ne 4 ] || ! grep -q "DISMAPI_TEST_INSTALLED=1, but dism was imported from the source tree" \
             "$WORK/guard.log"; then
@@ -162,10 +162,11 @@ run_suite() {
     # From an empty directory with the venv's own pytest: neither the
     # checkout nor the current directory is on sys.path, so `import dism` -
     # in pytest and in the interpreters the tests start - finds only the
-    # installed wheel.  The default import mode puts just tests/ on sys.path
-    # (the tests import conftest); importlib mode would break that.  The
-    # conftest guard (DISMAPI_TEST_INSTALLED) fails the run if dism comes
-    # from anywhere but the venv's site-packages.
+    # installed wheel.  pyproject's pytest settings (importlib mode, and
+    # pythonpath = tests for the tests' own `support` package) put just
+    # tests/ on sys.path, never the checkout's root.  The conftest guard
+    # (DISMAPI_TEST_INSTALLED) fails the run if dism comes from anywhere but
+    # the venv's site-packages.
     mkdir "$WORK/run"
     cd "$WORK/run"
     local run=(env -u PYTHONPATH DISMAPI_TEST_INSTALLED=1 "$WORK/venv/bin/pytest" -q "$@" "$REPO/tests")

@@ -1,46 +1,23 @@
-"""Shared fixtures: an isolated engine state directory, real WIM files built
-with wimlib at test time, and guards that no test leaves an image mounted."""
+"""Shared fixtures and hooks: an isolated engine state directory, real WIM
+files built with wimlib at test time, and guards that no test leaves an image
+mounted.  Helpers live in support (tests/support), never here."""
 from __future__ import annotations
 
-import errno
-import hashlib
 import os
-import signal
 import shutil
-import stat
 import subprocess
-import sys
-import sysconfig
-import tempfile
-import time
 from pathlib import Path
 
 import pytest
 
-# The engine reads DISM_STATE_DIR when DISM is initialized, once per process:
-# set it before anything imports dism, so the tests never touch the
-# machine-wide registry of mounts.
-STATE_DIR = Path(tempfile.mkdtemp(prefix="dism-test-state-"))
-os.environ["DISM_STATE_DIR"] = str(STATE_DIR)
+# support first: it sets DISM_STATE_DIR, which must come before dism is imported.
+from support import STATE_DIR, fuse_problem, installed_copy_problem, wimfs_mounts  # noqa: I001
 
 import dism  # noqa: E402
-from dism.testing import WindowsImageSpec, build_wim, sample_specs  # noqa: E402
+from dism.testing import (WindowsImageSpec, build_wim, build_windows_tree,  # noqa: E402
+                          sample_servicing_spec, sample_specs)
 
-REPO = Path(__file__).resolve().parent.parent
-SHARED_REAL = REPO.parent / "shared" / "testdata" / "real"
-
-
-def installed_copy_problem() -> str | None:
-    """Why the dism under test is not an installed copy (a wheel in this
-    interpreter's site-packages), or None when it is."""
-    site_dirs = {Path(sysconfig.get_path(key)).resolve() for key in ("purelib", "platlib")}
-    for module in (dism, dism._dism):
-        path = Path(module.__file__).resolve()
-        if path.is_relative_to(REPO):
-            return f"{module.__name__} was imported from the source tree: {path}"
-        if not any(path.is_relative_to(site) for site in site_dirs):
-            return f"{module.__name__} is not installed in {sorted(map(str, site_dirs))}: {path}"
-    return None
+TESTS = Path(__file__).resolve().parent
 
 
 def pytest_sessionstart(session):
@@ -57,13 +34,22 @@ def pytest_sessionstart(session):
 # Modules that test the portable engine itself: they build Windows-shaped
 # trees, WIMs with wimlib-imagex and C programs with gcc, and mount through
 # FUSE.  On Windows the real DismApi.dll serves the API instead, and
-# tests/windows holds the tests that prove it.
+# tests/windows holds the tests that prove it.  Paths relative to tests/.
 PORTABLE_ENGINE_MODULES = {
-    "test_cli.py", "test_cli_servicing.py", "test_engine_c.py", "test_hostile_hives.py",
-    "test_image_info.py", "test_inf_parser.py", "test_mount.py", "test_progress_cancel.py",
-    "test_servicing_engine.py", "test_servicing_session.py", "test_servicing_types.py",
-    "test_session.py", "test_stable_abi.py", "test_windows_build.py", "test_xml_scanner.py",
+    "api/test_image_info.py", "api/test_mount.py", "api/test_progress_cancel.py",
+    "api/test_servicing_session.py", "api/test_servicing_types.py", "api/test_session.py",
+    "build_checks/test_windows_build.py",
+    "cli/test_cli.py", "cli/test_cli_servicing.py",
+    "engine/test_engine_c.py", "engine/test_hostile_hives.py", "engine/test_inf_parser.py",
+    "engine/test_servicing_engine.py", "engine/test_xml_scanner.py",
+    "ext/test_stable_abi.py",
 }
+
+
+def tests_the_portable_engine(item) -> bool:
+    path = Path(item.path)
+    return (path.is_relative_to(TESTS)
+            and path.relative_to(TESTS).as_posix() in PORTABLE_ENGINE_MODULES)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -76,23 +62,8 @@ def pytest_collection_modifyitems(config, items):
         return
     skip = pytest.mark.skip(reason="tests the portable engine; tests/windows covers DismApi.dll")
     for item in items:
-        if item.path.name in PORTABLE_ENGINE_MODULES and item.path.parent.name == "tests":
+        if tests_the_portable_engine(item):
             item.add_marker(skip)
-
-
-def fuse_problem() -> str | None:
-    """Why FUSE mounts cannot work here, or None when they can."""
-    if not shutil.which("wimlib-imagex"):
-        return "wimlib-imagex (Debian package wimtools) is not installed"
-    try:
-        st = os.stat("/dev/fuse")
-    except OSError:
-        return "/dev/fuse does not exist"
-    if not stat.S_ISCHR(st.st_mode):
-        return "/dev/fuse is not a character device"
-    if os.geteuid() != 0 and not os.access("/dev/fuse", os.R_OK | os.W_OK):
-        return "no access to /dev/fuse"
-    return None
 
 
 @pytest.fixture(scope="session")
@@ -141,53 +112,24 @@ def mount_dir(tmp_path) -> Path:
     return d
 
 
-def sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+@pytest.fixture
+def offline_tree(tmp_path) -> Path:
+    """A Windows-shaped directory tree with no servicing content."""
+    return build_windows_tree(tmp_path / "offline", WindowsImageSpec(name="Offline"))
 
 
-def wimfs_mounts() -> list[str]:
-    """The wimlib FUSE mounts of this machine (none where there is no
-    /proc/self/mountinfo: Windows mounts are tests/windows' concern)."""
-    points = []
-    if not os.path.exists("/proc/self/mountinfo"):
-        return points
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            fields = line.split()
-            if " - fuse.wimfs " in line:
-                points.append(fields[4].replace("\\040", " "))
-    return points
+@pytest.fixture(scope="module")
+def spec():
+    """The sample servicing spec (packages, features, drivers, capabilities,
+    apps), one per module."""
+    return sample_servicing_spec()
 
 
-def registry_entry(mount_dir: Path) -> dict:
-    """The engine's registry record of the mount at mount_dir."""
-    wanted = str(Path(mount_dir).resolve())
-    for f in (STATE_DIR / "mounts").glob("*.mount"):
-        entry = dict(line.split("=", 1) for line in f.read_text().splitlines() if "=" in line)
-        if entry.get("mount_path") == wanted:
-            return entry
-    raise AssertionError(f"no registry entry for {mount_dir}")
-
-
-def kill_server(mount_dir: Path) -> None:
-    """SIGKILLs the mount's dism-mountd and waits until the mount is stale."""
-    pid = int(registry_entry(mount_dir)["server_pid"])
-    assert pid > 0
-    os.kill(pid, signal.SIGKILL)
-    for _ in range(300):
-        try:
-            os.stat(mount_dir)
-        except OSError as e:
-            if e.errno == errno.ENOTCONN:
-                return
-        time.sleep(0.01)
-    raise AssertionError("the mount did not go stale")
-
-
-def run_python(code: str, **env) -> subprocess.CompletedProcess:
-    """Runs code in a fresh interpreter sharing this session's state dir."""
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env={**os.environ, **env}, timeout=120)
+@pytest.fixture(scope="module")
+def image(tmp_path_factory, spec) -> Path:
+    """An offline Windows tree with the sample servicing content, shared by
+    the tests of one module."""
+    return build_windows_tree(tmp_path_factory.mktemp("servicing") / "image", spec)
 
 
 @pytest.fixture(autouse=True)

@@ -21,7 +21,7 @@ import pytest
 import dism
 import dism.cli
 
-from conftest import sha256
+from support import is_mounted, sha256
 
 pytestmark = pytest.mark.usefixtures("fuse")
 
@@ -42,10 +42,6 @@ def new_file_in_wim(wim: Path, tmp_path: Path, index: int = 1) -> bytes | None:
     return (out / NEW_FILE).read_bytes() if done.returncode == 0 else None
 
 
-def mounted_at(path) -> bool:
-    return any(m.mount_path == str(path) for m in dism.get_mounted_images())
-
-
 @pytest.fixture
 def changed_mount(big_wim, mount_dir):
     """A read-write mount of the big WIM with NEW_BYTES of new random data,
@@ -54,7 +50,7 @@ def changed_mount(big_wim, mount_dir):
     data = os.urandom(NEW_BYTES)
     (mount_dir / NEW_FILE).write_bytes(data)
     yield m, hashlib.sha256(data).hexdigest()
-    if mounted_at(mount_dir):
+    if is_mounted(mount_dir):
         m.unmount(commit=False)
 
 
@@ -120,7 +116,7 @@ def test_save_cancelled_at_8_percent_completes_and_says_so(changed_mount, big_wi
     assert token.is_set()
     assert_saved(e.value, big_wim, tmp_path, digest)
     # A commit keeps the image mounted, an unmount does not.
-    assert mounted_at(mount_dir) == (how == "commit")
+    assert is_mounted(mount_dir) == (how == "commit")
 
 
 def test_commit_cancelled_after_the_last_write_completes_and_says_so(changed_mount, big_wim,
@@ -184,7 +180,7 @@ def test_ctrl_c_at_the_last_report_is_part_of_the_call(changed_mount, big_wim, m
     with pytest.raises(KeyboardInterrupt) as e:
         m.unmount(commit=True, progress=progress)
     assert_saved(e.value, big_wim, tmp_path, digest)
-    assert not mounted_at(mount_dir)
+    assert not is_mounted(mount_dir)
 
 
 # ---- mount (DismMountImage): stoppable throughout its integrity check ----
@@ -195,7 +191,7 @@ def test_mount_cancelled_during_verification_mounts_nothing(big_wim, mount_dir):
         dism.mount(big_wim, mount_dir, index=1, read_only=True, check_integrity=True,
                    progress=cancel_at(token, 0.08), cancel=token)
     assert e.value.completed is False and "nothing was saved" in outcome_text(e.value)
-    assert not mounted_at(mount_dir) and os.listdir(mount_dir) == []
+    assert not is_mounted(mount_dir) and os.listdir(mount_dir) == []
 
 
 def test_a_long_call_without_cancel_returns_normally(changed_mount, big_wim, tmp_path):
@@ -254,7 +250,7 @@ def test_cli_unmount_commit_interrupted_mid_write_says_saved(changed_mount, big_
     assert status == 8 and "changes were saved" in text
     verify(big_wim)
     assert hashlib.sha256(new_file_in_wim(big_wim, tmp_path)).hexdigest() == digest
-    assert not mounted_at(mount_dir)
+    assert not is_mounted(mount_dir)
 
 
 def test_cli_mount_interrupted_during_verification_says_nothing_saved(big_wim, mount_dir):
@@ -263,5 +259,5 @@ def test_cli_mount_interrupted_during_verification_says_nothing_saved(big_wim, m
          "--read-only", "--check-integrity"], 8.0)
     assert status == dism.cli.EXIT_INTERRUPTED == 130
     assert "nothing was saved" in text
-    assert not mounted_at(mount_dir) and os.listdir(mount_dir) == []
+    assert not is_mounted(mount_dir) and os.listdir(mount_dir) == []
 

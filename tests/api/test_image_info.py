@@ -10,7 +10,7 @@ import pytest
 import dism
 from dism.testing import WindowsImageSpec, build_wim
 
-from conftest import SHARED_REAL
+from support import SHARED_REAL
 
 
 def test_every_field_of_a_windows_shaped_image(sample_wim):

@@ -14,8 +14,8 @@ import pytest
 import dism
 from dism.testing import sample_specs
 
-from stress.sanitizer import (SanitizerUnavailable, build_sanitized_package, run_sanitized,
-                              sanitizer_reports)
+from support.sanitizer import (SanitizerUnavailable, build_sanitized_package, run_sanitized,
+                               sanitizer_reports)
 
 LANGUAGE_COUNT = 20000
 DEFAULT_POSITION = 7777

@@ -16,7 +16,7 @@ import pytest
 
 import dism
 
-from conftest import STATE_DIR, kill_server, registry_entry, run_python, sha256, wimfs_mounts
+from support import STATE_DIR, kill_server, registry_entry, run_python, sha256, wimfs_mounts
 
 pytestmark = pytest.mark.usefixtures("fuse")
 

@@ -12,13 +12,9 @@ import pytest
 
 import dism
 
-from conftest import sha256
+from support import is_mounted, sha256
 
 pytestmark = pytest.mark.usefixtures("fuse")
-
-
-def mounted_at(path) -> bool:
-    return any(m.mount_path == str(path) for m in dism.get_mounted_images())
 
 
 class Recorder:
@@ -76,7 +72,7 @@ def test_exception_in_mount_callback_cancels_and_propagates(sample_wim, mount_di
 
     with pytest.raises(Stop, match="from the callback"):
         dism.mount(sample_wim, mount_dir, index=1, progress=progress)
-    assert not mounted_at(mount_dir) and os.listdir(mount_dir) == []
+    assert not is_mounted(mount_dir) and os.listdir(mount_dir) == []
 
 
 def test_exception_before_the_commit_point_keeps_the_image_mounted(sample_wim, mount_dir):
@@ -89,7 +85,7 @@ def test_exception_before_the_commit_point_keeps_the_image_mounted(sample_wim, m
 
     with pytest.raises(ValueError, match="stop now"):
         m.unmount(commit=True, progress=progress)
-    assert mounted_at(mount_dir) and (mount_dir / "change.txt").exists()
+    assert is_mounted(mount_dir) and (mount_dir / "change.txt").exists()
     assert sha256(sample_wim) == before
     m.unmount(commit=False)
 
@@ -108,7 +104,7 @@ def test_exception_after_the_commit_point_still_propagates(big_wim, mount_dir):
         dism.unmount(mount_dir, commit=True, progress=progress)
     if sys.version_info >= (3, 11):  # exception notes (add_note) are 3.11+
         assert any("completed successfully" in note for note in e.value.__notes__)
-    assert not mounted_at(mount_dir)
+    assert not is_mounted(mount_dir)
     with dism.mount(big_wim, mount_dir, index=1, read_only=True):
         assert (mount_dir / "late.bin").stat().st_size == 4 * 1024 * 1024
 
@@ -119,7 +115,7 @@ def test_a_cancel_token_set_beforehand_cancels(sample_wim, mount_dir):
     with pytest.raises(dism.CancelledError) as e:
         dism.mount(sample_wim, mount_dir, index=1, cancel=token)
     assert e.value.hresult == 0x800704C7
-    assert not mounted_at(mount_dir)
+    assert not is_mounted(mount_dir)
 
 
 def test_a_cancel_token_set_by_another_thread_during_verification(big_wim, mount_dir):
@@ -133,7 +129,7 @@ def test_a_cancel_token_set_by_another_thread_during_verification(big_wim, mount
     with pytest.raises(dism.CancelledError):
         dism.mount(big_wim, mount_dir, index=1, read_only=True, check_integrity=True,
                    progress=progress, cancel=token)
-    assert not mounted_at(mount_dir) and os.listdir(mount_dir) == []
+    assert not is_mounted(mount_dir) and os.listdir(mount_dir) == []
 
 
 def test_cancel_before_unmount_keeps_it_mounted(sample_wim, mount_dir):
@@ -142,7 +138,7 @@ def test_cancel_before_unmount_keeps_it_mounted(sample_wim, mount_dir):
     token.cancel()
     with pytest.raises(dism.CancelledError):
         m.unmount(commit=True, cancel=token)
-    assert mounted_at(mount_dir)
+    assert is_mounted(mount_dir)
     m.unmount(commit=False)
 
 
@@ -153,7 +149,7 @@ def test_ctrl_c_cancels_a_mount_and_raises_keyboard_interrupt(big_wim, mount_dir
     with pytest.raises(KeyboardInterrupt):
         dism.mount(big_wim, mount_dir, index=1, read_only=True, check_integrity=True,
                    progress=progress)
-    assert not mounted_at(mount_dir) and os.listdir(mount_dir) == []
+    assert not is_mounted(mount_dir) and os.listdir(mount_dir) == []
 
 
 def test_other_python_threads_run_during_a_long_call(big_wim, mount_dir):
@@ -186,4 +182,4 @@ def test_progress_must_be_callable_and_cancel_must_have_is_set(sample_wim, mount
         dism.mount(sample_wim, mount_dir, index=1, progress=42)
     with pytest.raises(TypeError):
         dism.mount(sample_wim, mount_dir, index=1, cancel=object())
-    assert not mounted_at(mount_dir)
+    assert not is_mounted(mount_dir)

@@ -108,7 +108,7 @@ def test_a_discard_cancelled_too_late_does_not_say_the_changes_were_saved(sample
 def test_listing_mounts_is_a_read_only_call_that_works_without_a_state_directory():
     # Issue 9 item 14: only operations that need state may need the state
     # directory.  Listing the machine's mounts reads /proc's mount table.
-    from conftest import run_python
+    from support import run_python
     done = run_python("import dism; print(len(dism.get_mounted_images()))",
                       DISM_STATE_DIR="/proc/no-state-here")
     assert done.returncode == 0, done.stderr

@@ -11,14 +11,8 @@ from pathlib import Path
 import pytest
 
 import dism
-from dism.testing import WindowsImageSpec, build_windows_tree
 
-from conftest import run_python
-
-
-@pytest.fixture
-def offline_tree(tmp_path) -> Path:
-    return build_windows_tree(tmp_path / "offline", WindowsImageSpec(name="Offline"))
+from support import REPO, run_python
 
 
 # --- item 11: CancelToken is threading.Event-like ---------------------------------
@@ -250,9 +244,8 @@ def test_an_editable_build_warns_about_nothing(tmp_path):
         pytest.fail(problem + "; scripts/install.sh installs it")
     if problem:
         pytest.skip(problem)
-    repo = Path(__file__).resolve().parent.parent
     copy = tmp_path / "checkout"
-    shutil.copytree(repo, copy, ignore=shutil.ignore_patterns(
+    shutil.copytree(REPO, copy, ignore=shutil.ignore_patterns(
         ".git", ".venv", "build", "*.so", "_libexec", "__pycache__", ".pytest_cache"))
     out = subprocess.run([sys.executable, "-c", BUILD_WITHOUT_WARNINGS], cwd=copy,
                          capture_output=True, text=True, timeout=600)

@@ -6,23 +6,13 @@ from __future__ import annotations
 import json
 import threading
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 
 import dism
-from dism import cli
-from dism.testing import build_wim, build_windows_tree, sample_servicing_spec
+from dism.testing import build_wim
 
-
-@pytest.fixture(scope="module")
-def spec():
-    return sample_servicing_spec()
-
-
-@pytest.fixture(scope="module")
-def image(tmp_path_factory, spec) -> Path:
-    return build_windows_tree(tmp_path_factory.mktemp("session") / "image", spec)
+from support.cli import run
 
 
 @pytest.fixture
@@ -124,13 +114,6 @@ def test_servicing_a_mounted_wim(tmp_path, spec, mount_dir):
                                                                    "oem2.inf"}
             assert s.get_current_edition() == "Enterprise"
             assert len(s.get_features()) == 7
-
-
-def run(capsys, *argv):
-    capsys.readouterr()
-    code = cli.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_cli_inspects_an_offline_image(capsys, image):

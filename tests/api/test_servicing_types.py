@@ -16,9 +16,10 @@ import pytest
 import dism
 from dism import types
 from dism.session import find_driver_infs, join_feature_names
-from dism.testing import WindowsImageSpec, build_windows_tree
 
-HEADER = Path(__file__).resolve().parent.parent / "src" / "include" / "dismapi.h"
+from support import REPO
+
+HEADER = REPO / "src" / "include" / "dismapi.h"
 UTC = dt.timezone.utc
 
 
@@ -313,11 +314,6 @@ def test_feature_names_must_be_strings():
 
 
 # --- argument checks on a real session, made before any DISM call ---------------------
-
-@pytest.fixture
-def offline_tree(tmp_path) -> Path:
-    return build_windows_tree(tmp_path / "offline", WindowsImageSpec(name="Offline"))
-
 
 @pytest.fixture
 def session(offline_tree):

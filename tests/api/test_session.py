@@ -3,19 +3,13 @@ process-wide initialization rules."""
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import pytest
 
 import dism
 from dism.testing import WindowsImageSpec, build_windows_tree
 
-from conftest import run_python
-
-
-@pytest.fixture
-def offline_tree(tmp_path) -> Path:
-    return build_windows_tree(tmp_path / "offline", WindowsImageSpec(name="Offline"))
+from support import run_python
 
 
 def test_open_on_an_offline_windows_tree(offline_tree):

@@ -16,26 +16,14 @@ import pytest
 import dism
 from dism import cli
 
-from conftest import STATE_DIR, kill_server, wimfs_mounts
+from support import STATE_DIR, kill_server, wimfs_mounts
+from support.cli import run, run_json
 
 SUCCESS = "The operation completed successfully."
 HEADER = f"Deployment Image Servicing and Management tool (dismapi {dism.__version__})"
 
 
 # --- helpers -----------------------------------------------------------------------
-
-def run(capsys, *argv):
-    """main() in-process: (exit status, stdout, stderr)."""
-    capsys.readouterr()
-    code = cli.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def run_json(capsys, *argv):
-    code, out, err = run(capsys, *argv, "--json")
-    return code, json.loads(out), err
-
 
 def mounted_at(mount_dir: Path):
     for info in dism.get_mounted_images():

@@ -13,8 +13,8 @@ import pytest
 import dism
 from dism import cli
 
-from conftest import kill_server
-from test_cli import run, run_json
+from support import kill_server
+from support.cli import run, run_json
 
 API_NAME = re.compile(r"\b_?Dism[A-Z]\w+|\bDISM_[A-Z_]+")
 

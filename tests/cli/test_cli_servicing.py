@@ -7,22 +7,15 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-from pathlib import Path
 
 import pytest
 
 import dism
 from dism import cli, types
-from dism.testing import WindowsImageSpec, build_windows_tree
+
+from support.cli import run
 
 SUCCESS = "The operation completed successfully."
-
-
-def run(capsys, *argv):
-    capsys.readouterr()
-    code = cli.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def parse(*argv):
@@ -245,11 +238,6 @@ def test_cleanup_image_without_an_action_says_which(capsys):
 
 
 # --- failures that happen before any servicing call ------------------------------------
-
-@pytest.fixture
-def offline_tree(tmp_path) -> Path:
-    return build_windows_tree(tmp_path / "offline", WindowsImageSpec(name="Offline"))
-
 
 def test_add_driver_without_infs_exits_3(capsys, offline_tree, tmp_path):
     empty = tmp_path / "no-drivers"

@@ -3,7 +3,6 @@ contract, compiled against src/include/dismapi.h and run as C programs."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -11,29 +10,10 @@ import pytest
 
 from dism.testing import WindowsImageSpec, build_windows_tree
 
-from conftest import REPO
+from support import REPO
+from support.cprograms import compile_program
 
-ENGINE = REPO / "src" / "engine"
 HELPER = REPO / "dism" / "_libexec" / "dism-mountd"
-
-
-SANITIZERS = ["-g", "-fsanitize=address,undefined", "-fno-omit-frame-pointer",
-              "-fno-sanitize-recover=all"]
-
-
-def compile_program(source: Path, out: Path, sanitize: bool = False) -> Path:
-    cc = shutil.which("gcc") or shutil.which("cc")
-    if not cc:
-        pytest.skip("no C compiler")
-    sources = [str(p) for p in sorted(ENGINE.glob("*.c")) if p.name != "mountd.c"]
-    cmd = [cc, *(SANITIZERS if sanitize else []), "-std=c11", "-D_GNU_SOURCE", "-Wall",
-           "-Wextra", "-Werror",
-           "-Wno-unused-parameter", "-Wno-format-truncation", "-Wno-missing-field-initializers",
-           "-I", str(REPO / "src" / "include"), "-I", str(ENGINE), str(source), *sources,
-           "-o", str(out), "-lwim", "-lhivex", "-lpthread", "-ldl", "-lrt"]
-    built = subprocess.run(cmd, capture_output=True, text=True)
-    assert built.returncode == 0, built.stderr
-    return out
 
 
 def test_header_compiles_alone_with_strict_warnings(tmp_path):

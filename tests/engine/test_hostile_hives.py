@@ -12,8 +12,8 @@ import pytest
 
 from dism.testing import build_windows_tree, sample_servicing_spec
 
-from conftest import SHARED_REAL
-from test_engine_c import compile_program
+from support import SHARED_REAL
+from support.cprograms import compile_program
 
 C_SOURCE = Path(__file__).parent / "c" / "hostile_hives.c"
 

@@ -10,40 +10,17 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
-from conftest import REPO
+from support import REPO
+from support.cprograms import SANITIZERS, STRICT, require_sanitizers
 
 ENGINE = REPO / "src" / "engine"
 CHECK_SOURCE = Path(__file__).parent / "c" / "inf_check.c"
-
-STRICT = ["-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror"]
-SANITIZERS = ["-g", "-fsanitize=address,undefined", "-fno-omit-frame-pointer",
-              "-fno-sanitize-recover=all"]
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
 def compiler() -> str:
     cc = shutil.which("gcc")
     assert cc, "gcc is required to build the engine and its C tests"
     return cc
-
-
-def require_sanitizers(tmp_path: Path) -> None:
-    """Skips when this toolchain cannot link a sanitized program at all (some
-    minimal images lack libasan); in CI that is a failure, not a skip."""
-    trivial = tmp_path / "trivial.c"
-    trivial.write_text("int main(void) { return 0; }\n")
-    built = subprocess.run([compiler(), *SANITIZERS, str(trivial), "-o", str(tmp_path / "t")],
-                           capture_output=True, text=True)
-    if built.returncode != 0:
-        reason = f"cannot link an ASan/UBSan program: {built.stderr.strip()[:500]}"
-        if in_ci():
-            pytest.fail(f"sanitizers are required in CI: {reason}")
-        pytest.skip(reason)
 
 
 def build_check(tmp_path: Path, sanitize: bool) -> Path:
@@ -78,5 +55,5 @@ def test_inf_parser_checks_pass(tmp_path):
 
 
 def test_inf_parser_checks_pass_under_sanitizers(tmp_path):
-    require_sanitizers(tmp_path)
+    require_sanitizers(compiler(), tmp_path)
     run_check(build_check(tmp_path, sanitize=True), tmp_path / "scratch")

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 import dism
-from conftest import STATE_DIR, registry_entry, wimfs_mounts
+from support import STATE_DIR, registry_entry, wimfs_mounts
 
 pytestmark = pytest.mark.usefixtures("fuse")
 

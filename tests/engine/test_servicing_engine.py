@@ -17,8 +17,8 @@ from dism.testing import (AppxSpec, DriverSpec, FeatureSpec, PackageSpec, Window
                           build_windows_tree, sample_servicing_spec)
 from dism.testing.servicing import package_manifest
 
-from conftest import SHARED_REAL
-from test_testing_builders import HiveReader, _load_hivex
+from support import SHARED_REAL
+from support.hives import HiveReader, load_hivex
 
 # The DISM values the tests expect for each CBS state code, stated here
 # independently of the engine's table (src/engine/mappings.c).
@@ -43,16 +43,6 @@ def tree_digest(root: Path) -> str:
         if path.is_file():
             h.update(path.read_bytes())
     return h.hexdigest()
-
-
-@pytest.fixture(scope="module")
-def spec() -> WindowsImageSpec:
-    return sample_servicing_spec()
-
-
-@pytest.fixture(scope="module")
-def image(tmp_path_factory, spec) -> Path:
-    return build_windows_tree(tmp_path_factory.mktemp("servicing") / "image", spec)
 
 
 @pytest.fixture
@@ -454,7 +444,7 @@ def image_with_hive(tmp_path: Path, name: str, hive: str) -> Path:
 
 def hive_driver_packages(path: Path) -> dict[str, str]:
     """Folder name -> published name, read independently through libhivex."""
-    with HiveReader(_load_hivex(), path) as hive:
+    with HiveReader(load_hivex(), path) as hive:
         packages = hive.key("DriverDatabase", "DriverPackages")
         out = {}
         for node in hive.children(packages):

@@ -10,26 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from support import REPO, skip_or_fail
+from support.cprograms import SANITIZERS, STRICT, require_sanitizers
 
 ENGINE = REPO / "src" / "engine"
 CHECK_PROGRAM = Path(__file__).parent / "c" / "xml_check.c"
-
-STRICT = ["-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror"]
-SANITIZERS = ["-g", "-fsanitize=address,undefined", "-fno-omit-frame-pointer",
-              "-fno-sanitize-recover=all"]
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
-def skip_or_fail(reason: str) -> None:
-    """A missing tool skips on a developer machine; in CI it is a failure,
-    so a broken runner cannot turn the suite green by skipping."""
-    if in_ci():
-        pytest.fail(f"required in CI: {reason}")
-    pytest.skip(reason)
 
 
 def compiler() -> str:
@@ -37,17 +22,6 @@ def compiler() -> str:
     if not cc:
         skip_or_fail("gcc is not installed")
     return cc
-
-
-def require_sanitizers(cc: str, tmp_path: Path) -> None:
-    """Skips (or fails in CI) only when the toolchain cannot link a sanitized
-    program at all; a failure to build the real program is never skipped."""
-    probe = tmp_path / "probe.c"
-    probe.write_text("int main(void) { return 0; }\n")
-    built = subprocess.run([cc, *SANITIZERS, str(probe), "-o", str(tmp_path / "probe")],
-                           capture_output=True, text=True)
-    if built.returncode != 0:
-        skip_or_fail(f"ASan/UBSan cannot link: {built.stderr.strip()[:500]}")
 
 
 def build_check(tmp_path: Path, sanitize: bool) -> Path:

@@ -21,7 +21,7 @@ import pytest
 
 from dism import _dism
 
-from conftest import REPO
+from support import REPO
 
 LIMITED_API = "0x030A0000"
 LIMITED_API_DOTTED = "3.10"

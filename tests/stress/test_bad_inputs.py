@@ -14,9 +14,9 @@ import pytest
 
 import dism
 
-from stress import bad_inputs
-from stress.sanitizer import (SanitizerUnavailable, build_sanitized_package, sanitized_env,
-                              sanitizer_reports)
+from support import bad_inputs
+from support.sanitizer import (SanitizerUnavailable, build_sanitized_package, sanitized_env,
+                               sanitizer_reports)
 
 RUNNER = Path(bad_inputs.__file__)
 NAMES = [case.name for case in bad_inputs.CASES]

@@ -22,12 +22,13 @@ import pytest
 
 import dism
 
-from conftest import STATE_DIR, wimfs_mounts
-from stress.helpers import force_release, is_served, read_from_wim, record_for
-from stress.race_worker import Tally, cleanup_loop, mount_loop
+from support import STATE_DIR, record_for, wimfs_mounts
+from support import race_worker
+from support.race_worker import Tally, cleanup_loop, mount_loop
+from support.stress import force_release, is_served, read_from_wim
 
 RACE_SECONDS = float(os.environ.get("STRESS_RACE_SECONDS", "30"))
-WORKER = Path(__file__).with_name("race_worker.py")
+WORKER = Path(race_worker.__file__)
 
 
 def start_worker(*args: str) -> subprocess.Popen:

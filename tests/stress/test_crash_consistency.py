@@ -26,9 +26,9 @@ import pytest
 import dism
 from dism.testing import WindowsImageSpec, build_wim
 
-from conftest import wimfs_mounts
-from stress.helpers import (MessageQueues, force_release, is_served, is_stale, mounted_info,
-                            read_from_wim, record_for, server_pid, verify_wim)
+from support import record_for, wimfs_mounts
+from support.stress import (MessageQueues, force_release, is_served, is_stale, mounted_info,
+                            read_from_wim, server_pid, verify_wim)
 
 TRIALS = int(os.environ.get("STRESS_KILL_TRIALS", "20"))
 BIG = 4 * 1024 * 1024

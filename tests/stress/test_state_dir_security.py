@@ -20,8 +20,8 @@ import pytest
 
 import dism
 
-from conftest import STATE_DIR, wimfs_mounts
-from stress.helpers import ensure_second_user, force_release, is_served
+from support import STATE_DIR, wimfs_mounts
+from support.stress import ensure_second_user, force_release, is_served
 
 DEAD_PID = 4194303  # above the kernel's largest pid_max: never a live process
 

@@ -1,9 +1,9 @@
-"""What the stress tests share: WIM content checks with wimlib-imagex, the
-mount server of a mount, POSIX message queues, and a second user."""
+"""What the reliability battery (tests/stress) shares: WIM content checks
+with wimlib-imagex, the mount server of a mount, POSIX message queues, and a
+second user.  The engine's mount records are support's own (record_for)."""
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import pwd
 import shutil
@@ -14,17 +14,9 @@ from pathlib import Path
 import pytest
 
 import dism
-from conftest import STATE_DIR, wimfs_mounts
+from support import record_for, wimfs_mounts
 
 SECOND_USER = "dismstress"
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def verify_wim(path: Path) -> None:
@@ -40,23 +32,6 @@ def read_from_wim(wim: Path, index: int, inner: str) -> bytes | None:
         if run.returncode != 0:
             return None
         return (Path(out) / Path(inner).name).read_bytes()
-
-
-def records() -> list[dict]:
-    """The engine's registry records in this process's state directory."""
-    found = []
-    for f in (STATE_DIR / "mounts").glob("*.mount"):
-        try:
-            text = f.read_text()
-        except FileNotFoundError:
-            continue
-        found.append(dict(line.split("=", 1) for line in text.splitlines() if "=" in line))
-    return found
-
-
-def record_for(mount_dir: Path) -> dict | None:
-    wanted = os.path.realpath(mount_dir)
-    return next((r for r in records() if r.get("mount_path") == wanted), None)
 
 
 def server_pid(mount_dir: Path) -> int:

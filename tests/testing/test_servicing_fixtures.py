@@ -1,6 +1,6 @@
 """Checks of the servicing content that dism.testing writes into Windows trees.
 
-Hives are read back through libhivex (the HiveReader of
+Hives are read back through libhivex (support.hives.HiveReader, also used by
 test_testing_builders), manifests with xml.etree, INF files with a small INF
 reader written here; expected values are derived from the spec objects
 independently of dism.testing.servicing's own helpers.
@@ -11,7 +11,6 @@ from __future__ import annotations
 import ctypes
 import dataclasses
 import re
-import shutil
 import struct
 import subprocess
 import uuid
@@ -20,7 +19,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from test_testing_builders import HiveReader, _load_hivex, _wim_xml
 
 from dism.testing import (
     REG_BINARY,
@@ -40,6 +38,8 @@ from dism.testing import (
     sample_specs,
 )
 
+from support.hives import HiveReader, wim_xml
+
 CBS = ("Microsoft", "Windows", "CurrentVersion", "Component Based Servicing")
 CURRENT_VERSION = ("Microsoft", "Windows", "CurrentVersion")
 ARCH_CODES = {"x86": 0, "arm": 5, "ia64": 6, "amd64": 9, "arm64": 12}
@@ -47,27 +47,6 @@ UTC = timezone.utc
 FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=UTC)
 ASM_V3 = "{urn:schemas-microsoft-com:asm.v3}"
 APPX_NS = "{http://schemas.microsoft.com/appx/manifest/foundation/windows10}"
-
-
-@pytest.fixture(scope="module")
-def hivex() -> ctypes.CDLL:
-    lib = _load_hivex()
-    if lib is None:
-        pytest.skip("libhivex.so.0 not available (Debian package libhivex0)")
-    return lib
-
-
-@pytest.fixture(scope="module")
-def wimlib_imagex() -> str:
-    executable = shutil.which("wimlib-imagex")
-    if executable is None:
-        pytest.skip("wimlib-imagex not available (Debian package wimtools)")
-    return executable
-
-
-@pytest.fixture(scope="module")
-def spec() -> WindowsImageSpec:
-    return sample_servicing_spec()
 
 
 @pytest.fixture(scope="module")
@@ -714,7 +693,7 @@ def test_appx_manifests(tree: Path, spec: WindowsImageSpec) -> None:
 def test_wimlib_reads_the_servicing_image(wimlib_imagex: str, tmp_path: Path,
                                           spec: WindowsImageSpec) -> None:
     wim = build_wim(tmp_path / "servicing.wim", [spec])
-    (image,) = _wim_xml(wimlib_imagex, wim).findall("IMAGE")
+    (image,) = wim_xml(wimlib_imagex, wim).findall("IMAGE")
     windows = image.find("WINDOWS")
     assert windows.findtext("EDITIONID") == spec.edition_id
     assert windows.findtext("ARCH") == "9"

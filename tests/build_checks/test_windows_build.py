@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from support import REPO
 
 INCLUDE = REPO / "src" / "include"
 DEF_FILE = REPO / "src" / "windows" / "dismapi.def"

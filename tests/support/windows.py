@@ -1,0 +1,63 @@
+"""The Windows check's helpers (tests/windows): whether this process is
+elevated, and the DISM mounts below a directory, as DismGetMountedImageInfo
+lists them (there is no /proc/self/mountinfo to read on Windows)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import List
+
+import dism
+
+
+def process_is_elevated() -> bool:
+    """Whether this process runs with a full (elevated) administrator token,
+    as GetTokenInformation(TokenElevation) reports it."""
+    import ctypes
+    from ctypes import wintypes
+
+    token_query = 0x0008
+    token_elevation_class = 20
+    advapi32 = ctypes.WinDLL("advapi32", use_last_error=True)
+    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+    kernel32.GetCurrentProcess.restype = wintypes.HANDLE
+    kernel32.CloseHandle.argtypes = [wintypes.HANDLE]
+    advapi32.OpenProcessToken.argtypes = [wintypes.HANDLE, wintypes.DWORD,
+                                          ctypes.POINTER(wintypes.HANDLE)]
+    advapi32.OpenProcessToken.restype = wintypes.BOOL
+    advapi32.GetTokenInformation.argtypes = [wintypes.HANDLE, ctypes.c_int, ctypes.c_void_p,
+                                             wintypes.DWORD, ctypes.POINTER(wintypes.DWORD)]
+    advapi32.GetTokenInformation.restype = wintypes.BOOL
+
+    token = wintypes.HANDLE()
+    if not advapi32.OpenProcessToken(kernel32.GetCurrentProcess(), token_query,
+                                     ctypes.byref(token)):
+        raise ctypes.WinError(ctypes.get_last_error())
+    try:
+        elevated = wintypes.DWORD()
+        size = wintypes.DWORD()
+        if not advapi32.GetTokenInformation(token, token_elevation_class, ctypes.byref(elevated),
+                                            ctypes.sizeof(elevated), ctypes.byref(size)):
+            raise ctypes.WinError(ctypes.get_last_error())
+        return bool(elevated.value)
+    finally:
+        kernel32.CloseHandle(token)
+
+
+def is_below(path: str, root: Path) -> bool:
+    top = os.path.normcase(os.path.realpath(root)) + os.sep
+    return os.path.normcase(os.path.realpath(path)).startswith(top)
+
+
+def discard(mount_path: str) -> None:
+    """DismUnmountImage with discard; a mount DISM cannot unmount any more
+    (server gone, image moved) is left to DismCleanupMountpoints."""
+    try:
+        dism.unmount(mount_path, commit=False)
+    except dism.DismError:
+        pass
+
+
+def mounts_below(root: Path) -> List[str]:
+    return [info.mount_path for info in dism.get_mounted_images()
+            if is_below(info.mount_path, root)]
