@@ -46,12 +46,6 @@ PORTABLE_ENGINE_MODULES = {
 }
 
 
-def tests_the_portable_engine(item) -> bool:
-    path = Path(item.path)
-    return (path.is_relative_to(TESTS)
-            and path.relative_to(TESTS).as_posix() in PORTABLE_ENGINE_MODULES)
-
-
 def pytest_collection_modifyitems(config, items):
     # Every test that mounts carries the `fuse` marker, so `-m "not fuse"`
     # selects what runs where there is no /dev/fuse.
@@ -62,7 +56,9 @@ def pytest_collection_modifyitems(config, items):
         return
     skip = pytest.mark.skip(reason="tests the portable engine; tests/windows covers DismApi.dll")
     for item in items:
-        if tests_the_portable_engine(item):
+        path = Path(item.path)
+        if (path.is_relative_to(TESTS)
+                and path.relative_to(TESTS).as_posix() in PORTABLE_ENGINE_MODULES):
             item.add_marker(skip)
 
 

@@ -32,14 +32,10 @@ def pytest_configure(config):
                    "skipped on other systems)")
 
 
-def _is_in_this_directory(item) -> bool:
-    return HERE == Path(item.path).resolve().parent
-
-
 def pytest_collection_modifyitems(config, items):
     # Called with the whole session's items: only this directory's are touched.
     for item in items:
-        if not _is_in_this_directory(item):
+        if Path(item.path).resolve().parent != HERE:
             continue
         item.add_marker(pytest.mark.windows)
         if not IS_WINDOWS:
