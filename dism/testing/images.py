@@ -24,10 +24,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
+from typing import TypedDict
 
-from .hive import HiveTree, expand_sz, write_hive
+from .hive import HiveKey, HiveTree, expand_sz, write_hive
 from .servicing import (
     DRIVER_DATABASES,
+    _filled,
     AppxSpec,
     DeviceSpec,
     DriverSpec,
@@ -136,7 +138,8 @@ class WindowsImageSpec:
             raise ValueError(f"driver_database must be one of {list(DRIVER_DATABASES)}, "
                              f"not {self.driver_database!r}")
         validate_servicing(self.packages, self.drivers, self.appx)
-        _check_no_collision("service", _base_services(), (d.service for d in self.drivers))
+        _check_no_collision("service", _base_services(),
+                            (_filled(d.service) for d in self.drivers))
 
     def drivers_in(self, database: str) -> list[DriverSpec]:
         """The drivers registered in `database` ("DRIVERS" or "SYSTEM")."""
@@ -204,9 +207,14 @@ def _sample_features() -> tuple[FeatureSpec, ...]:
     )
 
 
+class _Publisher(TypedDict):
+    company: str
+    copyright: str
+
+
 def _sample_packages() -> tuple[PackageSpec, ...]:
     utc = timezone.utc
-    microsoft = {"company": "Microsoft Corporation",
+    microsoft: _Publisher = {"company": "Microsoft Corporation",
                  "copyright": "Copyright (c) Microsoft Corporation. All Rights Reserved."}
     return (
         PackageSpec("Microsoft-Windows-Foundation-Package", release_type="Foundation",
@@ -307,7 +315,7 @@ def _sample_appx() -> tuple[AppxSpec, ...]:
 # --- registry content --------------------------------------------------------
 
 def _software_hive(spec: WindowsImageSpec) -> HiveTree:
-    current_version: dict = {
+    current_version: HiveKey = {
         "ProductName": spec.product_name,
         "EditionID": spec.edition_id,
         "InstallationType": spec.installation_type,
@@ -339,7 +347,7 @@ def _software_hive(spec: WindowsImageSpec) -> HiveTree:
 
 def _system_hive(spec: WindowsImageSpec) -> HiveTree:
     current = spec.control_set
-    tree: dict = {
+    tree: HiveKey = {
         "Select": {"Current": current, "Default": current, "LastKnownGood": current,
                    "Failed": 0},
     }
@@ -367,7 +375,7 @@ def _control_set(spec: WindowsImageSpec, *, decoy: bool) -> HiveTree:
     install_language = f"{LANGUAGE_LCIDS[spec.default_language]:04X}"
     classes = _merge_keys({_DISPLAY_CLASS_GUID: {"0000": {"MatchingDeviceId": spec.hal}}},
                           driver_classes(spec.drivers, decoy=decoy))
-    control = {
+    control: HiveKey = {
         "ComputerName": {"ComputerName": {"ComputerName": "MINWINPC"}},
         "Class": classes,
         "MUI": {"UILanguages": {lang: {"LCID": LANGUAGE_LCIDS[lang]}
@@ -385,7 +393,7 @@ def _control_set(spec: WindowsImageSpec, *, decoy: bool) -> HiveTree:
     return {"Control": control, "Services": services}
 
 
-def _base_services() -> dict:
+def _base_services() -> dict[str, HiveTree]:
     return {
         "EventLog": _service("Windows Event Log",
                              "%SystemRoot%\\System32\\svchost.exe -k LocalServiceNetwork"),
@@ -394,7 +402,7 @@ def _base_services() -> dict:
     }
 
 
-def _merge_keys(base: Mapping[str, HiveTree], extra: Mapping[str, HiveTree]) -> dict:
+def _merge_keys(base: Mapping[str, HiveTree], extra: Mapping[str, HiveTree]) -> dict[str, HiveKey]:
     """Subkeys of both; a subkey in both (names ignore case) gets the entries of both."""
     merged = {name: dict(content) for name, content in base.items()}
     spelling = {name.casefold(): name for name in merged}

@@ -35,7 +35,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
-from .hive import expand_sz, multi_sz
+from .hive import HiveKey, HiveTree, expand_sz, multi_sz
 
 __all__ = [
     "DRIVER_DATABASES",
@@ -174,7 +174,7 @@ def _check_words(what: str, numbers: object, count: int) -> None:
         raise ValueError(f"{what} must be {count} integers in 0..65535, not {numbers!r}")
 
 
-def _check_items(what: str, items: tuple, kind: type) -> None:
+def _check_items(what: str, items: Iterable[object], kind: type) -> None:
     for item in items:
         if not isinstance(item, kind):
             raise TypeError(f"{what} must hold {kind.__name__} objects, not {item!r}")
@@ -188,6 +188,13 @@ def _check_unique(what: str, names: Iterable[str]) -> None:
         if folded in seen:
             raise ValueError(f"duplicate {what}: {name!r}")
         seen.add(folded)
+
+
+def _filled(value: str | None) -> str:
+    """A DriverSpec field that may be given as None and that __post_init__
+    then fills in (catalog, service; oem_path of a third-party driver)."""
+    assert value is not None, "DriverSpec.__post_init__ fills this field in"
+    return value
 
 
 def _set(instance: object, name: str, value: object) -> None:
@@ -517,14 +524,16 @@ def validate_servicing(packages: Sequence[PackageSpec], drivers: Sequence[Driver
     _check_feature_selections(packages)
     _check_unique("driver store folder", (d.folder_name for d in drivers))
     _check_unique("published name", (d.published_name for d in drivers if d.third_party))
-    _check_unique("driver service", (d.service for d in drivers))
+    _check_unique("driver service", (_filled(d.service) for d in drivers))
     _check_driver_classes(drivers)
     _check_unique("appx full name", (a.full_name for a in appx))
 
 
 def _check_feature_selections(packages: Sequence[PackageSpec]) -> None:
     selections: dict[str, int] = {}
-    for feature in (f for p in packages for f in p.features if f.selection is not None):
+    for feature in (f for p in packages for f in p.features):
+        if feature.selection is None:
+            continue
         previous = selections.setdefault(feature.name.casefold(), feature.selection)
         if previous != feature.selection:
             raise ValueError(f"conflicting Selection values for feature {feature.name}")
@@ -543,9 +552,9 @@ def _check_driver_classes(drivers: Sequence[DriverSpec]) -> None:
 # --- SOFTWARE hive ---------------------------------------------------------------------
 
 def software_keys(packages: Sequence[PackageSpec], appx: Sequence[AppxSpec],
-                  reserved_storage: int | None) -> dict:
+                  reserved_storage: int | None) -> HiveKey:
     """Subkeys to add under SOFTWARE ``Microsoft\\Windows\\CurrentVersion``."""
-    keys: dict = {}
+    keys: HiveKey = {}
     if packages:
         keys["Component Based Servicing"] = _cbs_key(packages)
     if appx:
@@ -556,8 +565,8 @@ def software_keys(packages: Sequence[PackageSpec], appx: Sequence[AppxSpec],
     return keys
 
 
-def _cbs_key(packages: Sequence[PackageSpec]) -> dict:
-    key: dict = {"Packages": {package.identity: _package_key(package) for package in packages}}
+def _cbs_key(packages: Sequence[PackageSpec]) -> HiveKey:
+    key: HiveKey = {"Packages": {package.identity: _package_key(package) for package in packages}}
     selections = {feature.name: {"Selection": feature.selection}
                   for package in packages for feature in package.features
                   if feature.selection is not None}
@@ -566,8 +575,8 @@ def _cbs_key(packages: Sequence[PackageSpec]) -> dict:
     return key
 
 
-def _package_key(package: PackageSpec) -> dict:
-    key: dict = {"CurrentState": package.state, "Visibility": package.visibility}
+def _package_key(package: PackageSpec) -> HiveKey:
+    key: HiveKey = {"CurrentState": package.state, "Visibility": package.visibility}
     if package.install_time is not None:
         key["InstallTimeHigh"], key["InstallTimeLow"] = divmod(
             _filetime(package.install_time), 1 << 32)
@@ -581,8 +590,8 @@ def _package_key(package: PackageSpec) -> dict:
     return key
 
 
-def _appx_key(app: AppxSpec) -> dict:
-    key: dict = {"Path": f"C:\\Program Files\\WindowsApps\\{app.full_name}\\AppxManifest.xml"}
+def _appx_key(app: AppxSpec) -> HiveKey:
+    key: HiveKey = {"Path": f"C:\\Program Files\\WindowsApps\\{app.full_name}\\AppxManifest.xml"}
     if app.region is not None:
         key["Region"] = app.region
     return key
@@ -590,7 +599,7 @@ def _appx_key(app: AppxSpec) -> dict:
 
 # --- driver database and SYSTEM control set ---------------------------------------------
 
-def driver_database(drivers: Sequence[DriverSpec], image_architecture: str) -> dict:
+def driver_database(drivers: Sequence[DriverSpec], image_architecture: str) -> HiveKey:
     """The ``DriverDatabase`` key (DRIVERS hive root, or SYSTEM root on 8.1)."""
     inf_files: dict[str, list[str]] = {}
     for driver in drivers:
@@ -605,28 +614,28 @@ def driver_database(drivers: Sequence[DriverSpec], image_architecture: str) -> d
     }
 
 
-def _driver_package_key(driver: DriverSpec) -> dict:
-    key: dict = {
+def _driver_package_key(driver: DriverSpec) -> HiveKey:
+    key: HiveKey = {
         "": driver.published_name,
         "InfName": driver.inf_name,
         "Provider": driver.provider,
-        "Catalog": driver.catalog,
+        "Catalog": _filled(driver.catalog),
         "SignerName": driver.signer,
         "SignerScore": _SIGNER_SCORE_WHQL,
         "StatusFlags": _STATUS_FLAGS_THIRD_PARTY if driver.third_party else _STATUS_FLAGS_INBOX,
     }
     if driver.third_party:
-        key["OemPath"] = driver.oem_path
+        key["OemPath"] = _filled(driver.oem_path)
     key["Version"] = driver_version_blob(driver)
-    key["Configurations"] = {"Install": {"Service": driver.service, "ConfigFlags": 0}}
+    key["Configurations"] = {"Install": {"Service": _filled(driver.service), "ConfigFlags": 0}}
     key["Descriptors"] = _descriptors(driver)
     # The database keeps string keys in lower case, as Windows does.
     key["Strings"] = {name.lower(): text for name, text in _device_strings(driver).items()}
     return key
 
 
-def _descriptors(driver: DriverSpec) -> dict:
-    buses: dict[str, dict] = {}
+def _descriptors(driver: DriverSpec) -> dict[str, dict[str, HiveTree]]:
+    buses: dict[str, dict[str, HiveTree]] = {}
     spelling: dict[str, str] = {}      # bus names ignore case; keep the first spelling
     manufacturers = _manufacturer_keys(driver)
     for number, device in enumerate(driver.devices, start=1):
@@ -659,7 +668,7 @@ def _class_key_name(class_guid: str) -> str:
     return "{" + str(uuid.UUID(class_guid)).upper() + "}"
 
 
-def driver_classes(drivers: Sequence[DriverSpec], *, decoy: bool = False) -> dict:
+def driver_classes(drivers: Sequence[DriverSpec], *, decoy: bool = False) -> dict[str, HiveTree]:
     """``Control\\Class\\{guid}`` keys of the drivers' setup classes.
 
     A decoy control set (one that ``Select\\Current`` does not point at) gets
@@ -671,9 +680,9 @@ def driver_classes(drivers: Sequence[DriverSpec], *, decoy: bool = False) -> dic
             for driver in drivers}
 
 
-def driver_services(drivers: Sequence[DriverSpec]) -> dict:
+def driver_services(drivers: Sequence[DriverSpec]) -> dict[str, HiveTree]:
     """``Services\\<service>`` keys of the drivers (kernel drivers)."""
-    return {driver.service: {
+    return {_filled(driver.service): {
                 "Type": _SERVICE_KERNEL_DRIVER,
                 "Start": _SERVICE_BOOT_START if driver.boot_start else _SERVICE_DEMAND_START,
                 "ErrorControl": _SERVICE_ERROR_NORMAL,
