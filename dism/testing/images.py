@@ -28,19 +28,19 @@ from typing import TypedDict
 
 from .hive import HiveKey, HiveTree, expand_sz, write_hive
 from .servicing import (
-    DRIVER_DATABASES,
-    _filled,
+    _DRIVER_DATABASES,
     AppxSpec,
     DeviceSpec,
     DriverSpec,
     FeatureSpec,
     PackageSpec,
-    driver_classes,
+    _driver_classes,
+    _driver_services,
+    _filled,
+    _servicing_files,
+    _software_keys,
+    _validate_servicing,
     driver_database,
-    driver_services,
-    servicing_files,
-    software_keys,
-    validate_servicing,
 )
 
 __all__ = [
@@ -134,10 +134,10 @@ class WindowsImageSpec:
         if self.reserved_storage not in (None, 0, 1):
             raise ValueError(f"reserved_storage must be None, 0 or 1, "
                              f"not {self.reserved_storage!r}")
-        if self.driver_database not in DRIVER_DATABASES:
-            raise ValueError(f"driver_database must be one of {list(DRIVER_DATABASES)}, "
+        if self.driver_database not in _DRIVER_DATABASES:
+            raise ValueError(f"driver_database must be one of {list(_DRIVER_DATABASES)}, "
                              f"not {self.driver_database!r}")
-        validate_servicing(self.packages, self.drivers, self.appx)
+        _validate_servicing(self.packages, self.drivers, self.appx)
         _check_no_collision("service", _base_services(),
                             (_filled(d.service) for d in self.drivers))
 
@@ -338,7 +338,7 @@ def _software_hive(spec: WindowsImageSpec) -> HiveTree:
                 "CurrentVersion": {
                     "ProgramFilesDir": "C:\\Program Files",
                     "CommonFilesDir": "C:\\Program Files\\Common Files",
-                    **software_keys(spec.packages, spec.appx, spec.reserved_storage),
+                    **_software_keys(spec.packages, spec.appx, spec.reserved_storage),
                 },
             },
         },
@@ -374,7 +374,7 @@ def _control_set_numbers(spec: WindowsImageSpec) -> list[int]:
 def _control_set(spec: WindowsImageSpec, *, decoy: bool) -> HiveTree:
     install_language = f"{LANGUAGE_LCIDS[spec.default_language]:04X}"
     classes = _merge_keys({_DISPLAY_CLASS_GUID: {"0000": {"MatchingDeviceId": spec.hal}}},
-                          driver_classes(spec.drivers, decoy=decoy))
+                          _driver_classes(spec.drivers, decoy=decoy))
     control: HiveKey = {
         "ComputerName": {"ComputerName": {"ComputerName": "MINWINPC"}},
         "Class": classes,
@@ -389,7 +389,7 @@ def _control_set(spec: WindowsImageSpec, *, decoy: bool) -> HiveTree:
     }
     services = _base_services()
     if not decoy:
-        services.update(driver_services(spec.drivers))
+        services.update(_driver_services(spec.drivers))
     return {"Control": control, "Services": services}
 
 
@@ -512,7 +512,7 @@ def build_windows_tree(root: str | os.PathLike[str], spec: WindowsImageSpec) -> 
         "Windows/INF/placeholder.txt": b"Driver INF files would live here.\r\n",
         "Users/Public/Desktop/readme.txt": f"{spec.product_name} test image\r\n".encode(),
         "Program Files/Common Files/placeholder.txt": b"Shared program files would live here.\r\n",
-        **servicing_files(spec.packages, spec.drivers, spec.appx),
+        **_servicing_files(spec.packages, spec.drivers, spec.appx),
         **spec.extra_files,
     }
     for relative, content in files.items():

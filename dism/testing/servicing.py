@@ -2,8 +2,8 @@
 optional features and capabilities, driver packages, provisioned appx packages.
 
 The spec classes here describe that content; :func:`dism.testing.build_windows_tree`
-writes it (through the functions below) in the layout an offline Windows
-image uses, which is also the layout the portable engine reads:
+writes it (through this module's private helpers) in the layout an offline
+Windows image uses, which is also the layout the portable engine reads:
 
 * CBS packages: SOFTWARE ``Microsoft\\Windows\\CurrentVersion\\Component Based
   Servicing\\Packages\\<identity>`` (``CurrentState``, ``Visibility``,
@@ -38,22 +38,13 @@ from datetime import date, datetime, timezone
 from .hive import HiveKey, HiveTree, expand_sz, multi_sz
 
 __all__ = [
-    "DRIVER_DATABASES",
     "AppxSpec",
     "DeviceSpec",
     "DriverSpec",
     "FeatureSpec",
     "PackageSpec",
-    "appx_manifest",
-    "driver_classes",
     "driver_database",
-    "driver_inf",
-    "driver_services",
-    "driver_version_blob",
     "package_manifest",
-    "servicing_files",
-    "software_keys",
-    "validate_servicing",
 ]
 
 # --- constants -------------------------------------------------------------------
@@ -62,7 +53,7 @@ __all__ = [
 _DRIVER_ARCH_CODES = {"x86": 0, "arm": 5, "ia64": 6, "amd64": 9, "arm64": 12}
 _APPX_ARCHES = ("x86", "x64", "arm", "arm64", "neutral")
 _INF_ENCODINGS = ("utf-16", "utf-8", "ansi")
-DRIVER_DATABASES = ("DRIVERS", "SYSTEM")
+_DRIVER_DATABASES = ("DRIVERS", "SYSTEM")
 _RESTART_VALUES = (None, "possible", "required")
 
 _DRIVER_DATABASE_VERSION = 0x0A000000
@@ -345,10 +336,12 @@ class DeviceSpec:
 
     @property
     def bus(self) -> str:
+        """The part of `hardware_id` before the backslash ("PCI")."""
         return self.hardware_id.split("\\", 1)[0]
 
     @property
     def bus_relative_id(self) -> str:
+        """The part of `hardware_id` after the backslash ("VEN_1234&DEV_5678")."""
         return self.hardware_id.split("\\", 1)[1]
 
 
@@ -405,7 +398,7 @@ class DriverSpec:
         _check_registry_text("signer", self.signer)
         _check_choice("INF encoding", self.encoding, _INF_ENCODINGS)
         _check_pattern("hash16 (16 lower-case hex digits)", self.hash16, _HASH16)
-        _check_choice("driver database", self.database, (None, *DRIVER_DATABASES))
+        _check_choice("driver database", self.database, (None, *_DRIVER_DATABASES))
         self._check_oem_path()
         if self.encoding == "ansi":
             self._check_ansi_strings()
@@ -463,9 +456,11 @@ class DriverSpec:
 
     @property
     def third_party(self) -> bool:
+        """Whether the driver is published as oem*.inf (installed by a user, not in-box)."""
         return self.published_name.lower().startswith("oem")
 
     def device_arch(self, device: DeviceSpec) -> str:
+        """The architecture `device` is installed for: its own, else the driver's."""
         return device.arch or self.arch
 
 
@@ -492,6 +487,7 @@ class AppxSpec:
 
     @property
     def version_text(self) -> str:
+        """The version as the package full name writes it ("10.1906.55.0")."""
         return ".".join(str(part) for part in self.version)
 
     @property
@@ -514,7 +510,7 @@ def _capability_parts(capability: str) -> tuple[str, str, str]:
 
 # --- checks across specs ------------------------------------------------------------
 
-def validate_servicing(packages: Sequence[PackageSpec], drivers: Sequence[DriverSpec],
+def _validate_servicing(packages: Sequence[PackageSpec], drivers: Sequence[DriverSpec],
                        appx: Sequence[AppxSpec]) -> None:
     """Reject combinations that would collide in the registry or the file tree."""
     _check_items("packages", tuple(packages), PackageSpec)
@@ -551,7 +547,7 @@ def _check_driver_classes(drivers: Sequence[DriverSpec]) -> None:
 
 # --- SOFTWARE hive ---------------------------------------------------------------------
 
-def software_keys(packages: Sequence[PackageSpec], appx: Sequence[AppxSpec],
+def _software_keys(packages: Sequence[PackageSpec], appx: Sequence[AppxSpec],
                   reserved_storage: int | None) -> HiveKey:
     """Subkeys to add under SOFTWARE ``Microsoft\\Windows\\CurrentVersion``."""
     keys: HiveKey = {}
@@ -626,7 +622,7 @@ def _driver_package_key(driver: DriverSpec) -> HiveKey:
     }
     if driver.third_party:
         key["OemPath"] = _filled(driver.oem_path)
-    key["Version"] = driver_version_blob(driver)
+    key["Version"] = _driver_version_blob(driver)
     key["Configurations"] = {"Install": {"Service": _filled(driver.service), "ConfigFlags": 0}}
     key["Descriptors"] = _descriptors(driver)
     # The database keeps string keys in lower case, as Windows does.
@@ -648,7 +644,7 @@ def _descriptors(driver: DriverSpec) -> dict[str, dict[str, HiveTree]]:
     return buses
 
 
-def driver_version_blob(driver: DriverSpec) -> bytes:
+def _driver_version_blob(driver: DriverSpec) -> bytes:
     """The 48-byte ``Version`` value of a DriverPackages key.
 
     00 FF, architecture code (u16), 4 zero bytes, class GUID (Windows byte
@@ -668,7 +664,7 @@ def _class_key_name(class_guid: str) -> str:
     return "{" + str(uuid.UUID(class_guid)).upper() + "}"
 
 
-def driver_classes(drivers: Sequence[DriverSpec], *, decoy: bool = False) -> dict[str, HiveTree]:
+def _driver_classes(drivers: Sequence[DriverSpec], *, decoy: bool = False) -> dict[str, HiveTree]:
     """``Control\\Class\\{guid}`` keys of the drivers' setup classes.
 
     A decoy control set (one that ``Select\\Current`` does not point at) gets
@@ -680,7 +676,7 @@ def driver_classes(drivers: Sequence[DriverSpec], *, decoy: bool = False) -> dic
             for driver in drivers}
 
 
-def driver_services(drivers: Sequence[DriverSpec]) -> dict[str, HiveTree]:
+def _driver_services(drivers: Sequence[DriverSpec]) -> dict[str, HiveTree]:
     """``Services\\<service>`` keys of the drivers (kernel drivers)."""
     return {_filled(driver.service): {
                 "Type": _SERVICE_KERNEL_DRIVER,
@@ -783,7 +779,7 @@ def _custom_information_lines(information: Mapping[str, str]) -> list[str]:
     return ["    <customInformation>", *entries, "    </customInformation>"]
 
 
-def appx_manifest(app: AppxSpec) -> bytes:
+def _appx_manifest(app: AppxSpec) -> bytes:
     """A small but schema-shaped ``AppxManifest.xml`` for a provisioned package."""
     identity = _attributes([
         ("Name", app.name), ("Publisher", "CN=Contoso"), ("Version", app.version_text),
@@ -957,7 +953,7 @@ def _inf_text(driver: DriverSpec) -> str:
     return "\r\n\r\n".join("\r\n".join(section) for section in sections) + "\r\n"
 
 
-def driver_inf(driver: DriverSpec) -> bytes:
+def _driver_inf(driver: DriverSpec) -> bytes:
     """The driver's INF in its `encoding` (see :class:`DriverSpec`)."""
     text = _inf_text(driver)
     if driver.encoding == "utf-16":
@@ -972,7 +968,7 @@ def driver_inf(driver: DriverSpec) -> bytes:
 _DRIVER_STORE = "Windows/System32/DriverStore/FileRepository"
 
 
-def servicing_files(packages: Sequence[PackageSpec], drivers: Sequence[DriverSpec],
+def _servicing_files(packages: Sequence[PackageSpec], drivers: Sequence[DriverSpec],
                     appx: Sequence[AppxSpec]) -> dict[str, bytes]:
     """Files of the servicing content, by path relative to the image root."""
     files = {f"Windows/servicing/Packages/{package.identity}.mum": package_manifest(package)
@@ -980,13 +976,13 @@ def servicing_files(packages: Sequence[PackageSpec], drivers: Sequence[DriverSpe
     for driver in drivers:
         files.update(_driver_files(driver))
     for app in appx:
-        files[f"Program Files/WindowsApps/{app.full_name}/AppxManifest.xml"] = appx_manifest(app)
+        files[f"Program Files/WindowsApps/{app.full_name}/AppxManifest.xml"] = _appx_manifest(app)
     return files
 
 
 def _driver_files(driver: DriverSpec) -> dict[str, bytes]:
     folder = f"{_DRIVER_STORE}/{driver.folder_name}"
-    inf = driver_inf(driver)
+    inf = _driver_inf(driver)
     files = {
         f"{folder}/{driver.inf_name}": inf,
         # Placeholders: nothing reads catalogs or binaries, they only need to exist.
