@@ -120,11 +120,17 @@ def _check_dword(what: str, value: object) -> None:
         raise ValueError(f"{what} must be a DWORD (0..0xFFFFFFFF), not {value!r}")
 
 
-def _check_xml_text(what: str, text: object) -> None:
+def _check_text(what: str, text: object, forbidden: str) -> None:
+    """A str without the characters _XML_FORBIDDEN matches, which the error
+    calls `forbidden`."""
     if not isinstance(text, str):
         raise TypeError(f"{what} must be a str, not {type(text).__name__}")
     if _XML_FORBIDDEN.search(text):
-        raise ValueError(f"{what} holds a character XML cannot carry: {text!r}")
+        raise ValueError(f"{what} holds {forbidden}: {text!r}")
+
+
+def _check_xml_text(what: str, text: object) -> None:
+    _check_text(what, text, "a character XML cannot carry")
 
 
 def _check_optional_xml_text(what: str, text: object) -> None:
@@ -135,10 +141,7 @@ def _check_optional_xml_text(what: str, text: object) -> None:
 def _check_registry_text(what: str, text: object) -> None:
     # The same characters XML refuses: NULs would cut REG_SZ strings short
     # and lone surrogates cannot be encoded in UTF-16 at all.
-    if not isinstance(text, str):
-        raise TypeError(f"{what} must be a str, not {type(text).__name__}")
-    if _XML_FORBIDDEN.search(text):
-        raise ValueError(f"{what} holds a control character or lone surrogate: {text!r}")
+    _check_text(what, text, "a control character or lone surrogate")
 
 
 def _check_inf_text(what: str, text: object) -> None:
