@@ -12,31 +12,44 @@ import atexit
 import os
 import threading
 import weakref
-from typing import Optional, Tuple, Union
+from typing import List, Optional, Protocol, Tuple, Union
 
 from . import _dism, _library
 from .errors import ElevationRequiredError, elevation_required
 from .types import LogLevel
 
 PathArg = Union[str, "os.PathLike[str]"]
+# DismInitialize's arguments: log level, log path, scratch directory.
+_Settings = Tuple[int, Optional[str], Optional[str]]
+
+
+class _TrackedSession(Protocol):
+    """What the exit handler needs of a Session (session.py imports this module)."""
+
+    @property
+    def closed(self) -> bool: ...
+
+    def close(self) -> None: ...
+
 
 _lock = threading.RLock()
 _initialized = False
-_settings: Optional[Tuple[int, Optional[str], Optional[str]]] = None
+_settings: Optional[_Settings] = None
 _explicit_refs = 0
 # Every Session made, while it lives; a closed one stays in the set until it
 # is collected, so callers ask _sessions_open() rather than the set's size.
-_sessions: "weakref.WeakSet" = weakref.WeakSet()
+_sessions: "weakref.WeakSet[_TrackedSession]" = weakref.WeakSet()
 
 DEFAULT_LOG_LEVEL = LogLevel.ERRORS_WARNINGS_INFO
 
 
-def _normalize(log_level: int, log_path: Optional[PathArg], scratch_dir: Optional[PathArg]):
+def _normalize(log_level: int, log_path: Optional[PathArg],
+               scratch_dir: Optional[PathArg]) -> _Settings:
     return (int(log_level), os.fspath(log_path) if log_path is not None else None,
             os.fspath(scratch_dir) if scratch_dir is not None else None)
 
 
-def _start(settings) -> None:
+def _start(settings: _Settings) -> None:
     global _initialized, _settings
     _library.load()  # the DLL chosen already, else the default one
     try:
@@ -109,11 +122,11 @@ def is_initialized() -> bool:
     return _initialized
 
 
-def track_session(session) -> None:
+def track_session(session: _TrackedSession) -> None:
     _sessions.add(session)
 
 
-def _sessions_open() -> list:
+def _sessions_open() -> List[_TrackedSession]:
     """The tracked sessions not closed yet (a Session also closes when DISM
     reloads it or when its handle is closed directly)."""
     return [session for session in list(_sessions) if not session.closed]

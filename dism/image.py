@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import os
-from typing import List, Optional, Union
+from types import TracebackType
+from typing import List, Optional, Type, Union
 
 from . import _dism, _runtime, errors
-from .progress import ProgressCallback
+from .progress import CancelLike, ProgressCallback
 from .session import Session
 from .types import ImageInfo, MountedImageInfo, MountStatus
 
@@ -46,7 +47,8 @@ def _unmount_flags(commit: bool, append: bool, integrity: bool) -> int:
 
 
 def unmount(mount_path: PathArg, *, commit: bool, append: bool = False, integrity: bool = False,
-            progress: Optional[ProgressCallback] = None, cancel=None) -> None:
+            progress: Optional[ProgressCallback] = None,
+            cancel: Optional[CancelLike] = None) -> None:
     """DismUnmountImage.  `commit` is required: True saves the changes (as a new
     image with `append`), False discards them."""
     _runtime.ensure_initialized()
@@ -72,8 +74,9 @@ def _add_note(error: BaseException, sentence: str) -> None:
     where a DismError has one, so str() and the CLI show it everywhere."""
     if hasattr(error, "add_note"):
         error.add_note(sentence)
-    if isinstance(getattr(error, "message", None), str):
-        error.message = f"{error.message} {sentence}"
+    message = getattr(error, "message", None)
+    if isinstance(message, str):
+        setattr(error, "message", f"{message} {sentence}")
 
 
 class MountedImage:
@@ -96,7 +99,7 @@ class MountedImage:
         return self._mounted
 
     @property
-    def status(self) -> Optional[MountStatus]:
+    def status(self) -> Union[MountStatus, int, None]:
         """The mount's status as DISM reports it now; None once unmounted."""
         for info in get_mounted_images():
             if os.path.realpath(info.mount_path) == os.path.realpath(self.path):
@@ -110,7 +113,8 @@ class MountedImage:
         return s
 
     def commit(self, *, append: bool = False, integrity: bool = False,
-               progress: Optional[ProgressCallback] = None, cancel=None) -> None:
+               progress: Optional[ProgressCallback] = None,
+               cancel: Optional[CancelLike] = None) -> None:
         """DismCommitImage: save the changes and stay mounted.  With `append` the
         changes become a new image and the mount shows that image."""
         try:
@@ -133,7 +137,8 @@ class MountedImage:
             self._sessions.pop().close()
 
     def unmount(self, *, commit: bool, append: bool = False, integrity: bool = False,
-                progress: Optional[ProgressCallback] = None, cancel=None) -> None:
+                progress: Optional[ProgressCallback] = None,
+                cancel: Optional[CancelLike] = None) -> None:
         """DismUnmountImage for this mount (see dism.unmount)."""
         self._close_sessions()
         try:
@@ -148,7 +153,8 @@ class MountedImage:
     def __enter__(self) -> "MountedImage":
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(self, exc_type: Optional[Type[BaseException]], exc: Optional[BaseException],
+                 tb: Optional[TracebackType]) -> None:
         if not self._mounted:
             return
         if exc_type is not None or self.read_only:
@@ -179,7 +185,7 @@ class MountedImage:
 def mount(image_path: PathArg, mount_path: PathArg, *, index: Optional[int] = None,
           name: Optional[str] = None, read_only: bool = False, optimize: bool = False,
           check_integrity: bool = False, progress: Optional[ProgressCallback] = None,
-          cancel=None) -> MountedImage:
+          cancel: Optional[CancelLike] = None) -> MountedImage:
     """DismMountImage: mount one image of a WIM into an existing empty directory.
 
     Choose the image by `index` (from 1; anything else raises

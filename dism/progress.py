@@ -16,11 +16,18 @@ completing meant for that operation (a commit saved, a discard discarded).
 from __future__ import annotations
 
 import threading
-from typing import Callable, Optional
+from typing import Callable, Optional, Protocol
 
 ProgressCallback = Callable[[int, int], object]
 
-__all__ = ["CancelToken", "ProgressCallback"]
+__all__ = ["CancelLike", "CancelToken", "ProgressCallback"]
+
+
+class CancelLike(Protocol):
+    """What `cancel=` takes: a CancelToken, a threading.Event, or any object
+    whose is_set() says whether to stop."""
+
+    def is_set(self) -> bool: ...
 
 
 class CancelToken:

@@ -6,7 +6,7 @@ from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
 from . import _dism, _runtime
 from .errors import path_not_found, session_closed
-from .progress import ProgressCallback
+from .progress import CancelLike, ProgressCallback
 from .types import (
     ImageInfo,
     AppxPackage,
@@ -102,7 +102,7 @@ def _raise(error: OSError) -> None:
 
 
 def _infs_below(folder: str) -> List[str]:
-    found = []
+    found: List[str] = []
     # followlinks=False: a symlinked directory could loop back up the tree or
     # lead out of it.  A link to a single .inf file is still taken.
     for where, _dirs, files in os.walk(folder, onerror=_raise, followlinks=False):
@@ -148,7 +148,8 @@ class Session:
         self._windows_dir = os.fspath(windows_dir) if windows_dir is not None else None
         self._system_drive = system_drive
         self.reboot_required = False
-        self._handle = None
+        # None only until _open() returns: a half-built session reads as closed.
+        self._handle: _dism.Session = None  # type: ignore[assignment]
         _runtime.ensure_initialized()
         self._handle = self._open()
         _runtime.track_session(self)
@@ -158,7 +159,7 @@ class Session:
         """A session on the running Windows installation."""
         return cls(ONLINE)
 
-    def _open(self):
+    def _open(self) -> _dism.Session:
         return _dism.open_session(self._image_root, self._windows_dir, self._system_drive)
 
     @property
@@ -181,7 +182,7 @@ class Session:
     def __enter__(self) -> "Session":
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     def __repr__(self) -> str:
@@ -203,7 +204,8 @@ class Session:
             raise session_closed(self._image_root)
 
     def commit(self, *, append: bool = False, integrity: bool = False, discard: bool = False,
-               progress: Optional[ProgressCallback] = None, cancel=None) -> None:
+               progress: Optional[ProgressCallback] = None,
+               cancel: Optional[CancelLike] = None) -> None:
         """DismCommitImage: save the changes of the mounted image and stay mounted.
 
         `discard=True` throws the changes away instead (and stays mounted).
@@ -247,7 +249,7 @@ class Session:
                         package_path: Optional[PathArg] = None, enable_all: bool = False,
                         sources: Union[PathArg, Iterable[PathArg]] = (),
                         limit_access: bool = False, progress: Optional[ProgressCallback] = None,
-                        cancel=None) -> None:
+                        cancel: Optional[CancelLike] = None) -> None:
         """DismEnableFeature: enable features, all in one operation.
 
         `enable_all` enables the parent features they need as well (without it
@@ -265,7 +267,8 @@ class Session:
 
     def disable_features(self, *names: str, package: Optional[str] = None,
                          remove_payload: bool = False,
-                         progress: Optional[ProgressCallback] = None, cancel=None) -> None:
+                         progress: Optional[ProgressCallback] = None,
+                         cancel: Optional[CancelLike] = None) -> None:
         """DismDisableFeature: disable features; `remove_payload` also deletes
         their files from the image (they then need a source to come back).
         `package` names the package holding them, when it is not the foundation."""
@@ -294,7 +297,7 @@ class Session:
 
     def add_package(self, path: PathArg, *, ignore_check: bool = False,
                     prevent_pending: bool = False, progress: Optional[ProgressCallback] = None,
-                    cancel=None) -> None:
+                    cancel: Optional[CancelLike] = None) -> None:
         """DismAddPackage: install a .cab or .msu package (or an expanded .cab
         folder).  `ignore_check` skips the applicability check; `prevent_pending`
         refuses a package that would need online actions to finish."""
@@ -304,7 +307,8 @@ class Session:
                                           bool(prevent_pending), progress, cancel))
 
     def remove_package(self, name: Optional[str] = None, *, path: Optional[PathArg] = None,
-                       progress: Optional[ProgressCallback] = None, cancel=None) -> None:
+                       progress: Optional[ProgressCallback] = None,
+                       cancel: Optional[CancelLike] = None) -> None:
         """DismRemovePackage: uninstall a package, by name or by its .cab path."""
         identifier, by_path = _package_identifier(name, path, required=True)
         self._require_open()
@@ -370,7 +374,7 @@ class Session:
 
     def add_capability(self, name: str, *, sources: Union[PathArg, Iterable[PathArg]] = (),
                        limit_access: bool = False, progress: Optional[ProgressCallback] = None,
-                       cancel=None) -> None:
+                       cancel: Optional[CancelLike] = None) -> None:
         """DismAddCapability: install a capability from `sources` (and Windows
         Update, unless `limit_access`)."""
         source_list = _paths(sources)
@@ -379,14 +383,15 @@ class Session:
                                              source_list, progress, cancel))
 
     def remove_capability(self, name: str, *, progress: Optional[ProgressCallback] = None,
-                          cancel=None) -> None:
+                          cancel: Optional[CancelLike] = None) -> None:
         """DismRemoveCapability: uninstall a capability."""
         self._require_open()
         self._succeeded(_dism.remove_capability(self._handle, name, progress, cancel))
 
     def add_language(self, name: str, *, prevent_pending: bool = False,
                      sources: Union[PathArg, Iterable[PathArg]] = (), limit_access: bool = False,
-                     progress: Optional[ProgressCallback] = None, cancel=None) -> None:
+                     progress: Optional[ProgressCallback] = None,
+                     cancel: Optional[CancelLike] = None) -> None:
         """DismAddLanguage: install a language ("de-DE") from `sources` (and
         Windows Update, unless `limit_access`)."""
         source_list = _paths(sources)
@@ -395,7 +400,7 @@ class Session:
                                            bool(limit_access), source_list, progress, cancel))
 
     def remove_language(self, name: str, *, progress: Optional[ProgressCallback] = None,
-                        cancel=None) -> None:
+                        cancel: Optional[CancelLike] = None) -> None:
         """DismRemoveLanguage: uninstall a language."""
         self._require_open()
         self._succeeded(_dism.remove_language(self._handle, name, progress, cancel))
@@ -439,7 +444,7 @@ class Session:
         self._succeeded(_dism.apply_unattend(self._handle, unattend, bool(single_session)))
 
     def check_health(self, *, scan: bool = False, progress: Optional[ProgressCallback] = None,
-                     cancel=None) -> Union[ImageHealthState, int]:
+                     cancel: Optional[CancelLike] = None) -> Union[ImageHealthState, int]:
         """DismCheckImageHealth: whether the component store is corrupt.  Without
         `scan` it reports what an earlier scan recorded; with it, it scans (slow)."""
         self._require_open()
@@ -449,7 +454,7 @@ class Session:
 
     def restore_health(self, *, sources: Union[PathArg, Iterable[PathArg]] = (),
                        limit_access: bool = False, progress: Optional[ProgressCallback] = None,
-                       cancel=None) -> None:
+                       cancel: Optional[CancelLike] = None) -> None:
         """DismRestoreImageHealth: repair a repairable component store from
         `sources` (and Windows Update, unless `limit_access`)."""
         source_list = _paths(sources)
@@ -481,7 +486,8 @@ class Session:
         return list(_dism.get_target_editions(self._handle))
 
     def set_edition(self, edition: str, *, product_key: Optional[str] = None,
-                    progress: Optional[ProgressCallback] = None, cancel=None) -> None:
+                    progress: Optional[ProgressCallback] = None,
+                    cancel: Optional[CancelLike] = None) -> None:
         """_DismSetEdition: change the image to a target edition, optionally
         installing a product key with it."""
         self._require_open()

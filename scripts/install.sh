@@ -3,8 +3,8 @@
 #
 #   scripts/install.sh          what the package needs to build and run
 #                               (scripts/demo.sh)
-#   scripts/install.sh --test   that, plus what the test suite needs: pytest
-#                               and abi3audit, and mingw-w64 with CPython's
+#   scripts/install.sh --test   that, plus what the test suite needs: pytest,
+#                               abi3audit and mypy, and mingw-w64 with CPython's
 #                               Windows headers for the Windows build check
 #                               (scripts/test.sh, scripts/test-wheel.sh, CI)
 #

@@ -74,8 +74,10 @@ class RegValue:
     data: bytes
 
 
-ValueLike = Union[RegValue, str, int, bytes, bytearray, list, tuple]
+ValueLike = Union[RegValue, str, int, bytes, bytearray, list[str], tuple[str, ...]]
 HiveTree = Mapping[str, Union["HiveTree", ValueLike]]
+# A key still being filled in: a plain dict, which is a HiveTree too.
+HiveKey = dict[str, Union[HiveTree, ValueLike]]
 
 
 def _utf16z(text: str) -> bytes:
@@ -409,7 +411,7 @@ def _split_entries(tree: HiveTree) -> tuple[dict[str, HiveTree], dict[str, RegVa
             kind = "subkey" if is_key else "value"
             raise ValueError(f"duplicate {kind} name (registry names ignore case): {name!r}")
         seen.add(folded)
-        if is_key:
+        if isinstance(item, Mapping):   # is_key, spelled so that the type checker narrows item
             subkeys[name] = item
         else:
             values[name] = _to_reg_value(item)
@@ -435,7 +437,7 @@ def _base_block(root_offset: int, hbins_size: int, name: str, timestamp: int) ->
     return bytes(block)
 
 
-def _header_checksum(block: bytes) -> int:
+def _header_checksum(block: bytes | bytearray) -> int:
     checksum = 0
     for (dword,) in struct.iter_unpack("<I", block[:0x1FC]):
         checksum ^= dword

@@ -24,21 +24,23 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
+from typing import TypedDict
 
-from .hive import HiveTree, expand_sz, write_hive
+from .hive import HiveKey, HiveTree, expand_sz, write_hive
 from .servicing import (
-    DRIVER_DATABASES,
+    _DRIVER_DATABASES,
     AppxSpec,
     DeviceSpec,
     DriverSpec,
     FeatureSpec,
     PackageSpec,
-    driver_classes,
+    _driver_classes,
+    _driver_services,
+    _filled,
+    _servicing_files,
+    _software_keys,
+    _validate_servicing,
     driver_database,
-    driver_services,
-    servicing_files,
-    software_keys,
-    validate_servicing,
 )
 
 __all__ = [
@@ -132,11 +134,12 @@ class WindowsImageSpec:
         if self.reserved_storage not in (None, 0, 1):
             raise ValueError(f"reserved_storage must be None, 0 or 1, "
                              f"not {self.reserved_storage!r}")
-        if self.driver_database not in DRIVER_DATABASES:
-            raise ValueError(f"driver_database must be one of {list(DRIVER_DATABASES)}, "
+        if self.driver_database not in _DRIVER_DATABASES:
+            raise ValueError(f"driver_database must be one of {list(_DRIVER_DATABASES)}, "
                              f"not {self.driver_database!r}")
-        validate_servicing(self.packages, self.drivers, self.appx)
-        _check_no_collision("service", _base_services(), (d.service for d in self.drivers))
+        _validate_servicing(self.packages, self.drivers, self.appx)
+        _check_no_collision("service", _base_services(),
+                            (_filled(d.service) for d in self.drivers))
 
     def drivers_in(self, database: str) -> list[DriverSpec]:
         """The drivers registered in `database` ("DRIVERS" or "SYSTEM")."""
@@ -204,9 +207,14 @@ def _sample_features() -> tuple[FeatureSpec, ...]:
     )
 
 
+class _Publisher(TypedDict):
+    company: str
+    copyright: str
+
+
 def _sample_packages() -> tuple[PackageSpec, ...]:
     utc = timezone.utc
-    microsoft = {"company": "Microsoft Corporation",
+    microsoft: _Publisher = {"company": "Microsoft Corporation",
                  "copyright": "Copyright (c) Microsoft Corporation. All Rights Reserved."}
     return (
         PackageSpec("Microsoft-Windows-Foundation-Package", release_type="Foundation",
@@ -307,7 +315,7 @@ def _sample_appx() -> tuple[AppxSpec, ...]:
 # --- registry content --------------------------------------------------------
 
 def _software_hive(spec: WindowsImageSpec) -> HiveTree:
-    current_version: dict = {
+    current_version: HiveKey = {
         "ProductName": spec.product_name,
         "EditionID": spec.edition_id,
         "InstallationType": spec.installation_type,
@@ -330,7 +338,7 @@ def _software_hive(spec: WindowsImageSpec) -> HiveTree:
                 "CurrentVersion": {
                     "ProgramFilesDir": "C:\\Program Files",
                     "CommonFilesDir": "C:\\Program Files\\Common Files",
-                    **software_keys(spec.packages, spec.appx, spec.reserved_storage),
+                    **_software_keys(spec.packages, spec.appx, spec.reserved_storage),
                 },
             },
         },
@@ -339,7 +347,7 @@ def _software_hive(spec: WindowsImageSpec) -> HiveTree:
 
 def _system_hive(spec: WindowsImageSpec) -> HiveTree:
     current = spec.control_set
-    tree: dict = {
+    tree: HiveKey = {
         "Select": {"Current": current, "Default": current, "LastKnownGood": current,
                    "Failed": 0},
     }
@@ -366,8 +374,8 @@ def _control_set_numbers(spec: WindowsImageSpec) -> list[int]:
 def _control_set(spec: WindowsImageSpec, *, decoy: bool) -> HiveTree:
     install_language = f"{LANGUAGE_LCIDS[spec.default_language]:04X}"
     classes = _merge_keys({_DISPLAY_CLASS_GUID: {"0000": {"MatchingDeviceId": spec.hal}}},
-                          driver_classes(spec.drivers, decoy=decoy))
-    control = {
+                          _driver_classes(spec.drivers, decoy=decoy))
+    control: HiveKey = {
         "ComputerName": {"ComputerName": {"ComputerName": "MINWINPC"}},
         "Class": classes,
         "MUI": {"UILanguages": {lang: {"LCID": LANGUAGE_LCIDS[lang]}
@@ -381,11 +389,11 @@ def _control_set(spec: WindowsImageSpec, *, decoy: bool) -> HiveTree:
     }
     services = _base_services()
     if not decoy:
-        services.update(driver_services(spec.drivers))
+        services.update(_driver_services(spec.drivers))
     return {"Control": control, "Services": services}
 
 
-def _base_services() -> dict:
+def _base_services() -> dict[str, HiveTree]:
     return {
         "EventLog": _service("Windows Event Log",
                              "%SystemRoot%\\System32\\svchost.exe -k LocalServiceNetwork"),
@@ -394,7 +402,7 @@ def _base_services() -> dict:
     }
 
 
-def _merge_keys(base: Mapping[str, HiveTree], extra: Mapping[str, HiveTree]) -> dict:
+def _merge_keys(base: Mapping[str, HiveTree], extra: Mapping[str, HiveTree]) -> dict[str, HiveKey]:
     """Subkeys of both; a subkey in both (names ignore case) gets the entries of both."""
     merged = {name: dict(content) for name, content in base.items()}
     spelling = {name.casefold(): name for name in merged}
@@ -504,7 +512,7 @@ def build_windows_tree(root: str | os.PathLike[str], spec: WindowsImageSpec) -> 
         "Windows/INF/placeholder.txt": b"Driver INF files would live here.\r\n",
         "Users/Public/Desktop/readme.txt": f"{spec.product_name} test image\r\n".encode(),
         "Program Files/Common Files/placeholder.txt": b"Shared program files would live here.\r\n",
-        **servicing_files(spec.packages, spec.drivers, spec.appx),
+        **_servicing_files(spec.packages, spec.drivers, spec.appx),
         **spec.extra_files,
     }
     for relative, content in files.items():

@@ -2,8 +2,8 @@
 optional features and capabilities, driver packages, provisioned appx packages.
 
 The spec classes here describe that content; :func:`dism.testing.build_windows_tree`
-writes it (through the functions below) in the layout an offline Windows
-image uses, which is also the layout the portable engine reads:
+writes it (through this module's private helpers) in the layout an offline
+Windows image uses, which is also the layout the portable engine reads:
 
 * CBS packages: SOFTWARE ``Microsoft\\Windows\\CurrentVersion\\Component Based
   Servicing\\Packages\\<identity>`` (``CurrentState``, ``Visibility``,
@@ -35,25 +35,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
-from .hive import expand_sz, multi_sz
+from .hive import HiveKey, HiveTree, expand_sz, multi_sz
 
 __all__ = [
-    "DRIVER_DATABASES",
     "AppxSpec",
     "DeviceSpec",
     "DriverSpec",
     "FeatureSpec",
     "PackageSpec",
-    "appx_manifest",
-    "driver_classes",
     "driver_database",
-    "driver_inf",
-    "driver_services",
-    "driver_version_blob",
     "package_manifest",
-    "servicing_files",
-    "software_keys",
-    "validate_servicing",
 ]
 
 # --- constants -------------------------------------------------------------------
@@ -62,7 +53,7 @@ __all__ = [
 _DRIVER_ARCH_CODES = {"x86": 0, "arm": 5, "ia64": 6, "amd64": 9, "arm64": 12}
 _APPX_ARCHES = ("x86", "x64", "arm", "arm64", "neutral")
 _INF_ENCODINGS = ("utf-16", "utf-8", "ansi")
-DRIVER_DATABASES = ("DRIVERS", "SYSTEM")
+_DRIVER_DATABASES = ("DRIVERS", "SYSTEM")
 _RESTART_VALUES = (None, "possible", "required")
 
 _DRIVER_DATABASE_VERSION = 0x0A000000
@@ -129,11 +120,17 @@ def _check_dword(what: str, value: object) -> None:
         raise ValueError(f"{what} must be a DWORD (0..0xFFFFFFFF), not {value!r}")
 
 
-def _check_xml_text(what: str, text: object) -> None:
+def _check_text(what: str, text: object, forbidden: str) -> None:
+    """A str without the characters _XML_FORBIDDEN matches, which the error
+    calls `forbidden`."""
     if not isinstance(text, str):
         raise TypeError(f"{what} must be a str, not {type(text).__name__}")
     if _XML_FORBIDDEN.search(text):
-        raise ValueError(f"{what} holds a character XML cannot carry: {text!r}")
+        raise ValueError(f"{what} holds {forbidden}: {text!r}")
+
+
+def _check_xml_text(what: str, text: object) -> None:
+    _check_text(what, text, "a character XML cannot carry")
 
 
 def _check_optional_xml_text(what: str, text: object) -> None:
@@ -144,10 +141,7 @@ def _check_optional_xml_text(what: str, text: object) -> None:
 def _check_registry_text(what: str, text: object) -> None:
     # The same characters XML refuses: NULs would cut REG_SZ strings short
     # and lone surrogates cannot be encoded in UTF-16 at all.
-    if not isinstance(text, str):
-        raise TypeError(f"{what} must be a str, not {type(text).__name__}")
-    if _XML_FORBIDDEN.search(text):
-        raise ValueError(f"{what} holds a control character or lone surrogate: {text!r}")
+    _check_text(what, text, "a control character or lone surrogate")
 
 
 def _check_inf_text(what: str, text: object) -> None:
@@ -174,7 +168,7 @@ def _check_words(what: str, numbers: object, count: int) -> None:
         raise ValueError(f"{what} must be {count} integers in 0..65535, not {numbers!r}")
 
 
-def _check_items(what: str, items: tuple, kind: type) -> None:
+def _check_items(what: str, items: Iterable[object], kind: type) -> None:
     for item in items:
         if not isinstance(item, kind):
             raise TypeError(f"{what} must hold {kind.__name__} objects, not {item!r}")
@@ -188,6 +182,13 @@ def _check_unique(what: str, names: Iterable[str]) -> None:
         if folded in seen:
             raise ValueError(f"duplicate {what}: {name!r}")
         seen.add(folded)
+
+
+def _filled(value: str | None) -> str:
+    """A DriverSpec field that may be given as None and that __post_init__
+    then fills in (catalog, service; oem_path of a third-party driver)."""
+    assert value is not None, "DriverSpec.__post_init__ fills this field in"
+    return value
 
 
 def _set(instance: object, name: str, value: object) -> None:
@@ -338,10 +339,12 @@ class DeviceSpec:
 
     @property
     def bus(self) -> str:
+        """The part of `hardware_id` before the backslash ("PCI")."""
         return self.hardware_id.split("\\", 1)[0]
 
     @property
     def bus_relative_id(self) -> str:
+        """The part of `hardware_id` after the backslash ("VEN_1234&DEV_5678")."""
         return self.hardware_id.split("\\", 1)[1]
 
 
@@ -398,7 +401,7 @@ class DriverSpec:
         _check_registry_text("signer", self.signer)
         _check_choice("INF encoding", self.encoding, _INF_ENCODINGS)
         _check_pattern("hash16 (16 lower-case hex digits)", self.hash16, _HASH16)
-        _check_choice("driver database", self.database, (None, *DRIVER_DATABASES))
+        _check_choice("driver database", self.database, (None, *_DRIVER_DATABASES))
         self._check_oem_path()
         if self.encoding == "ansi":
             self._check_ansi_strings()
@@ -456,9 +459,11 @@ class DriverSpec:
 
     @property
     def third_party(self) -> bool:
+        """Whether the driver is published as oem*.inf (installed by a user, not in-box)."""
         return self.published_name.lower().startswith("oem")
 
     def device_arch(self, device: DeviceSpec) -> str:
+        """The architecture `device` is installed for: its own, else the driver's."""
         return device.arch or self.arch
 
 
@@ -485,6 +490,7 @@ class AppxSpec:
 
     @property
     def version_text(self) -> str:
+        """The version as the package full name writes it ("10.1906.55.0")."""
         return ".".join(str(part) for part in self.version)
 
     @property
@@ -507,7 +513,7 @@ def _capability_parts(capability: str) -> tuple[str, str, str]:
 
 # --- checks across specs ------------------------------------------------------------
 
-def validate_servicing(packages: Sequence[PackageSpec], drivers: Sequence[DriverSpec],
+def _validate_servicing(packages: Sequence[PackageSpec], drivers: Sequence[DriverSpec],
                        appx: Sequence[AppxSpec]) -> None:
     """Reject combinations that would collide in the registry or the file tree."""
     _check_items("packages", tuple(packages), PackageSpec)
@@ -517,14 +523,16 @@ def validate_servicing(packages: Sequence[PackageSpec], drivers: Sequence[Driver
     _check_feature_selections(packages)
     _check_unique("driver store folder", (d.folder_name for d in drivers))
     _check_unique("published name", (d.published_name for d in drivers if d.third_party))
-    _check_unique("driver service", (d.service for d in drivers))
+    _check_unique("driver service", (_filled(d.service) for d in drivers))
     _check_driver_classes(drivers)
     _check_unique("appx full name", (a.full_name for a in appx))
 
 
 def _check_feature_selections(packages: Sequence[PackageSpec]) -> None:
     selections: dict[str, int] = {}
-    for feature in (f for p in packages for f in p.features if f.selection is not None):
+    for feature in (f for p in packages for f in p.features):
+        if feature.selection is None:
+            continue
         previous = selections.setdefault(feature.name.casefold(), feature.selection)
         if previous != feature.selection:
             raise ValueError(f"conflicting Selection values for feature {feature.name}")
@@ -542,10 +550,10 @@ def _check_driver_classes(drivers: Sequence[DriverSpec]) -> None:
 
 # --- SOFTWARE hive ---------------------------------------------------------------------
 
-def software_keys(packages: Sequence[PackageSpec], appx: Sequence[AppxSpec],
-                  reserved_storage: int | None) -> dict:
+def _software_keys(packages: Sequence[PackageSpec], appx: Sequence[AppxSpec],
+                  reserved_storage: int | None) -> HiveKey:
     """Subkeys to add under SOFTWARE ``Microsoft\\Windows\\CurrentVersion``."""
-    keys: dict = {}
+    keys: HiveKey = {}
     if packages:
         keys["Component Based Servicing"] = _cbs_key(packages)
     if appx:
@@ -556,8 +564,8 @@ def software_keys(packages: Sequence[PackageSpec], appx: Sequence[AppxSpec],
     return keys
 
 
-def _cbs_key(packages: Sequence[PackageSpec]) -> dict:
-    key: dict = {"Packages": {package.identity: _package_key(package) for package in packages}}
+def _cbs_key(packages: Sequence[PackageSpec]) -> HiveKey:
+    key: HiveKey = {"Packages": {package.identity: _package_key(package) for package in packages}}
     selections = {feature.name: {"Selection": feature.selection}
                   for package in packages for feature in package.features
                   if feature.selection is not None}
@@ -566,8 +574,8 @@ def _cbs_key(packages: Sequence[PackageSpec]) -> dict:
     return key
 
 
-def _package_key(package: PackageSpec) -> dict:
-    key: dict = {"CurrentState": package.state, "Visibility": package.visibility}
+def _package_key(package: PackageSpec) -> HiveKey:
+    key: HiveKey = {"CurrentState": package.state, "Visibility": package.visibility}
     if package.install_time is not None:
         key["InstallTimeHigh"], key["InstallTimeLow"] = divmod(
             _filetime(package.install_time), 1 << 32)
@@ -581,8 +589,8 @@ def _package_key(package: PackageSpec) -> dict:
     return key
 
 
-def _appx_key(app: AppxSpec) -> dict:
-    key: dict = {"Path": f"C:\\Program Files\\WindowsApps\\{app.full_name}\\AppxManifest.xml"}
+def _appx_key(app: AppxSpec) -> HiveKey:
+    key: HiveKey = {"Path": f"C:\\Program Files\\WindowsApps\\{app.full_name}\\AppxManifest.xml"}
     if app.region is not None:
         key["Region"] = app.region
     return key
@@ -590,7 +598,7 @@ def _appx_key(app: AppxSpec) -> dict:
 
 # --- driver database and SYSTEM control set ---------------------------------------------
 
-def driver_database(drivers: Sequence[DriverSpec], image_architecture: str) -> dict:
+def driver_database(drivers: Sequence[DriverSpec], image_architecture: str) -> HiveKey:
     """The ``DriverDatabase`` key (DRIVERS hive root, or SYSTEM root on 8.1)."""
     inf_files: dict[str, list[str]] = {}
     for driver in drivers:
@@ -605,28 +613,28 @@ def driver_database(drivers: Sequence[DriverSpec], image_architecture: str) -> d
     }
 
 
-def _driver_package_key(driver: DriverSpec) -> dict:
-    key: dict = {
+def _driver_package_key(driver: DriverSpec) -> HiveKey:
+    key: HiveKey = {
         "": driver.published_name,
         "InfName": driver.inf_name,
         "Provider": driver.provider,
-        "Catalog": driver.catalog,
+        "Catalog": _filled(driver.catalog),
         "SignerName": driver.signer,
         "SignerScore": _SIGNER_SCORE_WHQL,
         "StatusFlags": _STATUS_FLAGS_THIRD_PARTY if driver.third_party else _STATUS_FLAGS_INBOX,
     }
     if driver.third_party:
-        key["OemPath"] = driver.oem_path
-    key["Version"] = driver_version_blob(driver)
-    key["Configurations"] = {"Install": {"Service": driver.service, "ConfigFlags": 0}}
+        key["OemPath"] = _filled(driver.oem_path)
+    key["Version"] = _driver_version_blob(driver)
+    key["Configurations"] = {"Install": {"Service": _filled(driver.service), "ConfigFlags": 0}}
     key["Descriptors"] = _descriptors(driver)
     # The database keeps string keys in lower case, as Windows does.
     key["Strings"] = {name.lower(): text for name, text in _device_strings(driver).items()}
     return key
 
 
-def _descriptors(driver: DriverSpec) -> dict:
-    buses: dict[str, dict] = {}
+def _descriptors(driver: DriverSpec) -> dict[str, dict[str, HiveTree]]:
+    buses: dict[str, dict[str, HiveTree]] = {}
     spelling: dict[str, str] = {}      # bus names ignore case; keep the first spelling
     manufacturers = _manufacturer_keys(driver)
     for number, device in enumerate(driver.devices, start=1):
@@ -639,7 +647,7 @@ def _descriptors(driver: DriverSpec) -> dict:
     return buses
 
 
-def driver_version_blob(driver: DriverSpec) -> bytes:
+def _driver_version_blob(driver: DriverSpec) -> bytes:
     """The 48-byte ``Version`` value of a DriverPackages key.
 
     00 FF, architecture code (u16), 4 zero bytes, class GUID (Windows byte
@@ -659,7 +667,7 @@ def _class_key_name(class_guid: str) -> str:
     return "{" + str(uuid.UUID(class_guid)).upper() + "}"
 
 
-def driver_classes(drivers: Sequence[DriverSpec], *, decoy: bool = False) -> dict:
+def _driver_classes(drivers: Sequence[DriverSpec], *, decoy: bool = False) -> dict[str, HiveTree]:
     """``Control\\Class\\{guid}`` keys of the drivers' setup classes.
 
     A decoy control set (one that ``Select\\Current`` does not point at) gets
@@ -671,9 +679,9 @@ def driver_classes(drivers: Sequence[DriverSpec], *, decoy: bool = False) -> dic
             for driver in drivers}
 
 
-def driver_services(drivers: Sequence[DriverSpec]) -> dict:
+def _driver_services(drivers: Sequence[DriverSpec]) -> dict[str, HiveTree]:
     """``Services\\<service>`` keys of the drivers (kernel drivers)."""
-    return {driver.service: {
+    return {_filled(driver.service): {
                 "Type": _SERVICE_KERNEL_DRIVER,
                 "Start": _SERVICE_BOOT_START if driver.boot_start else _SERVICE_DEMAND_START,
                 "ErrorControl": _SERVICE_ERROR_NORMAL,
@@ -774,7 +782,7 @@ def _custom_information_lines(information: Mapping[str, str]) -> list[str]:
     return ["    <customInformation>", *entries, "    </customInformation>"]
 
 
-def appx_manifest(app: AppxSpec) -> bytes:
+def _appx_manifest(app: AppxSpec) -> bytes:
     """A small but schema-shaped ``AppxManifest.xml`` for a provisioned package."""
     identity = _attributes([
         ("Name", app.name), ("Publisher", "CN=Contoso"), ("Version", app.version_text),
@@ -948,7 +956,7 @@ def _inf_text(driver: DriverSpec) -> str:
     return "\r\n\r\n".join("\r\n".join(section) for section in sections) + "\r\n"
 
 
-def driver_inf(driver: DriverSpec) -> bytes:
+def _driver_inf(driver: DriverSpec) -> bytes:
     """The driver's INF in its `encoding` (see :class:`DriverSpec`)."""
     text = _inf_text(driver)
     if driver.encoding == "utf-16":
@@ -963,7 +971,7 @@ def driver_inf(driver: DriverSpec) -> bytes:
 _DRIVER_STORE = "Windows/System32/DriverStore/FileRepository"
 
 
-def servicing_files(packages: Sequence[PackageSpec], drivers: Sequence[DriverSpec],
+def _servicing_files(packages: Sequence[PackageSpec], drivers: Sequence[DriverSpec],
                     appx: Sequence[AppxSpec]) -> dict[str, bytes]:
     """Files of the servicing content, by path relative to the image root."""
     files = {f"Windows/servicing/Packages/{package.identity}.mum": package_manifest(package)
@@ -971,13 +979,13 @@ def servicing_files(packages: Sequence[PackageSpec], drivers: Sequence[DriverSpe
     for driver in drivers:
         files.update(_driver_files(driver))
     for app in appx:
-        files[f"Program Files/WindowsApps/{app.full_name}/AppxManifest.xml"] = appx_manifest(app)
+        files[f"Program Files/WindowsApps/{app.full_name}/AppxManifest.xml"] = _appx_manifest(app)
     return files
 
 
 def _driver_files(driver: DriverSpec) -> dict[str, bytes]:
     folder = f"{_DRIVER_STORE}/{driver.folder_name}"
-    inf = driver_inf(driver)
+    inf = _driver_inf(driver)
     files = {
         f"{folder}/{driver.inf_name}": inf,
         # Placeholders: nothing reads catalogs or binaries, they only need to exist.
