@@ -30,6 +30,34 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED_REAL = REPO.parent / "shared" / "testdata" / "real"
 
 
+def raw_record(cls, values: dict) -> tuple:
+    """The tuple the extension returns for the record `cls`, from a dict of
+    raw values keyed by the dataclass's field names (nested records as dicts
+    too).  It stops at the first field the dict lacks, as a shorter tuple."""
+    import dataclasses
+    raw = []
+    for spec in dataclasses.fields(cls):
+        if spec.name not in values:
+            break
+        value = values[spec.name]
+        nested = getattr(spec.metadata.get("convert"), "record", None)
+        raw.append([raw_record(nested, v) for v in value] if nested else value)
+    return tuple(raw)
+
+
+def record_dict(cls, raw):
+    """The extension's tuple for the record `cls` as a dict keyed by the
+    dataclass's field names, nested records too; a list of them for a list."""
+    import dataclasses
+    if isinstance(raw, list):
+        return [record_dict(cls, item) for item in raw]
+    out = {}
+    for spec, value in zip(dataclasses.fields(cls), raw):
+        nested = getattr(spec.metadata.get("convert"), "record", None)
+        out[spec.name] = record_dict(nested, value) if nested else value
+    return out
+
+
 def installed_copy_problem() -> str | None:
     """Why the dism under test is not an installed copy (a wheel in this
     interpreter's site-packages), or None when it is."""
