@@ -77,7 +77,10 @@ PyObject *wide_or_none(PCWSTR s)
     return PyUnicode_FromWideChar(s, -1);
 }
 
-PyObject *string_or_none(const DismString *s) { return s ? wide_or_none(s->Value) : Py_NewRef(Py_None); }
+PyObject *string_or_none(const DismString *s)
+{
+    return s ? wide_or_none(s->Value) : Py_NewRef(Py_None);
+}
 
 PyObject *string_list(const DismString *items, UINT count)
 {
@@ -91,12 +94,12 @@ PyObject *string_list(const DismString *items, UINT count)
 }
 
 /* (year, month, day, hour, minute, second, millisecond), or None when unset. */
-static PyObject *systemtime_tuple(const SYSTEMTIME *t)
+static PyObject *systemtime_tuple(SYSTEMTIME t)
 {
-    if (t->wYear == 0)
+    if (t.wYear == 0)
         Py_RETURN_NONE;
-    return Py_BuildValue("(iiiiiii)", t->wYear, t->wMonth, t->wDay, t->wHour, t->wMinute,
-                         t->wSecond, t->wMilliseconds);
+    return Py_BuildValue("(iiiiiii)", t.wYear, t.wMonth, t.wDay, t.wHour, t.wMinute, t.wSecond,
+                         t.wMilliseconds);
 }
 
 static PyObject *uint_run(const char *at, unsigned count)
@@ -112,6 +115,14 @@ static PyObject *uint_run(const char *at, unsigned count)
     return tuple;
 }
 
+/* Reads the field as c_type (packed: through memcpy) and returns make(value). */
+#define READ_AS(c_type, make)                                                                  \
+    {                                                                                          \
+        c_type v;                                                                              \
+        memcpy(&v, at, sizeof v);                                                              \
+        return make(v);                                                                        \
+    }
+
 static PyObject *field_value(const field *f, const char *record)
 {
     if (f->via) {
@@ -121,36 +132,12 @@ static PyObject *field_value(const field *f, const char *record)
     }
     const char *at = record + f->offset;
     switch (f->kind) {
-    case FIELD_WIDE: {
-        PCWSTR s;
-        memcpy(&s, at, sizeof s);
-        return wide_or_none(s);
-    }
-    case FIELD_INT: {
-        int v;
-        memcpy(&v, at, sizeof v);
-        return PyLong_FromLong(v);
-    }
-    case FIELD_UINT: {
-        UINT v;
-        memcpy(&v, at, sizeof v);
-        return PyLong_FromUnsignedLong(v);
-    }
-    case FIELD_UINT64: {
-        UINT64 v;
-        memcpy(&v, at, sizeof v);
-        return PyLong_FromUnsignedLongLong(v);
-    }
-    case FIELD_BOOL: {
-        BOOL v;
-        memcpy(&v, at, sizeof v);
-        return PyBool_FromLong(v);
-    }
-    case FIELD_TIME: {
-        SYSTEMTIME t;
-        memcpy(&t, at, sizeof t);
-        return systemtime_tuple(&t);
-    }
+    case FIELD_WIDE: READ_AS(PCWSTR, wide_or_none)
+    case FIELD_INT: READ_AS(int, PyLong_FromLong)
+    case FIELD_UINT: READ_AS(UINT, PyLong_FromUnsignedLong)
+    case FIELD_UINT64: READ_AS(UINT64, PyLong_FromUnsignedLongLong)
+    case FIELD_BOOL: READ_AS(BOOL, PyBool_FromLong)
+    case FIELD_TIME: READ_AS(SYSTEMTIME, systemtime_tuple)
     case FIELD_UINT_RUN:
         return uint_run(at, f->count);
     case FIELD_LIST:

@@ -161,13 +161,25 @@ struct long_call {
     PyObject *exc_type, *exc_value, *exc_tb; /* the first exception to win */
     int cancel_requested; /* the token was set, or a callback or signal raised */
     /* What "it completed" means for this operation (a commit saved, a
-     * discard discarded); set by the call, default completed_changed(). */
+     * discard discarded); set by the call; NULL: "the image was changed". */
     const char *completed_sentence;
 };
 
-/* Prepare, fill in operation/args, run. */
-int prepare_long_call(long_call *call, PyObject *progress, PyObject *cancel);
+/* Prepares `call` to run op(args) with these progress and cancel arguments
+ * (checked here); then run it. */
+int prepare_long_call(long_call *call, dism_operation op, void *args, PyObject *progress,
+                      PyObject *cancel);
 PyObject *run_long_call(module_state *st, long_call *call);
+
+/* Defines run_<name>, a long call's operation: `expr` calls DISM with the
+ * arguments struct `a` (of args_type), the CancelEvent `cancel`, the
+ * progress callback `cb` and the call as its user data. */
+#define LONG_OPERATION(name, args_type, expr)                                                  \
+    static HRESULT run_##name(long_call *call, HANDLE cancel, DISM_PROGRESS_CALLBACK cb)       \
+    {                                                                                          \
+        args_type *a = call->args;                                                             \
+        return (expr);                                                                         \
+    }
 /* The completed_sentence of an unmount or commit with these DISM flags. */
 const char *saved_or_discarded(UINT flags);
 /* Whether this thread is running a callback (progress, cancel token, signal
@@ -197,69 +209,8 @@ PyObject *string_list(const DismString *items, UINT count);
 PyObject *record_fields_dict(void);
 
 /* ------------------------------------------------------------------------
- * session.c
+ * exports.c: the optional DISM exports, by id
  * ------------------------------------------------------------------------ */
-
-typedef struct {
-    PyObject_HEAD
-    DismSession handle;
-    int open;
-    PyThread_type_lock lock;
-    long_call *active_call; /* the long call holding the lock, if any */
-    PyObject *module; /* keeps the module state alive for the methods */
-} SessionObject;
-
-extern PyType_Spec session_spec;
-extern PyMethodDef session_module_methods[]; /* open_session */
-
-/* What a short DISM call on a session hands back: DISM's memory (DismDelete
- * is called on items and extra after conversion) or a plain value. */
-typedef struct {
-    const record_type *type; /* what items hold, for as_records/as_record */
-    void *items;
-    void *extra;
-    UINT count;
-    DWORD value;
-    HRESULT hr;
-} query_result;
-
-/* Makes the DISM call on `handle`; runs without the GIL. */
-typedef HRESULT (*query_fn)(DismSession handle, const void *args, query_result *out);
-/* Builds the Python result from a successful call's output. */
-typedef PyObject *(*result_converter)(const query_result *out);
-
-/* The one shape of every short servicing call: check the session, lock it,
- * call without the GIL, unlock, raise DISM's error or convert the result,
- * free DISM's memory.  `out->type` is set by the caller when it matters. */
-PyObject *session_query(PyObject *module, PyObject *session, query_fn call, const void *args,
-                        query_result *out, result_converter convert);
-/* Converters for session_query. */
-PyObject *as_code(const query_result *out);    /* the success HRESULT, as an int */
-PyObject *as_records(const query_result *out); /* list of out->type tuples */
-PyObject *as_record(const query_result *out);  /* one out->type tuple */
-PyObject *as_string(const query_result *out);  /* a DismString's text or None */
-PyObject *as_strings(const query_result *out); /* list of str */
-PyObject *as_value(const query_result *out);   /* out->value, as an int */
-
-/* The two shapes of several writes: fn(handle, text) and fn(handle, path,
- * flag), parsed with `format` ("OO&..." : session, text[, flag]). */
-typedef HRESULT(WINAPI *SessionString_fn)(DismSession, PCWSTR);
-typedef HRESULT(WINAPI *SessionPathFlag_fn)(DismSession, PCWSTR, BOOL);
-PyObject *session_string_call(PyObject *module, PyObject *args, const char *format,
-                              SessionString_fn fn);
-PyObject *session_path_flag_call(PyObject *module, PyObject *args, const char *format,
-                                 SessionPathFlag_fn fn);
-
-/* Runs a prepared long call on `session` (type-checked, locked and open);
- * `args` starts with a DismSession, which is filled in. */
-PyObject *long_session_call(PyObject *module, PyObject *session, dism_operation op, void *args,
-                            PyObject *progress, PyObject *cancel);
-
-/* ------------------------------------------------------------------------
- * image.c, exports.c, dll_choice.c, servicing/
- * ------------------------------------------------------------------------ */
-
-extern PyMethodDef image_methods[];
 
 typedef void (*any_function)(void);
 enum export_id {
@@ -285,6 +236,98 @@ enum export_id {
     X_PortableGetSessionImageInfo,
     X_COUNT
 };
+#define NO_EXPORT X_COUNT /* a call to a function every DismApi.dll has */
+
+/* ------------------------------------------------------------------------
+ * session.c
+ * ------------------------------------------------------------------------ */
+
+typedef struct {
+    PyObject_HEAD
+    DismSession handle;
+    int open;
+    PyThread_type_lock lock;
+    long_call *active_call; /* the long call holding the lock, if any */
+    PyObject *module; /* keeps the module state alive for the methods */
+} SessionObject;
+
+extern PyType_Spec session_spec;
+extern PyMethodDef session_module_methods[]; /* open_session */
+
+/* What a short DISM call hands back: DISM's memory (DismDelete is called on
+ * items and extra after conversion) or a plain value. */
+typedef struct {
+    const record_type *type; /* what items hold, for as_records/as_record */
+    void *items;
+    void *extra;
+    UINT count;
+    DWORD value;
+    HRESULT hr;
+    any_function export_fn; /* the optional export the call goes to (export_query) */
+} query_result;
+
+/* Makes the DISM call on `handle`; runs without the GIL. */
+typedef HRESULT (*query_fn)(DismSession handle, const void *args, query_result *out);
+/* Builds the Python result from a successful call's output. */
+typedef PyObject *(*result_converter)(const query_result *out);
+
+/* Defines call_<name>, a query_fn: `expr` calls DISM with the session `h`,
+ * the arguments struct `a` (of args_type) and the output `out`. */
+#define QUERY_CALL(name, args_type, expr)                                                      \
+    static HRESULT call_##name(DismSession h, const void *args, query_result *out)             \
+    {                                                                                          \
+        const args_type *a = args;                                                             \
+        (void)a;                                                                               \
+        return (expr);                                                                         \
+    }
+
+/* A short call without a session (session.c): call without the GIL, raise
+ * DISM's error or convert the result, free DISM's memory. */
+PyObject *module_query(PyObject *module, query_fn call, const void *args, query_result *out,
+                       result_converter convert);
+/* The one shape of every short servicing call: check the session, lock it,
+ * call without the GIL, unlock, raise DISM's error or convert the result,
+ * free DISM's memory.  `out->type` is set by the caller when it matters. */
+PyObject *session_query(PyObject *module, PyObject *session, query_fn call, const void *args,
+                        query_result *out, result_converter convert);
+/* session_query on an optional export: out->export_fn is the function, or the
+ * call raises ExportNotAvailableError without touching the session. */
+PyObject *export_query(PyObject *module, PyObject *session, enum export_id id, query_fn call,
+                       const void *args, query_result *out, result_converter convert);
+/* Converters for the queries. */
+PyObject *as_none(const query_result *out);
+PyObject *as_code(const query_result *out);    /* the success HRESULT, as an int */
+PyObject *as_records(const query_result *out); /* list of out->type tuples */
+PyObject *as_record(const query_result *out);  /* one out->type tuple */
+PyObject *as_string(const query_result *out);  /* a DismString's text or None */
+PyObject *as_strings(const query_result *out); /* list of str */
+PyObject *as_value(const query_result *out);   /* out->value, as an int */
+
+/* A query of one text argument: parses (session, text) with `format` ("OO&:name")
+ * and runs call(text) on the session, through export_query unless id is
+ * NO_EXPORT. */
+PyObject *text_query(PyObject *module, PyObject *args, const char *format, enum export_id id,
+                     query_fn call, query_result *out, result_converter convert);
+/* The two shapes of several writes: fn(handle, text) and fn(handle, path,
+ * flag), parsed with `format` ("OO&..." : session, text[, flag]). */
+typedef HRESULT(WINAPI *SessionString_fn)(DismSession, PCWSTR);
+typedef HRESULT(WINAPI *SessionPathFlag_fn)(DismSession, PCWSTR, BOOL);
+PyObject *session_string_call(PyObject *module, PyObject *args, const char *format,
+                              SessionString_fn fn);
+PyObject *session_path_flag_call(PyObject *module, PyObject *args, const char *format,
+                                 SessionPathFlag_fn fn);
+
+/* Runs a prepared long call on `session` (type-checked, locked and open);
+ * `args` starts with a DismSession, which is filled in. */
+PyObject *long_session_call(PyObject *module, PyObject *session, dism_operation op, void *args,
+                            PyObject *progress, PyObject *cancel);
+
+/* ------------------------------------------------------------------------
+ * image.c, exports.c, dll_choice.c, servicing/
+ * ------------------------------------------------------------------------ */
+
+extern PyMethodDef image_methods[];
+
 /* The export, or NULL with ExportNotAvailableError raised. */
 any_function require_export(PyObject *module, enum export_id id);
 extern PyMethodDef export_methods[]; /* export_available, _hide_export */

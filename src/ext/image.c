@@ -5,6 +5,13 @@
  */
 #include "ext.h"
 
+typedef struct {
+    int level;
+    PCWSTR path, scratch;
+} image_args;
+
+QUERY_CALL(initialize, image_args, DismInitialize((DismLogLevel)a->level, a->path, a->scratch))
+
 PyDoc_STRVAR(initialize_doc,
 "initialize(log_level, log_path=None, scratch_dir=None)\n--\n\n"
 "DismInitialize.  Call once per process; the dism package does it for you.");
@@ -18,34 +25,39 @@ static PyObject *dism_initialize(PyObject *module, PyObject *args, PyObject *kwa
                                      optional_path_converter, &log, optional_path_converter,
                                      &scratch))
         return NULL;
-    HRESULT hr;
-    captured_message msg = {0};
-    Py_BEGIN_ALLOW_THREADS
-    hr = DismInitialize((DismLogLevel)level, log.wide, scratch.wide);
-    if (FAILED(hr))
-        capture_last_error(&msg);
-    Py_END_ALLOW_THREADS
+    image_args a = {level, log.wide, scratch.wide};
+    query_result out = {0};
+    PyObject *result = module_query(module, call_initialize, &a, &out, as_none);
     PyMem_Free(log.wide);
     PyMem_Free(scratch.wide);
-    if (FAILED(hr))
-        return raise_dism_error(get_state(module), hr, &msg);
-    Py_RETURN_NONE;
+    return result;
 }
+
+QUERY_CALL(shutdown, image_args, DismShutdown())
 
 PyDoc_STRVAR(shutdown_doc, "shutdown()\n--\n\nDismShutdown.");
 
 static PyObject *dism_shutdown(PyObject *module, PyObject *Py_UNUSED(ignored))
 {
-    HRESULT hr;
-    captured_message msg = {0};
-    Py_BEGIN_ALLOW_THREADS
-    hr = DismShutdown();
-    if (FAILED(hr))
-        capture_last_error(&msg);
-    Py_END_ALLOW_THREADS
-    if (FAILED(hr))
-        return raise_dism_error(get_state(module), hr, &msg);
-    Py_RETURN_NONE;
+    query_result out = {0};
+    return module_query(module, call_shutdown, NULL, &out, as_none);
+}
+
+QUERY_CALL(get_image_info, image_args,
+           DismGetImageInfo(a->path, (DismImageInfo **)&out->items, &out->count))
+QUERY_CALL(remount_image, image_args, DismRemountImage(a->path))
+
+/* Calls a DISM function of one path argument. */
+static PyObject *path_query(PyObject *module, PyObject *arg, query_fn call, query_result *out,
+                            result_converter convert)
+{
+    wide_arg path;
+    if (!path_converter(arg, &path))
+        return NULL;
+    image_args a = {0, path.wide};
+    PyObject *result = module_query(module, call, &a, out, convert);
+    PyMem_Free(path.wide);
+    return result;
 }
 
 PyDoc_STRVAR(get_image_info_doc,
@@ -54,90 +66,40 @@ PyDoc_STRVAR(get_image_info_doc,
 
 static PyObject *dism_get_image_info(PyObject *module, PyObject *arg)
 {
-    wide_arg path;
-    if (!path_converter(arg, &path))
-        return NULL;
-    DismImageInfo *infos = NULL;
-    UINT count = 0;
-    HRESULT hr;
-    captured_message msg = {0};
-    Py_BEGIN_ALLOW_THREADS
-    hr = DismGetImageInfo(path.wide, &infos, &count);
-    if (FAILED(hr))
-        capture_last_error(&msg);
-    Py_END_ALLOW_THREADS
-    PyMem_Free(path.wide);
-    if (FAILED(hr))
-        return raise_dism_error(get_state(module), hr, &msg);
-    PyObject *result = record_list(&REC_IMAGE_INFO, infos, count);
-    if (infos)
-        DismDelete(infos);
-    return result;
-}
-
-PyDoc_STRVAR(get_mounted_image_info_doc,
-"get_mounted_image_info()\n--\n\nDismGetMountedImageInfo: one DismMountedImageInfo tuple per mount.");
-
-static PyObject *dism_get_mounted_image_info(PyObject *module, PyObject *Py_UNUSED(ignored))
-{
-    DismMountedImageInfo *mounts = NULL;
-    UINT count = 0;
-    HRESULT hr;
-    captured_message msg = {0};
-    Py_BEGIN_ALLOW_THREADS
-    hr = DismGetMountedImageInfo(&mounts, &count);
-    if (FAILED(hr))
-        capture_last_error(&msg);
-    Py_END_ALLOW_THREADS
-    if (FAILED(hr))
-        return raise_dism_error(get_state(module), hr, &msg);
-    PyObject *result = record_list(&REC_MOUNTED_IMAGE, mounts, count);
-    if (mounts)
-        DismDelete(mounts);
-    return result;
-}
-
-/* Calls a no-argument or one-path DISM function with the GIL released. */
-static PyObject *simple_path_call(PyObject *module, PyObject *arg, HRESULT(WINAPI *fn)(PCWSTR))
-{
-    wide_arg path;
-    if (!path_converter(arg, &path))
-        return NULL;
-    HRESULT hr;
-    captured_message msg = {0};
-    Py_BEGIN_ALLOW_THREADS
-    hr = fn(path.wide);
-    if (FAILED(hr))
-        capture_last_error(&msg);
-    Py_END_ALLOW_THREADS
-    PyMem_Free(path.wide);
-    if (FAILED(hr))
-        return raise_dism_error(get_state(module), hr, &msg);
-    return PyLong_FromLong((long)hr);
+    query_result out = {&REC_IMAGE_INFO};
+    return path_query(module, arg, call_get_image_info, &out, as_records);
 }
 
 PyDoc_STRVAR(remount_image_doc, "remount_image(mount_path)\n--\n\nDismRemountImage.");
 
 static PyObject *dism_remount_image(PyObject *module, PyObject *arg)
 {
-    return simple_path_call(module, arg, DismRemountImage);
+    query_result out = {0};
+    return path_query(module, arg, call_remount_image, &out, as_code);
 }
+
+QUERY_CALL(get_mounted_image_info, image_args,
+           DismGetMountedImageInfo((DismMountedImageInfo **)&out->items, &out->count))
+
+PyDoc_STRVAR(get_mounted_image_info_doc,
+"get_mounted_image_info()\n--\n\nDismGetMountedImageInfo: one DismMountedImageInfo tuple per "
+"mount.");
+
+static PyObject *dism_get_mounted_image_info(PyObject *module, PyObject *Py_UNUSED(ignored))
+{
+    query_result out = {&REC_MOUNTED_IMAGE};
+    return module_query(module, call_get_mounted_image_info, NULL, &out, as_records);
+}
+
+QUERY_CALL(cleanup_mountpoints, image_args, DismCleanupMountpoints())
 
 PyDoc_STRVAR(cleanup_mountpoints_doc,
 "cleanup_mountpoints()\n--\n\nDismCleanupMountpoints.");
 
 static PyObject *dism_cleanup_mountpoints(PyObject *module, PyObject *Py_UNUSED(ignored))
 {
-    HRESULT hr;
-    captured_message msg = {0};
-    Py_BEGIN_ALLOW_THREADS
-    hr = DismCleanupMountpoints();
-    if (FAILED(hr))
-        capture_last_error(&msg);
-    Py_END_ALLOW_THREADS
-    if (FAILED(hr))
-        return raise_dism_error(get_state(module), hr, &msg);
-    Py_RETURN_NONE;
+    query_result out = {0};
+    return module_query(module, call_cleanup_mountpoints, NULL, &out, as_none);
 }
 
 /* ---- mount / unmount: long operations ---- */
@@ -149,12 +111,9 @@ typedef struct {
     unsigned flags;
 } mount_args;
 
-static HRESULT run_mount(long_call *call, HANDLE cancel, DISM_PROGRESS_CALLBACK cb)
-{
-    mount_args *a = call->args;
-    return DismMountImage(a->image.wide, a->mount.wide, a->index, a->name.wide,
-                          (DismImageIdentifier)a->identifier, a->flags, cancel, cb, call);
-}
+LONG_OPERATION(mount, mount_args,
+               DismMountImage(a->image.wide, a->mount.wide, a->index, a->name.wide,
+                              (DismImageIdentifier)a->identifier, a->flags, cancel, cb, call))
 
 PyDoc_STRVAR(mount_image_doc,
 "mount_image(image_path, mount_path, index, name, flags, progress=None, cancel=None)\n--\n\n"
@@ -180,11 +139,8 @@ static PyObject *dism_mount_image(PyObject *module, PyObject *args, PyObject *kw
     a.identifier = a.name.wide ? DismImageName : DismImageIndex;
     long_call call;
     PyObject *result = NULL;
-    if (prepare_long_call(&call, progress, cancel) == 0) {
-        call.operation = run_mount;
-        call.args = &a;
+    if (prepare_long_call(&call, run_mount, &a, progress, cancel) == 0)
         result = run_long_call(st, &call);
-    }
     PyMem_Free(a.image.wide);
     PyMem_Free(a.mount.wide);
     PyMem_Free(a.name.wide);
@@ -196,11 +152,7 @@ typedef struct {
     unsigned flags;
 } unmount_args;
 
-static HRESULT run_unmount(long_call *call, HANDLE cancel, DISM_PROGRESS_CALLBACK cb)
-{
-    unmount_args *a = call->args;
-    return DismUnmountImage(a->mount.wide, a->flags, cancel, cb, call);
-}
+LONG_OPERATION(unmount, unmount_args, DismUnmountImage(a->mount.wide, a->flags, cancel, cb, call))
 
 PyDoc_STRVAR(unmount_image_doc,
 "unmount_image(mount_path, flags, progress=None, cancel=None)\n--\n\nDismUnmountImage.");
@@ -219,9 +171,7 @@ static PyObject *dism_unmount_image(PyObject *module, PyObject *args, PyObject *
     a.flags = flags.value;
     long_call call;
     PyObject *result = NULL;
-    if (prepare_long_call(&call, progress, cancel) == 0) {
-        call.operation = run_unmount;
-        call.args = &a;
+    if (prepare_long_call(&call, run_unmount, &a, progress, cancel) == 0) {
         call.completed_sentence = saved_or_discarded(a.flags);
         result = run_long_call(st, &call);
     }

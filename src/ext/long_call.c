@@ -299,9 +299,12 @@ out:
     return result;
 }
 
-int prepare_long_call(long_call *call, PyObject *progress, PyObject *cancel)
+int prepare_long_call(long_call *call, dism_operation op, void *args, PyObject *progress,
+                      PyObject *cancel)
 {
     memset(call, 0, sizeof *call);
+    call->operation = op;
+    call->args = args;
     if (progress != Py_None) {
         if (!PyCallable_Check(progress)) {
             PyErr_SetString(PyExc_TypeError, "progress must be callable or None");

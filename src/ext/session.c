@@ -149,11 +149,7 @@ typedef struct {
     unsigned flags;
 } commit_args;
 
-static HRESULT run_commit(long_call *call, HANDLE cancel, DISM_PROGRESS_CALLBACK cb)
-{
-    commit_args *a = call->args;
-    return DismCommitImage(a->handle, a->flags, cancel, cb, call);
-}
+LONG_OPERATION(commit, commit_args, DismCommitImage(a->handle, a->flags, cancel, cb, call))
 
 PyDoc_STRVAR(session_commit_doc,
 "commit($self, /, flags, progress=None, cancel=None)\n--\n\n"
@@ -170,10 +166,8 @@ static PyObject *session_commit(SessionObject *self, PyObject *args, PyObject *k
         return NULL;
     a.flags = flags.value;
     long_call call;
-    if (prepare_long_call(&call, progress, cancel) < 0)
+    if (prepare_long_call(&call, run_commit, &a, progress, cancel) < 0)
         return NULL;
-    call.operation = run_commit;
-    call.args = &a;
     call.completed_sentence = saved_or_discarded(a.flags);
     return run_session_long_call(self, &call);
 }
@@ -281,6 +275,36 @@ static void delete_query_result(query_result *out)
     out->items = out->extra = NULL;
 }
 
+/* The call, without the GIL.  The last-error message must be read on the
+ * same thread, straight after the failing call. */
+static void call_without_gil(query_fn call, DismSession handle, const void *args,
+                             query_result *out, captured_message *msg)
+{
+    Py_BEGIN_ALLOW_THREADS
+    out->hr = call(handle, args, out);
+    if (FAILED(out->hr))
+        capture_last_error(msg);
+    Py_END_ALLOW_THREADS
+}
+
+/* DISM's error, or the converted result; DISM's memory freed either way. */
+static PyObject *query_outcome(PyObject *module, query_result *out, captured_message *msg,
+                               result_converter convert)
+{
+    PyObject *result = FAILED(out->hr) ? raise_dism_error(get_state(module), out->hr, msg)
+                                       : convert(out);
+    delete_query_result(out);
+    return result;
+}
+
+PyObject *module_query(PyObject *module, query_fn call, const void *args, query_result *out,
+                       result_converter convert)
+{
+    captured_message msg = {0};
+    call_without_gil(call, DISM_SESSION_DEFAULT, args, out, &msg);
+    return query_outcome(module, out, &msg, convert);
+}
+
 PyObject *session_query(PyObject *module, PyObject *session, query_fn call, const void *args,
                         query_result *out, result_converter convert)
 {
@@ -292,20 +316,19 @@ PyObject *session_query(PyObject *module, PyObject *session, query_fn call, cons
         return NULL;
     }
     captured_message msg = {0};
-    DismSession handle = s->handle;
-    /* The last-error message must be read on the same thread, straight
-     * after the failing call. */
-    Py_BEGIN_ALLOW_THREADS
-    out->hr = call(handle, args, out);
-    if (FAILED(out->hr))
-        capture_last_error(&msg);
-    Py_END_ALLOW_THREADS
+    call_without_gil(call, s->handle, args, out, &msg);
     session_unlock(s);
-    PyObject *result = FAILED(out->hr) ? raise_dism_error(get_state(module), out->hr, &msg)
-                                       : convert(out);
-    delete_query_result(out);
-    return result;
+    return query_outcome(module, out, &msg, convert);
 }
+
+PyObject *export_query(PyObject *module, PyObject *session, enum export_id id, query_fn call,
+                       const void *args, query_result *out, result_converter convert)
+{
+    out->export_fn = require_export(module, id);
+    return out->export_fn ? session_query(module, session, call, args, out, convert) : NULL;
+}
+
+PyObject *as_none(const query_result *out) { Py_RETURN_NONE; }
 
 PyObject *as_code(const query_result *out) { return PyLong_FromLong((long)out->hr); }
 
@@ -329,44 +352,40 @@ PyObject *long_session_call(PyObject *module, PyObject *session, dism_operation 
     if (!s)
         return NULL;
     long_call call;
-    if (prepare_long_call(&call, progress, cancel) < 0)
+    if (prepare_long_call(&call, op, args, progress, cancel) < 0)
         return NULL;
-    call.operation = op;
-    call.args = args;
     return run_session_long_call(s, &call);
 }
 
-typedef struct {
-    PCWSTR text;
-    BOOL flag;
-    any_function fn;
-} text_flag_args;
-
-static HRESULT call_string(DismSession h, const void *args, query_result *out)
-{
-    const text_flag_args *a = args;
-    return ((SessionString_fn)a->fn)(h, a->text);
-}
-
-static HRESULT call_path_flag(DismSession h, const void *args, query_result *out)
-{
-    const text_flag_args *a = args;
-    return ((SessionPathFlag_fn)a->fn)(h, a->text, a->flag);
-}
-
-PyObject *session_string_call(PyObject *module, PyObject *args, const char *format,
-                              SessionString_fn fn)
+PyObject *text_query(PyObject *module, PyObject *args, const char *format, enum export_id id,
+                     query_fn call, query_result *out, result_converter convert)
 {
     PyObject *session;
     wide_arg text = {0};
     if (!PyArg_ParseTuple(args, format, &session, path_converter, &text))
         return NULL;
-    text_flag_args a = {text.wide, 0, (any_function)fn};
-    query_result out = {0};
-    PyObject *result = session_query(module, session, call_string, &a, &out, as_code);
+    PyObject *result =
+        id == NO_EXPORT ? session_query(module, session, call, text.wide, out, convert)
+                        : export_query(module, session, id, call, text.wide, out, convert);
     PyMem_Free(text.wide);
     return result;
 }
+
+QUERY_CALL(string, wchar_t, ((SessionString_fn)out->export_fn)(h, a))
+
+PyObject *session_string_call(PyObject *module, PyObject *args, const char *format,
+                              SessionString_fn fn)
+{
+    query_result out = {.export_fn = (any_function)fn};
+    return text_query(module, args, format, NO_EXPORT, call_string, &out, as_code);
+}
+
+typedef struct {
+    PCWSTR path;
+    BOOL flag;
+} path_flag_args;
+
+QUERY_CALL(path_flag, path_flag_args, ((SessionPathFlag_fn)out->export_fn)(h, a->path, a->flag))
 
 PyObject *session_path_flag_call(PyObject *module, PyObject *args, const char *format,
                                  SessionPathFlag_fn fn)
@@ -376,8 +395,8 @@ PyObject *session_path_flag_call(PyObject *module, PyObject *args, const char *f
     int flag;
     if (!PyArg_ParseTuple(args, format, &session, path_converter, &path, &flag))
         return NULL;
-    text_flag_args a = {path.wide, flag, (any_function)fn};
-    query_result out = {0};
+    path_flag_args a = {path.wide, flag};
+    query_result out = {.export_fn = (any_function)fn};
     PyObject *result = session_query(module, session, call_path_flag, &a, &out, as_code);
     PyMem_Free(path.wide);
     return result;

@@ -9,37 +9,31 @@ typedef HRESULT(WINAPI *AddProvisionedAppx_fn)(DismSession, PCWSTR, PCWSTR *, UI
                                                UINT, PCWSTR *, UINT, BOOL, PCWSTR, PCWSTR,
                                                DismStubPackageOption);
 
-static HRESULT call_get_appx(DismSession h, const void *args, query_result *out)
-{
-    GetProvisionedAppx_fn fn = *(const GetProvisionedAppx_fn *)args;
-    return fn(h, (DismAppxPackage **)&out->items, &out->count);
-}
+QUERY_CALL(get_appx, void,
+           ((GetProvisionedAppx_fn)out->export_fn)(h, (DismAppxPackage **)&out->items,
+                                                   &out->count))
 
 PyDoc_STRVAR(get_provisioned_appx_packages_doc,
 "get_provisioned_appx_packages(session)\n--\n\n_DismGetProvisionedAppxPackages.");
 
 static PyObject *dism_get_provisioned_appx_packages(PyObject *module, PyObject *session)
 {
-    GetProvisionedAppx_fn fn =
-        (GetProvisionedAppx_fn)require_export(module, X_GetProvisionedAppxPackages);
     query_result out = {&REC_APPX_PACKAGE};
-    return fn ? session_query(module, session, call_get_appx, &fn, &out, as_records) : NULL;
+    return export_query(module, session, X_GetProvisionedAppxPackages, call_get_appx, NULL, &out,
+                        as_records);
 }
 
 typedef struct {
-    AddProvisionedAppx_fn fn;
     wide_arg app, data, region;
     wide_array deps, optional, licenses;
     int skip_license, stub;
 } add_appx_args;
 
-static HRESULT call_add_appx(DismSession h, const void *args, query_result *out)
-{
-    const add_appx_args *a = args;
-    return a->fn(h, a->app.wide, a->deps.items, a->deps.count, a->optional.items,
-                 a->optional.count, a->licenses.items, a->licenses.count, a->skip_license,
-                 a->data.wide, a->region.wide, (DismStubPackageOption)a->stub);
-}
+QUERY_CALL(add_appx, add_appx_args,
+           ((AddProvisionedAppx_fn)out->export_fn)(
+               h, a->app.wide, a->deps.items, a->deps.count, a->optional.items, a->optional.count,
+               a->licenses.items, a->licenses.count, a->skip_license, a->data.wide,
+               a->region.wide, (DismStubPackageOption)a->stub))
 
 PyDoc_STRVAR(add_provisioned_appx_package_doc,
 "add_provisioned_appx_package(session, app_path, dependencies, optional_packages, licenses,\n"
@@ -60,10 +54,9 @@ static PyObject *dism_add_provisioned_appx_package(PyObject *module, PyObject *a
             &a.optional, wide_array_converter, &a.licenses, &a.skip_license,
             optional_path_converter, &a.data, optional_text_converter, &a.region, &a.stub))
         return NULL;
-    a.fn = (AddProvisionedAppx_fn)require_export(module, X_AddProvisionedAppxPackage);
     query_result out = {0};
-    PyObject *result =
-        a.fn ? session_query(module, session, call_add_appx, &a, &out, as_code) : NULL;
+    PyObject *result = export_query(module, session, X_AddProvisionedAppxPackage, call_add_appx,
+                                    &a, &out, as_code);
     PyMem_Free(a.app.wide);
     PyMem_Free(a.data.wide);
     PyMem_Free(a.region.wide);

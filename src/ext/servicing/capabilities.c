@@ -13,49 +13,29 @@ typedef HRESULT(WINAPI *RemoveCapability_fn)(DismSession, PCWSTR, HANDLE, DISM_P
 typedef HRESULT(WINAPI *AddLanguage_fn)(DismSession, PCWSTR, BOOL, BOOL, PCWSTR *, UINT, HANDLE,
                                         DISM_PROGRESS_CALLBACK, PVOID);
 
-typedef struct {
-    any_function fn;
-    PCWSTR name;
-} capability_query;
-
-static HRESULT call_get_capabilities(DismSession h, const void *args, query_result *out)
-{
-    const capability_query *q = args;
-    return ((GetCapabilities_fn)q->fn)(h, (DismCapability **)&out->items, &out->count);
-}
+QUERY_CALL(get_capabilities, void,
+           ((GetCapabilities_fn)out->export_fn)(h, (DismCapability **)&out->items, &out->count))
 
 PyDoc_STRVAR(get_capabilities_doc, "get_capabilities(session)\n--\n\nDismGetCapabilities.");
 
 static PyObject *dism_get_capabilities(PyObject *module, PyObject *session)
 {
-    capability_query q = {require_export(module, X_GetCapabilities)};
     query_result out = {&REC_CAPABILITY};
-    return q.fn ? session_query(module, session, call_get_capabilities, &q, &out, as_records)
-                : NULL;
+    return export_query(module, session, X_GetCapabilities, call_get_capabilities, NULL, &out,
+                        as_records);
 }
 
-static HRESULT call_get_capability_info(DismSession h, const void *args, query_result *out)
-{
-    const capability_query *q = args;
-    return ((GetCapabilityInfo_fn)q->fn)(h, q->name, (DismCapabilityInfo **)&out->items);
-}
+QUERY_CALL(get_capability_info, wchar_t,
+           ((GetCapabilityInfo_fn)out->export_fn)(h, a, (DismCapabilityInfo **)&out->items))
 
 PyDoc_STRVAR(get_capability_info_doc,
 "get_capability_info(session, name)\n--\n\nDismGetCapabilityInfo.");
 
 static PyObject *dism_get_capability_info(PyObject *module, PyObject *args)
 {
-    PyObject *session;
-    wide_arg name = {0};
-    if (!PyArg_ParseTuple(args, "OO&:get_capability_info", &session, path_converter, &name))
-        return NULL;
-    capability_query q = {require_export(module, X_GetCapabilityInfo), name.wide};
     query_result out = {&REC_CAPABILITY_INFO};
-    PyObject *result = q.fn ? session_query(module, session, call_get_capability_info, &q, &out,
-                                            as_record)
-                            : NULL;
-    PyMem_Free(name.wide);
-    return result;
+    return text_query(module, args, "OO&:get_capability_info", X_GetCapabilityInfo,
+                      call_get_capability_info, &out, as_record);
 }
 
 /* Capabilities and languages are added and removed the same way. */
@@ -67,26 +47,17 @@ typedef struct {
     any_function fn;
 } add_named_args;
 
-static HRESULT run_add_capability(long_call *call, HANDLE cancel, DISM_PROGRESS_CALLBACK cb)
-{
-    add_named_args *a = call->args;
-    return ((AddCapability_fn)a->fn)(a->handle, a->name, a->limit_access, a->sources.items,
-                                     a->sources.count, cancel, cb, call);
-}
+LONG_OPERATION(add_capability, add_named_args,
+               ((AddCapability_fn)a->fn)(a->handle, a->name, a->limit_access, a->sources.items,
+                                         a->sources.count, cancel, cb, call))
 
-static HRESULT run_add_language(long_call *call, HANDLE cancel, DISM_PROGRESS_CALLBACK cb)
-{
-    add_named_args *a = call->args;
-    return ((AddLanguage_fn)a->fn)(a->handle, a->name, a->prevent_pending, a->limit_access,
-                                   a->sources.items, a->sources.count, cancel, cb, call);
-}
+LONG_OPERATION(add_language, add_named_args,
+               ((AddLanguage_fn)a->fn)(a->handle, a->name, a->prevent_pending, a->limit_access,
+                                       a->sources.items, a->sources.count, cancel, cb, call))
 
-static HRESULT run_remove_named(long_call *call, HANDLE cancel, DISM_PROGRESS_CALLBACK cb)
-{
-    add_named_args *a = call->args;
-    /* DismRemoveCapability and DismRemoveLanguage share a signature. */
-    return ((RemoveCapability_fn)a->fn)(a->handle, a->name, cancel, cb, call);
-}
+/* DismRemoveCapability and DismRemoveLanguage share a signature. */
+LONG_OPERATION(remove_named, add_named_args,
+               ((RemoveCapability_fn)a->fn)(a->handle, a->name, cancel, cb, call))
 
 PyDoc_STRVAR(add_capability_doc,
 "add_capability(session, name, limit_access, sources, progress=None, cancel=None)\n--\n\n"

@@ -3,16 +3,7 @@
  */
 #include "../ext.h"
 
-typedef struct {
-    BOOL all;
-    PCWSTR path;
-} driver_args;
-
-static HRESULT call_get_drivers(DismSession h, const void *args, query_result *out)
-{
-    const driver_args *a = args;
-    return DismGetDrivers(h, a->all, (DismDriverPackage **)&out->items, &out->count);
-}
+QUERY_CALL(get_drivers, int, DismGetDrivers(h, *a, (DismDriverPackage **)&out->items, &out->count))
 
 PyDoc_STRVAR(get_drivers_doc, "get_drivers(session, all_drivers)\n--\n\nDismGetDrivers.");
 
@@ -22,17 +13,13 @@ static PyObject *dism_get_drivers(PyObject *module, PyObject *args)
     int all;
     if (!PyArg_ParseTuple(args, "Op:get_drivers", &session, &all))
         return NULL;
-    driver_args a = {all, NULL};
     query_result out = {&REC_DRIVER_PACKAGE};
-    return session_query(module, session, call_get_drivers, &a, &out, as_records);
+    return session_query(module, session, call_get_drivers, &all, &out, as_records);
 }
 
-static HRESULT call_get_driver_info(DismSession h, const void *args, query_result *out)
-{
-    const driver_args *a = args;
-    return DismGetDriverInfo(h, a->path, (DismDriver **)&out->items, &out->count,
-                             (DismDriverPackage **)&out->extra);
-}
+QUERY_CALL(get_driver_info, wchar_t,
+           DismGetDriverInfo(h, a, (DismDriver **)&out->items, &out->count,
+                             (DismDriverPackage **)&out->extra))
 
 /* (list of DismDriver tuples, DismDriverPackage tuple). */
 static PyObject *drivers_and_package(const query_result *out)
@@ -51,16 +38,9 @@ PyDoc_STRVAR(get_driver_info_doc,
 
 static PyObject *dism_get_driver_info(PyObject *module, PyObject *args)
 {
-    PyObject *session;
-    wide_arg path = {0};
-    if (!PyArg_ParseTuple(args, "OO&:get_driver_info", &session, path_converter, &path))
-        return NULL;
-    driver_args a = {0, path.wide};
     query_result out = {0};
-    PyObject *result =
-        session_query(module, session, call_get_driver_info, &a, &out, drivers_and_package);
-    PyMem_Free(path.wide);
-    return result;
+    return text_query(module, args, "OO&:get_driver_info", NO_EXPORT, call_get_driver_info, &out,
+                      drivers_and_package);
 }
 
 PyDoc_STRVAR(add_driver_doc,

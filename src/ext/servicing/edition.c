@@ -13,44 +13,30 @@ typedef HRESULT(WINAPI *GetProductKeyInfo_fn)(DismSession, PCWSTR, DismString **
 typedef HRESULT(WINAPI *GetRegistryMountPoint_fn)(DismSession, DismRegistryHive, DismString **);
 typedef HRESULT(WINAPI *GetSessionImageInfo_fn)(DismSession, DismImageInfo **);
 
-typedef struct {
-    any_function fn;
-    PCWSTR text;
-    int number;
-} edition_args;
-
-static HRESULT call_get_current_edition(DismSession h, const void *args, query_result *out)
-{
-    const edition_args *a = args;
-    return ((GetCurrentEdition_fn)a->fn)(h, (DismString **)&out->items);
-}
+QUERY_CALL(get_current_edition, void,
+           ((GetCurrentEdition_fn)out->export_fn)(h, (DismString **)&out->items))
 
 PyDoc_STRVAR(get_current_edition_doc,
 "get_current_edition(session)\n--\n\n_DismGetCurrentEdition.");
 
 static PyObject *dism_get_current_edition(PyObject *module, PyObject *session)
 {
-    edition_args a = {require_export(module, X_GetCurrentEdition)};
     query_result out = {0};
-    return a.fn ? session_query(module, session, call_get_current_edition, &a, &out, as_string)
-                : NULL;
+    return export_query(module, session, X_GetCurrentEdition, call_get_current_edition, NULL,
+                        &out, as_string);
 }
 
-static HRESULT call_get_target_editions(DismSession h, const void *args, query_result *out)
-{
-    const edition_args *a = args;
-    return ((GetTargetEditions_fn)a->fn)(h, (DismString **)&out->items, &out->count);
-}
+QUERY_CALL(get_target_editions, void,
+           ((GetTargetEditions_fn)out->export_fn)(h, (DismString **)&out->items, &out->count))
 
 PyDoc_STRVAR(get_target_editions_doc,
 "get_target_editions(session)\n--\n\n_DismGetTargetEditions.");
 
 static PyObject *dism_get_target_editions(PyObject *module, PyObject *session)
 {
-    edition_args a = {require_export(module, X_GetTargetEditions)};
     query_result out = {0};
-    return a.fn ? session_query(module, session, call_get_target_editions, &a, &out, as_strings)
-                : NULL;
+    return export_query(module, session, X_GetTargetEditions, call_get_target_editions, NULL,
+                        &out, as_strings);
 }
 
 typedef struct {
@@ -59,11 +45,8 @@ typedef struct {
     SetEdition_fn fn;
 } set_edition_args;
 
-static HRESULT run_set_edition(long_call *call, HANDLE cancel, DISM_PROGRESS_CALLBACK cb)
-{
-    set_edition_args *a = call->args;
-    return a->fn(a->handle, a->edition, a->key, cancel, cb, call);
-}
+LONG_OPERATION(set_edition, set_edition_args,
+               a->fn(a->handle, a->edition, a->key, cancel, cb, call))
 
 PyDoc_STRVAR(set_edition_doc,
 "set_edition(session, edition, product_key=None, progress=None, cancel=None)\n--\n\n"
@@ -104,12 +87,9 @@ static PyObject *dism_validate_product_key(PyObject *module, PyObject *args)
     return fn ? session_string_call(module, args, "OO&:validate_product_key", fn) : NULL;
 }
 
-static HRESULT call_get_product_key_info(DismSession h, const void *args, query_result *out)
-{
-    const edition_args *a = args;
-    return ((GetProductKeyInfo_fn)a->fn)(h, a->text, (DismString **)&out->items,
-                                         (DismString **)&out->extra);
-}
+QUERY_CALL(get_product_key_info, wchar_t,
+           ((GetProductKeyInfo_fn)out->export_fn)(h, a, (DismString **)&out->items,
+                                                  (DismString **)&out->extra))
 
 /* (edition_id, channel), each str or None. */
 static PyObject *edition_and_channel(const query_result *out)
@@ -122,25 +102,14 @@ PyDoc_STRVAR(get_product_key_info_doc,
 
 static PyObject *dism_get_product_key_info(PyObject *module, PyObject *args)
 {
-    PyObject *session;
-    wide_arg key = {0};
-    if (!PyArg_ParseTuple(args, "OO&:get_product_key_info", &session, path_converter, &key))
-        return NULL;
-    edition_args a = {require_export(module, X_GetProductKeyInfo), key.wide};
     query_result out = {0};
-    PyObject *result = a.fn ? session_query(module, session, call_get_product_key_info, &a, &out,
-                                            edition_and_channel)
-                            : NULL;
-    PyMem_Free(key.wide);
-    return result;
+    return text_query(module, args, "OO&:get_product_key_info", X_GetProductKeyInfo,
+                      call_get_product_key_info, &out, edition_and_channel);
 }
 
-static HRESULT call_get_registry_mount_point(DismSession h, const void *args, query_result *out)
-{
-    const edition_args *a = args;
-    return ((GetRegistryMountPoint_fn)a->fn)(h, (DismRegistryHive)a->number,
-                                             (DismString **)&out->items);
-}
+QUERY_CALL(get_registry_mount_point, int,
+           ((GetRegistryMountPoint_fn)out->export_fn)(h, (DismRegistryHive)*a,
+                                                      (DismString **)&out->items))
 
 PyDoc_STRVAR(get_registry_mount_point_doc,
 "get_registry_mount_point(session, hive)\n--\n\n"
@@ -152,18 +121,13 @@ static PyObject *dism_get_registry_mount_point(PyObject *module, PyObject *args)
     int hive;
     if (!PyArg_ParseTuple(args, "Oi:get_registry_mount_point", &session, &hive))
         return NULL;
-    edition_args a = {require_export(module, X_GetRegistryMountPoint), NULL, hive};
     query_result out = {0};
-    return a.fn ? session_query(module, session, call_get_registry_mount_point, &a, &out,
-                                as_string)
-                : NULL;
+    return export_query(module, session, X_GetRegistryMountPoint, call_get_registry_mount_point,
+                        &hive, &out, as_string);
 }
 
-static HRESULT call_get_session_image_info(DismSession h, const void *args, query_result *out)
-{
-    const edition_args *a = args;
-    return ((GetSessionImageInfo_fn)a->fn)(h, (DismImageInfo **)&out->items);
-}
+QUERY_CALL(get_session_image_info, void,
+           ((GetSessionImageInfo_fn)out->export_fn)(h, (DismImageInfo **)&out->items))
 
 PyDoc_STRVAR(get_session_image_info_doc,
 "get_session_image_info(session)\n--\n\n"
@@ -172,11 +136,9 @@ PyDoc_STRVAR(get_session_image_info_doc,
 
 static PyObject *dism_get_session_image_info(PyObject *module, PyObject *session)
 {
-    edition_args a = {require_export(module, X_PortableGetSessionImageInfo)};
     query_result out = {&REC_IMAGE_INFO};
-    return a.fn ? session_query(module, session, call_get_session_image_info, &a, &out,
-                                as_record)
-                : NULL;
+    return export_query(module, session, X_PortableGetSessionImageInfo,
+                        call_get_session_image_info, NULL, &out, as_record);
 }
 
 PyMethodDef edition_methods[] = {

@@ -11,12 +11,9 @@ typedef struct {
     PCWSTR name; /* get_feature_info, get_feature_parent */
 } feature_query;
 
-static HRESULT call_get_features(DismSession h, const void *args, query_result *out)
-{
-    const feature_query *q = args;
-    return DismGetFeatures(h, q->id.text.wide, q->id.type, (DismFeature **)&out->items,
-                           &out->count);
-}
+QUERY_CALL(get_features, feature_query,
+           DismGetFeatures(h, a->id.text.wide, a->id.type, (DismFeature **)&out->items,
+                           &out->count))
 
 PyDoc_STRVAR(get_features_doc,
 "get_features(session, identifier=None, by_path=False)\n--\n\nDismGetFeatures.");
@@ -61,12 +58,9 @@ static PyObject *named_feature_query(PyObject *module, PyObject *args, PyObject 
     return result;
 }
 
-static HRESULT call_get_feature_info(DismSession h, const void *args, query_result *out)
-{
-    const feature_query *q = args;
-    return DismGetFeatureInfo(h, q->name, q->id.text.wide, q->id.type,
-                              (DismFeatureInfo **)&out->items);
-}
+QUERY_CALL(get_feature_info, feature_query,
+           DismGetFeatureInfo(h, a->name, a->id.text.wide, a->id.type,
+                              (DismFeatureInfo **)&out->items))
 
 PyDoc_STRVAR(get_feature_info_doc,
 "get_feature_info(session, name, identifier=None, by_path=False)\n--\n\nDismGetFeatureInfo.");
@@ -78,12 +72,9 @@ static PyObject *dism_get_feature_info(PyObject *module, PyObject *args, PyObjec
                                call_get_feature_info, &out, as_record);
 }
 
-static HRESULT call_get_feature_parent(DismSession h, const void *args, query_result *out)
-{
-    const feature_query *q = args;
-    return DismGetFeatureParent(h, q->name, q->id.text.wide, q->id.type,
-                                (DismFeature **)&out->items, &out->count);
-}
+QUERY_CALL(get_feature_parent, feature_query,
+           DismGetFeatureParent(h, a->name, a->id.text.wide, a->id.type,
+                                (DismFeature **)&out->items, &out->count))
 
 PyDoc_STRVAR(get_feature_parent_doc,
 "get_feature_parent(session, name, identifier=None, by_path=False)\n--\n\n"
@@ -104,12 +95,10 @@ typedef struct {
     wide_array sources;
 } enable_feature_args;
 
-static HRESULT run_enable_feature(long_call *call, HANDLE cancel, DISM_PROGRESS_CALLBACK cb)
-{
-    enable_feature_args *a = call->args;
-    return DismEnableFeature(a->handle, a->names, a->identifier, a->type, a->limit_access,
-                             a->sources.items, a->sources.count, a->enable_all, cancel, cb, call);
-}
+LONG_OPERATION(enable_feature, enable_feature_args,
+               DismEnableFeature(a->handle, a->names, a->identifier, a->type, a->limit_access,
+                                 a->sources.items, a->sources.count, a->enable_all, cancel, cb,
+                                 call))
 
 PyDoc_STRVAR(enable_feature_doc,
 "enable_feature(session, names, identifier, by_path, limit_access, sources, enable_all,\n"
@@ -151,12 +140,9 @@ typedef struct {
     BOOL remove_payload;
 } disable_feature_args;
 
-static HRESULT run_disable_feature(long_call *call, HANDLE cancel, DISM_PROGRESS_CALLBACK cb)
-{
-    disable_feature_args *a = call->args;
-    return DismDisableFeature(a->handle, a->names, a->package, a->remove_payload, cancel, cb,
-                              call);
-}
+LONG_OPERATION(disable_feature, disable_feature_args,
+               DismDisableFeature(a->handle, a->names, a->package, a->remove_payload, cancel, cb,
+                                  call))
 
 PyDoc_STRVAR(disable_feature_doc,
 "disable_feature(session, names, package_name, remove_payload, progress=None, cancel=None)\n"

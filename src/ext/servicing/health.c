@@ -21,11 +21,8 @@ typedef struct {
     DismImageHealthState health;
 } check_health_args;
 
-static HRESULT run_check_health(long_call *call, HANDLE cancel, DISM_PROGRESS_CALLBACK cb)
-{
-    check_health_args *a = call->args;
-    return DismCheckImageHealth(a->handle, a->scan, cancel, cb, call, &a->health);
-}
+LONG_OPERATION(check_health, check_health_args,
+               DismCheckImageHealth(a->handle, a->scan, cancel, cb, call, &a->health))
 
 PyDoc_STRVAR(check_image_health_doc,
 "check_image_health(session, scan, progress=None, cancel=None)\n--\n\n"
@@ -54,12 +51,9 @@ typedef struct {
     BOOL limit_access;
 } restore_health_args;
 
-static HRESULT run_restore_health(long_call *call, HANDLE cancel, DISM_PROGRESS_CALLBACK cb)
-{
-    restore_health_args *a = call->args;
-    return DismRestoreImageHealth(a->handle, a->sources.items, a->sources.count, a->limit_access,
-                                  cancel, cb, call);
-}
+LONG_OPERATION(restore_health, restore_health_args,
+               DismRestoreImageHealth(a->handle, a->sources.items, a->sources.count,
+                                      a->limit_access, cancel, cb, call))
 
 PyDoc_STRVAR(restore_image_health_doc,
 "restore_image_health(session, sources, limit_access, progress=None, cancel=None)\n--\n\n"
@@ -81,33 +75,21 @@ static PyObject *dism_restore_image_health(PyObject *module, PyObject *args, PyO
     return r;
 }
 
-typedef struct {
-    any_function fn;
-    DWORD state;
-} storage_args;
-
-static HRESULT call_get_reserved_storage(DismSession h, const void *args, query_result *out)
-{
-    const storage_args *a = args;
-    return ((GetReservedStorageState_fn)a->fn)(h, &out->value);
-}
+QUERY_CALL(get_reserved_storage, void,
+           ((GetReservedStorageState_fn)out->export_fn)(h, &out->value))
 
 PyDoc_STRVAR(get_reserved_storage_state_doc,
 "get_reserved_storage_state(session)\n--\n\nDismGetReservedStorageState.");
 
 static PyObject *dism_get_reserved_storage_state(PyObject *module, PyObject *session)
 {
-    storage_args a = {require_export(module, X_GetReservedStorageState)};
     query_result out = {0};
-    return a.fn ? session_query(module, session, call_get_reserved_storage, &a, &out, as_value)
-                : NULL;
+    return export_query(module, session, X_GetReservedStorageState, call_get_reserved_storage,
+                        NULL, &out, as_value);
 }
 
-static HRESULT call_set_reserved_storage(DismSession h, const void *args, query_result *out)
-{
-    const storage_args *a = args;
-    return ((SetReservedStorageState_fn)a->fn)(h, a->state);
-}
+QUERY_CALL(set_reserved_storage, unsigned,
+           ((SetReservedStorageState_fn)out->export_fn)(h, *a))
 
 PyDoc_STRVAR(set_reserved_storage_state_doc,
 "set_reserved_storage_state(session, state)\n--\n\nDismSetReservedStorageState.");
@@ -119,10 +101,9 @@ static PyObject *dism_set_reserved_storage_state(PyObject *module, PyObject *arg
     if (!PyArg_ParseTuple(args, "OO&:set_reserved_storage_state", &session, uint_converter,
                           &state))
         return NULL;
-    storage_args a = {require_export(module, X_SetReservedStorageState), state.value};
     query_result out = {0};
-    return a.fn ? session_query(module, session, call_set_reserved_storage, &a, &out, as_code)
-                : NULL;
+    return export_query(module, session, X_SetReservedStorageState, call_set_reserved_storage,
+                        &state.value, &out, as_code);
 }
 
 PyMethodDef health_methods[] = {

@@ -64,12 +64,9 @@ typedef struct {
     BOOL ignore_check, prevent_pending;
 } add_package_args;
 
-static HRESULT run_add_package(long_call *call, HANDLE cancel, DISM_PROGRESS_CALLBACK cb)
-{
-    add_package_args *a = call->args;
-    return DismAddPackage(a->handle, a->path, a->ignore_check, a->prevent_pending, cancel, cb,
-                          call);
-}
+LONG_OPERATION(add_package, add_package_args,
+               DismAddPackage(a->handle, a->path, a->ignore_check, a->prevent_pending, cancel, cb,
+                              call))
 
 PyDoc_STRVAR(add_package_doc,
 "add_package(session, path, ignore_check, prevent_pending, progress=None, cancel=None)\n--\n\n"
@@ -98,11 +95,8 @@ typedef struct {
     DismPackageIdentifier type;
 } remove_package_args;
 
-static HRESULT run_remove_package(long_call *call, HANDLE cancel, DISM_PROGRESS_CALLBACK cb)
-{
-    remove_package_args *a = call->args;
-    return DismRemovePackage(a->handle, a->identifier, a->type, cancel, cb, call);
-}
+LONG_OPERATION(remove_package, remove_package_args,
+               DismRemovePackage(a->handle, a->identifier, a->type, cancel, cb, call))
 
 PyDoc_STRVAR(remove_package_doc,
 "remove_package(session, identifier, by_path, progress=None, cancel=None)\n--\n\n"
