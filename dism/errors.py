@@ -9,6 +9,8 @@ ExportNotAvailableError (a NotSupportedError) means the DISM that is loaded
 is too old to have the function called; NotFoundError and UnknownFeatureError
 are LookupErrors as well.
 """
+from typing import Type, TypeVar
+
 from . import _dism
 from ._dism import (
     BusyError,
@@ -35,7 +37,10 @@ from ._dism import (
 )
 
 
-def with_code(cls: type, hresult: int, sentence: str) -> DismError:
+E = TypeVar("E", bound=DismError)
+
+
+def with_code(cls: Type[E], hresult: int, sentence: str) -> E:
     """An error of class `cls` as the extension makes them: the code in
     str(), `.hresult` and `.message` set.  Every DismError the Python layer
     raises is made here, so none lacks its code or sentence."""
