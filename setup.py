@@ -1,11 +1,11 @@
 """Build of the dism extension.
 
 The one platform split of the build lives here:
-  * Windows: src/_dism.c, src/_dism_servicing.c and src/windows/library.c,
+  * Windows: the extension's sources (src/ext/) and src/windows/library.c,
     linked with /DELAYLOAD against DismAPI.lib: the Windows ADK's when one is
     installed, else one made with `lib /def:` from src/windows/dismapi.def
     (the ADK is the only source of Microsoft's, and build machines lack it).
-  * elsewhere: src/_dism.c plus the portable engine in src/engine/, linked
+  * elsewhere: the extension's sources plus the portable engine in src/engine/, linked
     with the system's libwim, and the dism-mountd helper program that serves
     mounts (installed as dism/_libexec/dism-mountd); the servicing side reads
     registry hives with the system's libhivex.
@@ -23,7 +23,10 @@ from setuptools.command.build_ext import build_ext
 IS_WINDOWS = sys.platform == "win32"
 ENGINE_DIR = os.path.join("src", "engine")
 HELPER_SOURCE = os.path.join(ENGINE_DIR, "mountd.c")
-EXTENSION_SOURCES = ["src/_dism.c", "src/_dism_servicing.c"]
+EXTENSION_DIR = os.path.join("src", "ext")
+# The CPython extension: src/ext/*.c and src/ext/servicing/*.c.
+EXTENSION_SOURCES = sorted(glob(os.path.join(EXTENSION_DIR, "*.c")) +
+                           glob(os.path.join(EXTENSION_DIR, "servicing", "*.c")))
 WARNINGS = ["-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-format-truncation",
             "-Wno-missing-field-initializers"]
 # 3.10 is the first limited API with PyType_FromModuleAndSpec, PyModule_AddType,

@@ -13,30 +13,9 @@ same API on top of wimlib (WIM files, mounted through FUSE) - see README.md.
 from . import _dism
 from ._library import DismLibrary, DismSource, dism_library
 from ._runtime import initialize, is_initialized, shutdown
-from .errors import (
-    BusyError,
-    CancelledError,
-    DismError,
-    DismLibraryError,
-    ElevationRequiredError,
-    ExportNotAvailableError,
-    InvalidArgumentError,
-    InvalidImageIndexError,
-    InvalidImageNameError,
-    InvalidProductKeyError,
-    InvalidSessionError,
-    MountPathError,
-    NeedsRemountError,
-    NotApplicableError,
-    NotFoundError,
-    NotImplementedByEngineError,
-    NotInitializedError,
-    NotSupportedError,
-    OpenSessionsError,
-    ParentFeatureDisabledError,
-    PathNotFoundError,
-    UnknownFeatureError,
-)
+# The exception hierarchy (errors.__all__): the extension's error table plus
+# DismLibraryError.
+from .errors import *  # noqa: F401,F403
 from .image import (
     MountedImage,
     cleanup_mountpoints,

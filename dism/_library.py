@@ -42,9 +42,6 @@ ADK_DISM_SUBPATH = ("Assessment and Deployment Kit", "Deployment Tools")
 # The ADK names its per-architecture folders after the process architecture.
 ADK_ARCHITECTURES = {"win-amd64": "amd64", "win32": "x86", "win-arm64": "arm64"}
 
-HRESULT_MOD_NOT_FOUND = 0x8007007E
-HRESULT_NOT_SUPPORTED = 0x80070032
-E_FAIL = 0x80004005
 
 IS_WINDOWS = sys.platform == "win32"
 
@@ -79,7 +76,7 @@ def adk_architecture(platform_tag: Optional[str] = None) -> str:
         return ADK_ARCHITECTURES[tag]
     except KeyError:
         raise DismLibraryError.with_code(
-            HRESULT_NOT_SUPPORTED, f"the Windows ADK has no DISM for platform {tag!r}") from None
+            _dism.HR_NOT_SUPPORTED, f"the Windows ADK has no DISM for platform {tag!r}") from None
 
 
 def adk_dism_dirs(kits_roots: Iterable[str], architecture: str) -> List[str]:
@@ -120,7 +117,7 @@ def find_adk_dll(kits_roots: Optional[Iterable[str]] = None,
             return candidate
     where = "; ".join(folders) if folders else f"no kit roots under HKLM\\{INSTALLED_ROOTS_KEY}"
     raise DismLibraryError.with_code(
-        HRESULT_MOD_NOT_FOUND,
+        _dism.HR_MOD_NOT_FOUND,
         f"no Windows ADK DISM found (looked in: {where}); install the Windows ADK's "
         "Deployment Tools or name a folder with dism_dir")
 
@@ -131,11 +128,11 @@ def folder_dll(folder: PathArg) -> str:
     folder = os.fspath(folder)
     if not os.path.isabs(folder):
         raise DismLibraryError.with_code(
-            E_FAIL, f"dism_dir must be an absolute folder, not '{folder}'")
+            _dism.E_FAIL, f"dism_dir must be an absolute folder, not '{folder}'")
     candidate = os.path.join(folder, DLL_NAME)
     if not os.path.isfile(candidate):
         raise DismLibraryError.with_code(
-            HRESULT_MOD_NOT_FOUND, f"no {DLL_NAME} in the folder '{folder}'")
+            _dism.HR_MOD_NOT_FOUND, f"no {DLL_NAME} in the folder '{folder}'")
     return candidate
 
 
@@ -182,7 +179,7 @@ def _win32_hresult(error: OSError) -> int:
     winerror = getattr(error, "winerror", None)
     if winerror:
         return 0x80070000 | (winerror & 0xFFFF)
-    return E_FAIL
+    return _dism.E_FAIL
 
 
 def load(dism_dir: Optional[PathArg] = None) -> None:
@@ -190,7 +187,7 @@ def load(dism_dir: Optional[PathArg] = None) -> None:
     if not IS_WINDOWS:
         if dism_dir is not None:
             raise DismLibraryError.with_code(
-                HRESULT_NOT_SUPPORTED,
+                _dism.HR_NOT_SUPPORTED,
                 "dism_dir chooses a Windows DismApi.dll; on this platform the portable "
                 "engine built into the extension serves the DISM API")
         return

@@ -2,13 +2,14 @@
 
 Every failure of a DISM call raises DismError (an OSError) or one of its
 subclasses; `.hresult` holds DISM's code as an unsigned 32-bit int and
-`.message` the sentence DISM gave.  The classes are created by the extension,
-which maps each HRESULT to its class in one table (src/_dism.c, class_for).
+`.message` the sentence DISM gave.  The classes are created by the extension
+from its one error table (src/ext/errors.c: codes, class, parent, builtin
+base, doc), which also maps each HRESULT to its class.
 ExportNotAvailableError (a NotSupportedError) means the DISM that is loaded
 is too old to have the function called; NotFoundError and UnknownFeatureError
 are LookupErrors as well.
 """
-from typing import Tuple
+from typing import Type, TypeVar
 
 from . import _dism
 from ._dism import (
@@ -16,50 +17,30 @@ from ._dism import (
     CancelledError,
     DismError,
     ElevationRequiredError,
+    ExportNotAvailableError,
     InvalidArgumentError,
     InvalidImageIndexError,
     InvalidImageNameError,
+    InvalidProductKeyError,
     InvalidSessionError,
     MountPathError,
     NeedsRemountError,
+    NotApplicableError,
+    NotFoundError,
     NotImplementedByEngineError,
     NotInitializedError,
     NotSupportedError,
     OpenSessionsError,
+    ParentFeatureDisabledError,
     PathNotFoundError,
+    UnknownFeatureError,
 )
 
 
-def _from_extension(name: str, bases: Tuple[type, ...], doc: str) -> type:
-    """The extension's class `name`.  An extension built before the servicing
-    functions lacks it, and then never raises it either: a stand-in with the
-    same bases keeps `except` clauses working without changing what they catch."""
-    found = getattr(_dism, name, None)
-    if found is not None:
-        return found
-    return type(name, bases, {"__doc__": doc, "__module__": __name__})
+E = TypeVar("E", bound=DismError)
 
 
-ExportNotAvailableError = _from_extension(
-    "ExportNotAvailableError", (NotSupportedError,),
-    "The loaded DISM lacks the function; the message names the export and the DISM "
-    "version that has it.")
-NotFoundError = _from_extension(
-    "NotFoundError", (DismError, LookupError),
-    "The image holds no package, driver or app by that name.")
-UnknownFeatureError = _from_extension(
-    "UnknownFeatureError", (DismError, LookupError), "The image has no feature by that name.")
-ParentFeatureDisabledError = _from_extension(
-    "ParentFeatureDisabledError", (DismError,),
-    "A parent feature must be enabled first (or enable_all).")
-NotApplicableError = _from_extension(
-    "NotApplicableError", (DismError,),
-    "The package or capability does not apply to this image.")
-InvalidProductKeyError = _from_extension(
-    "InvalidProductKeyError", (DismError,), "The product key is not valid.")
-
-
-def with_code(cls: type, hresult: int, sentence: str) -> DismError:
+def with_code(cls: Type[E], hresult: int, sentence: str) -> E:
     """An error of class `cls` as the extension makes them: the code in
     str(), `.hresult` and `.message` set.  Every DismError the Python layer
     raises is made here, so none lacks its code or sentence."""
@@ -69,13 +50,10 @@ def with_code(cls: type, hresult: int, sentence: str) -> DismError:
     return error
 
 
-HRESULT_FILE_NOT_FOUND = 0x80070002   # HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND)
-
-
 def path_not_found(sentence: str) -> DismError:
     """PathNotFoundError (a FileNotFoundError) for a file or folder that does
     not exist; the sentence names it."""
-    return with_code(PathNotFoundError, HRESULT_FILE_NOT_FOUND, sentence)
+    return with_code(PathNotFoundError, _dism.HR_FILE_NOT_FOUND, sentence)
 
 
 def session_closed(image_root: object) -> DismError:

@@ -1,14 +1,23 @@
 """Enums and result records of the DISM API.
 
 Enum values mirror the C values of dismapi.h.  Records are frozen
-dataclasses built from the plain dicts that the extension returns.
+dataclasses built from the plain tuples that the extension returns.
+
+One schema: the extension describes each DISM structure once, as a table of
+fields in a fixed order (src/ext/convert.c), and returns a tuple in that
+order.  Each record's dataclass lists the same fields in the same order;
+`_dism_field(...)` names the C field a dataclass field comes from and the
+converter that makes the Python value, and the one generic `_from_raw`
+builds every record.  A new field is a row in the C table and a field here;
+tests/ checks both against `_dism.RECORD_FIELDS`.
 """
 from __future__ import annotations
 
 import datetime as _dt
 import enum
-from dataclasses import dataclass
-from typing import Any, Mapping, Optional, Sequence, Tuple, Type, TypeVar, Union
+from dataclasses import dataclass, field, fields
+from functools import partial
+from typing import Any, Callable, Optional, Sequence, Tuple, Type, TypeVar, Union
 
 __all__ = [
     "AppxPackage", "Architecture", "Capability", "CapabilityInfo", "CustomProperty", "Driver",
@@ -210,332 +219,242 @@ class Version:
         return cls(major, minor, build, revision)
 
 
-@dataclass(frozen=True)
-class ImageInfo:
-    """DismImageInfo: one image of a WIM (or VHD) file."""
-    index: int
-    name: Optional[str]
-    description: Optional[str]
-    size: int
-    architecture: Union[Architecture, int]
-    edition: Optional[str]
-    product_name: Optional[str]
-    installation_type: Optional[str]
-    version: Version
-    languages: Tuple[str, ...]
-    default_language: Optional[str]
-    bootable: Union[ImageBootable, int]
-    image_type: Union[ImageType, int]
-    hal: Optional[str]
-    product_type: Optional[str]
-    product_suite: Optional[str]
-    system_root: Optional[str]
-    directory_count: Optional[int]
-    file_count: Optional[int]
-    created: Optional[_dt.datetime]
-    modified: Optional[_dt.datetime]
+def _dism_field(c_name: str, convert: Optional[Callable[[Any], Any]] = None,
+                **options: Any) -> Any:
+    """A dataclass field read from the C field `c_name` of the extension's
+    tuple, through `convert` (None: the value as it comes)."""
+    return field(metadata={"dism": c_name, "convert": convert}, **options)
+
+
+R = TypeVar("R", bound="_Record")
+
+
+class _Record:
+    """What every record shares: built from the extension's tuple."""
+
+    #: The DISM structure the extension's tuple describes (a key of
+    #: _dism.RECORD_FIELDS), or "" for a record that is not one structure.
+    _dism_struct = ""
 
     @classmethod
-    def _from_raw(cls, raw: Mapping[str, Any]) -> "ImageInfo":
-        languages = tuple(raw["languages"])
-        default_index = raw["default_language_index"]
-        return cls(
-            index=raw["index"],
-            name=raw["name"],
-            description=raw["description"],
-            size=raw["size"],
-            architecture=as_enum(Architecture, raw["architecture"]),
-            edition=raw["edition"],
-            product_name=raw["product_name"],
-            installation_type=raw["installation_type"],
-            version=Version(*raw["version"]),
-            languages=languages,
-            default_language=languages[default_index] if default_index < len(languages) else None,
-            bootable=as_enum(ImageBootable, raw["bootable"]),
-            image_type=as_enum(ImageType, raw["image_type"]),
-            hal=raw["hal"],
-            product_type=raw["product_type"],
-            product_suite=raw["product_suite"],
-            system_root=raw["system_root"],
-            directory_count=raw["directory_count"],
-            file_count=raw["file_count"],
-            created=systemtime(raw["created"]),
-            modified=systemtime(raw["modified"]),
-        )
+    def _from_raw(cls: Type[R], raw: Sequence[Any]) -> R:
+        """The record from the extension's tuple.  A tuple shorter than the
+        dataclass leaves the last fields at their defaults (DismPackageInfo
+        has no CapabilityId; DismPackageInfoEx has)."""
+        values = {}
+        for spec, value in zip(fields(cls), raw):  # type: ignore[arg-type]
+            convert = spec.metadata.get("convert")
+            values[spec.name] = convert(value) if convert is not None else value
+        return cls(**values)
+
+
+def _enum(cls: Type[E]) -> Callable[[int], Union[E, int]]:
+    return partial(as_enum, cls)
+
+
+class _Records:
+    """Converts a list of the extension's tuples into a tuple of records."""
+
+    def __init__(self, record: Type[_Record]) -> None:
+        self.record = record
+
+    def __call__(self, raws: Sequence[Sequence[Any]]) -> Tuple[Any, ...]:
+        return tuple(self.record._from_raw(raw) for raw in raws)
+
+
+def _is_read_only(mode: int) -> bool:
+    return mode == MountMode.READ_ONLY
 
 
 @dataclass(frozen=True)
-class MountedImageInfo:
+class ImageInfo(_Record):
+    """DismImageInfo: one image of a WIM (or VHD) file."""
+    _dism_struct = "DismImageInfo"
+    index: int = _dism_field("ImageIndex")
+    name: Optional[str] = _dism_field("ImageName")
+    description: Optional[str] = _dism_field("ImageDescription")
+    size: int = _dism_field("ImageSize")
+    architecture: Union[Architecture, int] = _dism_field("Architecture", _enum(Architecture))
+    edition: Optional[str] = _dism_field("EditionId")
+    product_name: Optional[str] = _dism_field("ProductName")
+    installation_type: Optional[str] = _dism_field("InstallationType")
+    version: Version = _dism_field("MajorVersion..SpLevel", lambda parts: Version(*parts))
+    languages: Tuple[str, ...] = _dism_field("Language", tuple)
+    default_language: Optional[str] = _dism_field("Language[DefaultLanguageIndex]")
+    bootable: Union[ImageBootable, int] = _dism_field("Bootable", _enum(ImageBootable))
+    image_type: Union[ImageType, int] = _dism_field("ImageType", _enum(ImageType))
+    hal: Optional[str] = _dism_field("Hal")
+    product_type: Optional[str] = _dism_field("ProductType")
+    product_suite: Optional[str] = _dism_field("ProductSuite")
+    system_root: Optional[str] = _dism_field("SystemRoot")
+    directory_count: Optional[int] = _dism_field("CustomizedInfo.DirectoryCount")
+    file_count: Optional[int] = _dism_field("CustomizedInfo.FileCount")
+    created: Optional[_dt.datetime] = _dism_field("CustomizedInfo.CreatedTime", systemtime)
+    modified: Optional[_dt.datetime] = _dism_field("CustomizedInfo.ModifiedTime", systemtime)
+
+
+@dataclass(frozen=True)
+class MountedImageInfo(_Record):
     """DismMountedImageInfo: one mounted image on this machine."""
-    mount_path: str
-    image_path: str
-    index: int
-    read_only: bool
-    status: Union[MountStatus, int]
+    _dism_struct = "DismMountedImageInfo"
+    mount_path: str = _dism_field("MountPath")
+    image_path: str = _dism_field("ImageFilePath")
+    index: int = _dism_field("ImageIndex")
+    read_only: bool = _dism_field("MountMode", _is_read_only)
+    status: Union[MountStatus, int] = _dism_field("MountStatus", _enum(MountStatus))
 
     @property
     def mode(self) -> MountMode:
         return MountMode.READ_ONLY if self.read_only else MountMode.READ_WRITE
 
-    @classmethod
-    def _from_raw(cls, raw: Mapping[str, Any]) -> "MountedImageInfo":
-        return cls(
-            mount_path=raw["mount_path"],
-            image_path=raw["image_path"],
-            index=raw["index"],
-            read_only=raw["mount_mode"] == MountMode.READ_ONLY,
-            status=as_enum(MountStatus, raw["status"]),
-        )
-
-
-def _records(cls: Type[Any], raws: Sequence[Mapping[str, Any]]) -> Tuple[Any, ...]:
-    return tuple(cls._from_raw(raw) for raw in raws)
-
 
 @dataclass(frozen=True)
-class CustomProperty:
+class CustomProperty(_Record):
     """DismCustomProperty: a name/value pair from a package's or feature's
     manifest; `path` says where in the manifest it sits."""
-    name: Optional[str]
-    value: Optional[str]
-    path: Optional[str]
-
-    @classmethod
-    def _from_raw(cls, raw: Mapping[str, Any]) -> "CustomProperty":
-        return cls(name=raw["name"], value=raw["value"], path=raw["path"])
+    _dism_struct = "DismCustomProperty"
+    name: Optional[str] = _dism_field("Name")
+    value: Optional[str] = _dism_field("Value")
+    path: Optional[str] = _dism_field("Path")
 
 
 @dataclass(frozen=True)
-class Feature:
+class Feature(_Record):
     """DismFeature: a Windows optional feature and its state."""
-    name: str
-    state: Union[PackageFeatureState, int]
-
-    @classmethod
-    def _from_raw(cls, raw: Mapping[str, Any]) -> "Feature":
-        return cls(name=raw["name"], state=as_enum(PackageFeatureState, raw["state"]))
+    _dism_struct = "DismFeature"
+    name: str = _dism_field("FeatureName")
+    state: Union[PackageFeatureState, int] = _dism_field("State", _enum(PackageFeatureState))
 
 
 @dataclass(frozen=True)
-class FeatureInfo:
+class FeatureInfo(_Record):
     """DismFeatureInfo: one feature in detail."""
-    name: str
-    state: Union[PackageFeatureState, int]
-    display_name: Optional[str]
-    description: Optional[str]
-    restart_required: Union[RestartType, int]
-    custom_properties: Tuple[CustomProperty, ...]
-
-    @classmethod
-    def _from_raw(cls, raw: Mapping[str, Any]) -> "FeatureInfo":
-        return cls(
-            name=raw["name"],
-            state=as_enum(PackageFeatureState, raw["state"]),
-            display_name=raw["display_name"],
-            description=raw["description"],
-            restart_required=as_enum(RestartType, raw["restart_required"]),
-            custom_properties=_records(CustomProperty, raw["custom_properties"]),
-        )
+    _dism_struct = "DismFeatureInfo"
+    name: str = _dism_field("FeatureName")
+    state: Union[PackageFeatureState, int] = _dism_field("FeatureState",
+                                                         _enum(PackageFeatureState))
+    display_name: Optional[str] = _dism_field("DisplayName")
+    description: Optional[str] = _dism_field("Description")
+    restart_required: Union[RestartType, int] = _dism_field("RestartRequired",
+                                                            _enum(RestartType))
+    custom_properties: Tuple[CustomProperty, ...] = _dism_field("CustomProperty",
+                                                                _Records(CustomProperty))
 
 
 @dataclass(frozen=True)
-class Package:
+class Package(_Record):
     """DismPackage: a servicing package (.cab/.msu) known to the image."""
-    name: str
-    state: Union[PackageFeatureState, int]
-    release_type: Union[ReleaseType, int]
-    install_time: Optional[_dt.datetime]
-
-    @classmethod
-    def _from_raw(cls, raw: Mapping[str, Any]) -> "Package":
-        return cls(
-            name=raw["name"],
-            state=as_enum(PackageFeatureState, raw["state"]),
-            release_type=as_enum(ReleaseType, raw["release_type"]),
-            install_time=systemtime(raw["install_time"]),
-        )
+    _dism_struct = "DismPackage"
+    name: str = _dism_field("PackageName")
+    state: Union[PackageFeatureState, int] = _dism_field("PackageState",
+                                                         _enum(PackageFeatureState))
+    release_type: Union[ReleaseType, int] = _dism_field("ReleaseType", _enum(ReleaseType))
+    install_time: Optional[_dt.datetime] = _dism_field("InstallTime", systemtime)
 
 
 @dataclass(frozen=True)
-class PackageInfo:
+class PackageInfo(_Record):
     """DismPackageInfo (DismPackageInfoEx when `capability_id` is known): one
     package in detail, with its custom properties and its features."""
-    name: str
-    state: Union[PackageFeatureState, int]
-    release_type: Union[ReleaseType, int]
-    install_time: Optional[_dt.datetime]
-    applicable: bool
-    copyright: Optional[str]
-    company: Optional[str]
-    creation_time: Optional[_dt.datetime]
-    display_name: Optional[str]
-    description: Optional[str]
-    install_client: Optional[str]
-    install_package_name: Optional[str]
-    last_update_time: Optional[_dt.datetime]
-    product_name: Optional[str]
-    product_version: Optional[str]
-    restart_required: Union[RestartType, int]
-    fully_offline: Union[FullyOfflineInstallable, int]
-    support_information: Optional[str]
-    custom_properties: Tuple[CustomProperty, ...]
-    features: Tuple[Feature, ...]
-    capability_id: Optional[str] = None
-
-    @classmethod
-    def _from_raw(cls, raw: Mapping[str, Any]) -> "PackageInfo":
-        return cls(
-            name=raw["name"],
-            state=as_enum(PackageFeatureState, raw["state"]),
-            release_type=as_enum(ReleaseType, raw["release_type"]),
-            install_time=systemtime(raw["install_time"]),
-            applicable=bool(raw["applicable"]),
-            copyright=raw["copyright"],
-            company=raw["company"],
-            creation_time=systemtime(raw["creation_time"]),
-            display_name=raw["display_name"],
-            description=raw["description"],
-            install_client=raw["install_client"],
-            install_package_name=raw["install_package_name"],
-            last_update_time=systemtime(raw["last_update_time"]),
-            product_name=raw["product_name"],
-            product_version=raw["product_version"],
-            restart_required=as_enum(RestartType, raw["restart_required"]),
-            fully_offline=as_enum(FullyOfflineInstallable, raw["fully_offline"]),
-            support_information=raw["support_information"],
-            custom_properties=_records(CustomProperty, raw["custom_properties"]),
-            features=_records(Feature, raw["features"]),
-            # Only DismGetPackageInfoEx has the field; DismGetPackageInfo leaves it out.
-            capability_id=raw.get("capability_id"),
-        )
+    _dism_struct = "DismPackageInfoEx"
+    name: str = _dism_field("PackageName")
+    state: Union[PackageFeatureState, int] = _dism_field("PackageState",
+                                                         _enum(PackageFeatureState))
+    release_type: Union[ReleaseType, int] = _dism_field("ReleaseType", _enum(ReleaseType))
+    install_time: Optional[_dt.datetime] = _dism_field("InstallTime", systemtime)
+    applicable: bool = _dism_field("Applicable", bool)
+    copyright: Optional[str] = _dism_field("Copyright")
+    company: Optional[str] = _dism_field("Company")
+    creation_time: Optional[_dt.datetime] = _dism_field("CreationTime", systemtime)
+    display_name: Optional[str] = _dism_field("DisplayName")
+    description: Optional[str] = _dism_field("Description")
+    install_client: Optional[str] = _dism_field("InstallClient")
+    install_package_name: Optional[str] = _dism_field("InstallPackageName")
+    last_update_time: Optional[_dt.datetime] = _dism_field("LastUpdateTime", systemtime)
+    product_name: Optional[str] = _dism_field("ProductName")
+    product_version: Optional[str] = _dism_field("ProductVersion")
+    restart_required: Union[RestartType, int] = _dism_field("RestartRequired",
+                                                            _enum(RestartType))
+    fully_offline: Union[FullyOfflineInstallable, int] = _dism_field(
+        "FullyOffline", _enum(FullyOfflineInstallable))
+    support_information: Optional[str] = _dism_field("SupportInformation")
+    custom_properties: Tuple[CustomProperty, ...] = _dism_field("CustomProperty",
+                                                                _Records(CustomProperty))
+    features: Tuple[Feature, ...] = _dism_field("Feature", _Records(Feature))
+    # Only DismGetPackageInfoEx has the field; DismGetPackageInfo leaves it out.
+    capability_id: Optional[str] = _dism_field("CapabilityId", default=None)
 
 
 @dataclass(frozen=True)
-class Capability:
+class Capability(_Record):
     """DismCapability: a capability (Feature on Demand) and its state."""
-    name: str
-    state: Union[PackageFeatureState, int]
-
-    @classmethod
-    def _from_raw(cls, raw: Mapping[str, Any]) -> "Capability":
-        return cls(name=raw["name"], state=as_enum(PackageFeatureState, raw["state"]))
+    _dism_struct = "DismCapability"
+    name: str = _dism_field("Name")
+    state: Union[PackageFeatureState, int] = _dism_field("State", _enum(PackageFeatureState))
 
 
 @dataclass(frozen=True)
-class CapabilityInfo:
+class CapabilityInfo(_Record):
     """DismCapabilityInfo: one capability in detail; sizes in bytes."""
-    name: str
-    state: Union[PackageFeatureState, int]
-    display_name: Optional[str]
-    description: Optional[str]
-    download_size: int
-    install_size: int
-
-    @classmethod
-    def _from_raw(cls, raw: Mapping[str, Any]) -> "CapabilityInfo":
-        return cls(
-            name=raw["name"],
-            state=as_enum(PackageFeatureState, raw["state"]),
-            display_name=raw["display_name"],
-            description=raw["description"],
-            download_size=raw["download_size"],
-            install_size=raw["install_size"],
-        )
+    _dism_struct = "DismCapabilityInfo"
+    name: str = _dism_field("Name")
+    state: Union[PackageFeatureState, int] = _dism_field("State", _enum(PackageFeatureState))
+    display_name: Optional[str] = _dism_field("DisplayName")
+    description: Optional[str] = _dism_field("Description")
+    download_size: int = _dism_field("DownloadSize")
+    install_size: int = _dism_field("InstallSize")
 
 
 @dataclass(frozen=True)
-class DriverPackage:
+class DriverPackage(_Record):
     """DismDriverPackage: a driver package (.inf) in the image's driver store,
     or the package an .inf file would be."""
-    published_name: Optional[str]
-    original_file_name: Optional[str]
-    inbox: bool
-    catalog_file: Optional[str]
-    class_name: Optional[str]
-    class_guid: Optional[str]
-    class_description: Optional[str]
-    boot_critical: bool
-    signature: Union[DriverSignature, int]
-    provider_name: Optional[str]
-    date: Optional[_dt.datetime]
-    version: Version
-
-    @classmethod
-    def _from_raw(cls, raw: Mapping[str, Any]) -> "DriverPackage":
-        return cls(
-            published_name=raw["published_name"],
-            original_file_name=raw["original_file_name"],
-            inbox=bool(raw["inbox"]),
-            catalog_file=raw["catalog_file"],
-            class_name=raw["class_name"],
-            class_guid=raw["class_guid"],
-            class_description=raw["class_description"],
-            boot_critical=bool(raw["boot_critical"]),
-            signature=as_enum(DriverSignature, raw["signature"]),
-            provider_name=raw["provider_name"],
-            date=systemtime(raw["date"]),
-            version=Version._from_quad(raw["version"]),
-        )
+    _dism_struct = "DismDriverPackage"
+    published_name: Optional[str] = _dism_field("PublishedName")
+    original_file_name: Optional[str] = _dism_field("OriginalFileName")
+    inbox: bool = _dism_field("InBox", bool)
+    catalog_file: Optional[str] = _dism_field("CatalogFile")
+    class_name: Optional[str] = _dism_field("ClassName")
+    class_guid: Optional[str] = _dism_field("ClassGuid")
+    class_description: Optional[str] = _dism_field("ClassDescription")
+    boot_critical: bool = _dism_field("BootCritical", bool)
+    signature: Union[DriverSignature, int] = _dism_field("DriverSignature",
+                                                         _enum(DriverSignature))
+    provider_name: Optional[str] = _dism_field("ProviderName")
+    date: Optional[_dt.datetime] = _dism_field("Date", systemtime)
+    version: Version = _dism_field("MajorVersion..Revision", Version._from_quad)
 
 
 @dataclass(frozen=True)
-class Driver:
+class Driver(_Record):
     """DismDriver: one device a driver package supports."""
-    manufacturer_name: Optional[str]
-    hardware_description: Optional[str]
-    hardware_id: Optional[str]
-    architecture: Union[Architecture, int]
-    service_name: Optional[str]
-    compatible_ids: Optional[str]
-    exclude_ids: Optional[str]
-
-    @classmethod
-    def _from_raw(cls, raw: Mapping[str, Any]) -> "Driver":
-        return cls(
-            manufacturer_name=raw["manufacturer_name"],
-            hardware_description=raw["hardware_description"],
-            hardware_id=raw["hardware_id"],
-            architecture=as_enum(Architecture, raw["architecture"]),
-            service_name=raw["service_name"],
-            compatible_ids=raw["compatible_ids"],
-            exclude_ids=raw["exclude_ids"],
-        )
+    _dism_struct = "DismDriver"
+    manufacturer_name: Optional[str] = _dism_field("ManufacturerName")
+    hardware_description: Optional[str] = _dism_field("HardwareDescription")
+    hardware_id: Optional[str] = _dism_field("HardwareId")
+    architecture: Union[Architecture, int] = _dism_field("Architecture", _enum(Architecture))
+    service_name: Optional[str] = _dism_field("ServiceName")
+    compatible_ids: Optional[str] = _dism_field("CompatibleIds")
+    exclude_ids: Optional[str] = _dism_field("ExcludeIds")
 
 
 @dataclass(frozen=True)
-class AppxPackage:
+class AppxPackage(_Record):
     """DismAppxPackage: an app package provisioned for every new user."""
-    package_name: str
-    display_name: Optional[str]
-    publisher_id: Optional[str]
-    version: Version
-    architecture: Union[Architecture, int]
-    resource_id: Optional[str]
-    install_location: Optional[str]
-    region: Optional[str]
-
-    @classmethod
-    def _from_raw(cls, raw: Mapping[str, Any]) -> "AppxPackage":
-        return cls(
-            package_name=raw["package_name"],
-            display_name=raw["display_name"],
-            publisher_id=raw["publisher_id"],
-            version=Version._from_quad(raw["version"]),
-            architecture=as_enum(Architecture, raw["architecture"]),
-            resource_id=raw["resource_id"],
-            install_location=raw["install_location"],
-            region=raw["region"],
-        )
+    _dism_struct = "DismAppxPackage"
+    package_name: str = _dism_field("PackageName")
+    display_name: Optional[str] = _dism_field("DisplayName")
+    publisher_id: Optional[str] = _dism_field("PublisherId")
+    version: Version = _dism_field("MajorVersion..RevisionNumber", Version._from_quad)
+    architecture: Union[Architecture, int] = _dism_field("Architecture", _enum(Architecture))
+    resource_id: Optional[str] = _dism_field("ResourceId")
+    install_location: Optional[str] = _dism_field("InstallLocation")
+    region: Optional[str] = _dism_field("Region")
 
 
 @dataclass(frozen=True)
-class ProductKeyInfo:
-    """What _DismGetProductKeyInfo says about a product key."""
-    edition_id: Optional[str]
-    channel: Optional[str]
-
-    @classmethod
-    def _from_raw(cls, raw: Sequence[Optional[str]]) -> "ProductKeyInfo":
-        """From the extension's (edition_id, channel) pair."""
-        edition_id, channel = raw
-        return cls(edition_id=edition_id, channel=channel)
+class ProductKeyInfo(_Record):
+    """What _DismGetProductKeyInfo says about a product key (the extension's
+    (edition_id, channel) pair)."""
+    edition_id: Optional[str] = _dism_field("EditionId")
+    channel: Optional[str] = _dism_field("Channel")

@@ -144,7 +144,7 @@ typedef struct _SYSTEMTIME {
 
 /*
  * A minimal event object, so the CancelEvent parameter has the same shape on
- * every platform and _dism.c needs no #ifdef around cancellation.  Only what
+ * every platform and the extension needs no #ifdef around cancellation.  Only what
  * DISM callers use is provided: a manual- or auto-reset event that any thread
  * may set, and that the engine polls at its cancellation points.
  */

@@ -164,4 +164,4 @@ def test_load_failures_keep_the_file_and_the_windows_code():
     refused.winerror = 1247
     assert _library._win32_hresult(refused) == 0x800704DF
     assert _library._sentence(refused) == refused.strerror
-    assert _library._win32_hresult(OSError("no code")) == _library.E_FAIL
+    assert _library._win32_hresult(OSError("no code")) == _dism.E_FAIL

@@ -1,5 +1,5 @@
 """The Python side of servicing: enums against dismapi.h, records built from
-the extension's dicts, argument checks made before DISM is called, and the
+the extension's tuples, argument checks made before DISM is called, and the
 .inf enumeration of add_driver on real directory trees."""
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ import pytest
 
 import dism
 from dism import types
+
+from support.raw_records import raw_record
 from dism.session import find_driver_infs, join_feature_names
 
 from support import REPO
@@ -133,7 +135,7 @@ def test_systemtime_of_a_wrong_shape_is_an_error():
         types.systemtime((2019, 1, 1))
 
 
-# --- records from the extension's dicts ----------------------------------------------
+# --- records from the extension's tuples ----------------------------------------------
 
 def raw_package_info(**changes):
     raw = {
@@ -153,7 +155,7 @@ def raw_package_info(**changes):
 
 
 def test_package_info_from_raw():
-    info = types.PackageInfo._from_raw(raw_package_info())
+    info = types.PackageInfo._from_raw(raw_record(types.PackageInfo, raw_package_info()))
     assert info.name.startswith("Package_for_KB1")
     assert info.state is types.PackageFeatureState.INSTALLED
     assert info.release_type is types.ReleaseType.SECURITY_UPDATE
@@ -173,41 +175,41 @@ def test_package_info_from_raw():
 
 def test_package_info_ex_keeps_the_capability_id():
     raw = raw_package_info(capability_id="Language.Basic~~~de-DE~0.0.1.0")
-    info = types.PackageInfo._from_raw(raw)
+    info = types.PackageInfo._from_raw(raw_record(types.PackageInfo, raw))
     assert info.capability_id == "Language.Basic~~~de-DE~0.0.1.0"
 
 
 def test_unknown_enum_values_are_kept_as_ints():
-    info = types.PackageInfo._from_raw(raw_package_info(
+    info = types.PackageInfo._from_raw(raw_record(types.PackageInfo, raw_package_info(
         state=42, release_type=99, restart_required=7, fully_offline=5,
-        features=[{"name": "A", "state": 8}]))
+        features=[{"name": "A", "state": 8}])))
     assert (info.state, info.release_type, info.restart_required, info.fully_offline) == \
         (42, 99, 7, 5)
     assert type(info.state) is int and type(info.release_type) is int
     assert type(info.features[0].state) is int
-    package = types.DriverPackage._from_raw(raw_driver_package(signature=3))
+    package = types.DriverPackage._from_raw(raw_record(types.DriverPackage, raw_driver_package(signature=3)))
     assert package.signature == 3 and type(package.signature) is int
-    driver = types.Driver._from_raw(raw_driver(architecture=77))
+    driver = types.Driver._from_raw(raw_record(types.Driver, raw_driver(architecture=77)))
     assert driver.architecture == 77 and type(driver.architecture) is int
 
 
 def test_package_feature_and_capability_from_raw():
-    package = types.Package._from_raw({"name": "P", "state": 5, "release_type": 14,
-                                       "install_time": (0,) * 8})
+    package = types.Package._from_raw(raw_record(types.Package, {"name": "P", "state": 5, "release_type": 14,
+                                       "install_time": (0,) * 8}))
     assert package == types.Package("P", types.PackageFeatureState.INSTALL_PENDING,
                                     types.ReleaseType.ON_DEMAND_PACK, None)
-    feature = types.FeatureInfo._from_raw({
+    feature = types.FeatureInfo._from_raw(raw_record(types.FeatureInfo, {
         "name": "TelnetClient", "state": 2, "display_name": "Telnet Client",
-        "description": "d", "restart_required": 2, "custom_properties": []})
+        "description": "d", "restart_required": 2, "custom_properties": []}))
     assert feature.state is types.PackageFeatureState.STAGED
     assert feature.restart_required is types.RestartType.REQUIRED
     assert feature.custom_properties == ()
-    capability = types.CapabilityInfo._from_raw({
+    capability = types.CapabilityInfo._from_raw(raw_record(types.CapabilityInfo, {
         "name": "Language.Basic~~~en-US~0.0.1.0", "state": 0, "display_name": None,
-        "description": None, "download_size": 4294967295, "install_size": 0})
+        "description": None, "download_size": 4294967295, "install_size": 0}))
     assert capability.state is types.PackageFeatureState.NOT_PRESENT
     assert capability.download_size == 0xFFFFFFFF and capability.display_name is None
-    assert types.Capability._from_raw({"name": "X", "state": 6}).state \
+    assert types.Capability._from_raw(raw_record(types.Capability, {"name": "X", "state": 6})).state \
         is types.PackageFeatureState.SUPERSEDED
 
 
@@ -231,26 +233,26 @@ def raw_driver(**changes):
 
 
 def test_driver_records_from_raw():
-    package = types.DriverPackage._from_raw(raw_driver_package())
+    package = types.DriverPackage._from_raw(raw_record(types.DriverPackage, raw_driver_package()))
     assert package.inbox is False and package.boot_critical is True
     assert package.signature is types.DriverSignature.SIGNED
     assert package.date == dt.datetime(2020, 6, 12, tzinfo=UTC)
     assert isinstance(package.version, types.Version)
     assert str(package.version) == "12.19.1.37" and package.version.revision == 37
     assert package.version < types.Version._from_quad((12, 19, 2, 0))
-    driver = types.Driver._from_raw(raw_driver())
+    driver = types.Driver._from_raw(raw_record(types.Driver, raw_driver()))
     assert driver.architecture is types.Architecture.AMD64
     assert driver.compatible_ids is None and driver.hardware_id.startswith("PCI\\")
     with pytest.raises(ValueError):
-        types.DriverPackage._from_raw(raw_driver_package(version=(1, 2, 3)))
+        types.DriverPackage._from_raw(raw_record(types.DriverPackage, raw_driver_package(version=(1, 2, 3))))
 
 
 def test_appx_package_and_product_key_info_from_raw():
-    appx = types.AppxPackage._from_raw({
+    appx = types.AppxPackage._from_raw(raw_record(types.AppxPackage, {
         "package_name": "Microsoft.BingWeather_4.25.20211.0_neutral_~_8wekyb3d8bbwe",
         "display_name": "Microsoft.BingWeather", "publisher_id": "8wekyb3d8bbwe",
         "version": (4, 25, 20211, 0), "architecture": 11, "resource_id": "~",
-        "install_location": "%SYSTEMDRIVE%\\Program Files\\WindowsApps\\x", "region": None})
+        "install_location": "%SYSTEMDRIVE%\\Program Files\\WindowsApps\\x", "region": None}))
     assert appx.architecture is types.Architecture.NEUTRAL
     assert str(appx.version) == "4.25.20211.0" and appx.region is None
     key = types.ProductKeyInfo._from_raw(("Professional", "Retail"))
@@ -260,12 +262,13 @@ def test_appx_package_and_product_key_info_from_raw():
 def test_a_record_missing_a_field_is_an_error():
     raw = raw_package_info()
     del raw["features"]
-    with pytest.raises(KeyError):
-        types.PackageInfo._from_raw(raw)
+    # The extension's tuple then stops before the field: the record cannot be made.
+    with pytest.raises(TypeError):
+        types.PackageInfo._from_raw(raw_record(types.PackageInfo, raw))
 
 
 def test_records_are_frozen():
-    feature = types.Feature._from_raw({"name": "A", "state": 4})
+    feature = types.Feature._from_raw(raw_record(types.Feature, {"name": "A", "state": 4}))
     with pytest.raises(dataclasses.FrozenInstanceError):
         feature.state = types.PackageFeatureState.STAGED  # type: ignore[misc]
 
@@ -493,3 +496,34 @@ def test_the_stub_declares_exactly_the_extensions_public_names():
     assert public - declared == set(), "missing from _dism.pyi"
     assert {name for name in declared if not name.startswith("_")} - public == set(), \
         "declared in _dism.pyi but not in the extension"
+
+
+# --- one schema: each dataclass against the extension's field table ----------------
+
+def record_classes():
+    return [cls for cls in vars(types).values()
+            if isinstance(cls, type) and issubclass(cls, types._Record) and cls._dism_struct]
+
+
+@pytest.mark.parametrize("cls", record_classes(), ids=lambda cls: cls.__name__)
+def test_each_record_has_the_extensions_fields_in_order(cls):
+    """A field added to the C table (src/ext/convert.c) and not to the
+    dataclass, or the other way round, or in another order, fails here."""
+    names = tuple(spec.metadata["dism"] for spec in dataclasses.fields(cls))
+    assert names == dism._dism.RECORD_FIELDS[cls._dism_struct]
+
+
+def test_every_record_of_the_extension_has_a_dataclass():
+    described = {cls._dism_struct for cls in record_classes()}
+    # DismPackageInfo is DismPackageInfoEx without its last field, CapabilityId:
+    # PackageInfo serves both.
+    assert set(dism._dism.RECORD_FIELDS) - described == {"DismPackageInfo"}
+    plain, ex = (dism._dism.RECORD_FIELDS[name] for name in ("DismPackageInfo", "DismPackageInfoEx"))
+    assert ex == plain + ("CapabilityId",)
+
+
+def test_a_record_is_built_from_the_extensions_tuple():
+    raw = ("Package_for_KB1", 4, 14, (2021, 3, 2, 9, 10, 11, 12))
+    assert types.Package._from_raw(raw) == types.Package(
+        "Package_for_KB1", types.PackageFeatureState.INSTALLED, types.ReleaseType.ON_DEMAND_PACK,
+        dt.datetime(2021, 3, 2, 9, 10, 11, 12000, tzinfo=UTC))

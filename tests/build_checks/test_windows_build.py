@@ -33,7 +33,9 @@ from support import REPO
 INCLUDE = REPO / "src" / "include"
 DEF_FILE = REPO / "src" / "windows" / "dismapi.def"
 LIBRARY_C = REPO / "src" / "windows" / "library.c"
-EXTENSION_SOURCES = [REPO / "src" / "_dism.c", REPO / "src" / "_dism_servicing.c", LIBRARY_C]
+EXTENSION_DIR = REPO / "src" / "ext"
+EXTENSION_SOURCES = sorted(EXTENSION_DIR.glob("*.c")) + sorted(
+    (EXTENSION_DIR / "servicing").glob("*.c")) + [LIBRARY_C]
 CPYTHON = REPO / "build" / "cross" / "cpython"  # scripts/fetch-windows-python-headers.sh
 LIMITED_API = "0x030A0000"
 

@@ -15,6 +15,8 @@ from dism import cli, types
 
 from support.cli import run
 
+from support.raw_records import raw_record
+
 SUCCESS = "The operation completed successfully."
 
 
@@ -272,10 +274,10 @@ def test_online_is_not_supported_by_the_portable_engine(capsys):
 
 # --- rendering results -----------------------------------------------------------------
 
-FEATURES = [types.Feature._from_raw({"name": "NetFx3", "state": 4}),
-            types.Feature._from_raw({"name": "TelnetClient", "state": 2}),
-            types.Feature._from_raw({"name": "SMB1Protocol", "state": 3}),
-            types.Feature._from_raw({"name": "Future", "state": 42})]
+FEATURES = [types.Feature._from_raw(raw_record(types.Feature, {"name": "NetFx3", "state": 4})),
+            types.Feature._from_raw(raw_record(types.Feature, {"name": "TelnetClient", "state": 2})),
+            types.Feature._from_raw(raw_record(types.Feature, {"name": "SMB1Protocol", "state": 3})),
+            types.Feature._from_raw(raw_record(types.Feature, {"name": "Future", "state": 42}))]
 
 
 def human(result) -> list:
@@ -342,7 +344,7 @@ def package_info(**changes) -> types.PackageInfo:
         "restart_required": 2, "fully_offline": 0, "support_information": None,
         "custom_properties": [{"name": "Id", "value": "7", "path": "Meta"}],
         "features": [{"name": "A", "state": 4}], **changes}
-    return types.PackageInfo._from_raw(raw)
+    return types.PackageInfo._from_raw(raw_record(types.PackageInfo, raw))
 
 
 def test_package_info_human_and_json():
@@ -382,7 +384,7 @@ def driver_package(**changes) -> types.DriverPackage:
            "class_description": "Network adapters", "boot_critical": False, "signature": 2,
            "provider_name": "Intel", "date": (2020, 6, 5, 12, 0, 0, 0, 0),
            "version": (12, 19, 1, 37), **changes}
-    return types.DriverPackage._from_raw(raw)
+    return types.DriverPackage._from_raw(raw_record(types.DriverPackage, raw))
 
 
 def test_drivers_listing_and_json():
@@ -403,10 +405,10 @@ def test_drivers_listing_and_json():
 
 def test_driver_info_groups_devices_by_architecture():
     def device(arch, hwid):
-        return types.Driver._from_raw({
+        return types.Driver._from_raw(raw_record(types.Driver, {
             "manufacturer_name": "Intel", "hardware_description": "NIC", "hardware_id": hwid,
             "architecture": arch, "service_name": "e1d", "compatible_ids": None,
-            "exclude_ids": None})
+            "exclude_ids": None}))
 
     value = {"driver_package": driver_package(),
              "drivers": (device(9, "PCI\\A"), device(12, "PCI\\B"), device(9, "PCI\\C"))}
@@ -423,15 +425,15 @@ def test_driver_info_groups_devices_by_architecture():
 
 
 def test_capabilities_editions_appx_and_health():
-    caps = [types.Capability._from_raw({"name": "Language.Basic~~~en-US~0.0.1.0", "state": 4}),
-            types.Capability._from_raw({"name": "OpenSSH.Client~~~~0.0.1.0", "state": 0})]
+    caps = [types.Capability._from_raw(raw_record(types.Capability, {"name": "Language.Basic~~~en-US~0.0.1.0", "state": 4})),
+            types.Capability._from_raw(raw_record(types.Capability, {"name": "OpenSSH.Client~~~~0.0.1.0", "state": 0}))]
     lines = human(cli.ServicingResult("capabilities", "/m", caps))
     assert "Capability Identity : Language.Basic~~~en-US~0.0.1.0" in lines
     assert "State : Installed" in lines and "State : Not Present" in lines
 
-    info = types.CapabilityInfo._from_raw({
+    info = types.CapabilityInfo._from_raw(raw_record(types.CapabilityInfo, {
         "name": "C", "state": 5, "display_name": "Cap", "description": None,
-        "download_size": 1234567, "install_size": 0})
+        "download_size": 1234567, "install_size": 0}))
     lines = human(cli.ServicingResult("capability", "/m", info))
     assert "State : Install Pending" in lines and "Download Size : 1,234,567 bytes" in lines
 
@@ -443,11 +445,11 @@ def test_capabilities_editions_appx_and_health():
     assert ["Target Edition : Enterprise", "Target Edition : Education"] == \
         [line for line in lines if line.startswith("Target Edition")]
 
-    appx = types.AppxPackage._from_raw({
+    appx = types.AppxPackage._from_raw(raw_record(types.AppxPackage, {
         "package_name": "Microsoft.BingWeather_4.25.20211.0_neutral_~_8wekyb3d8bbwe",
         "display_name": "Microsoft.BingWeather", "publisher_id": "8wekyb3d8bbwe",
         "version": (4, 25, 20211, 0), "architecture": 11, "resource_id": "~",
-        "install_location": "x", "region": None})
+        "install_location": "x", "region": None}))
     lines = human(cli.ServicingResult("provisioned_appx_packages", "/m", [appx]))
     assert "DisplayName : Microsoft.BingWeather" in lines and "Architecture : neutral" in lines
     assert "Version : 4.25.20211.0" in lines and "Regions : None" in lines

@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 
 import dism
-from dism import _dism
+from dism import _dism, types
 from dism.testing import (AppxSpec, DriverSpec, FeatureSpec, PackageSpec, WindowsImageSpec,
                           build_windows_tree, sample_servicing_spec)
 from dism.testing.servicing import package_manifest
 
 from support import SHARED_REAL
+from support.raw_records import record_dict
 from support.hives import HiveReader, load_hivex
 
 # The DISM values the tests expect for each CBS state code, stated here
@@ -51,6 +52,12 @@ def session(image):
         yield s._handle
 
 
+def driver_info(session, path):
+    """get_driver_info's (devices, package) as dicts keyed by field name."""
+    devices, pkg = _dism.get_driver_info(session, path)
+    return record_dict(types.Driver, devices), record_dict(types.DriverPackage, pkg)
+
+
 def package(spec, name) -> PackageSpec:
     return next(p for p in spec.packages if p.name == name)
 
@@ -62,7 +69,7 @@ def driver(spec, published) -> DriverSpec:
 # --- packages ----------------------------------------------------------------
 
 def test_packages_list_the_visible_ones_with_state_release_and_time(session, spec):
-    listed = {p["name"]: p for p in _dism.get_packages(session)}
+    listed = {p["name"]: p for p in record_dict(types.Package, _dism.get_packages(session))}
     visible = [p for p in spec.packages if p.visibility != 2]
     assert sorted(listed) == sorted(p.identity for p in visible)
     for p in visible:
@@ -75,7 +82,7 @@ def test_packages_list_the_visible_ones_with_state_release_and_time(session, spe
 
 def test_package_info_reads_registry_and_manifest(session, spec):
     p = package(spec, "Package_for_KB5005565")
-    info = _dism.get_package_info(session, p.identity, False)
+    info = record_dict(types.PackageInfo, _dism.get_package_info(session, p.identity, False))
     assert info["name"] == p.identity
     assert info["state"] == INSTALLED and info["applicable"] is True
     assert info["release_type"] == 4
@@ -97,29 +104,29 @@ def test_package_info_reads_registry_and_manifest(session, spec):
 
 def test_package_info_lists_the_packages_features(session, spec):
     p = package(spec, "Microsoft-Windows-Foundation-Package")
-    info = _dism.get_package_info(session, p.identity, False)
+    info = record_dict(types.PackageInfo, _dism.get_package_info(session, p.identity, False))
     got = {f["name"]: f["state"] for f in info["features"]}
     assert got == {f.name: EXPECTED_STATE[f.state] for f in p.features}
 
 
 def test_package_info_ex_gives_the_capability_id(session, spec):
     p = package(spec, "OpenSSH-Client-Package")
-    info = _dism.get_package_info(session, p.identity, False, ex=True)
+    info = record_dict(types.PackageInfo, _dism.get_package_info(session, p.identity, False, ex=True))
     assert info["capability_id"] == "OpenSSH.Client~~~~0.0.1.0"
     plain = package(spec, "Package_for_KB5005565")
-    assert _dism.get_package_info(session, plain.identity, False, ex=True)["capability_id"] is None
+    assert record_dict(types.PackageInfo, _dism.get_package_info(session, plain.identity, False, ex=True))["capability_id"] is None
 
 
 def test_package_without_manifest_reports_registry_facts_only(session, spec):
     p = package(spec, "Package_for_DotNetRollup")
-    info = _dism.get_package_info(session, p.identity, False)
+    info = record_dict(types.PackageInfo, _dism.get_package_info(session, p.identity, False))
     assert info["state"] == INSTALLED and info["display_name"] is None
     assert info["release_type"] == 13
 
 
 def test_package_by_name_is_case_insensitive_and_unknown_is_not_found(session, spec):
     p = package(spec, "Package_for_KB5005565")
-    assert _dism.get_package_info(session, p.identity.upper(), False)["name"] == p.identity
+    assert record_dict(types.PackageInfo, _dism.get_package_info(session, p.identity.upper(), False))["name"] == p.identity
     with pytest.raises(dism.NotFoundError, match="no package named"):
         _dism.get_package_info(session, "Package_for_KB0~31bf3856ad364e35~amd64~~1.0", False)
 
@@ -129,11 +136,11 @@ def test_package_by_path(session, spec, tmp_path):
     folder = tmp_path / "expanded"
     folder.mkdir()
     (folder / "update.mum").write_bytes(package_manifest(p))
-    info = _dism.get_package_info(session, str(folder), True)
+    info = record_dict(types.PackageInfo, _dism.get_package_info(session, str(folder), True))
     assert info["name"] == p.identity and info["state"] == INSTALLED
     other = PackageSpec("Package_for_KB9999999", version="19041.2000.1.1")
     (folder / "update.mum").write_bytes(package_manifest(other))
-    info = _dism.get_package_info(session, str(folder), True)
+    info = record_dict(types.PackageInfo, _dism.get_package_info(session, str(folder), True))
     assert info["name"] == other.identity and info["state"] == NOT_PRESENT
     assert info["applicable"] is False
     cab = tmp_path / "x.cab"
@@ -151,7 +158,7 @@ def foundation_features(spec) -> list[FeatureSpec]:
 
 
 def test_features_list_selectable_features_with_their_states(session, spec):
-    got = {f["name"]: f["state"] for f in _dism.get_features(session)}
+    got = {f["name"]: f["state"] for f in record_dict(types.Feature, _dism.get_features(session))}
     expected = {f.name: EXPECTED_STATE[f.state] for f in foundation_features(spec) if f.selectable}
     assert got == expected
     assert "MSRDC-Infrastructure" not in got      # no <selectable>: not a user feature
@@ -159,17 +166,17 @@ def test_features_list_selectable_features_with_their_states(session, spec):
 
 def test_features_of_one_package(session, spec):
     identity = package(spec, "Microsoft-Windows-Foundation-Package").identity
-    got = {f["name"] for f in _dism.get_features(session, identity, False)}
+    got = {f["name"] for f in record_dict(types.Feature, _dism.get_features(session, identity, False))}
     assert got == {f.name for f in foundation_features(spec)}
-    assert _dism.get_features(session, package(spec, "Package_for_KB5005565").identity,
-                              False) == []
+    assert record_dict(types.Feature, _dism.get_features(session, package(spec, "Package_for_KB5005565").identity,
+                              False)) == []
 
 
 def test_feature_info(session, spec):
     for f in foundation_features(spec):
         if not f.selectable:
             continue
-        info = _dism.get_feature_info(session, f.name)
+        info = record_dict(types.FeatureInfo, _dism.get_feature_info(session, f.name))
         assert info["name"] == f.name
         assert info["state"] == EXPECTED_STATE[f.state]
         assert info["display_name"] == f.display_name
@@ -182,7 +189,7 @@ def test_feature_info(session, spec):
 def test_feature_parents(session, spec):
     by_name = {f.name: f for f in foundation_features(spec)}
     for f in by_name.values():
-        parents = _dism.get_feature_parent(session, f.name)
+        parents = record_dict(types.Feature, _dism.get_feature_parent(session, f.name))
         if f.parent:
             assert parents == [{"name": f.parent,
                                 "state": EXPECTED_STATE[by_name[f.parent].state]}]
@@ -222,9 +229,9 @@ def test_enabling_checks_parents_before_refusing(tmp_path):
 # --- drivers -----------------------------------------------------------------
 
 def test_drivers_third_party_and_all(session, spec, image):
-    third = {d["published_name"]: d for d in _dism.get_drivers(session, False)}
+    third = {d["published_name"]: d for d in record_dict(types.DriverPackage, _dism.get_drivers(session, False))}
     assert sorted(third) == sorted(d.published_name for d in spec.drivers if d.third_party)
-    everything = {d["published_name"]: d for d in _dism.get_drivers(session, True)}
+    everything = {d["published_name"]: d for d in record_dict(types.DriverPackage, _dism.get_drivers(session, True))}
     assert sorted(everything) == sorted(d.published_name for d in spec.drivers)
     for d in spec.drivers:
         got = everything[d.published_name]
@@ -245,7 +252,7 @@ def test_drivers_third_party_and_all(session, spec, image):
 
 def test_driver_info_parses_the_inf(session, spec):
     for d in spec.drivers:
-        devices, pkg = _dism.get_driver_info(session, d.published_name)
+        devices, pkg = driver_info(session, d.published_name)
         assert pkg["published_name"] == d.published_name
         assert pkg["provider_name"] == d.provider
         expected = {dev.hardware_id: dev for dev in d.devices}
@@ -263,7 +270,7 @@ def test_driver_info_parses_the_inf(session, spec):
 def test_driver_info_of_an_inf_file(session, spec, image):
     d = driver(spec, "oem1.inf")
     inf = image / "Windows" / "INF" / "oem1.inf"
-    devices, pkg = _dism.get_driver_info(session, str(inf))
+    devices, pkg = driver_info(session, str(inf))
     assert pkg["class_name"] == d.class_name and pkg["version"] == tuple(d.version)
     assert pkg["inbox"] is False
     assert "Contoso Gigabit Adapter (Réseau)" in {x["hardware_description"] for x in devices}
@@ -295,9 +302,9 @@ def test_driver_writes_are_validated_then_refused(session, image, tmp_path):
 # --- capabilities, edition, apps, storage, health ----------------------------
 
 def test_capabilities(session, spec):
-    got = {c["name"]: c["state"] for c in _dism.get_capabilities(session)}
+    got = {c["name"]: c["state"] for c in record_dict(types.Capability, _dism.get_capabilities(session))}
     assert got == {"OpenSSH.Client~~~~0.0.1.0": INSTALLED, "Language.Basic~~~de-DE~0.0.1.0": STAGED}
-    info = _dism.get_capability_info(session, "OpenSSH.Client~~~~0.0.1.0")
+    info = record_dict(types.CapabilityInfo, _dism.get_capability_info(session, "OpenSSH.Client~~~~0.0.1.0"))
     assert info["display_name"] == "OpenSSH Client" and info["state"] == INSTALLED
     assert info["download_size"] == 0 and info["install_size"] == 0
     with pytest.raises(dism.NotApplicableError):
@@ -327,7 +334,7 @@ def test_check_health_honours_a_cancel_token(session):
 
 
 def test_provisioned_apps(session, spec):
-    got = {a["package_name"]: a for a in _dism.get_provisioned_appx_packages(session)}
+    got = {a["package_name"]: a for a in record_dict(types.AppxPackage, _dism.get_provisioned_appx_packages(session))}
     assert sorted(got) == sorted(a.full_name for a in spec.appx)
     for a in spec.appx:
         app = got[a.full_name]
@@ -425,9 +432,9 @@ def test_an_image_without_servicing_data_gives_empty_results(tmp_path):
     root = build_windows_tree(tmp_path / "bare", WindowsImageSpec(name="bare"))
     with dism.Session(root) as s:
         h = s._handle
-        assert _dism.get_packages(h) == [] and _dism.get_features(h) == []
-        assert _dism.get_drivers(h, True) == [] and _dism.get_capabilities(h) == []
-        assert _dism.get_provisioned_appx_packages(h) == []
+        assert record_dict(types.Package, _dism.get_packages(h)) == [] and record_dict(types.Feature, _dism.get_features(h)) == []
+        assert record_dict(types.DriverPackage, _dism.get_drivers(h, True)) == [] and record_dict(types.Capability, _dism.get_capabilities(h)) == []
+        assert record_dict(types.AppxPackage, _dism.get_provisioned_appx_packages(h)) == []
         with pytest.raises(dism.NotSupportedError):
             _dism.get_reserved_storage_state(h)
 
@@ -464,8 +471,8 @@ def test_real_system_hives(tmp_path, hive, total, third_party):
     assert len(expected) == total
     root = image_with_hive(tmp_path, "SYSTEM", hive)
     with dism.Session(root) as s:
-        everything = _dism.get_drivers(s._handle, True)
-        oem = _dism.get_drivers(s._handle, False)
+        everything = record_dict(types.DriverPackage, _dism.get_drivers(s._handle, True))
+        oem = record_dict(types.DriverPackage, _dism.get_drivers(s._handle, False))
     assert sorted(d["published_name"] for d in everything) == sorted(expected.values())
     assert {d["published_name"] for d in oem} == third_party
     for d in everything:
@@ -485,8 +492,8 @@ def test_real_container_software_hive_lacks_the_keys(tmp_path):
     root = image_with_hive(tmp_path, "SOFTWARE", "scancode-toolkit__Software_Delta")
     with dism.Session(root) as s:
         h = s._handle
-        assert _dism.get_packages(h) == [] and _dism.get_features(h) == []
-        assert _dism.get_provisioned_appx_packages(h) == []
+        assert record_dict(types.Package, _dism.get_packages(h)) == [] and record_dict(types.Feature, _dism.get_features(h)) == []
+        assert record_dict(types.AppxPackage, _dism.get_provisioned_appx_packages(h)) == []
         with pytest.raises(dism.NotFoundError, match="EditionID"):
             _dism.get_current_edition(h)
         with pytest.raises(dism.NotSupportedError, match="no component store"):
@@ -536,9 +543,9 @@ def test_links_and_fifos_in_the_image_are_not_followed(tmp_path, spec):
     manifest.symlink_to(secret)
     os.mkfifo(packages / "Evil~31bf3856ad364e35~amd64~~1.0.mum")
     with dism.Session(root) as s:
-        info = _dism.get_package_info(s._handle, kb.identity, False)
+        info = record_dict(types.PackageInfo, _dism.get_package_info(s._handle, kb.identity, False))
         assert info["custom_properties"] == [] and info["display_name"] is None
-        assert {c["name"] for c in _dism.get_capabilities(s._handle)} == {
+        assert {c["name"] for c in record_dict(types.Capability, _dism.get_capabilities(s._handle))} == {
             "OpenSSH.Client~~~~0.0.1.0", "Language.Basic~~~de-DE~0.0.1.0"}
 
 
@@ -557,7 +564,7 @@ def test_a_manifest_with_endless_custom_information_is_refused(tmp_path):
         with pytest.raises(dism.DismError, match="more custom information"):
             _dism.get_package_info(s._handle, identity, False)
         # Listing still works: the package is reported without its manifest's facts.
-        assert [p["name"] for p in _dism.get_packages(s._handle)] == [identity]
+        assert [p["name"] for p in record_dict(types.Package, _dism.get_packages(s._handle))] == [identity]
 
 
 def test_a_package_with_very_many_features(tmp_path):
@@ -565,7 +572,7 @@ def test_a_package_with_very_many_features(tmp_path):
     spec = WindowsImageSpec(name="many", packages=(PackageSpec("Big-Package", features=features),))
     root = build_windows_tree(tmp_path / "image", spec)
     with dism.Session(root) as s:
-        got = _dism.get_features(s._handle)
+        got = record_dict(types.Feature, _dism.get_features(s._handle))
     assert len(got) == 20000 and {f["state"] for f in got} == {STAGED}
 
 
@@ -576,7 +583,7 @@ def test_an_image_without_driver_database_lists_published_infs(tmp_path):
     root = build_windows_tree(tmp_path / "image", spec)
     (root / "Windows" / "System32" / "config" / "DRIVERS").unlink()
     with dism.Session(root) as s:
-        got = {d["published_name"]: d for d in _dism.get_drivers(s._handle, False)}
+        got = {d["published_name"]: d for d in record_dict(types.DriverPackage, _dism.get_drivers(s._handle, False))}
     third = [d for d in drivers if d.third_party]
     assert sorted(got) == sorted(d.published_name for d in third) and third
     for d in third:
@@ -590,7 +597,7 @@ def test_a_permanent_package_cannot_be_removed(tmp_path):
     spec = WindowsImageSpec(name="perm", packages=(PackageSpec("Permanent-Package", state=0x80),))
     root = build_windows_tree(tmp_path / "image", spec)
     with dism.Session(root) as s:
-        assert _dism.get_packages(s._handle)[0]["state"] == INSTALLED
+        assert record_dict(types.Package, _dism.get_packages(s._handle))[0]["state"] == INSTALLED
         with pytest.raises(dism.DismError, match="permanent") as info:
             _dism.remove_package(s._handle, spec.packages[0].identity, False)
         assert info.value.hresult == 0x80070005

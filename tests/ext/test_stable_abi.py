@@ -25,7 +25,9 @@ from support import REPO
 
 LIMITED_API = "0x030A0000"
 LIMITED_API_DOTTED = "3.10"
-SOURCES = ["_dism.c", "_dism_servicing.c"]
+EXTENSION = REPO / "src" / "ext"
+SOURCES = [str(p.relative_to(REPO / "src")) for p in
+           sorted(EXTENSION.glob("*.c")) + sorted((EXTENSION / "servicing").glob("*.c"))]
 
 free_threaded = pytest.mark.skipif(
     bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
@@ -53,9 +55,10 @@ def compile_limited(source: Path, out: Path) -> subprocess.CompletedProcess:
 @free_threaded
 @pytest.mark.parametrize("name", SOURCES)
 def test_source_compiles_under_the_limited_api(tmp_path, name):
-    built = compile_limited(REPO / "src" / name, tmp_path / (name + ".o"))
+    obj = tmp_path / (Path(name).name + ".o")
+    built = compile_limited(REPO / "src" / name, obj)
     assert built.returncode == 0, built.stderr
-    assert (tmp_path / (name + ".o")).stat().st_size > 0
+    assert obj.stat().st_size > 0
 
 
 @free_threaded

@@ -41,7 +41,8 @@ def runtime_library(name: str) -> str:
 
 
 def extension_sources() -> list[str]:
-    sources = [REPO / "src" / "_dism.c", REPO / "src" / "_dism_servicing.c"]
+    extension = REPO / "src" / "ext"
+    sources = sorted(extension.glob("*.c")) + sorted((extension / "servicing").glob("*.c"))
     sources += sorted(p for p in ENGINE.glob("*.c") if p.name != "mountd.c")
     return [str(p) for p in sources]
 

@@ -1,0 +1,46 @@
+/*
+ * library.h - the choice of DismApi.dll on Windows (library.c), in plain C.
+ *
+ * The extension links DismApi.dll with /DELAYLOAD; library.c owns the DLL
+ * every DISM call of the process goes to and the delay-load hook that
+ * hands it out.  These functions return Win32 values and know nothing of
+ * Python: the extension (src/ext/dll_choice.c) turns them into Python
+ * functions and exceptions.  Elsewhere the portable engine is linked in and
+ * there is nothing to choose.
+ */
+#ifndef DISM_WINDOWS_LIBRARY_H
+#define DISM_WINDOWS_LIBRARY_H
+
+#include <windows.h>
+
+/* Loads DismApi.dll from `path` (a full path), or the in-box System32 copy
+ * for NULL.  ERROR_SUCCESS with *dll set, or the loader's error. */
+DWORD library_load(const wchar_t *path, HMODULE *dll);
+
+/* The first export every DismApi.dll since Windows 8 has that `dll` lacks,
+ * or NULL when it has them all. */
+const char *library_first_missing_export(HMODULE dll);
+
+/* Makes `dll` the process's choice unless another one was chosen first;
+ * returns the module that is now chosen. */
+HMODULE library_choose(HMODULE dll);
+
+/* The chosen DLL, or NULL when none is chosen yet. */
+HMODULE library_current(void);
+
+/* The full path of a loaded module into buf (size wide chars): its length,
+ * or 0 with GetLastError() set. */
+DWORD library_module_path(HMODULE dll, wchar_t *buf, DWORD size);
+
+/* The (major, minor, build, revision) file version of a PE file:
+ * ERROR_SUCCESS or the Win32 error. */
+DWORD library_file_version(const wchar_t *path, unsigned version[4]);
+
+/* Whether the process token is elevated: ERROR_SUCCESS or the Win32 error. */
+DWORD library_is_elevated(int *elevated);
+
+/* `name` in the chosen DismApi.dll (choosing the in-box copy if the process
+ * has not chosen yet), or NULL if that DLL does not export it. */
+FARPROC dism_library_symbol(const char *name);
+
+#endif /* DISM_WINDOWS_LIBRARY_H */
