@@ -25,7 +25,7 @@ import sys
 import sysconfig
 import threading
 from dataclasses import dataclass
-from typing import Callable, Iterable, List, Optional, Tuple, Union
+from typing import Callable, Iterable, List, Mapping, Optional, Tuple, Union
 
 from . import _dism
 from .errors import DismLibraryError
@@ -87,9 +87,11 @@ def adk_dism_dirs(kits_roots: Iterable[str], architecture: str) -> List[str]:
 def read_kits_roots() -> List[str]:
     """The installed kits' root folders from the registry, newest first.  The
     ADK installer writes them to the 32-bit view on every architecture."""
+    roots: List[str] = []
+    if sys.platform != "win32":
+        return roots
     import winreg
 
-    roots = []
     try:
         key = winreg.OpenKey(winreg.HKEY_LOCAL_MACHINE, INSTALLED_ROOTS_KEY, 0,
                              winreg.KEY_READ | winreg.KEY_WOW64_32KEY)
@@ -136,14 +138,14 @@ def folder_dll(folder: PathArg) -> str:
     return candidate
 
 
-def requested(dism_dir: Optional[PathArg], environ=os.environ) -> Optional[PathArg]:
+def requested(dism_dir: Optional[PathArg], environ: Mapping[str, str] = os.environ) -> Optional[PathArg]:
     """What the caller asked for: the argument, else the environment variable."""
     if dism_dir is not None:
         return dism_dir
     return environ.get(ENV_VAR) or None
 
 
-def resolve(dism_dir: Optional[PathArg], environ=os.environ,
+def resolve(dism_dir: Optional[PathArg], environ: Mapping[str, str] = os.environ,
             find_adk: Callable[[], str] = find_adk_dll) -> Tuple[DismSource, Optional[str]]:
     """(source, full path of the DLL, or None for the in-box copy)."""
     wanted = requested(dism_dir, environ)
@@ -156,6 +158,8 @@ def resolve(dism_dir: Optional[PathArg], environ=os.environ,
 
 def _load_windows(dism_dir: Optional[PathArg]) -> None:
     global _source
+    if sys.platform != "win32":  # callers check IS_WINDOWS; this tells the type checker
+        raise AssertionError("the DLL choice exists on Windows only")
     if dism_dir is None and _dism.library_path() is not None:
         return  # the process's choice stands for every later start of DISM
     source, path = resolve(dism_dir)
@@ -177,7 +181,7 @@ def _sentence(error: OSError) -> str:
 
 def _win32_hresult(error: OSError) -> int:
     winerror = getattr(error, "winerror", None)
-    if winerror:
+    if isinstance(winerror, int) and winerror:
         return 0x80070000 | (winerror & 0xFFFF)
     return _dism.E_FAIL
 
@@ -203,7 +207,7 @@ def portable_version(package_version: str) -> Tuple[int, int, int, int]:
 def dism_library() -> DismLibrary:
     """The DISM library this process uses (loading the default one on Windows
     if nothing has been loaded yet, without initializing DISM)."""
-    if not IS_WINDOWS:
+    if sys.platform != "win32":  # spelled out, so the type checker follows it
         from . import __version__
 
         return DismLibrary(os.path.abspath(_dism.__file__), portable_version(__version__),
@@ -213,4 +217,6 @@ def dism_library() -> DismLibrary:
             _load_windows(None)
         path = _dism.library_path()
         source = _source or DismSource.SYSTEM
-    return DismLibrary(path, tuple(_dism.file_version(path)), source)
+    if path is None:  # load_library either chose a DLL or raised
+        raise AssertionError("no DismApi.dll chosen after a successful load")
+    return DismLibrary(path, _dism.file_version(path), source)

@@ -475,15 +475,17 @@ class Session:
 
     # -- editions and product keys ---------------------------------------------
 
-    def get_current_edition(self) -> str:
-        """_DismGetCurrentEdition: the image's edition ID ("Professional")."""
+    def get_current_edition(self) -> Optional[str]:
+        """_DismGetCurrentEdition: the image's edition ID ("Professional"), or
+        None when DISM answers without one."""
         self._require_open()
         return _dism.get_current_edition(self._handle)
 
     def get_target_editions(self) -> List[str]:
         """_DismGetTargetEditions: the editions the image can be changed to."""
         self._require_open()
-        return list(_dism.get_target_editions(self._handle))
+        # A NULL entry (DISM's list of DismString may hold one) names no edition.
+        return [e for e in _dism.get_target_editions(self._handle) if e is not None]
 
     def set_edition(self, edition: str, *, product_key: Optional[str] = None,
                     progress: Optional[ProgressCallback] = None,
@@ -509,9 +511,9 @@ class Session:
         self._require_open()
         return ProductKeyInfo._from_raw(_dism.get_product_key_info(self._handle, key))
 
-    def get_registry_mount_point(self, hive: Union[RegistryHive, int]) -> str:
+    def get_registry_mount_point(self, hive: Union[RegistryHive, int]) -> Optional[str]:
         """_DismGetRegistryMountPoint: where DISM loaded one of the image's
-        registry hives (offline sessions)."""
+        registry hives (offline sessions), or None when DISM answers without one."""
         if isinstance(hive, bool) or not isinstance(hive, int):
             raise TypeError(f"hive must be a RegistryHive, not {type(hive).__name__}")
         self._require_open()
