@@ -1,0 +1,381 @@
+"""The servicing verbs: a session on an image (DISM.exe: /Image or /Online)
+reading or changing its features, packages, drivers, capabilities, edition,
+provisioned apps and component store health.
+
+Each verb has its options (functions adding them to its parser), a check
+for what argparse cannot say, and its action, which returns a result.
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+import contextlib
+import os
+from typing import Any, Callable, Dict, Iterator, List, Optional, Union
+
+import dism
+
+from ..console import Console, ProgressBar
+from ..results import ActionResult, ServicingResult
+
+# ---------------------------------------------------------------------------
+# Options
+# ---------------------------------------------------------------------------
+
+
+def image_target(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group(required=True)
+    group.add_argument("--image", metavar="DIR",
+                       help="the mounted image or offline Windows root to service "
+                            "(DISM.exe: /Image)")
+    group.add_argument("--online", action="store_true",
+                       help="service the running Windows; Windows only (DISM.exe: /Online)")
+    parser.add_argument("--windows-dir", metavar="DIR",
+                        help="the Windows directory, relative to the image root "
+                             "(default Windows; DISM.exe: /WindowsDir)")
+
+
+def list_format(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", type=str.lower, choices=("list", "table"), default="list",
+                        help="show the list as blocks (default) or as a table "
+                             "(DISM.exe: /Format)")
+
+
+def _package_choice(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    group = parser.add_mutually_exclusive_group(required=required)
+    group.add_argument("--package-name", metavar="NAME",
+                       help="the package's identity (DISM.exe: /PackageName)")
+    group.add_argument("--package-path", metavar="PATH",
+                       help="the package's .cab file or folder (DISM.exe: /PackagePath)")
+
+
+any_package: Callable[[argparse.ArgumentParser], None] = functools.partial(_package_choice, required=False)
+one_package: Callable[[argparse.ArgumentParser], None] = functools.partial(_package_choice, required=True)
+
+
+def package_paths(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--package-path", action="append", required=True, metavar="PATH",
+                        help="a .cab or .msu file, or an expanded .cab folder; may be repeated "
+                             "(DISM.exe: /PackagePath)")
+    parser.add_argument("--ignore-check", action="store_true",
+                        help="skip the applicability check (DISM.exe: /IgnoreCheck)")
+    parser.add_argument("--prevent-pending", action="store_true",
+                        help="refuse a package that needs online actions "
+                             "(DISM.exe: /PreventPending)")
+
+
+def feature_name(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--feature-name", required=True, metavar="NAME",
+                        help="the feature (DISM.exe: /FeatureName)")
+
+
+def feature_name_list(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--feature-name", action="append", required=True, metavar="NAME",
+                        help="a feature; repeat it or separate names with ';' "
+                             "(DISM.exe: /FeatureName)")
+
+
+def enable_all(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--all", action="store_true",
+                        help="enable the parent features too (DISM.exe: /All)")
+
+
+def disable_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--package-name", metavar="NAME",
+                        help="the package holding the features, when not the foundation "
+                             "(DISM.exe: /PackageName)")
+    parser.add_argument("--remove", action="store_true",
+                        help="remove the features' files too (DISM.exe: /Remove)")
+
+
+def sources(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--source", action="append", default=[], metavar="PATH",
+                        help="where to find the files; may be repeated (DISM.exe: /Source)")
+    parser.add_argument("--limit-access", action="store_true",
+                        help="do not look on Windows Update (DISM.exe: /LimitAccess)")
+
+
+def all_drivers(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--all", action="store_true",
+                        help="list the in-box drivers too (DISM.exe: /All)")
+
+
+def driver_to_show(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--driver", required=True, metavar="INF",
+                        help="a published name (oem0.inf) or an .inf file (DISM.exe: /Driver)")
+
+
+def drivers_to_add(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--driver", required=True, metavar="PATH",
+                        help="an .inf file, or a folder of them (DISM.exe: /Driver)")
+    parser.add_argument("--recurse", action="store_true",
+                        help="take the .inf files in every folder below too (DISM.exe: /Recurse)")
+    parser.add_argument("--force-unsigned", action="store_true",
+                        help="add unsigned drivers too (DISM.exe: /ForceUnsigned)")
+
+
+def drivers_to_remove(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--driver", action="append", required=True, metavar="INF",
+                        help="a published name (oem0.inf); may be repeated (DISM.exe: /Driver)")
+
+
+def capability_name(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--capability-name", required=True, metavar="NAME",
+                        help="the capability's identity (DISM.exe: /CapabilityName)")
+
+
+def unattend_file(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--unattend", required=True, metavar="PATH",
+                        help="the answer file (DISM.exe: /Apply-Unattend:PATH)")
+    parser.add_argument("--single-session", action="store_true",
+                        help="install the file's packages in one servicing session")
+
+
+def check_target(args: argparse.Namespace) -> Optional[str]:
+    if args.online and args.windows_dir is not None:
+        return "--windows-dir applies only with --image"
+    return None
+
+
+def check_feature_names(args: argparse.Namespace) -> Optional[str]:
+    problem = check_target(args)
+    if problem:
+        return problem
+    if any(not name.strip() for name in _feature_names(args)):
+        return "--feature-name needs a name (an empty name, or an empty one between ';')"
+    return None
+
+
+def _feature_names(args: argparse.Namespace) -> List[str]:
+    """--feature-name given several times, each possibly "A;B" as DISM.exe takes it."""
+    return [name for given in args.feature_name for name in given.split(";")]
+
+
+# ---------------------------------------------------------------------------
+# The session, and the two shapes of a servicing action
+# ---------------------------------------------------------------------------
+
+def _image_label(args: argparse.Namespace) -> str:
+    return "online" if args.online else os.path.abspath(args.image)
+
+
+@contextlib.contextmanager
+def _session(args: argparse.Namespace) -> Iterator[dism.Session]:
+    if args.online:
+        session = dism.Session.online()
+    else:
+        session = dism.Session(args.image, windows_dir=args.windows_dir)
+    with session:
+        yield session
+
+
+def _package_context(args: argparse.Namespace) -> Dict[str, Any]:
+    return {"package_name": getattr(args, "package_name", None),
+            "package_path": getattr(args, "package_path", None)}
+
+
+def _read(args: argparse.Namespace, kind: str, query: Callable[[dism.Session], Any],
+          context: Optional[Dict[str, Any]] = None) -> ServicingResult:
+    """What `query` reads from the image, as the result of kind `kind`; a
+    list is shown as a table when --format says so."""
+    with _session(args) as session:
+        value = query(session)
+    table = getattr(args, "format", "list") == "table"
+    return ServicingResult(kind, _image_label(args), value, table, context or {})
+
+
+def _change(args: argparse.Namespace, console: Console, title: str,
+            change: Callable[[dism.Session, Optional[ProgressBar]], object]) -> bool:
+    """Make one change under a progress step titled `title`; whether the
+    image now needs a restart."""
+    with _session(args) as session:
+        with console.step(title) as progress:
+            change(session, progress)
+        return session.reboot_required
+
+
+def _changed(args: argparse.Namespace, operation: str, restart: bool,
+             details: Dict[str, Any]) -> ActionResult:
+    return ActionResult(operation, {"image": _image_label(args), **details},
+                        restart_required=restart)
+
+
+# ---------------------------------------------------------------------------
+# Actions that read
+# ---------------------------------------------------------------------------
+
+def get_features(args: argparse.Namespace, console: Console) -> ServicingResult:
+    return _read(args, "features",
+                 lambda session: session.get_features(args.package_name,
+                                                      package_path=args.package_path),
+                 _package_context(args))
+
+
+def get_featureinfo(args: argparse.Namespace, console: Console) -> ServicingResult:
+    return _read(args, "feature",
+                 lambda session: session.get_feature_info(args.feature_name, args.package_name,
+                                                          package_path=args.package_path))
+
+
+def get_packages(args: argparse.Namespace, console: Console) -> ServicingResult:
+    return _read(args, "packages", lambda session: session.get_packages())
+
+
+def get_packageinfo(args: argparse.Namespace, console: Console) -> ServicingResult:
+    return _read(args, "package",
+                 lambda session: session.get_package_info(args.package_name,
+                                                          path=args.package_path))
+
+
+def get_drivers(args: argparse.Namespace, console: Console) -> ServicingResult:
+    console.say("Obtaining list of 3rd party drivers from the driver store..." if not args.all
+                else "Obtaining list of all drivers from the driver store...")
+    console.say()
+    return _read(args, "drivers", lambda session: session.get_drivers(args.all),
+                 {"all_drivers": args.all})
+
+
+def _driver_info(session: dism.Session, driver: str) -> Dict[str, Any]:
+    package, drivers = session.get_driver_info(driver)
+    return {"driver_package": package, "drivers": drivers}
+
+
+def get_driverinfo(args: argparse.Namespace, console: Console) -> ServicingResult:
+    return _read(args, "driver_info", lambda session: _driver_info(session, args.driver))
+
+
+def get_capabilities(args: argparse.Namespace, console: Console) -> ServicingResult:
+    return _read(args, "capabilities", lambda session: session.get_capabilities())
+
+
+def get_capabilityinfo(args: argparse.Namespace, console: Console) -> ServicingResult:
+    return _read(args, "capability",
+                 lambda session: session.get_capability_info(args.capability_name))
+
+
+def get_currentedition(args: argparse.Namespace, console: Console) -> ServicingResult:
+    return _read(args, "current_edition", lambda session: session.get_current_edition())
+
+
+def get_targeteditions(args: argparse.Namespace, console: Console) -> ServicingResult:
+    return _read(args, "target_editions", lambda session: session.get_target_editions())
+
+
+def get_provisionedappxpackages(args: argparse.Namespace, console: Console) -> ServicingResult:
+    return _read(args, "provisioned_appx_packages",
+                 lambda session: session.get_provisioned_appx_packages())
+
+
+def check_health(args: argparse.Namespace, console: Console) -> ServicingResult:
+    return _read(args, "health_state", lambda session: session.check_health())
+
+
+def _scan(session: dism.Session, console: Console) -> Union[dism.ImageHealthState, int]:
+    with console.step("Scanning the component store") as progress:
+        return session.check_health(scan=True, progress=progress)
+
+
+def scan_health(args: argparse.Namespace, console: Console) -> ServicingResult:
+    return _read(args, "health_state", lambda session: _scan(session, console))
+
+
+# ---------------------------------------------------------------------------
+# Actions that change the image
+# ---------------------------------------------------------------------------
+
+def restore_health(args: argparse.Namespace, console: Console) -> ActionResult:
+    restart = _change(args, console, "Restoring the component store",
+                      lambda session, progress: session.restore_health(
+                          sources=args.source, limit_access=args.limit_access,
+                          progress=progress))
+    return _changed(args, "restore-health", restart,
+                    {"sources": args.source, "limit_access": args.limit_access})
+
+
+def enable_feature(args: argparse.Namespace, console: Console) -> ActionResult:
+    names = _feature_names(args)
+    restart = _change(args, console, "Enabling feature(s)",
+                      lambda session, progress: session.enable_features(
+                          *names, package=args.package_name, package_path=args.package_path,
+                          enable_all=args.all, sources=args.source,
+                          limit_access=args.limit_access, progress=progress))
+    return _changed(args, "enable-feature", restart,
+                    {"features": names, **_package_context(args), "all": args.all})
+
+
+def disable_feature(args: argparse.Namespace, console: Console) -> ActionResult:
+    names = _feature_names(args)
+    restart = _change(args, console, "Disabling feature(s)",
+                      lambda session, progress: session.disable_features(
+                          *names, package=args.package_name, remove_payload=args.remove,
+                          progress=progress))
+    return _changed(args, "disable-feature", restart,
+                    {"features": names, "package_name": args.package_name,
+                     "remove_payload": args.remove})
+
+
+def add_package(args: argparse.Namespace, console: Console) -> ActionResult:
+    paths = args.package_path
+    with _session(args) as session:
+        for number, path in enumerate(paths, 1):
+            with console.step(f"Processing {number} of {len(paths)} - Adding package {path}") \
+                    as progress:
+                session.add_package(path, ignore_check=args.ignore_check,
+                                    prevent_pending=args.prevent_pending, progress=progress)
+        restart = session.reboot_required
+    return _changed(args, "add-package", restart, {"packages": paths})
+
+
+def remove_package(args: argparse.Namespace, console: Console) -> ActionResult:
+    restart = _change(args, console, f"Removing package {args.package_name or args.package_path}",
+                      lambda session, progress: session.remove_package(
+                          args.package_name, path=args.package_path, progress=progress))
+    return _changed(args, "remove-package", restart, _package_context(args))
+
+
+def add_driver(args: argparse.Namespace, console: Console) -> ActionResult:
+    console.say("Searching for driver package(s) to install...")
+    infs = dism.find_driver_infs(args.driver, recurse=args.recurse)
+    console.say(f"Found {len(infs)} driver package(s) to install.")
+    with _session(args) as session:
+        # One INF at a time, so that the console shows each as it lands and
+        # a failure leaves no doubt about which ones were added before it.
+        for number, inf in enumerate(infs, 1):
+            session.add_driver(inf, force_unsigned=args.force_unsigned)
+            console.say(f"Installing {number} of {len(infs)} - {inf}: "
+                        "The driver package was successfully installed.")
+        restart = session.reboot_required
+    return _changed(args, "add-driver", restart, {"drivers": infs})
+
+
+def remove_driver(args: argparse.Namespace, console: Console) -> ActionResult:
+    with _session(args) as session:
+        for number, name in enumerate(args.driver, 1):
+            session.remove_driver(name)
+            console.say(f"Removing {number} of {len(args.driver)} - {name}: "
+                        "The driver package was successfully removed.")
+        restart = session.reboot_required
+    return _changed(args, "remove-driver", restart, {"drivers": args.driver})
+
+
+def add_capability(args: argparse.Namespace, console: Console) -> ActionResult:
+    restart = _change(args, console, f"Adding capability {args.capability_name}",
+                      lambda session, progress: session.add_capability(
+                          args.capability_name, sources=args.source,
+                          limit_access=args.limit_access, progress=progress))
+    return _changed(args, "add-capability", restart, {"capability": args.capability_name})
+
+
+def remove_capability(args: argparse.Namespace, console: Console) -> ActionResult:
+    restart = _change(args, console, f"Removing capability {args.capability_name}",
+                      lambda session, progress: session.remove_capability(
+                          args.capability_name, progress=progress))
+    return _changed(args, "remove-capability", restart, {"capability": args.capability_name})
+
+
+def apply_unattend(args: argparse.Namespace, console: Console) -> ActionResult:
+    console.say(f"Applying the unattend file {args.unattend}")
+    with _session(args) as session:
+        session.apply_unattend(args.unattend, single_session=args.single_session)
+        restart = session.reboot_required
+    return _changed(args, "apply-unattend", restart, {"unattend": args.unattend})
