@@ -12,9 +12,8 @@ from ..console import Console
 from ..results import Result
 from . import images as im
 from . import servicing as sv
+from .options import AddOptions
 
-#: Adds some of a verb's options to its parser.
-AddOptions = Callable[[argparse.ArgumentParser], None]
 #: What argparse cannot say about a command line: the problem, or None.
 Check = Callable[[argparse.Namespace], Optional[str]]
 
@@ -49,7 +48,7 @@ def _servicing(dism_name: str, help: str, options: Tuple[AddOptions, ...],
                dism_usage: Optional[str] = None) -> Verb:
     """A servicing verb: it works on --image DIR or --online, named before its
     own options."""
-    return Verb(dism_name, help, (sv.image_target,) + options, action, check,
+    return Verb(dism_name, help, (sv.image_or_online, sv.windows_dir) + options, action, check,
                 value_option, dism_usage)
 
 

@@ -2,21 +2,21 @@
 /Get-ImageInfo, /Mount-Image, /Commit-Image, /Unmount-Image,
 /Remount-Image, /Get-MountedImageInfo, /Cleanup-Mountpoints).
 
-Each verb has its options (functions adding them to its parser), a check
+Each verb has its options (adders, see .options), a check
 for what argparse cannot say, and its action, which returns a result.
 """
 from __future__ import annotations
 
 import argparse
-import functools
 import os
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 import dism
 from dism.errors import with_code
 
 from ..console import Console
 from ..results import ActionResult, ImageInfoResult, MountedImagesResult
+from .options import flag, one_of, options, value
 
 # ---------------------------------------------------------------------------
 # Options
@@ -25,69 +25,49 @@ from ..results import ActionResult, ImageInfoResult, MountedImagesResult
 
 def _positive_int(text: str) -> int:
     try:
-        value = int(text, 10)
+        index = int(text, 10)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an image index: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"image indexes start at 1, not {value}")
-    if value > 0xFFFFFFFF:   # DISM's UINT; get-imageinfo lists the indexes there are
-        raise argparse.ArgumentTypeError(f"no WIM has an image {value}; get-imageinfo lists "
+    if index < 1:
+        raise argparse.ArgumentTypeError(f"image indexes start at 1, not {index}")
+    if index > 0xFFFFFFFF:   # DISM's UINT; get-imageinfo lists the indexes there are
+        raise argparse.ArgumentTypeError(f"no WIM has an image {index}; get-imageinfo lists "
                                          f"the images of a WIM")
-    return value
+    return index
 
 
-def image_file(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--image-file", required=True, metavar="PATH",
-                        help="the WIM file (DISM.exe: /ImageFile)")
+image_file = options(value("--image-file", "PATH", "the WIM file (DISM.exe: /ImageFile)",
+                           required=True))
 
+#: get-imageinfo takes the WIM file as a positional argument or as --image-file.
+image_file_either_way = options(
+    value("image_file_given", "IMAGE_FILE", "the WIM file, as an alternative to --image-file",
+          nargs="?"),
+    value("--image-file", "PATH", "the WIM file (DISM.exe: /ImageFile)"))
 
-def image_file_either_way(parser: argparse.ArgumentParser) -> None:
-    """The WIM file as a positional argument or as --image-file (get-imageinfo)."""
-    parser.add_argument("image_file_given", nargs="?", metavar="IMAGE_FILE",
-                        help="the WIM file, as an alternative to --image-file")
-    parser.add_argument("--image-file", metavar="PATH",
-                        help="the WIM file (DISM.exe: /ImageFile)")
+mount_dir = options(value("--mount-dir", "DIR", "the mount directory (DISM.exe: /MountDir)",
+                          required=True))
 
+_INDEX_OR_NAME = (
+    value("--index", "N", "the image's index, from 1 (DISM.exe: /Index)", type=_positive_int),
+    value("--name", "NAME", "the image's exact name; \"1\" is a name here (DISM.exe: /Name)"))
+any_index_or_name = one_of(*_INDEX_OR_NAME, required=False)
+one_index_or_name = one_of(*_INDEX_OR_NAME, required=True)
 
-def mount_dir(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--mount-dir", required=True, metavar="DIR",
-                        help="the mount directory (DISM.exe: /MountDir)")
+mount_options = options(
+    flag("--read-only", "mount read-only (DISM.exe: /ReadOnly)"),
+    flag("--optimize", "optimize the mount for speed (DISM.exe: /Optimize)"),
+    flag("--check-integrity",
+         "verify the WIM's integrity data first (DISM.exe: /CheckIntegrity)"))
 
+commit_or_discard = one_of(
+    flag("--commit", "save the changes, then unmount (DISM.exe: /Commit)"),
+    flag("--discard", "throw the changes away and unmount (DISM.exe: /Discard)"),
+    required=True)
 
-def _index_or_name(parser: argparse.ArgumentParser, *, required: bool) -> None:
-    group = parser.add_mutually_exclusive_group(required=required)
-    group.add_argument("--index", type=_positive_int, metavar="N",
-                       help="the image's index, from 1 (DISM.exe: /Index)")
-    group.add_argument("--name", metavar="NAME",
-                       help="the image's exact name; \"1\" is a name here (DISM.exe: /Name)")
-
-
-any_index_or_name: Callable[[argparse.ArgumentParser], None] = functools.partial(_index_or_name, required=False)
-one_index_or_name: Callable[[argparse.ArgumentParser], None] = functools.partial(_index_or_name, required=True)
-
-
-def mount_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--read-only", action="store_true",
-                        help="mount read-only (DISM.exe: /ReadOnly)")
-    parser.add_argument("--optimize", action="store_true",
-                        help="optimize the mount for speed (DISM.exe: /Optimize)")
-    parser.add_argument("--check-integrity", action="store_true",
-                        help="verify the WIM's integrity data first (DISM.exe: /CheckIntegrity)")
-
-
-def commit_or_discard(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_mutually_exclusive_group(required=True)
-    group.add_argument("--commit", action="store_true",
-                       help="save the changes, then unmount (DISM.exe: /Commit)")
-    group.add_argument("--discard", action="store_true",
-                       help="throw the changes away and unmount (DISM.exe: /Discard)")
-
-
-def commit_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--append", action="store_true",
-                        help="save the changes as a new image in the WIM (DISM.exe: /Append)")
-    parser.add_argument("--check-integrity", action="store_true",
-                        help="write integrity data into the WIM (DISM.exe: /CheckIntegrity)")
+commit_options = options(
+    flag("--append", "save the changes as a new image in the WIM (DISM.exe: /Append)"),
+    flag("--check-integrity", "write integrity data into the WIM (DISM.exe: /CheckIntegrity)"))
 
 
 def check_get_imageinfo(args: argparse.Namespace) -> Optional[str]:

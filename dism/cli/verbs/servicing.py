@@ -2,13 +2,12 @@
 reading or changing its features, packages, drivers, capabilities, edition,
 provisioned apps and component store health.
 
-Each verb has its options (functions adding them to its parser), a check
+Each verb has its options (adders, see .options), a check
 for what argparse cannot say, and its action, which returns a result.
 """
 from __future__ import annotations
 
 import argparse
-import functools
 import contextlib
 import os
 from typing import Any, Callable, Dict, Iterator, List, Optional, Union
@@ -17,118 +16,76 @@ import dism
 
 from ..console import Console, ProgressBar
 from ..results import ActionResult, ServicingResult
+from .options import flag, one_of, options, value
 
 # ---------------------------------------------------------------------------
 # Options
 # ---------------------------------------------------------------------------
 
 
-def image_target(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_mutually_exclusive_group(required=True)
-    group.add_argument("--image", metavar="DIR",
-                       help="the mounted image or offline Windows root to service "
-                            "(DISM.exe: /Image)")
-    group.add_argument("--online", action="store_true",
-                       help="service the running Windows; Windows only (DISM.exe: /Online)")
-    parser.add_argument("--windows-dir", metavar="DIR",
-                        help="the Windows directory, relative to the image root "
-                             "(default Windows; DISM.exe: /WindowsDir)")
+#: Every servicing verb works on an image or on the running Windows.
+image_or_online = one_of(
+    value("--image", "DIR",
+          "the mounted image or offline Windows root to service (DISM.exe: /Image)"),
+    flag("--online", "service the running Windows; Windows only (DISM.exe: /Online)"),
+    required=True)
+windows_dir = options(value("--windows-dir", "DIR", "the Windows directory, relative to the "
+                            "image root (default Windows; DISM.exe: /WindowsDir)"))
 
+list_format = options(value(
+    "--format", None, "show the list as blocks (default) or as a table (DISM.exe: /Format)",
+    type=str.lower, choices=("list", "table"), default="list"))
 
-def list_format(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--format", type=str.lower, choices=("list", "table"), default="list",
-                        help="show the list as blocks (default) or as a table "
-                             "(DISM.exe: /Format)")
+_PACKAGE = (
+    value("--package-name", "NAME", "the package's identity (DISM.exe: /PackageName)"),
+    value("--package-path", "PATH", "the package's .cab file or folder (DISM.exe: /PackagePath)"))
+any_package = one_of(*_PACKAGE, required=False)
+one_package = one_of(*_PACKAGE, required=True)
 
+package_paths = options(
+    value("--package-path", "PATH", "a .cab or .msu file, or an expanded .cab folder; may be "
+          "repeated (DISM.exe: /PackagePath)", action="append", required=True),
+    flag("--ignore-check", "skip the applicability check (DISM.exe: /IgnoreCheck)"),
+    flag("--prevent-pending",
+         "refuse a package that needs online actions (DISM.exe: /PreventPending)"))
 
-def _package_choice(parser: argparse.ArgumentParser, *, required: bool) -> None:
-    group = parser.add_mutually_exclusive_group(required=required)
-    group.add_argument("--package-name", metavar="NAME",
-                       help="the package's identity (DISM.exe: /PackageName)")
-    group.add_argument("--package-path", metavar="PATH",
-                       help="the package's .cab file or folder (DISM.exe: /PackagePath)")
+feature_name = options(value("--feature-name", "NAME", "the feature (DISM.exe: /FeatureName)",
+                             required=True))
+feature_name_list = options(value(
+    "--feature-name", "NAME", "a feature; repeat it or separate names with ';' "
+    "(DISM.exe: /FeatureName)", action="append", required=True))
+enable_all = options(flag("--all", "enable the parent features too (DISM.exe: /All)"))
+disable_options = options(
+    value("--package-name", "NAME", "the package holding the features, when not the "
+          "foundation (DISM.exe: /PackageName)"),
+    flag("--remove", "remove the features' files too (DISM.exe: /Remove)"))
 
+sources = options(
+    value("--source", "PATH", "where to find the files; may be repeated (DISM.exe: /Source)",
+          action="append", default=[]),
+    flag("--limit-access", "do not look on Windows Update (DISM.exe: /LimitAccess)"))
 
-any_package: Callable[[argparse.ArgumentParser], None] = functools.partial(_package_choice, required=False)
-one_package: Callable[[argparse.ArgumentParser], None] = functools.partial(_package_choice, required=True)
+all_drivers = options(flag("--all", "list the in-box drivers too (DISM.exe: /All)"))
+driver_to_show = options(value(
+    "--driver", "INF", "a published name (oem0.inf) or an .inf file (DISM.exe: /Driver)",
+    required=True))
+drivers_to_add = options(
+    value("--driver", "PATH", "an .inf file, or a folder of them (DISM.exe: /Driver)",
+          required=True),
+    flag("--recurse", "take the .inf files in every folder below too (DISM.exe: /Recurse)"),
+    flag("--force-unsigned", "add unsigned drivers too (DISM.exe: /ForceUnsigned)"))
+drivers_to_remove = options(value(
+    "--driver", "INF", "a published name (oem0.inf); may be repeated (DISM.exe: /Driver)",
+    action="append", required=True))
 
+capability_name = options(value(
+    "--capability-name", "NAME", "the capability's identity (DISM.exe: /CapabilityName)",
+    required=True))
 
-def package_paths(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--package-path", action="append", required=True, metavar="PATH",
-                        help="a .cab or .msu file, or an expanded .cab folder; may be repeated "
-                             "(DISM.exe: /PackagePath)")
-    parser.add_argument("--ignore-check", action="store_true",
-                        help="skip the applicability check (DISM.exe: /IgnoreCheck)")
-    parser.add_argument("--prevent-pending", action="store_true",
-                        help="refuse a package that needs online actions "
-                             "(DISM.exe: /PreventPending)")
-
-
-def feature_name(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--feature-name", required=True, metavar="NAME",
-                        help="the feature (DISM.exe: /FeatureName)")
-
-
-def feature_name_list(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--feature-name", action="append", required=True, metavar="NAME",
-                        help="a feature; repeat it or separate names with ';' "
-                             "(DISM.exe: /FeatureName)")
-
-
-def enable_all(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--all", action="store_true",
-                        help="enable the parent features too (DISM.exe: /All)")
-
-
-def disable_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--package-name", metavar="NAME",
-                        help="the package holding the features, when not the foundation "
-                             "(DISM.exe: /PackageName)")
-    parser.add_argument("--remove", action="store_true",
-                        help="remove the features' files too (DISM.exe: /Remove)")
-
-
-def sources(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--source", action="append", default=[], metavar="PATH",
-                        help="where to find the files; may be repeated (DISM.exe: /Source)")
-    parser.add_argument("--limit-access", action="store_true",
-                        help="do not look on Windows Update (DISM.exe: /LimitAccess)")
-
-
-def all_drivers(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--all", action="store_true",
-                        help="list the in-box drivers too (DISM.exe: /All)")
-
-
-def driver_to_show(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--driver", required=True, metavar="INF",
-                        help="a published name (oem0.inf) or an .inf file (DISM.exe: /Driver)")
-
-
-def drivers_to_add(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--driver", required=True, metavar="PATH",
-                        help="an .inf file, or a folder of them (DISM.exe: /Driver)")
-    parser.add_argument("--recurse", action="store_true",
-                        help="take the .inf files in every folder below too (DISM.exe: /Recurse)")
-    parser.add_argument("--force-unsigned", action="store_true",
-                        help="add unsigned drivers too (DISM.exe: /ForceUnsigned)")
-
-
-def drivers_to_remove(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--driver", action="append", required=True, metavar="INF",
-                        help="a published name (oem0.inf); may be repeated (DISM.exe: /Driver)")
-
-
-def capability_name(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--capability-name", required=True, metavar="NAME",
-                        help="the capability's identity (DISM.exe: /CapabilityName)")
-
-
-def unattend_file(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--unattend", required=True, metavar="PATH",
-                        help="the answer file (DISM.exe: /Apply-Unattend:PATH)")
-    parser.add_argument("--single-session", action="store_true",
-                        help="install the file's packages in one servicing session")
+unattend_file = options(
+    value("--unattend", "PATH", "the answer file (DISM.exe: /Apply-Unattend:PATH)",
+          required=True),
+    flag("--single-session", "install the file's packages in one servicing session"))
 
 
 def check_target(args: argparse.Namespace) -> Optional[str]:
