@@ -57,11 +57,12 @@ Exit status: from the class of DISM's HRESULT (see exit_status()); the table,
 EXIT_STATUS_TABLE, is appended to this docstring and printed by --help.
 
 The package, one concern a module, each importing only those after it:
-main() here; parser (argparse from the verb table), syntax (DISM.exe's
-spelling), verbs/ (the table; images.py and servicing.py: each verb's
-options, check and action), report (writing results and failures),
-render (results as text and JSON), words (API names in messages as CLI
-words), results, console (status lines, progress bar), exit_codes.
+main() here; parser (argparse from the verb table); syntax (DISM.exe's
+spelling); report (writing results and failures); render (results as text
+and JSON); words (API names in messages as the CLI's words); verbs/ (the
+verb table; images.py and servicing.py: each verb's options, check and
+action; options.py: declaring options); results; console (status lines,
+progress bar); exit_codes.
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The verbs: one table drives the parser, DISM.exe's spelling, the API
-names in messages and dispatch.  The verbs themselves, their options and
-checks are in .images (WIM images and mounts) and .servicing (a session
-on an image)."""
+names in messages and dispatch.  The verbs themselves, their options,
+checks and actions are in .images (WIM images and mounts) and .servicing
+(a session on an image)."""
 from __future__ import annotations
 
 import argparse
@@ -16,15 +16,17 @@ from .options import AddOptions
 
 #: What argparse cannot say about a command line: the problem, or None.
 Check = Callable[[argparse.Namespace], Optional[str]]
+#: Does what the verb says; returns its result.
+Action = Callable[[argparse.Namespace, Console], Result]
 
 
 @dataclass(frozen=True)
 class Verb:
-    dism_name: str                                           # DISM.exe's spelling
+    dism_name: str                   # DISM.exe's spelling
     help: str
-    options: Tuple[AddOptions, ...]                          # add the verb's options, in order
-    action: Callable[[argparse.Namespace, Console], Result]  # does it, returns a result
-    check: Optional[Check] = None                            # what argparse can't
+    options: Tuple[AddOptions, ...]  # add the verb's options, in the order --help shows them
+    action: Action
+    check: Optional[Check] = None    # what argparse can't say
     value_option: Optional[str] = None   # where DISM.exe's /Verb:VALUE puts its value
     dism_usage: Optional[str] = None     # DISM.exe's spelling, when not just /dism_name
 
@@ -43,7 +45,7 @@ class Verb:
 
 
 def _servicing(dism_name: str, help: str, options: Tuple[AddOptions, ...],
-               action: Callable[[argparse.Namespace, Console], Result],
+               action: Action,
                check: Check = sv.check_target, *, value_option: Optional[str] = None,
                dism_usage: Optional[str] = None) -> Verb:
     """A servicing verb: it works on --image DIR or --online, named before its
