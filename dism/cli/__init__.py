@@ -60,9 +60,9 @@ The package, one concern a module, each importing only those after it:
 main() here; parser (argparse from the verb table); syntax (DISM.exe's
 spelling); report (writing results and failures); render (results as text
 and JSON); words (API names in messages as the CLI's words); verbs/ (the
-verb table; images.py and servicing.py: each verb's options, check and
-action; options.py: declaring options); results; console (status lines,
-progress bar); exit_codes.
+verb table; images.py and servicing.py: each verb's options, check,
+action and table row; verb.py: what a verb is, declaring options);
+results; console (status lines, progress bar); exit_codes.
 """
 from __future__ import annotations
 

@@ -2,8 +2,9 @@
 /Get-ImageInfo, /Mount-Image, /Commit-Image, /Unmount-Image,
 /Remount-Image, /Get-MountedImageInfo, /Cleanup-Mountpoints).
 
-Each verb has its options (adders, see .options), a check
-for what argparse cannot say, and its action, which returns a result.
+Each verb has its options (adders, see .verb), a check for what argparse
+cannot say, and its action, which returns a result; VERBS, at the end,
+puts them together.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from dism.errors import with_code
 
 from ..console import Console
 from ..results import ActionResult, ImageInfoResult, MountedImagesResult
-from .options import flag, one_of, options, value
+from .verb import Verb, flag, one_of, options, value
 
 # ---------------------------------------------------------------------------
 # Options
@@ -193,3 +194,25 @@ def cleanup_mountpoints(args: argparse.Namespace, console: Console) -> ActionRes
     released = [info for info in before if _mount_key(info) not in remaining
                 and info.status != dism.MountStatus.OK]
     return ActionResult("cleanup-mountpoints", {"released": released, "left": after})
+
+
+# ---------------------------------------------------------------------------
+# The verbs
+# ---------------------------------------------------------------------------
+
+VERBS = (
+    Verb("Get-ImageInfo", "show the images of a WIM file, or one image in detail",
+         (image_file_either_way, any_index_or_name), get_imageinfo, check_get_imageinfo),
+    Verb("Mount-Image", "mount an image of a WIM file into an empty directory",
+         (image_file, mount_dir, one_index_or_name, mount_options), mount_image),
+    Verb("Commit-Image", "save the changes of a mounted image and stay mounted",
+         (mount_dir, commit_options), commit_image),
+    Verb("Unmount-Image", "unmount an image, saving (--commit) or dropping (--discard) changes",
+         (mount_dir, commit_or_discard, commit_options), unmount_image, check_unmount_image),
+    Verb("Remount-Image", "bring a mount that needs a remount back to OK",
+         (mount_dir,), remount_image),
+    Verb("Get-MountedImageInfo", "list the mounted images and their status",
+         (), get_mountedimageinfo),
+    Verb("Cleanup-Mountpoints", "release stale mounts and their leftover files",
+         (), cleanup_mountpoints),
+)

@@ -2,21 +2,22 @@
 reading or changing its features, packages, drivers, capabilities, edition,
 provisioned apps and component store health.
 
-Each verb has its options (adders, see .options), a check
-for what argparse cannot say, and its action, which returns a result.
+Each verb has its options (adders, see .verb), a check for what argparse
+cannot say, and its action, which returns a result; VERBS, at the end,
+puts them together.
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
 import os
-from typing import Any, Callable, Dict, Iterator, List, Optional, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
 
 import dism
 
 from ..console import Console, ProgressBar
 from ..results import ActionResult, ServicingResult
-from .options import flag, one_of, options, value
+from .verb import Action, AddOptions, Check, Verb, flag, one_of, options, value
 
 # ---------------------------------------------------------------------------
 # Options
@@ -336,3 +337,69 @@ def apply_unattend(args: argparse.Namespace, console: Console) -> ActionResult:
         session.apply_unattend(args.unattend, single_session=args.single_session)
         restart = session.reboot_required
     return _changed(args, "apply-unattend", restart, {"unattend": args.unattend})
+
+
+# ---------------------------------------------------------------------------
+# The verbs
+# ---------------------------------------------------------------------------
+
+def _servicing(dism_name: str, help: str, own_options: Tuple[AddOptions, ...], action: Action,
+               check: Check = check_target, *, value_option: Optional[str] = None,
+               dism_usage: Optional[str] = None) -> Verb:
+    """A servicing verb: it works on --image DIR or --online, named before its
+    own options."""
+    return Verb(dism_name, help, (image_or_online, windows_dir) + own_options, action, check,
+                value_option, dism_usage)
+
+
+VERBS = (
+    _servicing("Get-Features", "list the optional features of an image or of one package",
+               (any_package, list_format), get_features),
+    _servicing("Get-FeatureInfo", "show one optional feature in detail",
+               (feature_name, any_package), get_featureinfo),
+    _servicing("Enable-Feature", "enable optional features",
+               (feature_name_list, any_package, enable_all, sources),
+               enable_feature, check_feature_names),
+    _servicing("Disable-Feature", "disable optional features",
+               (feature_name_list, disable_options), disable_feature,
+               check_feature_names),
+    _servicing("Get-Packages", "list the packages of an image",
+               (list_format,), get_packages),
+    _servicing("Get-PackageInfo", "show one package in detail",
+               (one_package,), get_packageinfo),
+    _servicing("Add-Package", "install .cab or .msu packages",
+               (package_paths,), add_package),
+    _servicing("Remove-Package", "uninstall a package",
+               (one_package,), remove_package),
+    _servicing("Get-Drivers", "list the driver packages of an image",
+               (all_drivers, list_format), get_drivers),
+    _servicing("Get-DriverInfo", "show a driver package and the devices it supports",
+               (driver_to_show,), get_driverinfo),
+    _servicing("Add-Driver", "add driver packages (.inf), one file or a folder of them",
+               (drivers_to_add,), add_driver),
+    _servicing("Remove-Driver", "remove out-of-box driver packages",
+               (drivers_to_remove,), remove_driver),
+    _servicing("Get-Capabilities", "list the capabilities (Features on Demand) of an image",
+               (list_format,), get_capabilities),
+    _servicing("Get-CapabilityInfo", "show one capability in detail",
+               (capability_name,), get_capabilityinfo),
+    _servicing("Add-Capability", "install a capability",
+               (capability_name, sources), add_capability),
+    _servicing("Remove-Capability", "uninstall a capability",
+               (capability_name,), remove_capability),
+    _servicing("Get-CurrentEdition", "show the edition of an image",
+               (), get_currentedition),
+    _servicing("Get-TargetEditions", "list the editions an image can be changed to",
+               (), get_targeteditions),
+    _servicing("Get-ProvisionedAppxPackages", "list the app packages provisioned for new users",
+               (), get_provisionedappxpackages),
+    _servicing("Check-Health", "report the corruption an earlier scan recorded, without scanning",
+               (), check_health, dism_usage="/Cleanup-Image /CheckHealth"),
+    _servicing("Scan-Health", "scan the component store for corruption",
+               (), scan_health, dism_usage="/Cleanup-Image /ScanHealth"),
+    _servicing("Restore-Health", "repair the component store",
+               (sources,), restore_health, dism_usage="/Cleanup-Image /RestoreHealth"),
+    _servicing("Apply-Unattend", "apply the offlineServicing settings of an answer file",
+               (unattend_file,), apply_unattend,
+               value_option="--unattend", dism_usage="/Apply-Unattend:PATH"),
+)
