@@ -23,7 +23,6 @@ from .verb import Verb, flag, one_of, options, value
 # Options
 # ---------------------------------------------------------------------------
 
-
 def _positive_int(text: str) -> int:
     try:
         index = int(text, 10)

@@ -23,7 +23,6 @@ from .verb import Action, AddOptions, Check, Verb, flag, one_of, options, value
 # Options
 # ---------------------------------------------------------------------------
 
-
 #: Every servicing verb works on an image or on the running Windows.
 image_or_online = one_of(
     value("--image", "DIR",
@@ -137,9 +136,9 @@ def _read(args: argparse.Namespace, kind: str, query: Callable[[dism.Session], A
     """What `query` reads from the image, as the result of kind `kind`; a
     list is shown as a table when --format says so."""
     with _session(args) as session:
-        value = query(session)
+        found = query(session)
     table = getattr(args, "format", "list") == "table"
-    return ServicingResult(kind, _image_label(args), value, table, context or {})
+    return ServicingResult(kind, _image_label(args), found, table, context or {})
 
 
 def _change(args: argparse.Namespace, console: Console, title: str,
