@@ -4,7 +4,7 @@
  *
  * Kept apart from dismapi.h and free of types, so a translation unit can hold
  * these figures against someone else's declarations: dismapi.h checks its own
- * structures with them, and the Windows build check (tests/test_windows_build.py)
+ * structures with them, and the Windows build check (tests/build_checks/test_windows_build.py)
  * checks mingw-w64's <dismapi.h> with them.  The figures were worked out from
  * the field list of the ADK header, not measured with a compiler, so a
  * compiler that lays a structure out differently fails the build.

@@ -20,6 +20,7 @@ import pytest
 
 import dism
 import dism.cli
+from dism.cli.exit_codes import EXIT_CANCELLED_TOO_LATE, EXIT_INTERRUPTED
 
 from support import is_mounted, sha256
 
@@ -236,7 +237,7 @@ def test_cli_commit_interrupted_mid_write_says_saved(changed_mount, big_wim, mou
                                                      tmp_path):
     _, digest = changed_mount
     status, text = run_cli_interrupted(["commit-image", f"--mount-dir={mount_dir}"], 8.0)
-    assert status == dism.cli.EXIT_CANCELLED_TOO_LATE == 8
+    assert status == EXIT_CANCELLED_TOO_LATE == 8
     assert "changes were saved" in text and "nothing was saved" not in text
     verify(big_wim)
     assert hashlib.sha256(new_file_in_wim(big_wim, tmp_path)).hexdigest() == digest
@@ -257,7 +258,7 @@ def test_cli_mount_interrupted_during_verification_says_nothing_saved(big_wim, m
     status, text = run_cli_interrupted(
         ["mount-image", f"--image-file={big_wim}", "--index=1", f"--mount-dir={mount_dir}",
          "--read-only", "--check-integrity"], 8.0)
-    assert status == dism.cli.EXIT_INTERRUPTED == 130
+    assert status == EXIT_INTERRUPTED == 130
     assert "nothing was saved" in text
     assert not is_mounted(mount_dir) and os.listdir(mount_dir) == []
 

@@ -13,6 +13,7 @@ import pytest
 
 import dism
 import dism.cli
+from dism.cli.exit_codes import EXIT_INTERRUPTED
 
 
 def test_cli_words_never_rewrite_a_path_holding_an_apostrophe(tmp_path, capsys):
@@ -62,7 +63,7 @@ def test_cli_ctrl_c_just_after_the_commit_returned_does_not_claim_nothing_saved(
         assert (check / "review2.txt").read_text() == "saved?"
     # ... so the CLI must not claim that nothing was saved: an interrupt that
     # reached Python after the call returned says it cannot tell.
-    assert status == dism.cli.EXIT_INTERRUPTED, text
+    assert status == EXIT_INTERRUPTED, text
     assert "nothing was saved" not in text and "changes were saved" in text, text
 
 

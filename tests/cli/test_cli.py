@@ -15,6 +15,8 @@ import pytest
 
 import dism
 from dism import cli
+from dism.cli.console import ProgressBar
+from dism.cli.exit_codes import UsageError
 
 from support import STATE_DIR, kill_server, wimfs_mounts
 from support.cli import run, run_json
@@ -224,7 +226,7 @@ def test_exit_status_table():
         assert cli.exit_status(error(cls)) == status, cls
     assert cli.exit_status(error(dism.PathNotFoundError, 0x80070002)) == 3
     assert cli.exit_status(KeyboardInterrupt()) == 130
-    assert cli.exit_status(cli.UsageError("bad")) == 2
+    assert cli.exit_status(UsageError("bad")) == 2
     # The table is documented where users look for it.
     assert cli.EXIT_STATUS_TABLE in cli.__doc__
 
@@ -404,7 +406,7 @@ class _Terminal(io.StringIO):
 
 def test_progress_bar_redraws_only_on_a_terminal():
     tty = _Terminal()
-    bar = cli.ProgressBar(tty)
+    bar = ProgressBar(tty)
     for current, total in [(0, 100), (0, 100), (0, 2), (1, 2), (2, 2), (100, 100)]:
         bar(current, total)
     bar.close()
@@ -414,7 +416,7 @@ def test_progress_bar_redraws_only_on_a_terminal():
     assert frames == [cli.render_bar(0, 1), cli.render_bar(1, 2), cli.render_bar(1, 1)]
 
     pipe = io.StringIO()
-    bar = cli.ProgressBar(pipe)
+    bar = ProgressBar(pipe)
     for current in range(0, 101, 10):
         bar(current, 100)
     bar.close()

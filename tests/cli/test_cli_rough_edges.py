@@ -12,6 +12,8 @@ import pytest
 
 import dism
 from dism import cli
+from dism.cli.exit_codes import EXIT_BROKEN_PIPE
+from dism.cli.words import cli_words
 
 from support import kill_server
 from support.cli import run, run_json
@@ -44,7 +46,7 @@ def test_a_closed_pipe_ends_quietly_with_status_141(sample_wim):
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     process.stdout.close()  # the reader is gone before the first line is written
     err = process.stderr.read().decode()
-    assert process.wait(timeout=60) == cli.EXIT_BROKEN_PIPE == 141
+    assert process.wait(timeout=60) == EXIT_BROKEN_PIPE == 141
     assert err == ""
 
 
@@ -70,7 +72,7 @@ def test_the_running_verb_stands_for_the_session_it_opened(capsys, tmp_path):
 
 def test_quoted_text_is_never_translated():
     message = "DismMountImage: '/srv/DismMountImage/MountPath' is busy; use DISM_DISCARD_IMAGE."
-    assert cli.cli_words(message) == \
+    assert cli_words(message) == \
         "mount-image: '/srv/DismMountImage/MountPath' is busy; use --discard."
 
 

@@ -12,16 +12,22 @@ import pytest
 
 import dism
 from dism import cli, types
+from dism.cli.console import Console
+from dism.cli.parser import build_parser, parse as parse_command_line
+from dism.cli.render import _SERVICING_RENDERERS
+from dism.cli.report import RESTART_NOTE, emit_result
+from dism.cli.results import ActionResult, ServicingResult
+from dism.cli.verbs.servicing import _feature_names
+from dism.testing import WindowsImageSpec, build_windows_tree
 
 from support.cli import run
-
 from support.raw_records import raw_record
 
 SUCCESS = "The operation completed successfully."
 
 
 def parse(*argv):
-    return cli._parse(cli.build_parser(), [str(a) for a in argv])
+    return parse_command_line(build_parser(), [str(a) for a in argv])
 
 
 def without_parser(args) -> dict:
@@ -194,7 +200,7 @@ def test_translate_servicing_syntax():
 
 def test_feature_names_split_on_semicolons():
     args = parse("enable-feature", "--image", "/m", "--feature-name", "A;B", "--feature-name", "C")
-    assert cli._feature_names(args) == ["A", "B", "C"]
+    assert _feature_names(args) == ["A", "B", "C"]
 
 
 # --- usage errors ------------------------------------------------------------------------
@@ -282,18 +288,18 @@ FEATURES = [types.Feature._from_raw(raw_record(types.Feature, {"name": "NetFx3",
 
 def human(result) -> list:
     stdout = io.StringIO()
-    cli.emit_result(result, cli.Console(stdout, io.StringIO(), json_mode=False, quiet=False))
+    emit_result(result, Console(stdout, io.StringIO(), json_mode=False, quiet=False))
     return stdout.getvalue().splitlines()
 
 
 def as_json(result) -> dict:
     stdout = io.StringIO()
-    cli.emit_result(result, cli.Console(stdout, io.StringIO(), json_mode=True, quiet=False))
+    emit_result(result, Console(stdout, io.StringIO(), json_mode=True, quiet=False))
     return json.loads(stdout.getvalue())
 
 
 def test_features_as_dism_blocks():
-    result = cli.ServicingResult("features", "/mnt/w", FEATURES)
+    result = ServicingResult("features", "/mnt/w", FEATURES)
     lines = human(result)
     assert lines[:2] == ["Features listing:", ""]
     assert lines[2:5] == ["Feature Name : NetFx3", "State : Enabled", ""]
@@ -304,13 +310,13 @@ def test_features_as_dism_blocks():
 
 
 def test_features_of_a_package_name_it():
-    result = cli.ServicingResult("features", "/mnt/w", FEATURES[:1],
+    result = ServicingResult("features", "/mnt/w", FEATURES[:1],
                                  context={"package_name": "Foundation", "package_path": None})
     assert human(result)[0] == "Features listing for package : Foundation"
 
 
 def test_features_as_a_table():
-    lines = human(cli.ServicingResult("features", "/mnt/w", FEATURES, table=True))
+    lines = human(ServicingResult("features", "/mnt/w", FEATURES, table=True))
     rule, header, rule2 = lines[2:5]
     assert rule == rule2 and set(rule) == {"-", " ", "|"}
     assert header.split(" | ")[0].rstrip() == "Feature Name"
@@ -320,7 +326,7 @@ def test_features_as_a_table():
 
 
 def test_features_as_json():
-    doc = as_json(cli.ServicingResult("features", "/mnt/w", FEATURES,
+    doc = as_json(ServicingResult("features", "/mnt/w", FEATURES,
                                       context={"package_name": None, "package_path": None}))
     assert doc == {"image": "/mnt/w", "package_name": None, "package_path": None, "features": [
         {"name": "NetFx3", "state": "INSTALLED"}, {"name": "TelnetClient", "state": "STAGED"},
@@ -328,8 +334,8 @@ def test_features_as_json():
 
 
 def test_an_empty_listing_says_so():
-    assert "(No features found)" in human(cli.ServicingResult("features", "/m", []))
-    assert "(No capabilities found)" in human(cli.ServicingResult("capabilities", "/m", [],
+    assert "(No features found)" in human(ServicingResult("features", "/m", []))
+    assert "(No capabilities found)" in human(ServicingResult("capabilities", "/m", [],
                                                                   table=True))
 
 
@@ -349,7 +355,7 @@ def package_info(**changes) -> types.PackageInfo:
 
 def test_package_info_human_and_json():
     info = package_info(capability_id="Cap~~~~0.0.1.0")
-    lines = human(cli.ServicingResult("package", "/mnt/w", info))
+    lines = human(ServicingResult("package", "/mnt/w", info))
     for expected in ["Package information:", f"Package Identity : {info.name}",
                      "Applicable : Yes", "Copyright : <undefined>",
                      "Creation Time : <undefined>", "Release Type : Security Update",
@@ -361,7 +367,7 @@ def test_package_info_human_and_json():
     assert any(line.startswith("Install Time : 3/") or line.startswith("Install Time : 3/9")
                for line in lines)
 
-    doc = as_json(cli.ServicingResult("package", "/mnt/w", info))
+    doc = as_json(ServicingResult("package", "/mnt/w", info))
     package = doc["package"]
     assert package["state"] == "INSTALLED" and package["release_type"] == "SECURITY_UPDATE"
     assert dt.datetime.fromisoformat(package["install_time"]) == \
@@ -373,7 +379,7 @@ def test_package_info_human_and_json():
 
 
 def test_package_info_without_capability_id_has_no_such_line():
-    lines = human(cli.ServicingResult("package", "/mnt/w", package_info(features=[])))
+    lines = human(ServicingResult("package", "/mnt/w", package_info(features=[])))
     assert not any(line.startswith("Capability Identity") for line in lines)
     assert "(No features found for this package)" in lines
 
@@ -389,13 +395,13 @@ def driver_package(**changes) -> types.DriverPackage:
 
 def test_drivers_listing_and_json():
     drivers = [driver_package(), driver_package(published_name="oem4.inf", date=(0,) * 8)]
-    lines = human(cli.ServicingResult("drivers", "/mnt/w", drivers))
+    lines = human(ServicingResult("drivers", "/mnt/w", drivers))
     for expected in ["Driver packages listing:", "Published Name : oem3.inf",
                      "Original File Name : e1d.inf", "Inbox : No", "Class Name : Net",
                      "Provider Name : Intel", "Date : 6/12/2020", "Version : 12.19.1.37",
                      "Date : <undefined>"]:
         assert expected in lines, expected
-    doc = as_json(cli.ServicingResult("drivers", "/mnt/w", drivers, context={"all_drivers": False}))
+    doc = as_json(ServicingResult("drivers", "/mnt/w", drivers, context={"all_drivers": False}))
     assert doc["all_drivers"] is False
     first = doc["drivers"][0]
     assert first["version"] == "12.19.1.37" and first["signature"] == "SIGNED"
@@ -412,13 +418,13 @@ def test_driver_info_groups_devices_by_architecture():
 
     value = {"driver_package": driver_package(),
              "drivers": (device(9, "PCI\\A"), device(12, "PCI\\B"), device(9, "PCI\\C"))}
-    lines = human(cli.ServicingResult("driver_info", "/mnt/w", value))
+    lines = human(ServicingResult("driver_info", "/mnt/w", value))
     x64 = lines.index("Drivers for architecture : x64")
     arm64 = lines.index("Drivers for architecture : arm64")
     assert x64 < lines.index("    Hardware ID : PCI\\A") < lines.index("    Hardware ID : PCI\\C") \
         < arm64 < lines.index("    Hardware ID : PCI\\B")
     assert "Boot Critical : No" in lines and "Class Description : Network adapters" in lines
-    doc = as_json(cli.ServicingResult("driver_info", "/mnt/w", value))
+    doc = as_json(ServicingResult("driver_info", "/mnt/w", value))
     assert doc["driver_info"]["driver_package"]["published_name"] == "oem3.inf"
     assert [d["architecture"] for d in doc["driver_info"]["drivers"]] == \
         ["AMD64", "ARM64", "AMD64"]
@@ -427,21 +433,21 @@ def test_driver_info_groups_devices_by_architecture():
 def test_capabilities_editions_appx_and_health():
     caps = [types.Capability._from_raw(raw_record(types.Capability, {"name": "Language.Basic~~~en-US~0.0.1.0", "state": 4})),
             types.Capability._from_raw(raw_record(types.Capability, {"name": "OpenSSH.Client~~~~0.0.1.0", "state": 0}))]
-    lines = human(cli.ServicingResult("capabilities", "/m", caps))
+    lines = human(ServicingResult("capabilities", "/m", caps))
     assert "Capability Identity : Language.Basic~~~en-US~0.0.1.0" in lines
     assert "State : Installed" in lines and "State : Not Present" in lines
 
     info = types.CapabilityInfo._from_raw(raw_record(types.CapabilityInfo, {
         "name": "C", "state": 5, "display_name": "Cap", "description": None,
         "download_size": 1234567, "install_size": 0}))
-    lines = human(cli.ServicingResult("capability", "/m", info))
+    lines = human(ServicingResult("capability", "/m", info))
     assert "State : Install Pending" in lines and "Download Size : 1,234,567 bytes" in lines
 
     assert "Current Edition : Professional" in human(
-        cli.ServicingResult("current_edition", "/m", "Professional"))
-    assert as_json(cli.ServicingResult("current_edition", "/m", "Professional")) == \
+        ServicingResult("current_edition", "/m", "Professional"))
+    assert as_json(ServicingResult("current_edition", "/m", "Professional")) == \
         {"image": "/m", "current_edition": "Professional"}
-    lines = human(cli.ServicingResult("target_editions", "/m", ["Enterprise", "Education"]))
+    lines = human(ServicingResult("target_editions", "/m", ["Enterprise", "Education"]))
     assert ["Target Edition : Enterprise", "Target Edition : Education"] == \
         [line for line in lines if line.startswith("Target Edition")]
 
@@ -450,10 +456,10 @@ def test_capabilities_editions_appx_and_health():
         "display_name": "Microsoft.BingWeather", "publisher_id": "8wekyb3d8bbwe",
         "version": (4, 25, 20211, 0), "architecture": 11, "resource_id": "~",
         "install_location": "x", "region": None}))
-    lines = human(cli.ServicingResult("provisioned_appx_packages", "/m", [appx]))
+    lines = human(ServicingResult("provisioned_appx_packages", "/m", [appx]))
     assert "DisplayName : Microsoft.BingWeather" in lines and "Architecture : neutral" in lines
     assert "Version : 4.25.20211.0" in lines and "Regions : None" in lines
-    doc = as_json(cli.ServicingResult("provisioned_appx_packages", "/m", [appx]))
+    doc = as_json(ServicingResult("provisioned_appx_packages", "/m", [appx]))
     assert doc["provisioned_appx_packages"][0]["version"] == "4.25.20211.0"
     assert doc["provisioned_appx_packages"][0]["architecture"] == "NEUTRAL"
 
@@ -461,17 +467,17 @@ def test_capabilities_editions_appx_and_health():
                             (1, "The component store is repairable."),
                             (2, "The component store cannot be repaired.")]:
         health = types.as_enum(types.ImageHealthState, state)
-        assert human(cli.ServicingResult("health_state", "/m", health))[0] == sentence
-    assert as_json(cli.ServicingResult("health_state", "/m", dism.ImageHealthState.REPAIRABLE)) \
+        assert human(ServicingResult("health_state", "/m", health))[0] == sentence
+    assert as_json(ServicingResult("health_state", "/m", dism.ImageHealthState.REPAIRABLE)) \
         == {"image": "/m", "health_state": "REPAIRABLE"}
-    assert "9" in human(cli.ServicingResult("health_state", "/m", 9))[0]
+    assert "9" in human(ServicingResult("health_state", "/m", 9))[0]
 
 
 def test_actions_report_restart_and_json():
-    result = cli.ActionResult("enable-feature", {"image": "/m", "features": ["A", "B"]},
+    result = ActionResult("enable-feature", {"image": "/m", "features": ["A", "B"]},
                               restart_required=True)
     lines = human(result)
-    assert lines[-2:] == [SUCCESS, cli.RESTART_NOTE]
+    assert lines[-2:] == [SUCCESS, RESTART_NOTE]
     assert as_json(result) == {"operation": "enable-feature", "image": "/m",
                                "features": ["A", "B"], "restart_required": True}
 
@@ -494,4 +500,4 @@ def test_every_kind_a_verb_can_return_has_a_renderer():
     kinds = {"features", "feature", "packages", "package", "drivers", "driver_info",
              "capabilities", "capability", "current_edition", "target_editions",
              "provisioned_appx_packages", "health_state"}
-    assert set(cli._SERVICING_RENDERERS) == kinds
+    assert set(_SERVICING_RENDERERS) == kinds

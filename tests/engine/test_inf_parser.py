@@ -1,4 +1,4 @@
-"""The engine's INF reader (src/engine/inf.c) as a C library: tests/c/inf_check.c
+"""The engine's INF reader (src/engine/inf.c) as a C library: tests/engine/c/inf_check.c
 checks every field it reads from embedded INFs and feeds it truncated,
 mutated and random input, once as a plain build and once under
 AddressSanitizer + UndefinedBehaviorSanitizer (with the leak checker)."""

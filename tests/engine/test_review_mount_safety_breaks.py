@@ -3,7 +3,7 @@ mount.c, mountd.c): reproductions of defects found by attacking it.  Each test
 states what should happen; on the reviewed commit they FAIL.
 
 Run as root with FUSE:  python -m pytest -q -p no:cacheprovider
-tests/test_review_mount_safety_breaks.py
+tests/engine/test_review_mount_safety_breaks.py
 """
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The servicing-manifest XML scanner (src/engine/xmlscan.c) as a C program:
-tests/c/xml_check.c compiled with strict warnings and run, plainly and under
+tests/engine/c/xml_check.c compiled with strict warnings and run, plainly and under
 AddressSanitizer + UndefinedBehaviorSanitizer."""
 from __future__ import annotations
 

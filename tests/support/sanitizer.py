@@ -1,7 +1,7 @@
 """A copy of the dism package whose extension is built with AddressSanitizer
 and UndefinedBehaviorSanitizer, and the environment that runs Python on it.
 
-The C test programs in tests/test_engine_c.py are sanitized already; this
+The C test programs in tests/engine/test_engine_c.py are sanitized already; this
 covers the extension itself, as Python calls it: the sources are compiled
 the way setup.py compiles them, plus the sanitizers, into a private copy of
 the package (the tree's own dism/ is never touched), with the mount server

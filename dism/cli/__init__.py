@@ -1,0 +1,147 @@
+"""The dismapi command line, modelled on DISM.exe.
+
+    python -m dism get-imageinfo (IMAGE_FILE | --image-file IMAGE_FILE) [--index N | --name NAME]
+    python -m dism mount-image --image-file install.wim --mount-dir DIR (--index N | --name NAME)
+                               [--read-only] [--optimize] [--check-integrity]
+    python -m dism commit-image --mount-dir DIR [--append] [--check-integrity]
+    python -m dism unmount-image --mount-dir DIR (--commit | --discard) [--append]
+                                 [--check-integrity]
+    python -m dism remount-image --mount-dir DIR
+    python -m dism get-mountedimageinfo
+    python -m dism cleanup-mountpoints
+
+Servicing verbs work on a session: each takes ``--image DIR`` (a mounted
+image or an offline Windows root; ``--windows-dir`` names its Windows
+directory) or ``--online`` (Windows only), as DISM.exe's /Image: and /Online:
+
+    get-features [--package-name N | --package-path P] [--format table]
+    get-featureinfo --feature-name X [--package-name N | --package-path P]
+    enable-feature --feature-name X [--all] [--source S]... [--limit-access]
+    disable-feature --feature-name X [--package-name N] [--remove]
+    get-packages [--format table]
+    get-packageinfo (--package-name N | --package-path P)
+    add-package --package-path P [--ignore-check] [--prevent-pending]
+    remove-package (--package-name N | --package-path P)
+    get-drivers [--all] [--format table]
+    get-driverinfo --driver INF
+    add-driver --driver PATH [--recurse] [--force-unsigned]
+    remove-driver --driver oemN.inf
+    get-capabilities [--format table]
+    get-capabilityinfo --capability-name X
+    add-capability --capability-name X [--source S]... [--limit-access]
+    remove-capability --capability-name X
+    get-currentedition | get-targeteditions | get-provisionedappxpackages
+    check-health | scan-health | restore-health [--source S]... [--limit-access]
+    apply-unattend --unattend answer.xml [--single-session]
+
+The console script ``dismapi`` is the same program.  DISM.exe's own spelling
+is accepted too and translated before parsing (names are case-insensitive):
+
+    python -m dism /Get-ImageInfo /ImageFile:install.wim /Index:1
+    python -m dism /Mount-Image /ImageFile:install.wim /Name:1 /MountDir:/mnt/img /ReadOnly
+    python -m dism /Unmount-Image /MountDir:/mnt/img /Commit
+    python -m dism /Image:/mnt/img /Get-Features /Format:Table
+    python -m dism /Image:/mnt/img /Cleanup-Image /CheckHealth
+    python -m dism /Image:/mnt/img /Apply-Unattend:answer.xml
+
+Global options, accepted before or after the verb: ``--json`` prints one JSON
+document on stdout (enums by name, datetimes in ISO 8601, versions as strings;
+a failure is ``{"error": {"hresult": "0x...", "type": ..., "message": ...}}``);
+``--quiet`` prints nothing but errors (and the JSON document, if asked for);
+``--log-level``, ``--log-path`` and ``--scratch-dir`` go to dism.initialize().
+Mount, unmount, commit and the long servicing operations draw a DISM-style
+progress bar on stderr, redrawn in place on a terminal and printed once, in
+its final state, otherwise.
+
+Exit status: from the class of DISM's HRESULT (see exit_status()); the table,
+EXIT_STATUS_TABLE, is appended to this docstring and printed by --help.
+
+The package, one concern a module, each importing only those after it:
+main() here; parser (argparse from the verb table); syntax (DISM.exe's
+spelling); report (writing results and failures); render (results as text
+and JSON); words (API names in messages as the CLI's words); verbs/ (the
+verb table; images.py and servicing.py: each verb's options, check,
+action and table row; verb.py: what a verb is, declaring options);
+results; console (status lines, progress bar); exit_codes.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from typing import Iterator, Optional, Sequence
+
+import dism
+from dism.errors import with_code
+
+from .console import Console, render_bar, stop_writing_to_closed_pipe
+from .exit_codes import (EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, EXIT_OK, EXIT_STATUS_TABLE,
+                         EXIT_USAGE, HRESULT_INVALID_STATE, UsageError, exit_status)
+from .parser import build_parser, parse
+from .report import HEADER, emit_error, emit_result
+from .syntax import translate_dism_syntax
+
+__all__ = ["EXIT_STATUS_TABLE", "exit_status", "main", "render_bar", "translate_dism_syntax"]
+
+__doc__ += "\n" + EXIT_STATUS_TABLE
+
+
+@contextlib.contextmanager
+def _initialized(args: argparse.Namespace) -> Iterator[None]:
+    """dism.initialize() with the global options, if any was given."""
+    if args.log_level is None and args.log_path is None and args.scratch_dir is None:
+        yield
+        return
+    level = args.log_level if args.log_level is not None else dism.LogLevel.ERRORS_WARNINGS_INFO
+    try:
+        dism.initialize(log_level=level, log_path=args.log_path, scratch_dir=args.scratch_dir)
+    except RuntimeError as exc:  # main() embedded in a process with sessions open
+        raise with_code(dism.DismError, HRESULT_INVALID_STATE, str(exc)) from exc
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(dism.DismError):
+            dism.shutdown()
+        raise
+    dism.shutdown()
+
+
+def main(argv: Optional[Sequence[str]] = None, *, prog: Optional[str] = None) -> int:
+    """Run the command line; returns the exit status (see EXIT_STATUS_TABLE)."""
+    try:
+        return _run(argv, prog)
+    except BrokenPipeError:
+        stop_writing_to_closed_pipe()
+        return EXIT_BROKEN_PIPE
+
+
+def _run(argv: Optional[Sequence[str]], prog: Optional[str]) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(prog)
+    early = Console(sys.stdout, sys.stderr, json_mode="--json" in argv, quiet=True)
+    try:
+        args = parse(parser, argv)
+    except UsageError as exc:
+        emit_error(exc, early, None)
+        return EXIT_USAGE
+    except SystemExit as exc:  # --help, --version
+        return exc.code if isinstance(exc.code, int) else EXIT_OK
+    except KeyboardInterrupt as exc:
+        emit_error(exc, early, None)
+        return EXIT_INTERRUPTED
+
+    console = Console(sys.stdout, sys.stderr, json_mode=args.json, quiet=args.quiet)
+    try:
+        console.say(HEADER.format(version=dism.__version__))
+        console.say()
+        with _initialized(args):
+            result = args.spec.action(args, console)
+    except (dism.DismError, UsageError, KeyboardInterrupt) as exc:
+        emit_error(exc, console, args.log_path, args.verb, argv)
+        return exit_status(exc)
+    emit_result(result, console)
+    return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

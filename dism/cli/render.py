@@ -1,0 +1,423 @@
+"""Results as DISM.exe shows them (`Label : value` lines, /Format:Table
+tables) and as JSON (enums by name, datetimes in ISO 8601, versions as
+strings)."""
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import enum
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+
+import dism
+
+from .results import ActionResult, ImageInfoResult, MountedImagesResult, Result, ServicingResult
+
+# Keyed by enum member; a value newer than this program comes as a plain int
+# and is shown as it is.
+_ARCHITECTURES: Mapping[object, str] = {
+    dism.Architecture.X86: "x86", dism.Architecture.ARM: "arm", dism.Architecture.IA64: "ia64",
+    dism.Architecture.AMD64: "x64", dism.Architecture.NEUTRAL: "neutral",
+    dism.Architecture.ARM64: "arm64", dism.Architecture.UNKNOWN: "<undefined>",
+}
+_BOOTABLE: Mapping[object, str] = {
+    dism.ImageBootable.YES: "Yes", dism.ImageBootable.NO: "No",
+    dism.ImageBootable.UNKNOWN: "<undefined>",
+}
+_MOUNT_STATUS: Mapping[object, str] = {
+    dism.MountStatus.OK: "Ok", dism.MountStatus.NEEDS_REMOUNT: "Needs Remount",
+    dism.MountStatus.INVALID: "Invalid",
+}
+
+
+def _text(value: Any) -> str:
+    return "<undefined>" if value is None or value == "" else str(value)
+
+
+def _when(moment: Optional[_dt.datetime]) -> str:
+    """DISM's `12/7/2019 - 9:52:25 AM`, in local time."""
+    if moment is None:
+        return "<undefined>"
+    local = moment.astimezone()
+    hour = local.hour % 12 or 12
+    meridiem = "AM" if local.hour < 12 else "PM"
+    return (f"{local.month}/{local.day}/{local.year} - "
+            f"{hour}:{local.minute:02d}:{local.second:02d} {meridiem}")
+
+
+def _mount_status(info: dism.MountedImageInfo) -> str:
+    return _MOUNT_STATUS.get(info.status, f"{info.status}")
+
+
+def _image_lines(image: dism.ImageInfo, detailed: bool) -> List[str]:
+    lines = [f"Index : {image.index}", f"Name : {_text(image.name)}",
+             f"Description : {_text(image.description)}", f"Size : {image.size:,} bytes"]
+    if not detailed:
+        return lines
+    version = image.version
+    lines += [
+        f"WIM Bootable : {_BOOTABLE.get(image.bootable, f'{image.bootable}')}",
+        f"Architecture : {_ARCHITECTURES.get(image.architecture, f'{image.architecture}')}",
+        f"Hal : {_text(image.hal)}",
+        f"Version : {version.major}.{version.minor}.{version.build}",
+        f"ServicePack Build : {version.spbuild}",
+        f"ServicePack Level : {version.splevel}",
+        f"Edition : {_text(image.edition)}",
+        f"Installation : {_text(image.installation_type)}",
+        f"ProductType : {_text(image.product_type)}",
+        f"ProductSuite : {_text(image.product_suite)}",
+        f"System Root : {_text(image.system_root)}",
+        f"Directories : {_text(image.directory_count)}",
+        f"Files : {_text(image.file_count)}",
+        f"Created : {_when(image.created)}",
+        f"Modified : {_when(image.modified)}",
+        "Languages :",
+    ]
+    for language in image.languages:
+        default = " (Default)" if language == image.default_language else ""
+        lines.append(f"        {language}{default}")
+    return lines
+
+
+def _human_image_info(result: ImageInfoResult) -> List[str]:
+    lines = [f"Details for image : {result.image_file}", ""]
+    for image in result.images:
+        lines += _image_lines(image, result.detailed) + [""]
+    return lines
+
+
+def _human_mounted_images(result: MountedImagesResult) -> List[str]:
+    if not result.mounted_images:
+        return ["No mounted images found.", ""]
+    lines = ["Mounted images:", ""]
+    for info in result.mounted_images:
+        lines += [f"Mount Dir : {info.mount_path}", f"Image File : {info.image_path}",
+                  f"Image Index : {info.index}",
+                  f"Mounted Read/Write : {'No' if info.read_only else 'Yes'}",
+                  f"Status : {_mount_status(info)}", ""]
+    return lines
+
+
+def _mount_line(info: dism.MountedImageInfo) -> str:
+    mode = "read-only" if info.read_only else "read/write"
+    return (f"  {info.mount_path} : {info.image_path}, index {info.index}, {mode}, "
+            f"status {_mount_status(info)}")
+
+
+def _human_cleanup(details: Mapping[str, Any]) -> List[str]:
+    released, left = details["released"], details["left"]
+    lines = [f"Released {len(released)} stale mount(s)" + (":" if released else ".")]
+    lines += [_mount_line(info) for info in released]
+    lines.append(f"Left {len(left)} mount(s) in place" + (":" if left else "."))
+    lines += [_mount_line(info) for info in left]
+    return lines + [""]
+
+
+_ACTION_RENDERERS: Mapping[str, Callable[[Mapping[str, Any]], List[str]]] = {
+    "cleanup-mountpoints": _human_cleanup,
+}
+
+
+def _human_action(result: ActionResult) -> List[str]:
+    render = _ACTION_RENDERERS.get(result.operation)
+    return render(result.details) if render else []
+
+
+# --- servicing results ---------------------------------------------------------------
+
+_FEATURE_STATES = {
+    dism.PackageFeatureState.NOT_PRESENT: "Not Present",
+    dism.PackageFeatureState.UNINSTALL_PENDING: "Disable Pending",
+    dism.PackageFeatureState.STAGED: "Disabled",
+    dism.PackageFeatureState.RESOLVED: "Disabled with Payload Removed",
+    dism.PackageFeatureState.INSTALLED: "Enabled",
+    dism.PackageFeatureState.INSTALL_PENDING: "Enable Pending",
+    dism.PackageFeatureState.SUPERSEDED: "Superseded",
+    dism.PackageFeatureState.PARTIALLY_INSTALLED: "Partially Installed",
+}
+_PACKAGE_STATES = {  # packages and capabilities
+    dism.PackageFeatureState.RESOLVED: "Removed",
+}
+_FULLY_OFFLINE = {
+    dism.FullyOfflineInstallable.INSTALLABLE: "Yes",
+    dism.FullyOfflineInstallable.NOT_INSTALLABLE: "No",
+    dism.FullyOfflineInstallable.UNDETERMINED: "Undetermined",
+}
+_HEALTH = {
+    dism.ImageHealthState.HEALTHY: "No component store corruption detected.",
+    dism.ImageHealthState.REPAIRABLE: "The component store is repairable.",
+    dism.ImageHealthState.NON_REPAIRABLE: "The component store cannot be repaired.",
+}
+
+
+def _words(value: Any, names: Optional[Mapping[Any, str]] = None) -> str:
+    """An enum member as DISM.exe words ("Install Pending"), through `names`
+    first; a value newer than this program is shown as its number."""
+    if names and value in names:
+        return names[value]
+    if isinstance(value, enum.Enum):
+        return value.name.replace("_", " ").title()
+    return _text(value)
+
+
+def _yes_no(flag: bool) -> str:
+    return "Yes" if flag else "No"
+
+
+def _day(moment: Optional[_dt.datetime]) -> str:
+    """A driver's date, which is a calendar date and so not moved to local time."""
+    return "<undefined>" if moment is None else f"{moment.month}/{moment.day}/{moment.year}"
+
+
+def _architecture(value: Any) -> str:
+    return _ARCHITECTURES.get(value, _text(value))
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> List[str]:
+    """DISM.exe's /Format:Table: columns padded to width, rules of dashes."""
+    widths = [max([len(header)] + [len(row[i]) for row in rows])
+              for i, header in enumerate(headers)]
+
+    def line(cells: Sequence[str]) -> str:
+        return " | ".join(cell.ljust(width) for cell, width in zip(cells, widths)).rstrip()
+
+    rule = " | ".join("-" * width for width in widths)
+    return [rule, line(headers), rule] + [line(row) for row in rows] + [""]
+
+
+def _blocks(records: Sequence[Sequence[Tuple[str, str]]], empty: str) -> List[str]:
+    """DISM.exe's list format: `Label : value` lines, a blank line after each record."""
+    if not records:
+        return [empty, ""]
+    lines: List[str] = []
+    for record in records:
+        lines += [f"{label} : {value}" for label, value in record] + [""]
+    return lines
+
+
+def _listing(result: ServicingResult, fields: Sequence[Tuple[str, Callable[[Any], str]]],
+             empty: str) -> List[str]:
+    rows = [[render(item) for _, render in fields] for item in result.value]
+    if result.table and rows:
+        return _table([label for label, _ in fields], rows)
+    labels = [label for label, _ in fields]
+    return _blocks([list(zip(labels, row)) for row in rows], empty)
+
+
+def _custom_property_lines(properties: Sequence[dism.CustomProperty]) -> List[str]:
+    lines = ["Custom Properties:", ""]
+    if not properties:
+        return lines + ["(No custom properties found)", ""]
+    for prop in properties:
+        where = f"{prop.path}\\" if prop.path else ""
+        lines.append(f"{where}{_text(prop.name)} : {_text(prop.value)}")
+    return lines + [""]
+
+
+def _human_features(result: ServicingResult) -> List[str]:
+    package = result.context.get("package_name") or result.context.get("package_path")
+    heading = f"Features listing for package : {package}" if package else "Features listing:"
+    fields = [("Feature Name", lambda f: f.name),
+              ("State", lambda f: _words(f.state, _FEATURE_STATES))]
+    return [heading, ""] + _listing(result, fields, "(No features found)")
+
+
+def _human_feature(result: ServicingResult) -> List[str]:
+    info: dism.FeatureInfo = result.value
+    return ["Feature Information:", "",
+            f"Feature Name : {info.name}",
+            f"Display Name : {_text(info.display_name)}",
+            f"Description : {_text(info.description)}",
+            f"Restart Required : {_words(info.restart_required)}",
+            f"State : {_words(info.state, _FEATURE_STATES)}", ""] + \
+        _custom_property_lines(info.custom_properties)
+
+
+def _human_packages(result: ServicingResult) -> List[str]:
+    fields = [("Package Identity", lambda p: p.name),
+              ("State", lambda p: _words(p.state, _PACKAGE_STATES)),
+              ("Release Type", lambda p: _words(p.release_type)),
+              ("Install Time", lambda p: _when(p.install_time))]
+    return ["Packages listing:", ""] + _listing(result, fields, "(No packages found)")
+
+
+def _human_package(result: ServicingResult) -> List[str]:
+    info: dism.PackageInfo = result.value
+    lines = ["Package information:", "",
+             f"Package Identity : {info.name}",
+             f"Applicable : {_yes_no(info.applicable)}",
+             f"Copyright : {_text(info.copyright)}",
+             f"Company : {_text(info.company)}",
+             f"Creation Time : {_when(info.creation_time)}",
+             f"Description : {_text(info.description)}",
+             f"Install Client : {_text(info.install_client)}",
+             f"Install Package Name : {_text(info.install_package_name)}",
+             f"Install Time : {_when(info.install_time)}",
+             f"Last Update Time : {_when(info.last_update_time)}",
+             f"Name : {_text(info.display_name)}",
+             f"Product Name : {_text(info.product_name)}",
+             f"Product Version : {_text(info.product_version)}",
+             f"Release Type : {_words(info.release_type)}",
+             f"Restart Required : {_words(info.restart_required)}",
+             f"Support Information : {_text(info.support_information)}",
+             f"State : {_words(info.state, _PACKAGE_STATES)}",
+             f"Completely offline capable : {_words(info.fully_offline, _FULLY_OFFLINE)}"]
+    if info.capability_id is not None:
+        lines.append(f"Capability Identity : {info.capability_id}")
+    lines += [""] + _custom_property_lines(info.custom_properties)
+    lines += [f"Features listing for package : {info.name}", ""]
+    features = [[("Feature Name", f.name), ("State", _words(f.state, _FEATURE_STATES))]
+                for f in info.features]
+    return lines + _blocks(features, "(No features found for this package)")
+
+
+def _human_drivers(result: ServicingResult) -> List[str]:
+    fields = [("Published Name", lambda d: _text(d.published_name)),
+              ("Original File Name", lambda d: _text(d.original_file_name)),
+              ("Inbox", lambda d: _yes_no(d.inbox)),
+              ("Class Name", lambda d: _text(d.class_name)),
+              ("Provider Name", lambda d: _text(d.provider_name)),
+              ("Date", lambda d: _day(d.date)),
+              ("Version", lambda d: str(d.version))]
+    return ["Driver packages listing:", ""] + _listing(result, fields,
+                                                       "(No driver packages found)")
+
+
+def _driver_lines(driver: dism.Driver) -> List[str]:
+    return [f"    Manufacturer : {_text(driver.manufacturer_name)}",
+            f"    Description : {_text(driver.hardware_description)}",
+            f"    Architecture : {_architecture(driver.architecture)}",
+            f"    Hardware ID : {_text(driver.hardware_id)}",
+            f"    Service Name : {_text(driver.service_name)}",
+            f"    Compatible IDs : {_text(driver.compatible_ids)}",
+            f"    Exclude IDs : {_text(driver.exclude_ids)}", ""]
+
+
+def _human_driver_info(result: ServicingResult) -> List[str]:
+    package: dism.DriverPackage = result.value["driver_package"]
+    lines = ["Driver package information:", "",
+             f"Published Name : {_text(package.published_name)}",
+             f"Original File Name : {_text(package.original_file_name)}",
+             f"Inbox : {_yes_no(package.inbox)}",
+             f"Catalog File : {_text(package.catalog_file)}",
+             f"Class Name : {_text(package.class_name)}",
+             f"Class Description : {_text(package.class_description)}",
+             f"Class GUID : {_text(package.class_guid)}",
+             f"Provider Name : {_text(package.provider_name)}",
+             f"Date : {_day(package.date)}",
+             f"Version : {package.version}",
+             f"Boot Critical : {_yes_no(package.boot_critical)}",
+             f"Signature : {_words(package.signature)}", ""]
+    drivers: Sequence[dism.Driver] = result.value["drivers"]
+    if not drivers:
+        return lines + ["(No devices listed for this driver package)", ""]
+    # DISM.exe groups the devices under the architecture they are built for.
+    for arch in dict.fromkeys(driver.architecture for driver in drivers):
+        lines += [f"Drivers for architecture : {_architecture(arch)}", ""]
+        for driver in drivers:
+            if driver.architecture == arch:
+                lines += _driver_lines(driver)
+    return lines
+
+
+def _human_capabilities(result: ServicingResult) -> List[str]:
+    fields = [("Capability Identity", lambda c: c.name),
+              ("State", lambda c: _words(c.state, _PACKAGE_STATES))]
+    return ["Capability listing:", ""] + _listing(result, fields, "(No capabilities found)")
+
+
+def _human_capability(result: ServicingResult) -> List[str]:
+    info: dism.CapabilityInfo = result.value
+    return ["Capability Information:", "",
+            f"Capability Identity : {info.name}",
+            f"Name : {_text(info.display_name)}",
+            f"State : {_words(info.state, _PACKAGE_STATES)}",
+            f"Description : {_text(info.description)}",
+            f"Download Size : {info.download_size:,} bytes",
+            f"Install Size : {info.install_size:,} bytes", ""]
+
+
+def _human_current_edition(result: ServicingResult) -> List[str]:
+    return ["Current edition is:", "", f"Current Edition : {result.value}", ""]
+
+
+def _human_target_editions(result: ServicingResult) -> List[str]:
+    if not result.value:
+        return ["The image cannot be changed to any other edition.", ""]
+    return (["Editions that can be upgraded to:", ""]
+            + [f"Target Edition : {edition}" for edition in result.value] + [""])
+
+
+def _human_appx_packages(result: ServicingResult) -> List[str]:
+    packages = [[("DisplayName", _text(p.display_name)), ("Version", str(p.version)),
+                 ("Architecture", _architecture(p.architecture)),
+                 ("ResourceId", _text(p.resource_id)), ("PackageName", p.package_name),
+                 ("Regions", p.region or "None")]
+                for p in result.value]
+    return _blocks(packages, "(No provisioned app packages found)")
+
+
+def _human_health(result: ServicingResult) -> List[str]:
+    return [_HEALTH.get(result.value, f"Unknown component store state {result.value}."), ""]
+
+
+_SERVICING_RENDERERS: Mapping[str, Callable[[ServicingResult], List[str]]] = {
+    "features": _human_features,
+    "feature": _human_feature,
+    "packages": _human_packages,
+    "package": _human_package,
+    "drivers": _human_drivers,
+    "driver_info": _human_driver_info,
+    "capabilities": _human_capabilities,
+    "capability": _human_capability,
+    "current_edition": _human_current_edition,
+    "target_editions": _human_target_editions,
+    "provisioned_appx_packages": _human_appx_packages,
+    "health_state": _human_health,
+}
+
+
+def _human_servicing(result: ServicingResult) -> List[str]:
+    return _SERVICING_RENDERERS[result.kind](result)
+
+
+_HUMAN_RENDERERS: Mapping[type, Callable[[Any], List[str]]] = {
+    ImageInfoResult: _human_image_info,
+    MountedImagesResult: _human_mounted_images,
+    ActionResult: _human_action,
+    ServicingResult: _human_servicing,
+}
+
+
+def human_lines(result: Result) -> List[str]:
+    """The result as DISM.exe's lines (without the closing success line)."""
+    return _HUMAN_RENDERERS[type(result)](result)
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON values: enums by name, datetimes in ISO 8601, versions as strings."""
+    if isinstance(value, enum.Enum):
+        return value.name
+    if isinstance(value, dism.Version):
+        return str(value)
+    if isinstance(value, (_dt.datetime, _dt.date)):
+        return value.isoformat()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(key): jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(item) for item in value]
+    return value
+
+
+def json_document(result: Result) -> Dict[str, Any]:
+    if isinstance(result, ImageInfoResult):
+        return {"image_file": result.image_file, "images": jsonable(result.images)}
+    if isinstance(result, ActionResult):
+        return {"operation": result.operation, **jsonable(result.details),
+                "restart_required": result.restart_required}
+    if isinstance(result, ServicingResult):
+        return {"image": result.image, **jsonable(result.context),
+                result.kind: jsonable(result.value)}
+    return {"mounted_images": jsonable(result.mounted_images)}
+

@@ -1,0 +1,16 @@
+"""The verbs: one table (VERBS) drives the parser, DISM.exe's spelling, the
+API names in messages and dispatch.  Each verb is declared, with its
+options, check and action, in .images (WIM images and mounts) or
+.servicing (a session on an image); .verb says what a verb is."""
+from __future__ import annotations
+
+from typing import Dict, Tuple
+
+from . import images, servicing
+from .verb import Verb
+
+__all__ = ["VERBS", "VERBS_BY_NAME", "Verb"]
+
+VERBS: Tuple[Verb, ...] = images.VERBS + servicing.VERBS
+
+VERBS_BY_NAME: Dict[str, Verb] = {verb.name: verb for verb in VERBS}

@@ -1,0 +1,404 @@
+"""The servicing verbs: a session on an image (DISM.exe: /Image or /Online)
+reading or changing its features, packages, drivers, capabilities, edition,
+provisioned apps and component store health.
+
+Each verb has its options (adders, see .verb), a check for what argparse
+cannot say, and its action, which returns a result; VERBS, at the end,
+puts them together.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
+
+import dism
+
+from ..console import Console, ProgressBar
+from ..results import ActionResult, ServicingResult
+from .verb import Action, AddOptions, Check, Verb, flag, one_of, options, value
+
+# ---------------------------------------------------------------------------
+# Options
+# ---------------------------------------------------------------------------
+
+#: Every servicing verb works on an image or on the running Windows.
+image_or_online = one_of(
+    value("--image", "DIR",
+          "the mounted image or offline Windows root to service (DISM.exe: /Image)"),
+    flag("--online", "service the running Windows; Windows only (DISM.exe: /Online)"),
+    required=True)
+windows_dir = options(value("--windows-dir", "DIR", "the Windows directory, relative to the "
+                            "image root (default Windows; DISM.exe: /WindowsDir)"))
+
+list_format = options(value(
+    "--format", None, "show the list as blocks (default) or as a table (DISM.exe: /Format)",
+    type=str.lower, choices=("list", "table"), default="list"))
+
+_PACKAGE = (
+    value("--package-name", "NAME", "the package's identity (DISM.exe: /PackageName)"),
+    value("--package-path", "PATH", "the package's .cab file or folder (DISM.exe: /PackagePath)"))
+any_package = one_of(*_PACKAGE, required=False)
+one_package = one_of(*_PACKAGE, required=True)
+
+package_paths = options(
+    value("--package-path", "PATH", "a .cab or .msu file, or an expanded .cab folder; may be "
+          "repeated (DISM.exe: /PackagePath)", action="append", required=True),
+    flag("--ignore-check", "skip the applicability check (DISM.exe: /IgnoreCheck)"),
+    flag("--prevent-pending",
+         "refuse a package that needs online actions (DISM.exe: /PreventPending)"))
+
+feature_name = options(value("--feature-name", "NAME", "the feature (DISM.exe: /FeatureName)",
+                             required=True))
+feature_name_list = options(value(
+    "--feature-name", "NAME", "a feature; repeat it or separate names with ';' "
+    "(DISM.exe: /FeatureName)", action="append", required=True))
+enable_all = options(flag("--all", "enable the parent features too (DISM.exe: /All)"))
+disable_options = options(
+    value("--package-name", "NAME", "the package holding the features, when not the "
+          "foundation (DISM.exe: /PackageName)"),
+    flag("--remove", "remove the features' files too (DISM.exe: /Remove)"))
+
+sources = options(
+    value("--source", "PATH", "where to find the files; may be repeated (DISM.exe: /Source)",
+          action="append", default=[]),
+    flag("--limit-access", "do not look on Windows Update (DISM.exe: /LimitAccess)"))
+
+all_drivers = options(flag("--all", "list the in-box drivers too (DISM.exe: /All)"))
+driver_to_show = options(value(
+    "--driver", "INF", "a published name (oem0.inf) or an .inf file (DISM.exe: /Driver)",
+    required=True))
+drivers_to_add = options(
+    value("--driver", "PATH", "an .inf file, or a folder of them (DISM.exe: /Driver)",
+          required=True),
+    flag("--recurse", "take the .inf files in every folder below too (DISM.exe: /Recurse)"),
+    flag("--force-unsigned", "add unsigned drivers too (DISM.exe: /ForceUnsigned)"))
+drivers_to_remove = options(value(
+    "--driver", "INF", "a published name (oem0.inf); may be repeated (DISM.exe: /Driver)",
+    action="append", required=True))
+
+capability_name = options(value(
+    "--capability-name", "NAME", "the capability's identity (DISM.exe: /CapabilityName)",
+    required=True))
+
+unattend_file = options(
+    value("--unattend", "PATH", "the answer file (DISM.exe: /Apply-Unattend:PATH)",
+          required=True),
+    flag("--single-session", "install the file's packages in one servicing session"))
+
+
+def check_target(args: argparse.Namespace) -> Optional[str]:
+    if args.online and args.windows_dir is not None:
+        return "--windows-dir applies only with --image"
+    return None
+
+
+def check_feature_names(args: argparse.Namespace) -> Optional[str]:
+    problem = check_target(args)
+    if problem:
+        return problem
+    if any(not name.strip() for name in _feature_names(args)):
+        return "--feature-name needs a name (an empty name, or an empty one between ';')"
+    return None
+
+
+def _feature_names(args: argparse.Namespace) -> List[str]:
+    """--feature-name given several times, each possibly "A;B" as DISM.exe takes it."""
+    return [name for given in args.feature_name for name in given.split(";")]
+
+
+# ---------------------------------------------------------------------------
+# The session, and the two shapes of a servicing action
+# ---------------------------------------------------------------------------
+
+def _image_label(args: argparse.Namespace) -> str:
+    return "online" if args.online else os.path.abspath(args.image)
+
+
+@contextlib.contextmanager
+def _session(args: argparse.Namespace) -> Iterator[dism.Session]:
+    if args.online:
+        session = dism.Session.online()
+    else:
+        session = dism.Session(args.image, windows_dir=args.windows_dir)
+    with session:
+        yield session
+
+
+def _package_context(args: argparse.Namespace) -> Dict[str, Any]:
+    return {"package_name": getattr(args, "package_name", None),
+            "package_path": getattr(args, "package_path", None)}
+
+
+def _read(args: argparse.Namespace, kind: str, query: Callable[[dism.Session], Any],
+          context: Optional[Dict[str, Any]] = None) -> ServicingResult:
+    """What `query` reads from the image, as the result of kind `kind`; a
+    list is shown as a table when --format says so."""
+    with _session(args) as session:
+        found = query(session)
+    table = getattr(args, "format", "list") == "table"
+    return ServicingResult(kind, _image_label(args), found, table, context or {})
+
+
+def _change(args: argparse.Namespace, console: Console, title: str,
+            change: Callable[[dism.Session, Optional[ProgressBar]], object]) -> bool:
+    """Make one change under a progress step titled `title`; whether the
+    image now needs a restart."""
+    with _session(args) as session:
+        with console.step(title) as progress:
+            change(session, progress)
+        return session.reboot_required
+
+
+def _changed(args: argparse.Namespace, operation: str, restart: bool,
+             details: Dict[str, Any]) -> ActionResult:
+    return ActionResult(operation, {"image": _image_label(args), **details},
+                        restart_required=restart)
+
+
+# ---------------------------------------------------------------------------
+# Actions that read
+# ---------------------------------------------------------------------------
+
+def get_features(args: argparse.Namespace, console: Console) -> ServicingResult:
+    return _read(args, "features",
+                 lambda session: session.get_features(args.package_name,
+                                                      package_path=args.package_path),
+                 _package_context(args))
+
+
+def get_featureinfo(args: argparse.Namespace, console: Console) -> ServicingResult:
+    return _read(args, "feature",
+                 lambda session: session.get_feature_info(args.feature_name, args.package_name,
+                                                          package_path=args.package_path))
+
+
+def get_packages(args: argparse.Namespace, console: Console) -> ServicingResult:
+    return _read(args, "packages", lambda session: session.get_packages())
+
+
+def get_packageinfo(args: argparse.Namespace, console: Console) -> ServicingResult:
+    return _read(args, "package",
+                 lambda session: session.get_package_info(args.package_name,
+                                                          path=args.package_path))
+
+
+def get_drivers(args: argparse.Namespace, console: Console) -> ServicingResult:
+    console.say("Obtaining list of 3rd party drivers from the driver store..." if not args.all
+                else "Obtaining list of all drivers from the driver store...")
+    console.say()
+    return _read(args, "drivers", lambda session: session.get_drivers(args.all),
+                 {"all_drivers": args.all})
+
+
+def _driver_info(session: dism.Session, driver: str) -> Dict[str, Any]:
+    package, drivers = session.get_driver_info(driver)
+    return {"driver_package": package, "drivers": drivers}
+
+
+def get_driverinfo(args: argparse.Namespace, console: Console) -> ServicingResult:
+    return _read(args, "driver_info", lambda session: _driver_info(session, args.driver))
+
+
+def get_capabilities(args: argparse.Namespace, console: Console) -> ServicingResult:
+    return _read(args, "capabilities", lambda session: session.get_capabilities())
+
+
+def get_capabilityinfo(args: argparse.Namespace, console: Console) -> ServicingResult:
+    return _read(args, "capability",
+                 lambda session: session.get_capability_info(args.capability_name))
+
+
+def get_currentedition(args: argparse.Namespace, console: Console) -> ServicingResult:
+    return _read(args, "current_edition", lambda session: session.get_current_edition())
+
+
+def get_targeteditions(args: argparse.Namespace, console: Console) -> ServicingResult:
+    return _read(args, "target_editions", lambda session: session.get_target_editions())
+
+
+def get_provisionedappxpackages(args: argparse.Namespace, console: Console) -> ServicingResult:
+    return _read(args, "provisioned_appx_packages",
+                 lambda session: session.get_provisioned_appx_packages())
+
+
+def check_health(args: argparse.Namespace, console: Console) -> ServicingResult:
+    return _read(args, "health_state", lambda session: session.check_health())
+
+
+def _scan(session: dism.Session, console: Console) -> Union[dism.ImageHealthState, int]:
+    with console.step("Scanning the component store") as progress:
+        return session.check_health(scan=True, progress=progress)
+
+
+def scan_health(args: argparse.Namespace, console: Console) -> ServicingResult:
+    return _read(args, "health_state", lambda session: _scan(session, console))
+
+
+# ---------------------------------------------------------------------------
+# Actions that change the image
+# ---------------------------------------------------------------------------
+
+def restore_health(args: argparse.Namespace, console: Console) -> ActionResult:
+    restart = _change(args, console, "Restoring the component store",
+                      lambda session, progress: session.restore_health(
+                          sources=args.source, limit_access=args.limit_access,
+                          progress=progress))
+    return _changed(args, "restore-health", restart,
+                    {"sources": args.source, "limit_access": args.limit_access})
+
+
+def enable_feature(args: argparse.Namespace, console: Console) -> ActionResult:
+    names = _feature_names(args)
+    restart = _change(args, console, "Enabling feature(s)",
+                      lambda session, progress: session.enable_features(
+                          *names, package=args.package_name, package_path=args.package_path,
+                          enable_all=args.all, sources=args.source,
+                          limit_access=args.limit_access, progress=progress))
+    return _changed(args, "enable-feature", restart,
+                    {"features": names, **_package_context(args), "all": args.all})
+
+
+def disable_feature(args: argparse.Namespace, console: Console) -> ActionResult:
+    names = _feature_names(args)
+    restart = _change(args, console, "Disabling feature(s)",
+                      lambda session, progress: session.disable_features(
+                          *names, package=args.package_name, remove_payload=args.remove,
+                          progress=progress))
+    return _changed(args, "disable-feature", restart,
+                    {"features": names, "package_name": args.package_name,
+                     "remove_payload": args.remove})
+
+
+def add_package(args: argparse.Namespace, console: Console) -> ActionResult:
+    paths = args.package_path
+    with _session(args) as session:
+        for number, path in enumerate(paths, 1):
+            with console.step(f"Processing {number} of {len(paths)} - Adding package {path}") \
+                    as progress:
+                session.add_package(path, ignore_check=args.ignore_check,
+                                    prevent_pending=args.prevent_pending, progress=progress)
+        restart = session.reboot_required
+    return _changed(args, "add-package", restart, {"packages": paths})
+
+
+def remove_package(args: argparse.Namespace, console: Console) -> ActionResult:
+    restart = _change(args, console, f"Removing package {args.package_name or args.package_path}",
+                      lambda session, progress: session.remove_package(
+                          args.package_name, path=args.package_path, progress=progress))
+    return _changed(args, "remove-package", restart, _package_context(args))
+
+
+def add_driver(args: argparse.Namespace, console: Console) -> ActionResult:
+    console.say("Searching for driver package(s) to install...")
+    infs = dism.find_driver_infs(args.driver, recurse=args.recurse)
+    console.say(f"Found {len(infs)} driver package(s) to install.")
+    with _session(args) as session:
+        # One INF at a time, so that the console shows each as it lands and
+        # a failure leaves no doubt about which ones were added before it.
+        for number, inf in enumerate(infs, 1):
+            session.add_driver(inf, force_unsigned=args.force_unsigned)
+            console.say(f"Installing {number} of {len(infs)} - {inf}: "
+                        "The driver package was successfully installed.")
+        restart = session.reboot_required
+    return _changed(args, "add-driver", restart, {"drivers": infs})
+
+
+def remove_driver(args: argparse.Namespace, console: Console) -> ActionResult:
+    with _session(args) as session:
+        for number, name in enumerate(args.driver, 1):
+            session.remove_driver(name)
+            console.say(f"Removing {number} of {len(args.driver)} - {name}: "
+                        "The driver package was successfully removed.")
+        restart = session.reboot_required
+    return _changed(args, "remove-driver", restart, {"drivers": args.driver})
+
+
+def add_capability(args: argparse.Namespace, console: Console) -> ActionResult:
+    restart = _change(args, console, f"Adding capability {args.capability_name}",
+                      lambda session, progress: session.add_capability(
+                          args.capability_name, sources=args.source,
+                          limit_access=args.limit_access, progress=progress))
+    return _changed(args, "add-capability", restart, {"capability": args.capability_name})
+
+
+def remove_capability(args: argparse.Namespace, console: Console) -> ActionResult:
+    restart = _change(args, console, f"Removing capability {args.capability_name}",
+                      lambda session, progress: session.remove_capability(
+                          args.capability_name, progress=progress))
+    return _changed(args, "remove-capability", restart, {"capability": args.capability_name})
+
+
+def apply_unattend(args: argparse.Namespace, console: Console) -> ActionResult:
+    console.say(f"Applying the unattend file {args.unattend}")
+    with _session(args) as session:
+        session.apply_unattend(args.unattend, single_session=args.single_session)
+        restart = session.reboot_required
+    return _changed(args, "apply-unattend", restart, {"unattend": args.unattend})
+
+
+# ---------------------------------------------------------------------------
+# The verbs
+# ---------------------------------------------------------------------------
+
+def _servicing(dism_name: str, help: str, own_options: Tuple[AddOptions, ...], action: Action,
+               check: Check = check_target, *, value_option: Optional[str] = None,
+               dism_usage: Optional[str] = None) -> Verb:
+    """A servicing verb: it works on --image DIR or --online, named before its
+    own options."""
+    return Verb(dism_name, help, (image_or_online, windows_dir) + own_options, action, check,
+                value_option, dism_usage)
+
+
+VERBS = (
+    _servicing("Get-Features", "list the optional features of an image or of one package",
+               (any_package, list_format), get_features),
+    _servicing("Get-FeatureInfo", "show one optional feature in detail",
+               (feature_name, any_package), get_featureinfo),
+    _servicing("Enable-Feature", "enable optional features",
+               (feature_name_list, any_package, enable_all, sources),
+               enable_feature, check_feature_names),
+    _servicing("Disable-Feature", "disable optional features",
+               (feature_name_list, disable_options), disable_feature,
+               check_feature_names),
+    _servicing("Get-Packages", "list the packages of an image",
+               (list_format,), get_packages),
+    _servicing("Get-PackageInfo", "show one package in detail",
+               (one_package,), get_packageinfo),
+    _servicing("Add-Package", "install .cab or .msu packages",
+               (package_paths,), add_package),
+    _servicing("Remove-Package", "uninstall a package",
+               (one_package,), remove_package),
+    _servicing("Get-Drivers", "list the driver packages of an image",
+               (all_drivers, list_format), get_drivers),
+    _servicing("Get-DriverInfo", "show a driver package and the devices it supports",
+               (driver_to_show,), get_driverinfo),
+    _servicing("Add-Driver", "add driver packages (.inf), one file or a folder of them",
+               (drivers_to_add,), add_driver),
+    _servicing("Remove-Driver", "remove out-of-box driver packages",
+               (drivers_to_remove,), remove_driver),
+    _servicing("Get-Capabilities", "list the capabilities (Features on Demand) of an image",
+               (list_format,), get_capabilities),
+    _servicing("Get-CapabilityInfo", "show one capability in detail",
+               (capability_name,), get_capabilityinfo),
+    _servicing("Add-Capability", "install a capability",
+               (capability_name, sources), add_capability),
+    _servicing("Remove-Capability", "uninstall a capability",
+               (capability_name,), remove_capability),
+    _servicing("Get-CurrentEdition", "show the edition of an image",
+               (), get_currentedition),
+    _servicing("Get-TargetEditions", "list the editions an image can be changed to",
+               (), get_targeteditions),
+    _servicing("Get-ProvisionedAppxPackages", "list the app packages provisioned for new users",
+               (), get_provisionedappxpackages),
+    _servicing("Check-Health", "report the corruption an earlier scan recorded, without scanning",
+               (), check_health, dism_usage="/Cleanup-Image /CheckHealth"),
+    _servicing("Scan-Health", "scan the component store for corruption",
+               (), scan_health, dism_usage="/Cleanup-Image /ScanHealth"),
+    _servicing("Restore-Health", "repair the component store",
+               (sources,), restore_health, dism_usage="/Cleanup-Image /RestoreHealth"),
+    _servicing("Apply-Unattend", "apply the offlineServicing settings of an answer file",
+               (unattend_file,), apply_unattend,
+               value_option="--unattend", dism_usage="/Apply-Unattend:PATH"),
+)

@@ -1,0 +1,76 @@
+"""What a verb is (its DISM.exe name, help, options, check and action), and
+declaring its options: an adder puts a few argparse options on a verb's
+parser; a verb lists its adders in the order --help shows them."""
+from __future__ import annotations
+
+import argparse
+import copy
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Optional, Tuple
+
+from ..console import Console
+from ..results import Result
+
+#: Adds some of a verb's options to its parser.
+AddOptions = Callable[[argparse.ArgumentParser], None]
+#: One option: its name and argparse's keywords for it.
+Option = Tuple[str, Dict[str, Any]]
+#: What argparse cannot say about a command line: the problem, or None.
+Check = Callable[[argparse.Namespace], Optional[str]]
+#: Does what the verb says; returns its result.
+Action = Callable[[argparse.Namespace, Console], Result]
+
+
+@dataclass(frozen=True)
+class Verb:
+    dism_name: str                   # DISM.exe's spelling
+    help: str
+    options: Tuple[AddOptions, ...]  # add the verb's options, in the order --help shows them
+    action: Action
+    check: Optional[Check] = None    # what argparse can't say
+    value_option: Optional[str] = None   # where DISM.exe's /Verb:VALUE puts its value
+    dism_usage: Optional[str] = None     # DISM.exe's spelling, when not just /dism_name
+
+    @property
+    def name(self) -> str:
+        return self.dism_name.lower()
+
+    @property
+    def dism_spelling(self) -> str:
+        return self.dism_usage or "/" + self.dism_name
+
+    def configure(self, parser: argparse.ArgumentParser) -> None:
+        """Add the verb's options to its parser."""
+        for add in self.options:
+            add(parser)
+
+
+def flag(name: str, help: str) -> Option:
+    """An option that is on when given."""
+    return name, {"action": "store_true", "help": help}
+
+
+def value(name: str, metavar: Optional[str], help: str, **keywords: Any) -> Option:
+    """An option (or a positional argument) that takes a value."""
+    return name, {"metavar": metavar, "help": help, **keywords}
+
+
+def _add_each(container: Any, declared: Tuple[Option, ...]) -> None:
+    # Each parser gets its own copy of the keywords, so that a mutable default
+    # (--source's list) is never shared between parsers or runs.
+    for name, keywords in declared:
+        container.add_argument(name, **copy.deepcopy(keywords))
+
+
+def options(*declared: Option) -> AddOptions:
+    """An adder for these options."""
+    def add(parser: argparse.ArgumentParser) -> None:
+        _add_each(parser, declared)
+    return add
+
+
+def one_of(*declared: Option, required: bool) -> AddOptions:
+    """An adder for options of which at most one (`required`: exactly one) is given."""
+    def add(parser: argparse.ArgumentParser) -> None:
+        _add_each(parser.add_mutually_exclusive_group(required=required), declared)
+    return add

@@ -1,0 +1,83 @@
+"""DISM API names -> the CLI's words, for the messages the engine writes.
+
+The engine's messages name the DISM API's functions, flags and parameters
+(DismMountImage, DISM_MOUNT_READONLY, ImageIndex); a CLI user knows the
+verbs and options they typed (mount-image, --read-only, --index).
+"""
+from __future__ import annotations
+
+import itertools
+import re
+from typing import Callable, List, Mapping, Optional, Sequence, Set
+
+from .verbs import VERBS, Verb
+
+def _api_function(verb: Verb) -> str:
+    """The DISM API function a verb calls, by DISM.exe's naming (/Get-Features
+    calls DismGetFeatures)."""
+    return "Dism" + verb.dism_name.replace("-", "")
+
+
+#: What a CLI user types for each DISM API name the engine's messages use.
+API_TO_CLI: Mapping[str, str] = {
+    **{_api_function(verb): verb.name for verb in VERBS},
+    **{"_" + _api_function(verb): verb.name for verb in VERBS},  # the private exports
+    "DismRestoreImageHealth": "restore-health",
+    "DISM_DISCARD_IMAGE": "--discard", "DISM_COMMIT_IMAGE": "--commit",
+    "DISM_COMMIT_APPEND": "--append", "DISM_COMMIT_GENERATE_INTEGRITY": "--check-integrity",
+    "DISM_MOUNT_CHECK_INTEGRITY": "--check-integrity", "DISM_MOUNT_READONLY": "--read-only",
+    "DISM_MOUNT_OPTIMIZE": "--optimize", "DISM_ONLINE_IMAGE": "--online",
+    "ImageFilePath": "--image-file", "MountPath": "--mount-dir", "ImageIndex": "--index",
+    "ImageName": "--name", "ImagePath": "--image", "WindowsDirectory": "--windows-dir",
+    "SourcePaths": "--source", "LimitAccess": "--limit-access", "EnableAll": "--all",
+    "FeatureName": "--feature-name", "PackagePath": "--package-path",
+    "RemovePayload": "--remove", "ForceUnsigned": "--force-unsigned",
+    "ScratchDirectory": "--scratch-dir", "LogFilePath": "--log-path",
+}
+
+#: API names that stand for the verb being run (every servicing verb opens a
+#: session; check-health and scan-health both call DismCheckImageHealth).
+_API_OF_THE_RUNNING_VERB = ("DismInitialize", "DismOpenSession", "DismCloseSession",
+                            "DismCheckImageHealth")
+
+_QUOTED = re.compile(r"('[^']*')")   # the engine quotes paths and names given to it
+_WORD = re.compile(r"\w+")
+
+
+def _outside(pattern: "re.Pattern[str]", text: str, translate: Callable[[str], str]) -> str:
+    """`text` with `translate` applied to what lies between the matches of
+    `pattern` (one capturing group); the matches stay as they are."""
+    pieces = pattern.split(text)
+    return "".join(piece if kept else translate(piece)
+                   for piece, kept in zip(pieces, itertools.cycle((False, True))))
+
+
+def _given_values(argv: Sequence[str]) -> List[str]:
+    """What the user typed, argument by argument and option value by option
+    value (--opt=VALUE, /Opt:VALUE), longest first."""
+    values: Set[str] = set()
+    for arg in argv:
+        values.add(arg)
+        for separator in "=:":
+            if separator in arg:
+                values.add(arg.split(separator, 1)[1])
+    return sorted((v for v in values if len(v) > 1), key=len, reverse=True)
+
+
+def _translate_unquoted(text: str, words: Mapping[str, str]) -> str:
+    return _outside(_QUOTED, text,
+                    lambda piece: _WORD.sub(lambda m: words.get(m[0], m[0]), piece))
+
+
+def cli_words(message: str, verb: Optional[str] = None, given: Sequence[str] = ()) -> str:
+    """`message` with DISM API names replaced by the CLI's verbs and options.
+    What the user gave (`given`: the command line) and quoted text are left
+    as they are, even a path whose own apostrophe upsets the quoting."""
+    words = dict(API_TO_CLI)
+    if verb is not None:
+        words.update(dict.fromkeys(_API_OF_THE_RUNNING_VERB, verb))
+    values = _given_values(given)
+    if not values:
+        return _translate_unquoted(message, words)
+    typed = re.compile("(" + "|".join(map(re.escape, values)) + ")")
+    return _outside(typed, message, lambda piece: _translate_unquoted(piece, words))
