@@ -11,9 +11,9 @@ import pytest
 
 from dism.testing import WindowsImageSpec, build_windows_tree
 
+from c_layout import engine_sources, include_dirs
 from conftest import REPO
 
-ENGINE = REPO / "src" / "engine"
 HELPER = REPO / "dism" / "_libexec" / "dism-mountd"
 
 
@@ -25,11 +25,11 @@ def compile_program(source: Path, out: Path, sanitize: bool = False) -> Path:
     cc = shutil.which("gcc") or shutil.which("cc")
     if not cc:
         pytest.skip("no C compiler")
-    sources = [str(p) for p in sorted(ENGINE.glob("*.c")) if p.name != "mountd.c"]
+    sources = engine_sources(REPO)
     cmd = [cc, *(SANITIZERS if sanitize else []), "-std=c11", "-D_GNU_SOURCE", "-Wall",
            "-Wextra", "-Werror",
            "-Wno-unused-parameter", "-Wno-format-truncation", "-Wno-missing-field-initializers",
-           "-I", str(REPO / "src" / "include"), "-I", str(ENGINE), str(source), *sources,
+           *(f"-I{d}" for d in include_dirs(REPO)), str(source), *sources,
            "-o", str(out), "-lwim", "-lhivex", "-lpthread", "-ldl", "-lrt"]
     built = subprocess.run(cmd, capture_output=True, text=True)
     assert built.returncode == 0, built.stderr

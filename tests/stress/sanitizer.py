@@ -16,8 +16,9 @@ import sys
 import sysconfig
 from pathlib import Path
 
+from c_layout import engine_sources, include_dirs
+
 REPO = Path(__file__).resolve().parents[2]
-ENGINE = REPO / "src" / "engine"
 SANITIZE = ["-g", "-O1", "-fsanitize=address,undefined", "-fno-omit-frame-pointer",
             "-fno-sanitize-recover=undefined"]
 # What a sanitizer prints when it finds something; a run whose stderr holds
@@ -42,8 +43,7 @@ def runtime_library(name: str) -> str:
 
 def extension_sources() -> list[str]:
     sources = [REPO / "src" / "_dism.c", REPO / "src" / "_dism_servicing.c"]
-    sources += sorted(p for p in ENGINE.glob("*.c") if p.name != "mountd.c")
-    return [str(p) for p in sources]
+    return [str(p) for p in sources] + engine_sources(REPO)
 
 
 def build_sanitized_package(out_dir: Path) -> Path:
@@ -58,8 +58,8 @@ def build_sanitized_package(out_dir: Path) -> Path:
         raise SanitizerUnavailable(f"build the tree first: {helper} is missing")
     cmd = [shutil.which("gcc") or "gcc", "-shared", "-fPIC", *SANITIZE, "-std=c11",
            "-D_GNU_SOURCE", "-DPy_LIMITED_API=0x030A0000",
-           f"-I{sysconfig.get_paths()['include']}", f"-I{REPO / 'src' / 'include'}",
-           f"-I{ENGINE}", *extension_sources(), "-o", str(package / "_dism.abi3.so"),
+           f"-I{sysconfig.get_paths()['include']}",
+           *(f"-I{d}" for d in include_dirs(REPO)), *extension_sources(), "-o", str(package / "_dism.abi3.so"),
            "-lwim", "-lhivex", "-ldl", "-lpthread"]
     runtime_library("libasan.so")
     built = subprocess.run(cmd, capture_output=True, text=True)
