@@ -192,7 +192,8 @@ HRESULT WINAPI DismOpenSession(PCWSTR ImagePath, PCWSTR WindowsDirectory, PCWSTR
         return engine_fail(E_INVALIDARG, "DismOpenSession: Session is required.");
     if (*Session != DISM_SESSION_DEFAULT && session_exists(*Session))
         return engine_fail(HRESULT_FROM_WIN32(ERROR_ALREADY_EXISTS),
-                           "DismOpenSession: session %u already has an image.", (unsigned)*Session);
+                           "DismOpenSession: session %u already has an image.",
+                           (unsigned)*Session);
     session_image *s = calloc(1, sizeof *s);
     if (!s)
         return engine_fail(E_OUTOFMEMORY, "DismOpenSession: out of memory.");
