@@ -66,64 +66,63 @@ static char *install_location(const char *manifest_path)
     return slash ? strndup(manifest_path, (size_t)(slash - manifest_path)) : strdup(manifest_path);
 }
 
+/* One provisioned app as DISM describes it, from its full name and the
+ * path of its manifest. */
+static void fill_appx(result_pool *pool, const char *full, const appx_name *parsed,
+                      const char *manifest, DismAppxPackage *a)
+{
+    char *location = install_location(manifest);
+    a->PackageName = pool_wstr(pool, full);
+    a->DisplayName = pool_wstr(pool, parsed->name);
+    a->PublisherId = pool_wstr(pool, parsed->publisher);
+    a->MajorVersion = parsed->version[0];
+    a->MinorVersion = parsed->version[1];
+    a->Build = parsed->version[2];
+    a->RevisionNumber = parsed->version[3];
+    a->Architecture = map_appx_architecture(parsed->arch);
+    a->ResourceId = pool_wstr(pool, parsed->resource);
+    a->InstallLocation = pool_wstr(pool, location);
+    a->Region = NULL; /* kept in the app's provisioning data, not read [I] */
+    free(location);
+}
+
+static HRESULT read_appx_packages(offline_image *img, result_pool *pool, const void *args,
+                                  void **result, UINT *count)
+{
+    hive_h *h = NULL;
+    HRESULT hr = offline_require_hive(img, HIVE_SOFTWARE, &h);
+    if (FAILED(hr))
+        return hr;
+    size_t listed = 0;
+    hive_node_h *apps = hive_children(h, hive_lookup(h, hivex_root(h), ALL_USER_APPS), &listed);
+    if (!apps)
+        return engine_fail_errno(errno, "%s: cannot list the provisioned apps", img->function);
+    DismAppxPackage *out = pool_alloc(pool, (listed ? listed : 1) * sizeof *out);
+    UINT n = 0;
+    for (size_t i = 0; out && i < listed; i++) {
+        char *full = hive_name(h, apps[i]);
+        appx_name parsed;
+        if (full && parse_full_name(full, &parsed)) {
+            char *manifest = hive_string(h, apps[i], "Path");
+            fill_appx(pool, full, &parsed, manifest, &out[n++]);
+            free(manifest);
+        }
+        free(full);
+    }
+    free(apps);
+    *count = n;
+    *result = out;
+    return S_OK;
+}
+
 HRESULT WINAPI _DismGetProvisionedAppxPackages(DismSession Session, DismAppxPackage **Package,
                                                UINT *Count)
 {
     if (!Package || !Count)
         return engine_fail(E_INVALIDARG, "_DismGetProvisionedAppxPackages: Package and Count "
                            "are required.");
-    *Package = NULL;
-    *Count = 0;
-    offline_image img;
-    HRESULT hr = offline_begin(Session, "_DismGetProvisionedAppxPackages", &img);
-    if (FAILED(hr))
-        return hr;
-    hive_h *h = NULL;
-    result_pool *pool = pool_new();
-    DismAppxPackage *out = NULL;
-    UINT n = 0;
-    if (!pool)
-        hr = engine_fail(E_OUTOFMEMORY, "_DismGetProvisionedAppxPackages: out of memory.");
-    else if (SUCCEEDED(hr = offline_require_hive(&img, HIVE_SOFTWARE, &h))) {
-        size_t count = 0;
-        hive_node_h *apps = hive_children(h, hive_lookup(h, hivex_root(h), ALL_USER_APPS), &count);
-        out = apps ? pool_alloc(pool, (count ? count : 1) * sizeof *out) : NULL;
-        for (size_t i = 0; out && i < count; i++) {
-            char *full = hive_name(h, apps[i]);
-            appx_name parsed;
-            if (full && parse_full_name(full, &parsed)) {
-                DismAppxPackage *a = &out[n++];
-                char *manifest = hive_string(h, apps[i], "Path");
-                char *location = install_location(manifest);
-                a->PackageName = pool_wstr(pool, full);
-                a->DisplayName = pool_wstr(pool, parsed.name);
-                a->PublisherId = pool_wstr(pool, parsed.publisher);
-                a->MajorVersion = parsed.version[0];
-                a->MinorVersion = parsed.version[1];
-                a->Build = parsed.version[2];
-                a->RevisionNumber = parsed.version[3];
-                a->Architecture = map_appx_architecture(parsed.arch);
-                a->ResourceId = pool_wstr(pool, parsed.resource);
-                a->InstallLocation = pool_wstr(pool, location);
-                a->Region = NULL; /* kept in the app's provisioning data, not read [I] */
-                free(manifest);
-                free(location);
-            }
-            free(full);
-        }
-        if (!apps)
-            hr = engine_fail_errno(errno, "_DismGetProvisionedAppxPackages: cannot list the "
-                                   "provisioned apps");
-        else if (!out)
-            hr = engine_fail(E_OUTOFMEMORY, "_DismGetProvisionedAppxPackages: out of memory.");
-        free(apps);
-    }
-    offline_end(&img);
-    *Package = pool_finish(pool, hr, out);
-    if (FAILED(hr))
-        return hr;
-    *Count = n;
-    return S_OK;
+    return servicing_read(Session, "_DismGetProvisionedAppxPackages", read_appx_packages, NULL,
+                          (void **)Package, Count);
 }
 
 static HRESULT check_paths(const char *function, PCWSTR *paths, UINT count, const char *what)
@@ -141,52 +140,64 @@ static HRESULT check_paths(const char *function, PCWSTR *paths, UINT count, cons
     return S_OK;
 }
 
+typedef struct {
+    PCWSTR app, custom_data;
+    PCWSTR *dependencies, *optionals, *licenses;
+    UINT dependency_count, optional_count, license_count;
+    bool skip_license;
+    DismStubPackageOption stub_option;
+} appx_addition;
+
+static HRESULT check_appx_addition(offline_image *img, const void *args)
+{
+    const appx_addition *a = args;
+    const char *fn = img->function;
+    char *app = NULL, *data = NULL;
+    HRESULT hr = existing_path_arg(fn, a->app, "app package", &app, NULL);
+    if (SUCCEEDED(hr) &&
+        SUCCEEDED(hr = check_paths(fn, a->dependencies, a->dependency_count,
+                                   "dependency package")) &&
+        SUCCEEDED(hr = check_paths(fn, a->optionals, a->optional_count, "optional package")) &&
+        SUCCEEDED(hr = check_paths(fn, a->licenses, a->license_count, "license file")) &&
+        (!a->custom_data || !*a->custom_data ||
+         SUCCEEDED(hr = existing_path_arg(fn, a->custom_data, "custom data file", &data, NULL)))) {
+        if (!a->skip_license && a->license_count == 0)
+            hr = engine_fail(E_INVALIDARG, "%s: give a license file, or SkipLicense.", fn);
+        else if ((unsigned)a->stub_option > DismStubPackageOptionInstallStub)
+            hr = engine_fail(E_INVALIDARG, "%s: %d is not a DismStubPackageOption.", fn,
+                             (int)a->stub_option);
+        else
+            hr = not_supported_offline(fn, "provisioning an app package");
+    }
+    free(app);
+    free(data);
+    return hr;
+}
+
 HRESULT WINAPI _DismAddProvisionedAppxPackage(
     DismSession Session, PCWSTR AppPath, PCWSTR *DependencyPackages, UINT DependencyPackageCount,
     PCWSTR *OptionalPackages, UINT OptionalPackageCount, PCWSTR *LicensePaths,
     UINT LicensePathCount, BOOL SkipLicense, PCWSTR CustomDataPath, PCWSTR Region,
     DismStubPackageOption stubPackageOption)
 {
-    const char *fn = "_DismAddProvisionedAppxPackage";
-    offline_image img;
-    HRESULT hr = offline_begin(Session, fn, &img);
-    if (FAILED(hr))
-        return hr;
-    char *app = NULL, *data = NULL;
-    if (SUCCEEDED(hr = existing_path_arg(fn, AppPath, "app package", &app, NULL)) &&
-        SUCCEEDED(hr = check_paths(fn, DependencyPackages, DependencyPackageCount,
-                                   "dependency package")) &&
-        SUCCEEDED(hr = check_paths(fn, OptionalPackages, OptionalPackageCount,
-                                   "optional package")) &&
-        SUCCEEDED(hr = check_paths(fn, LicensePaths, LicensePathCount, "license file")) &&
-        (!CustomDataPath || !*CustomDataPath ||
-         SUCCEEDED(hr = existing_path_arg(fn, CustomDataPath, "custom data file", &data, NULL)))) {
-        if (!SkipLicense && LicensePathCount == 0)
-            hr = engine_fail(E_INVALIDARG, "%s: give a license file, or SkipLicense.", fn);
-        else if ((unsigned)stubPackageOption > DismStubPackageOptionInstallStub)
-            hr = engine_fail(E_INVALIDARG, "%s: %d is not a DismStubPackageOption.", fn,
-                             (int)stubPackageOption);
-        else
-            hr = not_supported_offline(fn, "provisioning an app package");
-    }
-    free(app);
-    free(data);
-    offline_end(&img);
-    return hr;
+    appx_addition addition = {
+        .app = AppPath, .custom_data = CustomDataPath,
+        .dependencies = DependencyPackages, .dependency_count = DependencyPackageCount,
+        .optionals = OptionalPackages, .optional_count = OptionalPackageCount,
+        .licenses = LicensePaths, .license_count = LicensePathCount,
+        .skip_license = SkipLicense, .stub_option = stubPackageOption,
+    };
+    return servicing_check(Session, "_DismAddProvisionedAppxPackage", check_appx_addition,
+                           &addition);
 }
 
-HRESULT WINAPI _DismRemoveProvisionedAppxPackage(DismSession Session, PCWSTR PackageName)
+static HRESULT check_appx_removal(offline_image *img, const void *package_name)
 {
-    const char *fn = "_DismRemoveProvisionedAppxPackage";
-    offline_image img;
-    HRESULT hr = offline_begin(Session, fn, &img);
-    if (FAILED(hr))
-        return hr;
+    const char *fn = img->function;
     char *name = NULL;
     hive_h *h;
-    if (SUCCEEDED(hr = path_arg(PackageName, "_DismRemoveProvisionedAppxPackage: PackageName",
-                                &name)) &&
-        SUCCEEDED(hr = offline_require_hive(&img, HIVE_SOFTWARE, &h))) {
+    HRESULT hr = path_arg(package_name, "_DismRemoveProvisionedAppxPackage: PackageName", &name);
+    if (SUCCEEDED(hr) && SUCCEEDED(hr = offline_require_hive(img, HIVE_SOFTWARE, &h))) {
         hive_node_h apps = hive_lookup(h, hivex_root(h), ALL_USER_APPS);
         if (strchr(name, '\\') || !hive_lookup(h, apps, name))
             hr = engine_fail(HRESULT_FROM_WIN32(ERROR_NOT_FOUND), "%s: no app package named "
@@ -195,6 +206,11 @@ HRESULT WINAPI _DismRemoveProvisionedAppxPackage(DismSession Session, PCWSTR Pac
             hr = not_supported_offline(fn, "removing a provisioned app package");
     }
     free(name);
-    offline_end(&img);
     return hr;
+}
+
+HRESULT WINAPI _DismRemoveProvisionedAppxPackage(DismSession Session, PCWSTR PackageName)
+{
+    return servicing_check(Session, "_DismRemoveProvisionedAppxPackage", check_appx_removal,
+                           PackageName);
 }

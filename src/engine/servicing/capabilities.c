@@ -142,42 +142,33 @@ static HRESULT load_all(offline_image *img, cbs_table *t, capability_list *l)
     return hr;
 }
 
+static HRESULT read_capabilities(offline_image *img, result_pool *pool, const void *args,
+                                 void **result, UINT *count)
+{
+    cbs_table t = {0};
+    capability_list l = {0};
+    HRESULT hr = load_all(img, &t, &l);
+    if (FAILED(hr))
+        return hr;
+    DismCapability *out = pool_alloc(pool, (l.count ? l.count : 1) * sizeof *out);
+    for (size_t i = 0; out && i < l.count; i++) {
+        out[i].Name = pool_wstr(pool, l.items[i].name);
+        out[i].State = l.items[i].state;
+    }
+    *count = (UINT)l.count;
+    *result = out;
+    list_free(&l);
+    cbs_free(&t);
+    return S_OK;
+}
+
 HRESULT WINAPI DismGetCapabilities(DismSession Session, DismCapability **Capability, UINT *Count)
 {
     if (!Capability || !Count)
         return engine_fail(E_INVALIDARG, "DismGetCapabilities: Capability and Count are "
                            "required.");
-    *Capability = NULL;
-    *Count = 0;
-    offline_image img;
-    HRESULT hr = offline_begin(Session, "DismGetCapabilities", &img);
-    if (FAILED(hr))
-        return hr;
-    cbs_table t = {0};
-    capability_list l = {0};
-    result_pool *pool = pool_new();
-    DismCapability *out = NULL;
-    UINT n = 0;
-    if (!pool)
-        hr = engine_fail(E_OUTOFMEMORY, "DismGetCapabilities: out of memory.");
-    else if (SUCCEEDED(hr = load_all(&img, &t, &l))) {
-        n = (UINT)l.count;
-        out = pool_alloc(pool, (l.count ? l.count : 1) * sizeof *out);
-        for (size_t i = 0; out && i < l.count; i++) {
-            out[i].Name = pool_wstr(pool, l.items[i].name);
-            out[i].State = l.items[i].state;
-        }
-        if (!out)
-            hr = engine_fail(E_OUTOFMEMORY, "DismGetCapabilities: out of memory.");
-        list_free(&l);
-        cbs_free(&t);
-    }
-    offline_end(&img);
-    *Capability = pool_finish(pool, hr, out);
-    if (FAILED(hr))
-        return hr;
-    *Count = n;
-    return S_OK;
+    return servicing_read(Session, "DismGetCapabilities", read_capabilities, NULL,
+                          (void **)Capability, Count);
 }
 
 /* Finds one capability by name; an unknown one is DISM's "not applicable"
@@ -201,23 +192,15 @@ static HRESULT find_capability(offline_image *img, PCWSTR Name, cbs_table *t,
     return hr;
 }
 
-HRESULT WINAPI DismGetCapabilityInfo(DismSession Session, PCWSTR Name, DismCapabilityInfo **Info)
+static HRESULT read_capability_info(offline_image *img, result_pool *pool, const void *name,
+                                    void **result, UINT *count)
 {
-    if (!Info)
-        return engine_fail(E_INVALIDARG, "DismGetCapabilityInfo: Info is required.");
-    *Info = NULL;
-    offline_image img;
-    HRESULT hr = offline_begin(Session, "DismGetCapabilityInfo", &img);
-    if (FAILED(hr))
-        return hr;
     cbs_table t = {0};
     capability_list l = {0};
     const capability_entry *e = NULL;
-    result_pool *pool = pool_new();
-    DismCapabilityInfo *info = pool ? pool_alloc(pool, sizeof *info) : NULL;
-    if (!info)
-        hr = engine_fail(E_OUTOFMEMORY, "DismGetCapabilityInfo: out of memory.");
-    else if (SUCCEEDED(hr = find_capability(&img, Name, &t, &l, &e))) {
+    DismCapabilityInfo *info = pool_alloc(pool, sizeof *info);
+    HRESULT hr = info ? find_capability(img, name, &t, &l, &e) : S_OK;
+    if (info && SUCCEEDED(hr)) {
         info->Name = pool_wstr(pool, e->name);
         info->State = e->state;
         info->DisplayName = pool_wstr(pool, e->display_name);
@@ -229,56 +212,65 @@ HRESULT WINAPI DismGetCapabilityInfo(DismSession Session, PCWSTR Name, DismCapab
     }
     list_free(&l);
     cbs_free(&t);
-    offline_end(&img);
-    *Info = pool_finish(pool, hr, info);
-    if (FAILED(hr))
-        return hr;
-    return S_OK;
+    *result = info;
+    return hr;
+}
+
+HRESULT WINAPI DismGetCapabilityInfo(DismSession Session, PCWSTR Name, DismCapabilityInfo **Info)
+{
+    if (!Info)
+        return engine_fail(E_INVALIDARG, "DismGetCapabilityInfo: Info is required.");
+    return servicing_read(Session, "DismGetCapabilityInfo", read_capability_info, Name,
+                          (void **)Info, NULL);
+}
+
+static HRESULT check_add_capability(offline_image *img, const void *args)
+{
+    const write_args *a = args;
+    char *name = NULL;
+    /* A capability not yet in the image comes from a source, so only the
+     * name's form can be checked here. */
+    HRESULT hr = path_arg(a->name, "DismAddCapability: Name", &name);
+    if (SUCCEEDED(hr) && SUCCEEDED(hr = source_paths_arg(img->function, a->sources,
+                                                          a->source_count))) {
+        if (!strstr(name, "~"))
+            hr = engine_fail(E_INVALIDARG, "DismAddCapability: '%s' is not a capability name "
+                             "(Name~~~Language~Version).", name);
+        else
+            hr = not_supported_offline(img->function, "adding a capability");
+    }
+    free(name);
+    return hr;
 }
 
 HRESULT WINAPI DismAddCapability(DismSession Session, PCWSTR Name, BOOL LimitAccess,
                                  PCWSTR *SourcePaths, UINT SourcePathCount, HANDLE CancelEvent,
                                  DISM_PROGRESS_CALLBACK Progress, PVOID UserData)
 {
-    offline_image img;
-    HRESULT hr = offline_begin(Session, "DismAddCapability", &img);
-    if (FAILED(hr))
-        return hr;
-    char *name = NULL;
-    /* A capability not yet in the image comes from a source, so only the
-     * name's form can be checked here. */
-    if (SUCCEEDED(hr = path_arg(Name, "DismAddCapability: Name", &name)) &&
-        SUCCEEDED(hr = source_paths_arg("DismAddCapability", SourcePaths, SourcePathCount))) {
-        if (!strstr(name, "~"))
-            hr = engine_fail(E_INVALIDARG, "DismAddCapability: '%s' is not a capability name "
-                             "(Name~~~Language~Version).", name);
-        else
-            hr = not_supported_offline("DismAddCapability", "adding a capability");
-    }
-    free(name);
-    offline_end(&img);
+    write_args args = {Name, SourcePaths, SourcePathCount};
+    return servicing_check(Session, "DismAddCapability", check_add_capability, &args);
+}
+
+static HRESULT check_remove_capability(offline_image *img, const void *name)
+{
+    cbs_table t = {0};
+    capability_list l = {0};
+    const capability_entry *e = NULL;
+    HRESULT hr = find_capability(img, name, &t, &l, &e);
+    if (SUCCEEDED(hr))
+        hr = e->state == DismStateInstalled || e->state == DismStateInstallPending
+                 ? not_supported_offline(img->function, "removing a capability")
+                 : engine_fail(CBS_E_NOT_APPLICABLE, "DismRemoveCapability: '%s' is not "
+                               "installed in the image.", e->name);
+    list_free(&l);
+    cbs_free(&t);
     return hr;
 }
 
 HRESULT WINAPI DismRemoveCapability(DismSession Session, PCWSTR Name, HANDLE CancelEvent,
                                     DISM_PROGRESS_CALLBACK Progress, PVOID UserData)
 {
-    offline_image img;
-    HRESULT hr = offline_begin(Session, "DismRemoveCapability", &img);
-    if (FAILED(hr))
-        return hr;
-    cbs_table t = {0};
-    capability_list l = {0};
-    const capability_entry *e = NULL;
-    if (SUCCEEDED(hr = find_capability(&img, Name, &t, &l, &e)))
-        hr = e->state == DismStateInstalled || e->state == DismStateInstallPending
-                 ? not_supported_offline("DismRemoveCapability", "removing a capability")
-                 : engine_fail(CBS_E_NOT_APPLICABLE, "DismRemoveCapability: '%s' is not "
-                               "installed in the image.", e->name);
-    list_free(&l);
-    cbs_free(&t);
-    offline_end(&img);
-    return hr;
+    return servicing_check(Session, "DismRemoveCapability", check_remove_capability, Name);
 }
 
 /* Languages are capabilities and language packs; the checks are the same
@@ -303,35 +295,32 @@ static HRESULT check_language(const char *function, PCWSTR LanguageName, char **
     return hr;
 }
 
+/* Adding or removing a language: its name checked, and the sources when
+ * they are given (NULL sources with a count of 0 for a removal). */
+static HRESULT check_language_change(offline_image *img, const void *args)
+{
+    const write_args *a = args;
+    char *name = NULL;
+    HRESULT hr = check_language(img->function, a->name, &name);
+    if (SUCCEEDED(hr) && SUCCEEDED(hr = source_paths_arg(img->function, a->sources,
+                                                          a->source_count)))
+        hr = not_supported_offline(img->function, a->what);
+    free(name);
+    return hr;
+}
+
 HRESULT WINAPI DismAddLanguage(DismSession Session, PCWSTR LanguageName, BOOL PreventPending,
                                BOOL LimitAccess, PCWSTR *SourcePaths, UINT SourcePathCount,
                                HANDLE CancelEvent, DISM_PROGRESS_CALLBACK Progress,
                                PVOID UserData)
 {
-    offline_image img;
-    HRESULT hr = offline_begin(Session, "DismAddLanguage", &img);
-    if (FAILED(hr))
-        return hr;
-    char *name = NULL;
-    if (SUCCEEDED(hr = check_language("DismAddLanguage", LanguageName, &name)) &&
-        SUCCEEDED(hr = source_paths_arg("DismAddLanguage", SourcePaths, SourcePathCount)))
-        hr = not_supported_offline("DismAddLanguage", "adding a language");
-    free(name);
-    offline_end(&img);
-    return hr;
+    write_args args = {LanguageName, SourcePaths, SourcePathCount, "adding a language"};
+    return servicing_check(Session, "DismAddLanguage", check_language_change, &args);
 }
 
 HRESULT WINAPI DismRemoveLanguage(DismSession Session, PCWSTR LanguageName, HANDLE CancelEvent,
                                   DISM_PROGRESS_CALLBACK Progress, PVOID UserData)
 {
-    offline_image img;
-    HRESULT hr = offline_begin(Session, "DismRemoveLanguage", &img);
-    if (FAILED(hr))
-        return hr;
-    char *name = NULL;
-    if (SUCCEEDED(hr = check_language("DismRemoveLanguage", LanguageName, &name)))
-        hr = not_supported_offline("DismRemoveLanguage", "removing a language");
-    free(name);
-    offline_end(&img);
-    return hr;
+    write_args args = {LanguageName, NULL, 0, "removing a language"};
+    return servicing_check(Session, "DismRemoveLanguage", check_language_change, &args);
 }

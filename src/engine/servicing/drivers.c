@@ -419,48 +419,37 @@ static HRESULT legacy_drivers(result_pool *pool, offline_image *img, DismDriverP
     return S_OK;
 }
 
+static HRESULT read_drivers(offline_image *img, result_pool *pool, const void *all_drivers,
+                            void **result, UINT *count)
+{
+    driver_store store = {0};
+    DismDriverPackage *out = NULL;
+    HRESULT hr = store_load(img, &store);
+    if (SUCCEEDED(hr) && !store.indexed) {
+        /* An empty list is still a result the caller frees. */
+        if (SUCCEEDED(hr = legacy_drivers(pool, img, &out, count)) && !out)
+            out = pool_alloc(pool, sizeof *out);
+    } else if (SUCCEEDED(hr)) {
+        out = pool_alloc(pool, (store.count ? store.count : 1) * sizeof *out);
+        for (size_t i = 0; out && i < store.count; i++) {
+            const store_entry *e = &store.items[i];
+            if (!*(const BOOL *)all_drivers && map_inbox_driver(e->published))
+                continue;
+            fill_from_entry(pool, &store, e, &out[(*count)++]);
+        }
+    }
+    store_free(&store);
+    *result = out;
+    return hr;
+}
+
 HRESULT WINAPI DismGetDrivers(DismSession Session, BOOL AllDrivers,
                               DismDriverPackage **DriverPackage, UINT *Count)
 {
     if (!DriverPackage || !Count)
         return engine_fail(E_INVALIDARG, "DismGetDrivers: DriverPackage and Count are required.");
-    *DriverPackage = NULL;
-    *Count = 0;
-    offline_image img;
-    HRESULT hr = offline_begin(Session, "DismGetDrivers", &img);
-    if (FAILED(hr))
-        return hr;
-    driver_store store = {0};
-    result_pool *pool = pool_new();
-    DismDriverPackage *out = NULL;
-    UINT n = 0;
-    if (!pool)
-        hr = engine_fail(E_OUTOFMEMORY, "DismGetDrivers: out of memory.");
-    else if (SUCCEEDED(hr = store_load(&img, &store))) {
-        if (!store.indexed) {
-            hr = legacy_drivers(pool, &img, &out, &n);
-        } else {
-            out = pool_alloc(pool, (store.count ? store.count : 1) * sizeof *out);
-            for (size_t i = 0; out && i < store.count; i++) {
-                const store_entry *e = &store.items[i];
-                if (!AllDrivers && map_inbox_driver(e->published))
-                    continue;
-                fill_from_entry(pool, &store, e, &out[n++]);
-            }
-            if (!out)
-                hr = engine_fail(E_OUTOFMEMORY, "DismGetDrivers: out of memory.");
-        }
-    }
-    store_free(&store);
-    offline_end(&img);
-    /* An empty list is still a result the caller frees. */
-    if (SUCCEEDED(hr) && !out && !(out = pool_alloc(pool, sizeof *out)))
-        hr = engine_fail(E_OUTOFMEMORY, "DismGetDrivers: out of memory.");
-    *DriverPackage = pool_finish(pool, hr, out);
-    if (FAILED(hr))
-        return hr;
-    *Count = n;
-    return S_OK;
+    return servicing_read(Session, "DismGetDrivers", read_drivers, &AllDrivers,
+                          (void **)DriverPackage, Count);
 }
 
 /* ---- DismGetDriverInfo ---- */
@@ -598,39 +587,36 @@ HRESULT WINAPI DismGetDriverInfo(DismSession Session, PCWSTR DriverPath, DismDri
 
 /* ---- writes: validated, then refused ---- */
 
-HRESULT WINAPI DismAddDriver(DismSession Session, PCWSTR DriverPath, BOOL ForceUnsigned)
+static HRESULT check_add_driver(offline_image *img, const void *driver_path)
 {
-    offline_image img;
-    HRESULT hr = offline_begin(Session, "DismAddDriver", &img);
-    if (FAILED(hr))
-        return hr;
     char *path = NULL;
     bool is_dir = false;
     inf_driver inf;
-    if (SUCCEEDED(hr = existing_path_arg("DismAddDriver", DriverPath, "driver", &path, &is_dir))) {
+    HRESULT hr = existing_path_arg(img->function, driver_path, "driver", &path, &is_dir);
+    if (SUCCEEDED(hr)) {
         if (is_dir || !has_suffix_ci(path, ".inf"))
             hr = engine_fail(E_INVALIDARG, "DismAddDriver: '%s' is not an .inf file; DISM adds "
                              "one INF per call (the dism package adds folders).", path);
-        else if (SUCCEEDED(hr = parse_inf(&img, path, &inf))) {
+        else if (SUCCEEDED(hr = parse_inf(img, path, &inf))) {
             inf_driver_free(&inf);
-            hr = not_supported_offline("DismAddDriver", "adding a driver");
+            hr = not_supported_offline(img->function, "adding a driver");
         }
     }
     free(path);
-    offline_end(&img);
     return hr;
 }
 
-HRESULT WINAPI DismRemoveDriver(DismSession Session, PCWSTR DriverPath)
+HRESULT WINAPI DismAddDriver(DismSession Session, PCWSTR DriverPath, BOOL ForceUnsigned)
 {
-    offline_image img;
-    HRESULT hr = offline_begin(Session, "DismRemoveDriver", &img);
-    if (FAILED(hr))
-        return hr;
+    return servicing_check(Session, "DismAddDriver", check_add_driver, DriverPath);
+}
+
+static HRESULT check_remove_driver(offline_image *img, const void *driver_path)
+{
     driver_store store = {0};
     char *name = NULL;
-    if (SUCCEEDED(hr = path_arg(DriverPath, "DismRemoveDriver: DriverPath", &name)) &&
-        SUCCEEDED(hr = store_load(&img, &store))) {
+    HRESULT hr = path_arg(driver_path, "DismRemoveDriver: DriverPath", &name);
+    if (SUCCEEDED(hr) && SUCCEEDED(hr = store_load(img, &store))) {
         const store_entry *e = store_find_published(&store, name);
         if (!e)
             hr = engine_fail(HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND), "DismRemoveDriver: no "
@@ -639,10 +625,14 @@ HRESULT WINAPI DismRemoveDriver(DismSession Session, PCWSTR DriverPath)
             hr = engine_fail(E_INVALIDARG, "DismRemoveDriver: '%s' is an in-box driver; only "
                              "third-party drivers (oemN.inf) can be removed.", name);
         else
-            hr = not_supported_offline("DismRemoveDriver", "removing a driver");
+            hr = not_supported_offline(img->function, "removing a driver");
     }
     free(name);
     store_free(&store);
-    offline_end(&img);
     return hr;
+}
+
+HRESULT WINAPI DismRemoveDriver(DismSession Session, PCWSTR DriverPath)
+{
+    return servicing_check(Session, "DismRemoveDriver", check_remove_driver, DriverPath);
 }

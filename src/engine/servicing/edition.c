@@ -39,21 +39,33 @@ static HRESULT read_edition(offline_image *img, char **edition)
     return S_OK;
 }
 
+/* _DismGetCurrentEdition answers with the edition (`out`); for
+ * _DismGetTargetEditions (`out` NULL) the image must have one before the
+ * question is refused. */
+typedef struct {
+    DismString **out;
+} edition_answer;
+
+static HRESULT answer_edition(offline_image *img, const void *args)
+{
+    const edition_answer *answer = args;
+    char *edition = NULL;
+    HRESULT hr = read_edition(img, &edition);
+    if (SUCCEEDED(hr))
+        hr = answer->out ? publish_string(img->function, edition, answer->out)
+                         : read_not_supported_offline(img->function,
+                                                      "working out target editions");
+    free(edition);
+    return hr;
+}
+
 HRESULT WINAPI _DismGetCurrentEdition(DismSession Session, DismString **EditionId)
 {
     if (!EditionId)
         return engine_fail(E_INVALIDARG, "_DismGetCurrentEdition: EditionId is required.");
     *EditionId = NULL;
-    offline_image img;
-    HRESULT hr = offline_begin(Session, "_DismGetCurrentEdition", &img);
-    if (FAILED(hr))
-        return hr;
-    char *edition = NULL;
-    if (SUCCEEDED(hr = read_edition(&img, &edition)))
-        hr = publish_string("_DismGetCurrentEdition", edition, EditionId);
-    free(edition);
-    offline_end(&img);
-    return hr;
+    edition_answer answer = {EditionId};
+    return servicing_check(Session, "_DismGetCurrentEdition", answer_edition, &answer);
 }
 
 /* Which editions an image can be upgraded to is decided by the edition
@@ -65,17 +77,8 @@ HRESULT WINAPI _DismGetTargetEditions(DismSession Session, DismString **EditionI
                            "required.");
     *EditionIds = NULL;
     *Count = 0;
-    offline_image img;
-    HRESULT hr = offline_begin(Session, "_DismGetTargetEditions", &img);
-    if (FAILED(hr))
-        return hr;
-    char *edition = NULL;
-    if (SUCCEEDED(hr = read_edition(&img, &edition)))
-        hr = read_not_supported_offline("_DismGetTargetEditions",
-                                        "working out target editions");
-    free(edition);
-    offline_end(&img);
-    return hr;
+    edition_answer answer = {NULL};
+    return servicing_check(Session, "_DismGetTargetEditions", answer_edition, &answer);
 }
 
 /* Five groups of five letters and digits separated by dashes. */
@@ -110,17 +113,24 @@ static HRESULT check_product_key(const char *function, PCWSTR ProductKey, bool o
  * Software Protection Platform, which only Windows has. */
 typedef HRESULT refusal(const char *function, const char *what);
 
+typedef struct {
+    PCWSTR key;
+    const char *what;
+    refusal *refuse;
+} product_key_question;
+
+static HRESULT check_product_key_question(offline_image *img, const void *args)
+{
+    const product_key_question *q = args;
+    HRESULT hr = check_product_key(img->function, q->key, false);
+    return SUCCEEDED(hr) ? q->refuse(img->function, q->what) : hr;
+}
+
 static HRESULT product_key_call(const char *function, DismSession Session, PCWSTR ProductKey,
                                 const char *what, refusal *refuse)
 {
-    offline_image img;
-    HRESULT hr = offline_begin(Session, function, &img);
-    if (FAILED(hr))
-        return hr;
-    if (SUCCEEDED(hr = check_product_key(function, ProductKey, false)))
-        hr = refuse(function, what);
-    offline_end(&img);
-    return hr;
+    product_key_question q = {ProductKey, what, refuse};
+    return servicing_check(Session, function, check_product_key_question, &q);
 }
 
 HRESULT WINAPI _DismSetProductKey(DismSession Session, PCWSTR ProductKey)
@@ -147,28 +157,34 @@ HRESULT WINAPI _DismGetProductKeyInfo(DismSession Session, PCWSTR ProductKey,
                             read_not_supported_offline);
 }
 
-HRESULT WINAPI _DismSetEdition(DismSession Session, PCWSTR EditionID, PCWSTR ProductKey,
-                               HANDLE CancelEvent, DISM_PROGRESS_CALLBACK Progress,
-                               PVOID UserData)
+typedef struct {
+    PCWSTR edition, key;
+} edition_change;
+
+static HRESULT check_edition_change(offline_image *img, const void *args)
 {
-    offline_image img;
-    HRESULT hr = offline_begin(Session, "_DismSetEdition", &img);
-    if (FAILED(hr))
-        return hr;
+    const edition_change *c = args;
     char *target = NULL, *current = NULL;
-    if (SUCCEEDED(hr = path_arg(EditionID, "_DismSetEdition: EditionID", &target)) &&
-        SUCCEEDED(hr = check_product_key("_DismSetEdition", ProductKey, true)) &&
-        SUCCEEDED(hr = read_edition(&img, &current))) {
+    HRESULT hr = path_arg(c->edition, "_DismSetEdition: EditionID", &target);
+    if (SUCCEEDED(hr) && SUCCEEDED(hr = check_product_key(img->function, c->key, true)) &&
+        SUCCEEDED(hr = read_edition(img, &current))) {
         if (!strcasecmp(target, current))
             hr = engine_fail(E_INVALIDARG, "_DismSetEdition: the image already is the %s "
                              "edition.", current);
         else
-            hr = not_supported_offline("_DismSetEdition", "changing the edition");
+            hr = not_supported_offline(img->function, "changing the edition");
     }
     free(target);
     free(current);
-    offline_end(&img);
     return hr;
+}
+
+HRESULT WINAPI _DismSetEdition(DismSession Session, PCWSTR EditionID, PCWSTR ProductKey,
+                               HANDLE CancelEvent, DISM_PROGRESS_CALLBACK Progress,
+                               PVOID UserData)
+{
+    edition_change change = {EditionID, ProductKey};
+    return servicing_check(Session, "_DismSetEdition", check_edition_change, &change);
 }
 
 /*
@@ -177,6 +193,33 @@ HRESULT WINAPI _DismSetEdition(DismSession Session, PCWSTR EditionID, PCWSTR Pro
  * it answers with the path of the hive file in the image, which is what a
  * caller needs to read it with hivex or regipy.
  */
+typedef struct {
+    const char *file; /* in System32\config; NULL for the default user's NTUSER.DAT */
+    DismString **out;
+} hive_question;
+
+static HRESULT answer_hive_path(offline_image *img, const void *args)
+{
+    const hive_question *q = args;
+    char relative[64], path[ENGINE_PATH_MAX];
+    bool found;
+    if (q->file) {
+        snprintf(relative, sizeof relative, "System32/config/%s", q->file);
+        found = offline_windows_path(img, relative, path, sizeof path);
+    } else {
+        /* NTUSER.DAT is the default user's hive, in Users beside the
+         * Windows directory. */
+        char users[ENGINE_PATH_MAX], profile[ENGINE_PATH_MAX];
+        found = find_child_ci(img->root, "Users", users, sizeof users) &&
+                find_child_ci(users, "Default", profile, sizeof profile) &&
+                find_child_ci(profile, "NTUSER.DAT", path, sizeof path);
+    }
+    if (!found)
+        return engine_fail(HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND), "%s: the image has no %s "
+                           "hive.", img->function, q->file ? q->file : "NTUSER.DAT");
+    return publish_string(img->function, path, q->out);
+}
+
 HRESULT WINAPI _DismGetRegistryMountPoint(DismSession Session, DismRegistryHive Hive,
                                           DismString **MountPoint)
 {
@@ -192,71 +235,50 @@ HRESULT WINAPI _DismGetRegistryMountPoint(DismSession Session, DismRegistryHive 
     if ((unsigned)Hive >= sizeof files / sizeof files[0])
         return engine_fail(E_INVALIDARG, "_DismGetRegistryMountPoint: %d is not a "
                            "DismRegistryHive value.", (int)Hive);
-    offline_image img;
-    HRESULT hr = offline_begin(Session, "_DismGetRegistryMountPoint", &img);
-    if (FAILED(hr))
-        return hr;
-    char relative[64], path[ENGINE_PATH_MAX];
-    bool found;
-    if (files[Hive]) {
-        snprintf(relative, sizeof relative, "System32/config/%s", files[Hive]);
-        found = offline_windows_path(&img, relative, path, sizeof path);
-    } else {
-        /* NTUSER.DAT is the default user's hive, in Users beside the
-         * Windows directory. */
-        char users[ENGINE_PATH_MAX], profile[ENGINE_PATH_MAX];
-        found = find_child_ci(img.root, "Users", users, sizeof users) &&
-                find_child_ci(users, "Default", profile, sizeof profile) &&
-                find_child_ci(profile, "NTUSER.DAT", path, sizeof path);
-    }
-    if (!found)
-        hr = engine_fail(HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND), "_DismGetRegistryMountPoint: "
-                         "the image has no %s hive.", files[Hive] ? files[Hive] : "NTUSER.DAT");
-    else
-        hr = publish_string("_DismGetRegistryMountPoint", path, MountPoint);
-    offline_end(&img);
-    return hr;
+    hive_question q = {files[Hive], MountPoint};
+    return servicing_check(Session, "_DismGetRegistryMountPoint", answer_hive_path, &q);
 }
 
 /* ShippedWithReserves under ReserveManager (Windows 10 2004+): 1 when the
  * image keeps reserved storage [C; the value DISM's state mirrors is I]. */
+static HRESULT answer_reserved_storage(offline_image *img, const void *args)
+{
+    DWORD *state = *(DWORD *const *)args;
+    hive_h *h;
+    uint32_t shipped = 0;
+    HRESULT hr = offline_require_hive(img, HIVE_SOFTWARE, &h);
+    if (FAILED(hr))
+        return hr;
+    if (!hive_dword(h, hive_lookup(h, hivex_root(h), RESERVE_MANAGER), "ShippedWithReserves",
+                    &shipped))
+        return engine_fail(HRESULT_FROM_WIN32(ERROR_NOT_SUPPORTED), "DismGetReservedStorage"
+                           "State: the image has no reserved storage settings (it predates "
+                           "Windows 10 version 2004, or is not a full installation).");
+    *state = shipped == 1 ? DISM_RESERVED_STORAGE_ENABLED : DISM_RESERVED_STORAGE_DISABLED;
+    return S_OK;
+}
+
 HRESULT WINAPI DismGetReservedStorageState(DismSession Session, PDWORD State)
 {
     if (!State)
         return engine_fail(E_INVALIDARG, "DismGetReservedStorageState: State is required.");
-    offline_image img;
-    HRESULT hr = offline_begin(Session, "DismGetReservedStorageState", &img);
-    if (FAILED(hr))
-        return hr;
-    hive_h *h;
-    uint32_t shipped = 0;
-    if (SUCCEEDED(hr = offline_require_hive(&img, HIVE_SOFTWARE, &h))) {
-        if (!hive_dword(h, hive_lookup(h, hivex_root(h), RESERVE_MANAGER), "ShippedWithReserves",
-                        &shipped))
-            hr = engine_fail(HRESULT_FROM_WIN32(ERROR_NOT_SUPPORTED), "DismGetReservedStorage"
-                             "State: the image has no reserved storage settings (it predates "
-                             "Windows 10 version 2004, or is not a full installation).");
-        else
-            *State = shipped == 1 ? DISM_RESERVED_STORAGE_ENABLED
-                                  : DISM_RESERVED_STORAGE_DISABLED;
-    }
-    offline_end(&img);
-    return hr;
+    return servicing_check(Session, "DismGetReservedStorageState", answer_reserved_storage,
+                           &State);
+}
+
+static HRESULT check_reserved_storage_change(offline_image *img, const void *args)
+{
+    DWORD state = *(const DWORD *)args;
+    if (state != DISM_RESERVED_STORAGE_DISABLED && state != DISM_RESERVED_STORAGE_ENABLED)
+        return engine_fail(E_INVALIDARG, "DismSetReservedStorageState: State must be "
+                           "DISM_RESERVED_STORAGE_DISABLED or DISM_RESERVED_STORAGE_ENABLED.");
+    return not_supported_offline(img->function, "changing reserved storage");
 }
 
 HRESULT WINAPI DismSetReservedStorageState(DismSession Session, DWORD State)
 {
-    offline_image img;
-    HRESULT hr = offline_begin(Session, "DismSetReservedStorageState", &img);
-    if (FAILED(hr))
-        return hr;
-    if (State != DISM_RESERVED_STORAGE_DISABLED && State != DISM_RESERVED_STORAGE_ENABLED)
-        hr = engine_fail(E_INVALIDARG, "DismSetReservedStorageState: State must be "
-                         "DISM_RESERVED_STORAGE_DISABLED or DISM_RESERVED_STORAGE_ENABLED.");
-    else
-        hr = not_supported_offline("DismSetReservedStorageState", "changing reserved storage");
-    offline_end(&img);
-    return hr;
+    return servicing_check(Session, "DismSetReservedStorageState", check_reserved_storage_change,
+                           &State);
 }
 
 /* ---- _DismPortableGetSessionImageInfo ---- */
@@ -334,26 +356,22 @@ static void fill_session_image_info(result_pool *pool, offline_image *img, hive_
     free(product_type);
 }
 
+static HRESULT read_session_image_info(offline_image *img, result_pool *pool, const void *args,
+                                       void **result, UINT *count)
+{
+    hive_h *sw;
+    DismImageInfo *info = pool_alloc(pool, sizeof *info);
+    HRESULT hr = info ? offline_require_hive(img, HIVE_SOFTWARE, &sw) : S_OK;
+    if (info && SUCCEEDED(hr))
+        fill_session_image_info(pool, img, sw, info);
+    *result = info;
+    return hr;
+}
+
 HRESULT WINAPI _DismPortableGetSessionImageInfo(DismSession Session, DismImageInfo **ImageInfo)
 {
     const char *fn = "_DismPortableGetSessionImageInfo";
     if (!ImageInfo)
         return engine_fail(E_INVALIDARG, "%s: ImageInfo is required.", fn);
-    *ImageInfo = NULL;
-    offline_image img;
-    HRESULT hr = offline_begin(Session, fn, &img);
-    if (FAILED(hr))
-        return hr;
-    hive_h *sw;
-    result_pool *pool = pool_new();
-    DismImageInfo *info = pool ? pool_alloc(pool, sizeof *info) : NULL;
-    if (!info)
-        hr = engine_fail(E_OUTOFMEMORY, "%s: out of memory.", fn);
-    else if (SUCCEEDED(hr = offline_require_hive(&img, HIVE_SOFTWARE, &sw)))
-        fill_session_image_info(pool, &img, sw, info);
-    offline_end(&img);
-    *ImageInfo = pool_finish(pool, hr, info);
-    if (FAILED(hr))
-        return hr;
-    return S_OK;
+    return servicing_read(Session, fn, read_session_image_info, NULL, (void **)ImageInfo, NULL);
 }

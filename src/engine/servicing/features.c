@@ -280,42 +280,40 @@ static DismFeature *features_of_package(result_pool *pool, const feature_index *
     return out;
 }
 
+/* Which features a call is about: a feature name (NULL for a list), and
+ * the package it is to be found in, when one is named. */
+typedef struct {
+    PCWSTR feature;
+    PCWSTR package;
+    DismPackageIdentifier type;
+} feature_args;
+
+static HRESULT read_features(offline_image *img, result_pool *pool, const void *args,
+                             void **result, UINT *count)
+{
+    const feature_args *a = args;
+    feature_index ix = {0};
+    package_ref ref = {0};
+    HRESULT hr = index_load(img, &ix);
+    if (SUCCEEDED(hr) && !wants_package(a->package, a->type))
+        *result = features_of_index(pool, &ix, count);
+    else if (SUCCEEDED(hr) &&
+             SUCCEEDED(hr = package_resolve(img, &ix.table, a->package, a->type, &ref)))
+        *result = features_of_package(pool, &ix, &ref, count);
+    package_ref_free(&ref);
+    index_free(&ix);
+    return hr;
+}
+
 HRESULT WINAPI DismGetFeatures(DismSession Session, PCWSTR Identifier,
                                DismPackageIdentifier PackageIdentifier, DismFeature **Feature,
                                UINT *Count)
 {
     if (!Feature || !Count)
         return engine_fail(E_INVALIDARG, "DismGetFeatures: Feature and Count are required.");
-    *Feature = NULL;
-    *Count = 0;
-    offline_image img;
-    HRESULT hr = offline_begin(Session, "DismGetFeatures", &img);
-    if (FAILED(hr))
-        return hr;
-    feature_index ix = {0};
-    package_ref ref = {0};
-    result_pool *pool = pool_new();
-    DismFeature *out = NULL;
-    UINT n = 0;
-    if (!pool)
-        hr = engine_fail(E_OUTOFMEMORY, "DismGetFeatures: out of memory.");
-    else if (SUCCEEDED(hr = index_load(&img, &ix))) {
-        if (!wants_package(Identifier, PackageIdentifier))
-            out = features_of_index(pool, &ix, &n);
-        else if (SUCCEEDED(hr = package_resolve(&img, &ix.table, Identifier, PackageIdentifier,
-                                                &ref)))
-            out = features_of_package(pool, &ix, &ref, &n);
-        if (SUCCEEDED(hr) && !out)
-            hr = engine_fail(E_OUTOFMEMORY, "DismGetFeatures: out of memory.");
-    }
-    package_ref_free(&ref);
-    index_free(&ix);
-    offline_end(&img);
-    *Feature = pool_finish(pool, hr, out);
-    if (FAILED(hr))
-        return hr;
-    *Count = n;
-    return S_OK;
+    feature_args args = {NULL, Identifier, PackageIdentifier};
+    return servicing_read(Session, "DismGetFeatures", read_features, &args, (void **)Feature,
+                          Count);
 }
 
 /* ---- finding one feature, optionally within one package ---- */
@@ -360,30 +358,20 @@ static HRESULT lookup_feature(offline_image *img, PCWSTR FeatureName, PCWSTR Ide
 
 /* ---- DismGetFeatureInfo ---- */
 
-HRESULT WINAPI DismGetFeatureInfo(DismSession Session, PCWSTR FeatureName, PCWSTR Identifier,
-                                  DismPackageIdentifier PackageIdentifier,
-                                  DismFeatureInfo **FeatureInfo)
+static HRESULT read_feature_info(offline_image *img, result_pool *pool, const void *args,
+                                 void **result, UINT *count)
 {
-    if (!FeatureInfo)
-        return engine_fail(E_INVALIDARG, "DismGetFeatureInfo: FeatureInfo is required.");
-    *FeatureInfo = NULL;
-    offline_image img;
-    HRESULT hr = offline_begin(Session, "DismGetFeatureInfo", &img);
-    if (FAILED(hr))
-        return hr;
+    const feature_args *a = args;
     feature_lookup l;
-    result_pool *pool = pool_new();
-    DismFeatureInfo *info = pool ? pool_alloc(pool, sizeof *info) : NULL;
-    hr = lookup_feature(&img, FeatureName, Identifier, PackageIdentifier, &l);
-    if (SUCCEEDED(hr) && !info)
-        hr = engine_fail(E_OUTOFMEMORY, "DismGetFeatureInfo: out of memory.");
-    if (SUCCEEDED(hr)) {
+    DismFeatureInfo *info = pool_alloc(pool, sizeof *info);
+    HRESULT hr = lookup_feature(img, a->feature, a->package, a->type, &l);
+    if (SUCCEEDED(hr) && info) {
         info->FeatureName = pool_wstr(pool, l.entry->name);
         info->FeatureState = l.entry->state;
         info->RestartRequired = map_restart(NULL);
         mum_info mum;
         const mum_update *u;
-        if (feature_manifest(&img, l.entry, &mum, &u)) {
+        if (feature_manifest(img, l.entry, &mum, &u)) {
             if (u) {
                 info->DisplayName = pool_wstr(pool, u->display_name);
                 info->Description = pool_wstr(pool, u->description);
@@ -396,14 +384,48 @@ HRESULT WINAPI DismGetFeatureInfo(DismSession Session, PCWSTR FeatureName, PCWST
         info->CustomPropertyCount = 0;
     }
     lookup_free(&l);
-    offline_end(&img);
-    *FeatureInfo = pool_finish(pool, hr, info);
-    if (FAILED(hr))
-        return hr;
-    return S_OK;
+    *result = info;
+    return hr;
+}
+
+HRESULT WINAPI DismGetFeatureInfo(DismSession Session, PCWSTR FeatureName, PCWSTR Identifier,
+                                  DismPackageIdentifier PackageIdentifier,
+                                  DismFeatureInfo **FeatureInfo)
+{
+    if (!FeatureInfo)
+        return engine_fail(E_INVALIDARG, "DismGetFeatureInfo: FeatureInfo is required.");
+    feature_args args = {FeatureName, Identifier, PackageIdentifier};
+    return servicing_read(Session, "DismGetFeatureInfo", read_feature_info, &args,
+                          (void **)FeatureInfo, NULL);
 }
 
 /* ---- DismGetFeatureParent ---- */
+
+static HRESULT read_feature_parents(offline_image *img, result_pool *pool, const void *args,
+                                    void **result, UINT *count)
+{
+    const feature_args *a = args;
+    feature_lookup l;
+    HRESULT hr = lookup_feature(img, a->feature, a->package, a->type, &l);
+    if (SUCCEEDED(hr)) {
+        mum_info mum;
+        const mum_update *u = NULL;
+        bool have = feature_manifest(img, l.entry, &mum, &u);
+        size_t parents = u ? u->parent_count : 0;
+        DismFeature *out = pool_alloc(pool, (parents ? parents : 1) * sizeof *out);
+        for (size_t i = 0; out && i < parents; i++) {
+            const feature_entry *p = index_find(&l.ix, u->parents[i]);
+            out[i].FeatureName = pool_wstr(pool, u->parents[i]);
+            out[i].State = p ? p->state : DismStateNotPresent;
+        }
+        *count = (UINT)parents;
+        *result = out;
+        if (have)
+            mum_free(&mum);
+    }
+    lookup_free(&l);
+    return hr;
+}
 
 HRESULT WINAPI DismGetFeatureParent(DismSession Session, PCWSTR FeatureName, PCWSTR Identifier,
                                     DismPackageIdentifier PackageIdentifier, DismFeature **Feature,
@@ -411,43 +433,9 @@ HRESULT WINAPI DismGetFeatureParent(DismSession Session, PCWSTR FeatureName, PCW
 {
     if (!Feature || !Count)
         return engine_fail(E_INVALIDARG, "DismGetFeatureParent: Feature and Count are required.");
-    *Feature = NULL;
-    *Count = 0;
-    offline_image img;
-    HRESULT hr = offline_begin(Session, "DismGetFeatureParent", &img);
-    if (FAILED(hr))
-        return hr;
-    feature_lookup l;
-    result_pool *pool = pool_new();
-    DismFeature *out = NULL;
-    UINT n = 0;
-    hr = lookup_feature(&img, FeatureName, Identifier, PackageIdentifier, &l);
-    if (SUCCEEDED(hr) && !pool)
-        hr = engine_fail(E_OUTOFMEMORY, "DismGetFeatureParent: out of memory.");
-    if (SUCCEEDED(hr)) {
-        mum_info mum;
-        const mum_update *u = NULL;
-        bool have = feature_manifest(&img, l.entry, &mum, &u);
-        size_t parents = u ? u->parent_count : 0;
-        out = pool_alloc(pool, (parents ? parents : 1) * sizeof *out);
-        for (size_t i = 0; out && i < parents; i++) {
-            const feature_entry *p = index_find(&l.ix, u->parents[i]);
-            out[n].FeatureName = pool_wstr(pool, u->parents[i]);
-            out[n].State = p ? p->state : DismStateNotPresent;
-            n++;
-        }
-        if (have)
-            mum_free(&mum);
-        if (!out)
-            hr = engine_fail(E_OUTOFMEMORY, "DismGetFeatureParent: out of memory.");
-    }
-    lookup_free(&l);
-    offline_end(&img);
-    *Feature = pool_finish(pool, hr, out);
-    if (FAILED(hr))
-        return hr;
-    *Count = n;
-    return S_OK;
+    feature_args args = {FeatureName, Identifier, PackageIdentifier};
+    return servicing_read(Session, "DismGetFeatureParent", read_feature_parents, &args,
+                          (void **)Feature, Count);
 }
 
 /* ---- writes: validated, then refused ---- */
@@ -506,53 +494,55 @@ static HRESULT check_feature_list(offline_image *img, const feature_index *ix, c
     return S_OK;
 }
 
+/* A feature list to enable or disable, optionally within one package. */
+typedef struct {
+    PCWSTR names;
+    PCWSTR package;
+    DismPackageIdentifier type;
+    PCWSTR *sources;
+    UINT source_count;
+    bool enabling, enable_all;
+} feature_change;
+
+static HRESULT check_feature_change(offline_image *img, const void *args)
+{
+    const feature_change *c = args;
+    feature_index ix = {0};
+    package_ref ref = {0};
+    char *names = NULL;
+    char label[96];
+    snprintf(label, sizeof label, "%s: FeatureName", img->function);
+    HRESULT hr = path_arg(c->names, label, &names);
+    if (SUCCEEDED(hr) &&
+        SUCCEEDED(hr = source_paths_arg(img->function, c->sources, c->source_count)) &&
+        SUCCEEDED(hr = index_load(img, &ix)) &&
+        (!wants_package(c->package, c->type) ||
+         SUCCEEDED(hr = package_resolve(img, &ix.table, c->package, c->type, &ref))) &&
+        SUCCEEDED(hr = check_feature_list(img, &ix, names, c->enabling, c->enable_all)))
+        hr = not_supported_offline(img->function,
+                                   c->enabling ? "enabling a feature" : "disabling a feature");
+    free(names);
+    package_ref_free(&ref);
+    index_free(&ix);
+    return hr;
+}
+
 HRESULT WINAPI DismEnableFeature(DismSession Session, PCWSTR FeatureName, PCWSTR Identifier,
                                  DismPackageIdentifier PackageIdentifier, BOOL LimitAccess,
                                  PCWSTR *SourcePaths, UINT SourcePathCount, BOOL EnableAll,
                                  HANDLE CancelEvent, DISM_PROGRESS_CALLBACK Progress,
                                  PVOID UserData)
 {
-    offline_image img;
-    HRESULT hr = offline_begin(Session, "DismEnableFeature", &img);
-    if (FAILED(hr))
-        return hr;
-    feature_index ix = {0};
-    package_ref ref = {0};
-    char *names = NULL;
-    if (SUCCEEDED(hr = path_arg(FeatureName, "DismEnableFeature: FeatureName", &names)) &&
-        SUCCEEDED(hr = source_paths_arg("DismEnableFeature", SourcePaths, SourcePathCount)) &&
-        SUCCEEDED(hr = index_load(&img, &ix)) &&
-        (!wants_package(Identifier, PackageIdentifier) ||
-         SUCCEEDED(hr = package_resolve(&img, &ix.table, Identifier, PackageIdentifier, &ref))) &&
-        SUCCEEDED(hr = check_feature_list(&img, &ix, names, true, EnableAll)))
-        hr = not_supported_offline("DismEnableFeature", "enabling a feature");
-    free(names);
-    package_ref_free(&ref);
-    index_free(&ix);
-    offline_end(&img);
-    return hr;
+    feature_change change = {FeatureName,     Identifier, PackageIdentifier, SourcePaths,
+                             SourcePathCount, true,       EnableAll};
+    return servicing_check(Session, "DismEnableFeature", check_feature_change, &change);
 }
 
+/* The package of a feature being disabled is named by its name alone. */
 HRESULT WINAPI DismDisableFeature(DismSession Session, PCWSTR FeatureName, PCWSTR PackageName,
                                   BOOL RemovePayload, HANDLE CancelEvent,
                                   DISM_PROGRESS_CALLBACK Progress, PVOID UserData)
 {
-    offline_image img;
-    HRESULT hr = offline_begin(Session, "DismDisableFeature", &img);
-    if (FAILED(hr))
-        return hr;
-    feature_index ix = {0};
-    package_ref ref = {0};
-    char *names = NULL;
-    if (SUCCEEDED(hr = path_arg(FeatureName, "DismDisableFeature: FeatureName", &names)) &&
-        SUCCEEDED(hr = index_load(&img, &ix)) &&
-        (!PackageName || !*PackageName ||
-         SUCCEEDED(hr = package_resolve(&img, &ix.table, PackageName, DismPackageName, &ref))) &&
-        SUCCEEDED(hr = check_feature_list(&img, &ix, names, false, false)))
-        hr = not_supported_offline("DismDisableFeature", "disabling a feature");
-    free(names);
-    package_ref_free(&ref);
-    index_free(&ix);
-    offline_end(&img);
-    return hr;
+    feature_change change = {FeatureName, PackageName, DismPackageName, NULL, 0, false, false};
+    return servicing_check(Session, "DismDisableFeature", check_feature_change, &change);
 }

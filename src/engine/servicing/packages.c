@@ -102,67 +102,6 @@ int cbs_compare_versions(const char *a, const char *b)
     return 0;
 }
 
-/* ---- argument checks shared by the servicing functions ---- */
-
-/* `outcome` tells what the refusal means for the image: a write says that
- * nothing was changed; a read, which never changes anything, says nothing
- * of the kind, so that it cannot be taken for a write that was tried. */
-static HRESULT needs_servicing_stack(const char *function, const char *what, const char *outcome)
-{
-    HRESULT hr = engine_fail(HRESULT_FROM_WIN32(ERROR_NOT_SUPPORTED),
-                             "%s: %s is not supported by the portable DISM engine: it needs "
-                             "Windows' servicing stack.%s", function, what, outcome);
-    engine_log(LOG_WARNING, "%s", engine_last_error());
-    return hr;
-}
-
-HRESULT not_supported_offline(const char *function, const char *what)
-{
-    return needs_servicing_stack(function, what, " The image was not changed.");
-}
-
-HRESULT read_not_supported_offline(const char *function, const char *what)
-{
-    return needs_servicing_stack(function, what, " DISM on Windows can answer it.");
-}
-
-HRESULT existing_path_arg(const char *function, PCWSTR path, const char *what, char **out,
-                          bool *is_dir)
-{
-    char label[160];
-    snprintf(label, sizeof label, "%s: %s", function, what);
-    HRESULT hr = path_arg(path, label, out);
-    if (FAILED(hr))
-        return hr;
-    struct stat st;
-    if (stat(*out, &st) != 0) {
-        /* Only a path that is not there is "not found"; one that cannot be
-         * reached (permissions, a link loop, a name too long) says why. */
-        hr = errno == ENOENT || errno == ENOTDIR
-                 ? engine_fail(HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND), "%s: the %s '%s' does "
-                               "not exist.", function, what, *out)
-                 : engine_fail_errno(errno, "%s: the %s '%s' cannot be used", function, what,
-                                     *out);
-        free(*out);
-        *out = NULL;
-        return hr;
-    }
-    if (is_dir)
-        *is_dir = S_ISDIR(st.st_mode);
-    return S_OK;
-}
-
-HRESULT source_paths_arg(const char *function, PCWSTR *paths, UINT count)
-{
-    if (count && !paths)
-        return engine_fail(E_INVALIDARG, "%s: SourcePathCount is %u but SourcePaths is NULL.",
-                           function, count);
-    for (UINT i = 0; i < count; i++)
-        if (!paths[i] || !*paths[i])
-            return engine_fail(E_INVALIDARG, "%s: source path %u is empty.", function, i);
-    return S_OK;
-}
-
 /* ---- resolving a package named by the caller ---- */
 
 static HRESULT resolve_by_name(offline_image *img, const cbs_table *t, const char *name,
@@ -246,59 +185,49 @@ void package_ref_free(package_ref *ref)
 
 /* ---- DismGetPackages ---- */
 
+static HRESULT read_packages(offline_image *img, result_pool *pool, const void *args,
+                             void **result, UINT *count)
+{
+    cbs_table t;
+    HRESULT hr = cbs_load(img, &t);
+    if (FAILED(hr))
+        return hr;
+    DismPackage *out = pool_alloc(pool, (t.count ? t.count : 1) * sizeof *out);
+    UINT n = 0;
+    /* DISM lists the packages marked visible [C]; hidden ones are the
+     * servicing stack's internal parts. */
+    for (size_t i = 0; out && i < t.count; i++) {
+        const cbs_package *p = &t.items[i];
+        if (p->visibility == 2)
+            continue;
+        DismPackage *d = &out[n++];
+        d->PackageName = pool_wstr(pool, p->identity);
+        d->PackageState = map_cbs_state(p->state);
+        d->ReleaseType = DismReleaseTypeOther;
+        char path[ENGINE_PATH_MAX];
+        mum_info mum;
+        /* Release type lives only in the manifest. */
+        if (mum_path(img, p->identity, path, sizeof path) &&
+            SUCCEEDED(mum_read(img->function, path, &mum))) {
+            d->ReleaseType = map_release_type(mum.release_type);
+            mum_free(&mum);
+        } else {
+            engine_clear_error();
+        }
+        d->InstallTime = systemtime_from_filetime(p->install_time);
+    }
+    cbs_free(&t);
+    *count = n;
+    *result = out;
+    return S_OK;
+}
+
 HRESULT WINAPI DismGetPackages(DismSession Session, DismPackage **Package, UINT *Count)
 {
     if (!Package || !Count)
         return engine_fail(E_INVALIDARG, "DismGetPackages: Package and Count are required.");
-    *Package = NULL;
-    *Count = 0;
-    offline_image img;
-    HRESULT hr = offline_begin(Session, "DismGetPackages", &img);
-    if (FAILED(hr))
-        return hr;
-    cbs_table t;
-    result_pool *pool = pool_new();
-    if (!pool) {
-        offline_end(&img);
-        return engine_fail(E_OUTOFMEMORY, "DismGetPackages: out of memory.");
-    }
-    hr = cbs_load(&img, &t);
-    DismPackage *out = NULL;
-    UINT n = 0;
-    if (SUCCEEDED(hr)) {
-        out = pool_alloc(pool, (t.count ? t.count : 1) * sizeof *out);
-        /* DISM lists the packages marked visible [C]; hidden ones are the
-         * servicing stack's internal parts. */
-        for (size_t i = 0; out && i < t.count; i++) {
-            const cbs_package *p = &t.items[i];
-            if (p->visibility == 2)
-                continue;
-            DismPackage *d = &out[n++];
-            d->PackageName = pool_wstr(pool, p->identity);
-            d->PackageState = map_cbs_state(p->state);
-            d->ReleaseType = DismReleaseTypeOther;
-            char path[ENGINE_PATH_MAX];
-            mum_info mum;
-            /* Release type lives only in the manifest. */
-            if (mum_path(&img, p->identity, path, sizeof path) &&
-                SUCCEEDED(mum_read("DismGetPackages", path, &mum))) {
-                d->ReleaseType = map_release_type(mum.release_type);
-                mum_free(&mum);
-            } else {
-                engine_clear_error();
-            }
-            d->InstallTime = systemtime_from_filetime(p->install_time);
-        }
-        if (!out)
-            hr = engine_fail(E_OUTOFMEMORY, "DismGetPackages: out of memory.");
-        cbs_free(&t);
-    }
-    offline_end(&img);
-    *Package = pool_finish(pool, hr, out);
-    if (FAILED(hr))
-        return hr;
-    *Count = n;
-    return S_OK;
+    return servicing_read(Session, "DismGetPackages", read_packages, NULL, (void **)Package,
+                          Count);
 }
 
 /* ---- DismGetPackageInfo(Ex) ---- */
@@ -390,41 +319,43 @@ static void fill_package_info(result_pool *pool, hive_h *h, const package_ref *r
     info->Feature = package_features(pool, h, ref, &info->FeatureCount);
 }
 
+/* Which package DismGetPackageInfo(Ex) describes, and in which form. */
+typedef struct {
+    PCWSTR identifier;
+    DismPackageIdentifier type;
+    bool extended;
+} package_info_args;
+
+static HRESULT read_package_info(offline_image *img, result_pool *pool, const void *args,
+                                 void **result, UINT *count)
+{
+    const package_info_args *a = args;
+    cbs_table t = {0};
+    package_ref ref = {0};
+    DismPackageInfoEx *info = pool_alloc(pool, sizeof *info);
+    HRESULT hr = S_OK;
+    if (info && SUCCEEDED(hr = cbs_load(img, &t)) &&
+        SUCCEEDED(hr = package_resolve(img, &t, a->identifier, a->type, &ref)))
+        fill_package_info(pool, t.hive, &ref, info);
+    *result = info;
+    if (info && SUCCEEDED(hr) && !a->extended) {
+        /* DismPackageInfo is DismPackageInfoEx without its last field. */
+        *result = pool_alloc(pool, sizeof(DismPackageInfo));
+        if (*result)
+            memcpy(*result, info, sizeof(DismPackageInfo));
+    }
+    package_ref_free(&ref);
+    cbs_free(&t);
+    return hr;
+}
+
 static HRESULT get_package_info(const char *function, DismSession Session, PCWSTR Identifier,
                                 DismPackageIdentifier type, bool extended, void **out)
 {
     if (!out)
         return engine_fail(E_INVALIDARG, "%s: the output pointer is required.", function);
-    *out = NULL;
-    offline_image img;
-    HRESULT hr = offline_begin(Session, function, &img);
-    if (FAILED(hr))
-        return hr;
-    cbs_table t = {0};
-    package_ref ref = {0};
-    result_pool *pool = pool_new();
-    DismPackageInfoEx *info = pool ? pool_alloc(pool, sizeof *info) : NULL;
-    if (!info)
-        hr = engine_fail(E_OUTOFMEMORY, "%s: out of memory.", function);
-    else if (SUCCEEDED(hr = cbs_load(&img, &t)) &&
-             SUCCEEDED(hr = package_resolve(&img, &t, Identifier, type, &ref)))
-        fill_package_info(pool, t.hive, &ref, info);
-    void *result = info;
-    if (SUCCEEDED(hr) && !extended) {
-        /* DismPackageInfo is DismPackageInfoEx without its last field. */
-        result = pool_alloc(pool, sizeof(DismPackageInfo));
-        if (result)
-            memcpy(result, info, sizeof(DismPackageInfo));
-        else
-            hr = engine_fail(E_OUTOFMEMORY, "%s: out of memory.", function);
-    }
-    package_ref_free(&ref);
-    cbs_free(&t);
-    offline_end(&img);
-    *out = pool_finish(pool, hr, result);
-    if (FAILED(hr))
-        return hr;
-    return S_OK;
+    package_info_args args = {Identifier, type, extended};
+    return servicing_read(Session, function, read_package_info, &args, out, NULL);
 }
 
 HRESULT WINAPI DismGetPackageInfo(DismSession Session, PCWSTR Identifier,
@@ -445,48 +376,51 @@ HRESULT WINAPI DismGetPackageInfoEx(DismSession Session, PCWSTR Identifier,
 
 /* ---- writes: validated, then refused ---- */
 
+/* A package to add or remove, named by the caller. */
+typedef struct {
+    PCWSTR identifier;
+    DismPackageIdentifier type;
+    bool removing;
+} package_change;
+
+static HRESULT check_removable(const package_ref *ref)
+{
+    if (!ref->installed)
+        return engine_fail(HRESULT_FROM_WIN32(ERROR_NOT_FOUND), "DismRemovePackage: the "
+                           "package '%s' is not installed in the image.", ref->identity);
+    if (ref->installed->state == 0x80)
+        return engine_fail(E_ACCESSDENIED, "DismRemovePackage: '%s' is a permanent package "
+                           "and cannot be removed.", ref->identity);
+    return S_OK;
+}
+
+static HRESULT check_package_change(offline_image *img, const void *args)
+{
+    const package_change *c = args;
+    cbs_table t = {0};
+    package_ref ref = {0};
+    HRESULT hr = cbs_load(img, &t);
+    if (SUCCEEDED(hr) && SUCCEEDED(hr = package_resolve(img, &t, c->identifier, c->type, &ref)) &&
+        SUCCEEDED(hr = c->removing ? check_removable(&ref) : S_OK))
+        hr = not_supported_offline(img->function,
+                                   c->removing ? "removing a package" : "adding a package");
+    package_ref_free(&ref);
+    cbs_free(&t);
+    return hr;
+}
+
 HRESULT WINAPI DismAddPackage(DismSession Session, PCWSTR PackagePath, BOOL IgnoreCheck,
                               BOOL PreventPending, HANDLE CancelEvent,
                               DISM_PROGRESS_CALLBACK Progress, PVOID UserData)
 {
-    offline_image img;
-    HRESULT hr = offline_begin(Session, "DismAddPackage", &img);
-    if (FAILED(hr))
-        return hr;
-    cbs_table t = {0};
-    package_ref ref = {0};
-    if (SUCCEEDED(hr = cbs_load(&img, &t)) &&
-        SUCCEEDED(hr = package_resolve(&img, &t, PackagePath, DismPackagePath, &ref)))
-        hr = not_supported_offline("DismAddPackage", "adding a package");
-    package_ref_free(&ref);
-    cbs_free(&t);
-    offline_end(&img);
-    return hr;
+    package_change change = {PackagePath, DismPackagePath, false};
+    return servicing_check(Session, "DismAddPackage", check_package_change, &change);
 }
 
 HRESULT WINAPI DismRemovePackage(DismSession Session, PCWSTR Identifier,
                                  DismPackageIdentifier PackageIdentifier, HANDLE CancelEvent,
                                  DISM_PROGRESS_CALLBACK Progress, PVOID UserData)
 {
-    offline_image img;
-    HRESULT hr = offline_begin(Session, "DismRemovePackage", &img);
-    if (FAILED(hr))
-        return hr;
-    cbs_table t = {0};
-    package_ref ref = {0};
-    if (SUCCEEDED(hr = cbs_load(&img, &t)) &&
-        SUCCEEDED(hr = package_resolve(&img, &t, Identifier, PackageIdentifier, &ref))) {
-        if (!ref.installed)
-            hr = engine_fail(HRESULT_FROM_WIN32(ERROR_NOT_FOUND), "DismRemovePackage: the "
-                             "package '%s' is not installed in the image.", ref.identity);
-        else if (ref.installed->state == 0x80)
-            hr = engine_fail(E_ACCESSDENIED, "DismRemovePackage: '%s' is a permanent package "
-                             "and cannot be removed.", ref.identity);
-        else
-            hr = not_supported_offline("DismRemovePackage", "removing a package");
-    }
-    package_ref_free(&ref);
-    cbs_free(&t);
-    offline_end(&img);
-    return hr;
+    package_change change = {Identifier, PackageIdentifier, true};
+    return servicing_check(Session, "DismRemovePackage", check_package_change, &change);
 }

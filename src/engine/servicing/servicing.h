@@ -1,7 +1,8 @@
 /*
  * servicing.h - what the servicing calls share: the image's CBS package
- * table, packages named by a DISM identifier, and the argument checks every
- * servicing function makes.  Each DISM servicing call lives in the file of
+ * table, packages named by a DISM identifier, the shape of a read that
+ * hands the caller a result, and the argument checks every servicing
+ * function makes.  Each DISM servicing call lives in the file of
  * its concern; all read the image through offline/ (offline.h).
  *   packages.c      CBS packages: list, info, add/remove validation
  *   features.c      optional features
@@ -10,6 +11,7 @@
  *   edition.c       edition, product key, reserved storage, registry paths
  *   appx.c          provisioned appx packages
  *   health.c        image health, unattend
+ *   calls.c         servicing_read, the argument checks and refusals
  */
 #ifndef DISM_ENGINE_SERVICING_H
 #define DISM_ENGINE_SERVICING_H
@@ -55,7 +57,33 @@ HRESULT package_resolve(offline_image *img, const cbs_table *table, PCWSTR ident
                         DismPackageIdentifier type, package_ref *out);
 void package_ref_free(package_ref *ref);
 
-/* ---- validation shared by the servicing functions ---- */
+/* ---- calls.c: the shape of a read, and validation ---- */
+
+/* Reads the image and builds a result from `pool`: *result and, for a list,
+ * *count.  Success with *result left NULL means the pool ran out of memory. */
+typedef HRESULT (*image_read)(offline_image *img, result_pool *pool, const void *args,
+                              void **result, UINT *count);
+/* A DismGet* call after its own argument checks: opens the session's image,
+ * runs `read` with a fresh result pool and hands the result to the caller
+ * (DismDelete frees it).  *result is NULL and *count 0 unless it succeeds;
+ * `count` is NULL for a call that returns one structure. */
+HRESULT servicing_read(DismSession session, const char *function, image_read read,
+                       const void *args, void **result, UINT *count);
+
+/* Checks a call's arguments against the image: a write's checks ending in
+ * its refusal, or a read that answers through its own output argument. */
+typedef HRESULT (*image_check)(offline_image *img, const void *args);
+/* Opens the session's image, runs `check` on it and closes it again. */
+HRESULT servicing_check(DismSession session, const char *function, image_check check,
+                        const void *args);
+/* What most writes are given: a name or path, and source paths; `what`
+ * names the change for its refusal when one check serves several calls. */
+typedef struct {
+    PCWSTR name;
+    PCWSTR *sources;
+    UINT source_count;
+    const char *what;
+} write_args;
 
 /* Every write that needs Windows' servicing stack ends here, after its
  * arguments were checked: nothing in the image has been touched. */
