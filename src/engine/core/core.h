@@ -77,7 +77,12 @@ void state_sweep_locks(void);
 /* Records the message returned by DismGetLastErrorMessage on this thread and
  * returns hr, so failures read `return engine_fail(hr, "...", ...);`. */
 HRESULT engine_fail(HRESULT hr, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* "<what the caller says>: <strerror(err)>." with the HRESULT closest to err. */
 HRESULT engine_fail_errno(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* engine_fail of "<what the caller says>: <cause>.", for the failures of a
+ * library whose own sentence says why (errno, wimlib). */
+HRESULT engine_vfail_because(HRESULT hr, const char *cause, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 HRESULT engine_hresult_from_errno(int err);
 void engine_clear_error(void);
 /* The calling thread's last message (for wrapping it in a wider one). */

@@ -51,13 +51,19 @@ HRESULT engine_hresult_from_errno(int err)
     }
 }
 
-HRESULT engine_fail_errno(int err, const char *fmt, ...)
+HRESULT engine_vfail_because(HRESULT hr, const char *cause, const char *fmt, va_list ap)
 {
     char what[1536];
+    vsnprintf(what, sizeof what, fmt, ap);
+    return engine_fail(hr, "%s: %s.", what, cause);
+}
+
+HRESULT engine_fail_errno(int err, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
+    HRESULT hr = engine_vfail_because(engine_hresult_from_errno(err), strerror(err), fmt, ap);
     va_end(ap);
-    return engine_fail(engine_hresult_from_errno(err), "%s: %s.", what, strerror(err));
+    return hr;
 }
 

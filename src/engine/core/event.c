@@ -38,23 +38,18 @@ HANDLE WINAPI CreateEventW(LPSECURITY_ATTRIBUTES Attributes, BOOL ManualReset,
     return e;
 }
 
-BOOL WINAPI SetEvent(HANDLE Event)
+static BOOL store_signal(HANDLE event, int signalled)
 {
-    dism_event *e = as_event(Event);
+    dism_event *e = as_event(event);
     if (!e)
         return FALSE;
-    atomic_store(&e->signalled, 1);
+    atomic_store(&e->signalled, signalled);
     return TRUE;
 }
 
-BOOL WINAPI ResetEvent(HANDLE Event)
-{
-    dism_event *e = as_event(Event);
-    if (!e)
-        return FALSE;
-    atomic_store(&e->signalled, 0);
-    return TRUE;
-}
+BOOL WINAPI SetEvent(HANDLE Event) { return store_signal(Event, 1); }
+
+BOOL WINAPI ResetEvent(HANDLE Event) { return store_signal(Event, 0); }
 
 BOOL WINAPI CloseHandle(HANDLE Object)
 {

@@ -133,32 +133,43 @@ static const capability_entry *list_find(const capability_list *l, const char *n
     return NULL;
 }
 
-/* Loads the package table and the capability list together. */
-static HRESULT load_all(offline_image *img, cbs_table *t, capability_list *l)
+/* The package table and the capability list read with it: loaded and
+ * freed together. */
+typedef struct {
+    cbs_table table;
+    capability_list list;
+} capability_view;
+
+static HRESULT view_load(offline_image *img, capability_view *v)
 {
-    HRESULT hr = cbs_load(img, t);
-    if (SUCCEEDED(hr) && FAILED(hr = scan_capabilities(img, t, l)))
-        cbs_free(t);
+    HRESULT hr = cbs_load(img, &v->table);
+    if (SUCCEEDED(hr) && FAILED(hr = scan_capabilities(img, &v->table, &v->list)))
+        cbs_free(&v->table);
     return hr;
+}
+
+static void view_free(capability_view *v)
+{
+    list_free(&v->list);
+    cbs_free(&v->table);
 }
 
 static HRESULT read_capabilities(offline_image *img, result_pool *pool, const void *args,
                                  void **result, UINT *count)
 {
-    cbs_table t = {0};
-    capability_list l = {0};
-    HRESULT hr = load_all(img, &t, &l);
+    capability_view v = {0};
+    HRESULT hr = view_load(img, &v);
     if (FAILED(hr))
         return hr;
-    DismCapability *out = pool_alloc(pool, (l.count ? l.count : 1) * sizeof *out);
-    for (size_t i = 0; out && i < l.count; i++) {
-        out[i].Name = pool_wstr(pool, l.items[i].name);
-        out[i].State = l.items[i].state;
+    const capability_list *l = &v.list;
+    DismCapability *out = pool_alloc(pool, (l->count ? l->count : 1) * sizeof *out);
+    for (size_t i = 0; out && i < l->count; i++) {
+        out[i].Name = pool_wstr(pool, l->items[i].name);
+        out[i].State = l->items[i].state;
     }
-    *count = (UINT)l.count;
+    *count = (UINT)l->count;
     *result = out;
-    list_free(&l);
-    cbs_free(&t);
+    view_free(&v);
     return S_OK;
 }
 
@@ -173,18 +184,18 @@ HRESULT WINAPI DismGetCapabilities(DismSession Session, DismCapability **Capabil
 
 /* Finds one capability by name; an unknown one is DISM's "not applicable"
  * (the capability is not offered for this image). */
-static HRESULT find_capability(offline_image *img, PCWSTR Name, cbs_table *t,
-                               capability_list *l, const capability_entry **out)
+static HRESULT find_capability(offline_image *img, PCWSTR Name, capability_view *v,
+                               const capability_entry **out)
 {
     char *name = NULL;
     char label[96];
     snprintf(label, sizeof label, "%s: Name", img->function);
     HRESULT hr = path_arg(Name, label, &name);
-    if (FAILED(hr) || FAILED(hr = load_all(img, t, l))) {
+    if (FAILED(hr) || FAILED(hr = view_load(img, v))) {
         free(name);
         return hr;
     }
-    *out = list_find(l, name);
+    *out = list_find(&v->list, name);
     if (!*out)
         hr = engine_fail(CBS_E_NOT_APPLICABLE, "%s: the image declares no capability named "
                          "'%s' (names look like OpenSSH.Client~~~~0.0.1.0).", img->function, name);
@@ -195,11 +206,10 @@ static HRESULT find_capability(offline_image *img, PCWSTR Name, cbs_table *t,
 static HRESULT read_capability_info(offline_image *img, result_pool *pool, const void *name,
                                     void **result, UINT *count)
 {
-    cbs_table t = {0};
-    capability_list l = {0};
+    capability_view v = {0};
     const capability_entry *e = NULL;
     DismCapabilityInfo *info = pool_alloc(pool, sizeof *info);
-    HRESULT hr = info ? find_capability(img, name, &t, &l, &e) : S_OK;
+    HRESULT hr = info ? find_capability(img, name, &v, &e) : S_OK;
     if (info && SUCCEEDED(hr)) {
         info->Name = pool_wstr(pool, e->name);
         info->State = e->state;
@@ -210,8 +220,7 @@ static HRESULT read_capability_info(offline_image *img, result_pool *pool, const
         info->DownloadSize = 0;
         info->InstallSize = 0;
     }
-    list_free(&l);
-    cbs_free(&t);
+    view_free(&v);
     *result = info;
     return hr;
 }
@@ -253,17 +262,15 @@ HRESULT WINAPI DismAddCapability(DismSession Session, PCWSTR Name, BOOL LimitAcc
 
 static HRESULT check_remove_capability(offline_image *img, const void *name)
 {
-    cbs_table t = {0};
-    capability_list l = {0};
+    capability_view v = {0};
     const capability_entry *e = NULL;
-    HRESULT hr = find_capability(img, name, &t, &l, &e);
+    HRESULT hr = find_capability(img, name, &v, &e);
     if (SUCCEEDED(hr))
         hr = e->state == DismStateInstalled || e->state == DismStateInstallPending
                  ? not_supported_offline(img->function, "removing a capability")
                  : engine_fail(CBS_E_NOT_APPLICABLE, "DismRemoveCapability: '%s' is not "
                                "installed in the image.", e->name);
-    list_free(&l);
-    cbs_free(&t);
+    view_free(&v);
     return hr;
 }
 

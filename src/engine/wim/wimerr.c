@@ -48,11 +48,11 @@ HRESULT hresult_from_wimlib(int code)
 
 HRESULT engine_fail_wimlib(int code, const char *fmt, ...)
 {
-    char what[1536];
+    char cause[512];
+    snprintf(cause, sizeof cause, "%s (wimlib error %d)", wimlib_get_error_string(code), code);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
+    HRESULT hr = engine_vfail_because(hresult_from_wimlib(code), cause, fmt, ap);
     va_end(ap);
-    return engine_fail(hresult_from_wimlib(code), "%s: %s (wimlib error %d).", what,
-                       wimlib_get_error_string(code), code);
+    return hr;
 }
