@@ -1,7 +1,8 @@
 /*
  * internal.h - what the files of the INF reader share with each other; not
  * part of its API, which is inf.h.
- *   file.c        inf_parse, inf_load, the parsed file and its queries
+ *   file.c        inf_parse, inf_load, inf_free: the parsed file's life
+ *   query.c       sections, lines and values looked up by name
  *   encoding.c    input -> UTF-8, error messages
  *   memory.c      the arena and its budget, case-insensitive name tables
  *   lexer.c       lines, keys, fields and sections
@@ -133,7 +134,7 @@ bool inf_same_name_n(const char *a, size_t a_len, const char *b);
 bool inf_table_add(struct arena *a, struct name_table *t, const char *name, uint32_t value);
 bool inf_table_find(const struct name_table *t, const char *name, size_t len, size_t *value);
 
-/* ---- file.c: section lookups ---- */
+/* ---- query.c: section lookups ---- */
 const inf_line *inf_find_keyed_line(const inf_file *inf, const struct inf_section *s,
                                     const char *key);
 const struct inf_section *inf_find_section(const inf_file *inf, const char *name);
