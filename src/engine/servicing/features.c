@@ -228,9 +228,9 @@ static bool feature_manifest(offline_image *img, const feature_entry *e, mum_inf
 
 /* The optional package filter of the Get functions: DismPackageNone or an
  * empty identifier means the whole image. */
-static bool wants_package(PCWSTR identifier, DismPackageIdentifier type)
+static bool wants_package(const package_name *package)
 {
-    return type != DismPackageNone && identifier && *identifier;
+    return package->type != DismPackageNone && package->identifier && *package->identifier;
 }
 
 /* ---- DismGetFeatures ---- */
@@ -284,8 +284,7 @@ static DismFeature *features_of_package(result_pool *pool, const feature_index *
  * the package it is to be found in, when one is named. */
 typedef struct {
     PCWSTR feature;
-    PCWSTR package;
-    DismPackageIdentifier type;
+    package_name package;
 } feature_args;
 
 static HRESULT read_features(offline_image *img, result_pool *pool, const void *args,
@@ -295,10 +294,10 @@ static HRESULT read_features(offline_image *img, result_pool *pool, const void *
     feature_index ix = {0};
     package_ref ref = {0};
     HRESULT hr = index_load(img, &ix);
-    if (SUCCEEDED(hr) && !wants_package(a->package, a->type))
+    if (SUCCEEDED(hr) && !wants_package(&a->package))
         *result = features_of_index(pool, &ix, count);
     else if (SUCCEEDED(hr) &&
-             SUCCEEDED(hr = package_resolve(img, &ix.table, a->package, a->type, &ref)))
+             SUCCEEDED(hr = package_resolve(img, &ix.table, &a->package, &ref)))
         *result = features_of_package(pool, &ix, &ref, count);
     package_ref_free(&ref);
     index_free(&ix);
@@ -311,7 +310,7 @@ HRESULT WINAPI DismGetFeatures(DismSession Session, PCWSTR Identifier,
 {
     if (!Feature || !Count)
         return engine_fail(E_INVALIDARG, "DismGetFeatures: Feature and Count are required.");
-    feature_args args = {NULL, Identifier, PackageIdentifier};
+    feature_args args = {NULL, {Identifier, PackageIdentifier}};
     return servicing_read(Session, "DismGetFeatures", read_features, &args, (void **)Feature,
                           Count);
 }
@@ -332,8 +331,8 @@ static void lookup_free(feature_lookup *l)
     free(l->name);
 }
 
-static HRESULT lookup_feature(offline_image *img, PCWSTR FeatureName, PCWSTR Identifier,
-                              DismPackageIdentifier type, feature_lookup *l)
+static HRESULT lookup_feature(offline_image *img, PCWSTR FeatureName,
+                              const package_name *package, feature_lookup *l)
 {
     memset(l, 0, sizeof *l);
     char label[96];
@@ -341,8 +340,7 @@ static HRESULT lookup_feature(offline_image *img, PCWSTR FeatureName, PCWSTR Ide
     HRESULT hr = path_arg(FeatureName, label, &l->name);
     if (FAILED(hr) || FAILED(hr = index_load(img, &l->ix)))
         return hr;
-    if (wants_package(Identifier, type) &&
-        FAILED(hr = package_resolve(img, &l->ix.table, Identifier, type, &l->ref)))
+    if (wants_package(package) && FAILED(hr = package_resolve(img, &l->ix.table, package, &l->ref)))
         return hr;
     l->entry = index_find(&l->ix, l->name);
     /* With a package, the feature must be one of that package's. */
@@ -364,7 +362,7 @@ static HRESULT read_feature_info(offline_image *img, result_pool *pool, const vo
     const feature_args *a = args;
     feature_lookup l;
     DismFeatureInfo *info = pool_alloc(pool, sizeof *info);
-    HRESULT hr = lookup_feature(img, a->feature, a->package, a->type, &l);
+    HRESULT hr = lookup_feature(img, a->feature, &a->package, &l);
     if (SUCCEEDED(hr) && info) {
         info->FeatureName = pool_wstr(pool, l.entry->name);
         info->FeatureState = l.entry->state;
@@ -394,7 +392,7 @@ HRESULT WINAPI DismGetFeatureInfo(DismSession Session, PCWSTR FeatureName, PCWST
 {
     if (!FeatureInfo)
         return engine_fail(E_INVALIDARG, "DismGetFeatureInfo: FeatureInfo is required.");
-    feature_args args = {FeatureName, Identifier, PackageIdentifier};
+    feature_args args = {FeatureName, {Identifier, PackageIdentifier}};
     return servicing_read(Session, "DismGetFeatureInfo", read_feature_info, &args,
                           (void **)FeatureInfo, NULL);
 }
@@ -406,7 +404,7 @@ static HRESULT read_feature_parents(offline_image *img, result_pool *pool, const
 {
     const feature_args *a = args;
     feature_lookup l;
-    HRESULT hr = lookup_feature(img, a->feature, a->package, a->type, &l);
+    HRESULT hr = lookup_feature(img, a->feature, &a->package, &l);
     if (SUCCEEDED(hr)) {
         mum_info mum;
         const mum_update *u = NULL;
@@ -433,7 +431,7 @@ HRESULT WINAPI DismGetFeatureParent(DismSession Session, PCWSTR FeatureName, PCW
 {
     if (!Feature || !Count)
         return engine_fail(E_INVALIDARG, "DismGetFeatureParent: Feature and Count are required.");
-    feature_args args = {FeatureName, Identifier, PackageIdentifier};
+    feature_args args = {FeatureName, {Identifier, PackageIdentifier}};
     return servicing_read(Session, "DismGetFeatureParent", read_feature_parents, &args,
                           (void **)Feature, Count);
 }
@@ -497,8 +495,7 @@ static HRESULT check_feature_list(offline_image *img, const feature_index *ix, c
 /* A feature list to enable or disable, optionally within one package. */
 typedef struct {
     PCWSTR names;
-    PCWSTR package;
-    DismPackageIdentifier type;
+    package_name package;
     PCWSTR *sources;
     UINT source_count;
     bool enabling, enable_all;
@@ -516,8 +513,8 @@ static HRESULT check_feature_change(offline_image *img, const void *args)
     if (SUCCEEDED(hr) &&
         SUCCEEDED(hr = source_paths_arg(img->function, c->sources, c->source_count)) &&
         SUCCEEDED(hr = index_load(img, &ix)) &&
-        (!wants_package(c->package, c->type) ||
-         SUCCEEDED(hr = package_resolve(img, &ix.table, c->package, c->type, &ref))) &&
+        (!wants_package(&c->package) ||
+         SUCCEEDED(hr = package_resolve(img, &ix.table, &c->package, &ref))) &&
         SUCCEEDED(hr = check_feature_list(img, &ix, names, c->enabling, c->enable_all)))
         hr = not_supported_offline(img->function,
                                    c->enabling ? "enabling a feature" : "disabling a feature");
@@ -533,8 +530,8 @@ HRESULT WINAPI DismEnableFeature(DismSession Session, PCWSTR FeatureName, PCWSTR
                                  HANDLE CancelEvent, DISM_PROGRESS_CALLBACK Progress,
                                  PVOID UserData)
 {
-    feature_change change = {FeatureName,     Identifier, PackageIdentifier, SourcePaths,
-                             SourcePathCount, true,       EnableAll};
+    feature_change change = {FeatureName, {Identifier, PackageIdentifier}, SourcePaths,
+                             SourcePathCount, true, EnableAll};
     return servicing_check(Session, "DismEnableFeature", check_feature_change, &change);
 }
 
@@ -543,6 +540,7 @@ HRESULT WINAPI DismDisableFeature(DismSession Session, PCWSTR FeatureName, PCWST
                                   BOOL RemovePayload, HANDLE CancelEvent,
                                   DISM_PROGRESS_CALLBACK Progress, PVOID UserData)
 {
-    feature_change change = {FeatureName, PackageName, DismPackageName, NULL, 0, false, false};
+    feature_change change = {FeatureName, {PackageName, DismPackageName}, NULL, 0, false,
+                             false};
     return servicing_check(Session, "DismDisableFeature", check_feature_change, &change);
 }

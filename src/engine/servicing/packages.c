@@ -158,9 +158,11 @@ static HRESULT resolve_by_path(offline_image *img, const cbs_table *t, PCWSTR id
     return hr;
 }
 
-HRESULT package_resolve(offline_image *img, const cbs_table *t, PCWSTR identifier,
-                        DismPackageIdentifier type, package_ref *ref)
+HRESULT package_resolve(offline_image *img, const cbs_table *t, const package_name *package,
+                        package_ref *ref)
 {
+    PCWSTR identifier = package->identifier;
+    DismPackageIdentifier type = package->type;
     memset(ref, 0, sizeof *ref);
     if (type != DismPackageName && type != DismPackagePath)
         return engine_fail(E_INVALIDARG, "%s: PackageIdentifier must be DismPackageName or "
@@ -321,8 +323,7 @@ static void fill_package_info(result_pool *pool, hive_h *h, const package_ref *r
 
 /* Which package DismGetPackageInfo(Ex) describes, and in which form. */
 typedef struct {
-    PCWSTR identifier;
-    DismPackageIdentifier type;
+    package_name package;
     bool extended;
 } package_info_args;
 
@@ -335,7 +336,7 @@ static HRESULT read_package_info(offline_image *img, result_pool *pool, const vo
     DismPackageInfoEx *info = pool_alloc(pool, sizeof *info);
     HRESULT hr = S_OK;
     if (info && SUCCEEDED(hr = cbs_load(img, &t)) &&
-        SUCCEEDED(hr = package_resolve(img, &t, a->identifier, a->type, &ref)))
+        SUCCEEDED(hr = package_resolve(img, &t, &a->package, &ref)))
         fill_package_info(pool, t.hive, &ref, info);
     *result = info;
     if (info && SUCCEEDED(hr) && !a->extended) {
@@ -354,7 +355,7 @@ static HRESULT get_package_info(const char *function, DismSession Session, PCWST
 {
     if (!out)
         return engine_fail(E_INVALIDARG, "%s: the output pointer is required.", function);
-    package_info_args args = {Identifier, type, extended};
+    package_info_args args = {{Identifier, type}, extended};
     return servicing_read(Session, function, read_package_info, &args, out, NULL);
 }
 
@@ -378,8 +379,7 @@ HRESULT WINAPI DismGetPackageInfoEx(DismSession Session, PCWSTR Identifier,
 
 /* A package to add or remove, named by the caller. */
 typedef struct {
-    PCWSTR identifier;
-    DismPackageIdentifier type;
+    package_name package;
     bool removing;
 } package_change;
 
@@ -400,7 +400,7 @@ static HRESULT check_package_change(offline_image *img, const void *args)
     cbs_table t = {0};
     package_ref ref = {0};
     HRESULT hr = cbs_load(img, &t);
-    if (SUCCEEDED(hr) && SUCCEEDED(hr = package_resolve(img, &t, c->identifier, c->type, &ref)) &&
+    if (SUCCEEDED(hr) && SUCCEEDED(hr = package_resolve(img, &t, &c->package, &ref)) &&
         SUCCEEDED(hr = c->removing ? check_removable(&ref) : S_OK))
         hr = not_supported_offline(img->function,
                                    c->removing ? "removing a package" : "adding a package");
@@ -413,7 +413,7 @@ HRESULT WINAPI DismAddPackage(DismSession Session, PCWSTR PackagePath, BOOL Igno
                               BOOL PreventPending, HANDLE CancelEvent,
                               DISM_PROGRESS_CALLBACK Progress, PVOID UserData)
 {
-    package_change change = {PackagePath, DismPackagePath, false};
+    package_change change = {{PackagePath, DismPackagePath}, false};
     return servicing_check(Session, "DismAddPackage", check_package_change, &change);
 }
 
@@ -421,6 +421,6 @@ HRESULT WINAPI DismRemovePackage(DismSession Session, PCWSTR Identifier,
                                  DismPackageIdentifier PackageIdentifier, HANDLE CancelEvent,
                                  DISM_PROGRESS_CALLBACK Progress, PVOID UserData)
 {
-    package_change change = {Identifier, PackageIdentifier, true};
+    package_change change = {{Identifier, PackageIdentifier}, true};
     return servicing_check(Session, "DismRemovePackage", check_package_change, &change);
 }

@@ -44,6 +44,12 @@ const cbs_package *cbs_find(const cbs_table *table, const char *identity);
 /* Compares the version parts of two identities numerically. */
 int cbs_compare_versions(const char *identity_a, const char *identity_b);
 
+/* A package as the caller names it: the identifier and what kind it is. */
+typedef struct {
+    PCWSTR identifier;
+    DismPackageIdentifier type;
+} package_name;
+
 /* A package named by a DISM identifier, resolved to its manifest and, when
  * installed, its registry entry.  by_path: a folder with an expanded package
  * (update.mum) or a .cab; by name: an identity in the table. */
@@ -53,8 +59,8 @@ typedef struct {
     mum_info mum;
     bool has_mum;
 } package_ref;
-HRESULT package_resolve(offline_image *img, const cbs_table *table, PCWSTR identifier,
-                        DismPackageIdentifier type, package_ref *out);
+HRESULT package_resolve(offline_image *img, const cbs_table *table, const package_name *name,
+                        package_ref *out);
 void package_ref_free(package_ref *ref);
 
 /* ---- calls.c: the shape of a read, and validation ---- */
