@@ -5,28 +5,27 @@ The one platform split of the build lives here:
     linked with /DELAYLOAD against DismAPI.lib: the Windows ADK's when one is
     installed, else one made with `lib /def:` from src/windows/dismapi.def
     (the ADK is the only source of Microsoft's, and build machines lack it).
-  * elsewhere: the extension's sources plus the portable engine in src/engine/, linked
-    with the system's libwim, and the dism-mountd helper program that serves
-    mounts (installed as dism/_libexec/dism-mountd); the servicing side reads
-    registry hives with the system's libhivex.
+  * elsewhere: the extension (src/ext/) plus the portable engine in src/engine/, linked
+    with the system's libwim, and the dism-mountd helper program in
+    src/mountd/ that serves mounts (installed as dism/_libexec/dism-mountd);
+    the servicing side reads registry hives with the system's libhivex.
+    src/c_layout.py lists their sources and include directories.
 """
 import os
 import re
 import shutil
 import sys
 import sysconfig
-from glob import glob
 
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
+# setuptools' build backend does not put this folder on sys.path.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "src"))
+import c_layout  # noqa: E402
+
 IS_WINDOWS = sys.platform == "win32"
-ENGINE_DIR = os.path.join("src", "engine")
-HELPER_SOURCE = os.path.join(ENGINE_DIR, "mountd.c")
-EXTENSION_DIR = os.path.join("src", "ext")
-# The CPython extension: src/ext/*.c and src/ext/servicing/*.c.
-EXTENSION_SOURCES = sorted(glob(os.path.join(EXTENSION_DIR, "*.c")) +
-                           glob(os.path.join(EXTENSION_DIR, "servicing", "*.c")))
+EXTENSION_SOURCES = c_layout.extension_sources()
 WARNINGS = ["-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-format-truncation",
             "-Wno-missing-field-initializers"]
 # 3.10 is the first limited API with PyType_FromModuleAndSpec, PyModule_AddType,
@@ -46,16 +45,12 @@ STABLE_ABI = builds_for_stable_abi()
 LIMITED_API_MACROS = [("Py_LIMITED_API", LIMITED_API_HEX)] if STABLE_ABI else []
 
 
-WINDOWS_SOURCES = [os.path.join("src", "windows", "library.c")]
+WINDOWS_SOURCES = c_layout.windows_sources()
 DISM_EXPORTS_DEF = os.path.join("src", "windows", "dismapi.def")
 # build_ext's plat_name -> lib.exe's /machine and the ADK's folder name.
 LIB_MACHINES = {"win32": "X86", "win-amd64": "X64", "win-arm64": "ARM64"}
 ADK_ARCHITECTURES = {"win32": "x86", "win-amd64": "amd64", "win-arm64": "arm64"}
 ADK_DISMAPI_LIB = ("Assessment and Deployment Kit", "Deployment Tools", "SDKs", "DismApi", "Lib")
-
-
-def engine_sources():
-    return sorted(s for s in glob(os.path.join(ENGINE_DIR, "*.c")) if s != HELPER_SOURCE)
 
 
 def windows_extension():
@@ -79,8 +74,8 @@ def dism_extension():
         return windows_extension()
     return Extension(
         "dism._dism",
-        sources=EXTENSION_SOURCES + engine_sources(),
-        include_dirs=["src/include", ENGINE_DIR],
+        sources=EXTENSION_SOURCES + c_layout.engine_sources(),
+        include_dirs=c_layout.include_dirs(),
         define_macros=[("_GNU_SOURCE", "1")] + LIMITED_API_MACROS,
         libraries=["wim", "hivex", "dl", "pthread", "rt"],
         extra_compile_args=["-std=c11", "-fvisibility=hidden"] + WARNINGS,
@@ -155,7 +150,7 @@ class build_ext_with_helper(build_ext):
         out_dir = self.helper_output_dir()
         os.makedirs(out_dir, exist_ok=True)
         objects = self.compiler.compile(
-            [HELPER_SOURCE], output_dir=self.build_temp,
+            c_layout.mountd_sources(), output_dir=self.build_temp,
             macros=[("_GNU_SOURCE", "1")], extra_postargs=["-std=c11"] + WARNINGS)
         self.compiler.link_executable(objects, "dism-mountd", output_dir=out_dir,
                                       libraries=["wim", "pthread", "rt"])

@@ -1,7 +1,7 @@
 """A minimal ctypes binding to libwim.so.15: the baseline for get_image_info.
 
 `read_image_info(path)` does what the engine's DismGetImageInfo does
-(src/engine/imageinfo.c) with the same libwim calls - wimlib_open_wim,
+(src/engine/wim/imageinfo.c) with the same libwim calls - wimlib_open_wim,
 wimlib_get_wim_info, one wimlib_get_image_property per XML property per image,
 wimlib_free - and turns the answers into Python values (str, int), so both
 sides end with Python objects holding the same data.

@@ -1,111 +1,22 @@
 /*
- * session.c - DismOpenSession, DismCloseSession and the session table.
+ * session.c - DismOpenSession and DismCloseSession.
  *
  * A session names an image root (a mounted image or an offline Windows
- * directory tree) and its Windows directory.  Calls that use a session mark
- * it busy for their duration; DismCloseSession waits for them, and a call
- * that arrives once the close has begun fails with
- * DISMAPI_E_INVALID_DISM_SESSION, as the DISM documentation describes.
+ * directory tree) and its Windows directory.  Opening one checks the image
+ * path, which needs to know the mounts (wim/); the table of open sessions,
+ * and the busy marks that DismCloseSession waits for, are the core's
+ * (core/sessions.c).
  */
-#include "engine.h"
-#include "mountinfo.h"
+#include "core/core.h"
+#include "wim/wim.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
 #include <wctype.h>
-
-typedef struct session {
-    DismSession id;
-    char root[ENGINE_PATH_MAX];
-    char windows_dir[ENGINE_PATH_MAX];
-    char system_drive[8];
-    /* Empty windows_dir: a mounted image that holds no Windows installation.
-     * It can still be committed; servicing it fails with this sentence. */
-    char no_windows[ENGINE_PATH_MAX + 160];
-    unsigned busy;
-    bool closing;
-    struct session *next;
-} session;
-
-static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t idle = PTHREAD_COND_INITIALIZER;
-static session *table;
-static DismSession next_id = 1;
-
-static session *lookup(DismSession id)
-{
-    for (session *s = table; s; s = s->next)
-        if (s->id == id)
-            return s;
-    return NULL;
-}
-
-unsigned sessions_open_count(void)
-{
-    unsigned n = 0;
-    pthread_mutex_lock(&table_lock);
-    for (session *s = table; s; s = s->next)
-        n++;
-    pthread_mutex_unlock(&table_lock);
-    return n;
-}
-
-unsigned sessions_open_on(const char *mount_path)
-{
-    unsigned n = 0;
-    pthread_mutex_lock(&table_lock);
-    for (session *s = table; s; s = s->next)
-        n += strcmp(s->root, mount_path) == 0;
-    pthread_mutex_unlock(&table_lock);
-    return n;
-}
-
-HRESULT session_acquire(DismSession id, const char *function, char *root, size_t size)
-{
-    return session_acquire_image(id, function, root, NULL, size);
-}
-
-HRESULT session_acquire_image(DismSession id, const char *function, char *root, char *windows_dir,
-                              size_t size)
-{
-    pthread_mutex_lock(&table_lock);
-    session *s = lookup(id);
-    /* Decided under the lock: once it is released a closing session may be
-     * freed by DismCloseSession. */
-    bool usable = s && !s->closing;
-    if (usable && windows_dir && !s->windows_dir[0]) {
-        char why[sizeof s->no_windows];
-        snprintf(why, sizeof why, "%s", s->no_windows);
-        pthread_mutex_unlock(&table_lock);
-        return engine_fail(HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND), "%s: %s", function, why);
-    }
-    if (usable) {
-        s->busy++;
-        snprintf(root, size, "%s", s->root);
-        if (windows_dir)
-            snprintf(windows_dir, size, "%s", s->windows_dir);
-    }
-    pthread_mutex_unlock(&table_lock);
-    if (usable)
-        return S_OK;
-    return engine_fail(DISMAPI_E_INVALID_DISM_SESSION,
-                       "%s: %u is not an open DISM session (never opened, or already closed).",
-                       function, (unsigned)id);
-}
-
-void session_release(DismSession id)
-{
-    pthread_mutex_lock(&table_lock);
-    session *s = lookup(id);
-    if (s && s->busy > 0 && --s->busy == 0)
-        pthread_cond_broadcast(&idle);
-    pthread_mutex_unlock(&table_lock);
-}
 
 /* Resolves `relative` under `base` one component at a time, ignoring case as
  * Windows does, so "Windows/System32" finds "WINDOWS/system32". */
@@ -235,7 +146,7 @@ static HRESULT unusable_image_path(const char *path, int err)
 }
 
 static HRESULT open_args(PCWSTR ImagePath, PCWSTR WindowsDirectory, PCWSTR SystemDrive,
-                         session *s)
+                         session_image *s)
 {
     if (ImagePath && wcscmp(ImagePath, DISM_ONLINE_IMAGE) == 0)
         return engine_fail(HRESULT_FROM_WIN32(ERROR_NOT_SUPPORTED),
@@ -279,58 +190,28 @@ HRESULT WINAPI DismOpenSession(PCWSTR ImagePath, PCWSTR WindowsDirectory, PCWSTR
         return hr;
     if (!Session)
         return engine_fail(E_INVALIDARG, "DismOpenSession: Session is required.");
-    if (*Session != DISM_SESSION_DEFAULT) {
-        pthread_mutex_lock(&table_lock);
-        bool exists = lookup(*Session) != NULL;
-        pthread_mutex_unlock(&table_lock);
-        if (exists)
-            return engine_fail(HRESULT_FROM_WIN32(ERROR_ALREADY_EXISTS),
-                               "DismOpenSession: session %u already has an image.",
-                               (unsigned)*Session);
-    }
-    session *s = calloc(1, sizeof *s);
+    if (*Session != DISM_SESSION_DEFAULT && session_exists(*Session))
+        return engine_fail(HRESULT_FROM_WIN32(ERROR_ALREADY_EXISTS),
+                           "DismOpenSession: session %u already has an image.",
+                           (unsigned)*Session);
+    session_image *s = calloc(1, sizeof *s);
     if (!s)
         return engine_fail(E_OUTOFMEMORY, "DismOpenSession: out of memory.");
-    if (FAILED(hr = open_args(ImagePath, WindowsDirectory, SystemDrive, s))) {
-        free(s);
-        return hr;
-    }
-    pthread_mutex_lock(&table_lock);
-    s->id = next_id++;
-    if (next_id == DISM_SESSION_DEFAULT)
-        next_id = 1;
-    s->next = table;
-    table = s;
-    pthread_mutex_unlock(&table_lock);
-    *Session = s->id;
-    engine_log(LOG_INFO, "DismOpenSession: session %u on %s (Windows directory %s)",
-               (unsigned)s->id, s->root, s->windows_dir);
-    return S_OK;
+    if (SUCCEEDED(hr = open_args(ImagePath, WindowsDirectory, SystemDrive, s)) &&
+        !session_add(s, Session))
+        hr = engine_fail(E_OUTOFMEMORY, "DismOpenSession: out of memory.");
+    if (SUCCEEDED(hr))
+        engine_log(LOG_INFO, "DismOpenSession: session %u on %s (Windows directory %s)",
+                   (unsigned)*Session, s->root, s->windows_dir);
+    free(s);
+    return hr;
 }
 
 HRESULT WINAPI DismCloseSession(DismSession Session)
 {
     HRESULT hr = engine_require_initialized("DismCloseSession");
-    if (FAILED(hr))
+    if (FAILED(hr) || FAILED(hr = session_remove(Session, "DismCloseSession")))
         return hr;
-    pthread_mutex_lock(&table_lock);
-    session *s = lookup(Session);
-    if (!s || s->closing) {
-        pthread_mutex_unlock(&table_lock);
-        return engine_fail(DISMAPI_E_INVALID_DISM_SESSION,
-                           "DismCloseSession: %u is not an open DISM session.", (unsigned)Session);
-    }
-    s->closing = true;
-    while (s->busy > 0)
-        pthread_cond_wait(&idle, &table_lock);
-    for (session **p = &table; *p; p = &(*p)->next) {
-        if (*p == s) {
-            *p = s->next;
-            break;
-        }
-    }
-    pthread_mutex_unlock(&table_lock);
     engine_log(LOG_INFO, "DismCloseSession: session %u", (unsigned)Session);
-    free(s);
     return S_OK;
 }

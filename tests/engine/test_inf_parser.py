@@ -1,4 +1,4 @@
-"""The engine's INF reader (src/engine/inf.c) as a C library: tests/engine/c/inf_check.c
+"""The engine's INF reader (src/engine/formats/inf) as a C library: tests/engine/c/inf_check.c
 checks every field it reads from embedded INFs and feeds it truncated,
 mutated and random input, once as a plain build and once under
 AddressSanitizer + UndefinedBehaviorSanitizer (with the leak checker)."""
@@ -10,10 +10,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from c_layout import include_dirs, inf_reader_sources
 from support import REPO
 from support.cprograms import SANITIZERS, STRICT, require_sanitizers
 
-ENGINE = REPO / "src" / "engine"
 CHECK_SOURCE = Path(__file__).parent / "c" / "inf_check.c"
 
 
@@ -26,8 +26,8 @@ def compiler() -> str:
 def build_check(tmp_path: Path, sanitize: bool) -> Path:
     out = tmp_path / ("inf_check_asan" if sanitize else "inf_check")
     cmd = [compiler(), *(SANITIZERS if sanitize else ["-O2"]), *STRICT,
-           "-I", str(REPO / "src" / "include"), "-I", str(ENGINE),
-           str(CHECK_SOURCE), str(ENGINE / "inf.c"), "-o", str(out)]
+           *(f"-I{d}" for d in include_dirs(REPO)),
+           str(CHECK_SOURCE), *inf_reader_sources(REPO), "-o", str(out)]
     built = subprocess.run(cmd, capture_output=True, text=True)
     assert built.returncode == 0, built.stderr
     return out

@@ -22,7 +22,7 @@ from support.raw_records import record_dict
 from support.hives import HiveReader, load_hivex
 
 # The DISM values the tests expect for each CBS state code, stated here
-# independently of the engine's table (src/engine/mappings.c).
+# independently of the engine's table (src/engine/offline/mappings.c).
 NOT_PRESENT, UNINSTALL_PENDING, STAGED, REMOVED, INSTALLED, INSTALL_PENDING, SUPERSEDED = \
     0, 1, 2, 3, 4, 5, 6
 EXPECTED_STATE = {0x00: NOT_PRESENT, 0x05: UNINSTALL_PENDING, 0x20: REMOVED, 0x40: STAGED,

@@ -1,4 +1,4 @@
-"""The servicing-manifest XML scanner (src/engine/xmlscan.c) as a C program:
+"""The servicing-manifest XML scanner (src/engine/formats/xml) as a C program:
 tests/engine/c/xml_check.c compiled with strict warnings and run, plainly and under
 AddressSanitizer + UndefinedBehaviorSanitizer."""
 from __future__ import annotations
@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from c_layout import include_dirs, xml_scanner_sources
 from support import REPO, skip_or_fail
 from support.cprograms import SANITIZERS, STRICT, require_sanitizers
 
-ENGINE = REPO / "src" / "engine"
+
 CHECK_PROGRAM = Path(__file__).parent / "c" / "xml_check.c"
 
 
@@ -29,8 +30,9 @@ def build_check(tmp_path: Path, sanitize: bool) -> Path:
     if sanitize:
         require_sanitizers(cc, tmp_path)
     out = tmp_path / ("xml_check_asan" if sanitize else "xml_check")
-    cmd = [cc, *(SANITIZERS if sanitize else ["-O2"]), *STRICT, "-I", str(ENGINE),
-           str(CHECK_PROGRAM), str(ENGINE / "xmlscan.c"), "-o", str(out)]
+    cmd = [cc, *(SANITIZERS if sanitize else ["-O2"]), *STRICT,
+           *(f"-I{d}" for d in include_dirs(REPO)),
+           str(CHECK_PROGRAM), *xml_scanner_sources(REPO), "-o", str(out)]
     built = subprocess.run(cmd, capture_output=True, text=True)
     assert built.returncode == 0, built.stderr
     return out
@@ -57,12 +59,13 @@ def test_scanner_sources_are_pedantic_c11_and_need_only_libc(tmp_path):
     _GNU_SOURCE) and links into a program with no library but libc."""
     cc = compiler()
     main = tmp_path / "main.c"
-    main.write_text('#include "xmlscan.h"\n'
+    main.write_text('#include "formats/xml/xmlscan.h"\n'
                     "int main(void) { return xml_scan(\"<a/>\", 4, 0, 0, 0, 0); }\n")
     out = tmp_path / "minimal"
     built = subprocess.run([cc, *STRICT, "-pedantic", "-Wshadow", "-Wconversion",
-                            "-Wmissing-prototypes", "-Wstrict-prototypes", "-I", str(ENGINE),
-                            str(main), str(ENGINE / "xmlscan.c"), "-o", str(out)],
+                            "-Wmissing-prototypes", "-Wstrict-prototypes",
+                            *(f"-I{d}" for d in include_dirs(REPO)),
+                            str(main), *xml_scanner_sources(REPO), "-o", str(out)],
                            capture_output=True, text=True)
     assert built.returncode == 0, built.stderr
     assert subprocess.run([str(out)]).returncode == 0

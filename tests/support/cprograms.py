@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from c_layout import engine_sources, include_dirs
 from support import REPO, skip_or_fail
 
-ENGINE = REPO / "src" / "engine"
-INCLUDE = REPO / "src" / "include"
 
 STRICT = ["-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror"]
 SANITIZERS = ["-g", "-fsanitize=address,undefined", "-fno-omit-frame-pointer",
@@ -37,10 +36,10 @@ def compile_program(source: Path, out: Path, sanitize: bool = False) -> Path:
     cc = shutil.which("gcc") or shutil.which("cc")
     if not cc:
         pytest.skip("no C compiler")
-    sources = [str(p) for p in sorted(ENGINE.glob("*.c")) if p.name != "mountd.c"]
+    sources = engine_sources(REPO)
     cmd = [cc, *(SANITIZERS if sanitize else []), *STRICT,
            "-Wno-unused-parameter", "-Wno-format-truncation", "-Wno-missing-field-initializers",
-           "-I", str(INCLUDE), "-I", str(ENGINE), str(source), *sources,
+           *(f"-I{d}" for d in include_dirs(REPO)), str(source), *sources,
            "-o", str(out), "-lwim", "-lhivex", "-lpthread", "-ldl", "-lrt"]
     built = subprocess.run(cmd, capture_output=True, text=True)
     assert built.returncode == 0, built.stderr

@@ -16,8 +16,10 @@ import sys
 import sysconfig
 from pathlib import Path
 
+import c_layout
+from c_layout import include_dirs
+
 REPO = Path(__file__).resolve().parents[2]
-ENGINE = REPO / "src" / "engine"
 SANITIZE = ["-g", "-O1", "-fsanitize=address,undefined", "-fno-omit-frame-pointer",
             "-fno-sanitize-recover=undefined"]
 # What a sanitizer prints when it finds something; a run whose stderr holds
@@ -41,10 +43,7 @@ def runtime_library(name: str) -> str:
 
 
 def extension_sources() -> list[str]:
-    extension = REPO / "src" / "ext"
-    sources = sorted(extension.glob("*.c")) + sorted((extension / "servicing").glob("*.c"))
-    sources += sorted(p for p in ENGINE.glob("*.c") if p.name != "mountd.c")
-    return [str(p) for p in sources]
+    return c_layout.extension_sources(REPO) + c_layout.engine_sources(REPO)
 
 
 def build_sanitized_package(out_dir: Path) -> Path:
@@ -59,8 +58,8 @@ def build_sanitized_package(out_dir: Path) -> Path:
         raise SanitizerUnavailable(f"build the tree first: {helper} is missing")
     cmd = [shutil.which("gcc") or "gcc", "-shared", "-fPIC", *SANITIZE, "-std=c11",
            "-D_GNU_SOURCE", "-DPy_LIMITED_API=0x030A0000",
-           f"-I{sysconfig.get_paths()['include']}", f"-I{REPO / 'src' / 'include'}",
-           f"-I{ENGINE}", *extension_sources(), "-o", str(package / "_dism.abi3.so"),
+           f"-I{sysconfig.get_paths()['include']}",
+           *(f"-I{d}" for d in include_dirs(REPO)), *extension_sources(), "-o", str(package / "_dism.abi3.so"),
            "-lwim", "-lhivex", "-ldl", "-lpthread"]
     runtime_library("libasan.so")
     built = subprocess.run(cmd, capture_output=True, text=True)

@@ -1,5 +1,5 @@
 /*
- * inf_check.c - checks src/engine/inf.c, the INF reader of the portable engine.
+ * inf_check.c - checks src/engine/formats/inf/inf.c, the INF reader of the portable engine.
  *
  * Usage: inf_check [scratch-dir]
  *
@@ -9,7 +9,7 @@
  * or an error, and whatever comes back must be valid UTF-8.  Run it under
  * AddressSanitizer to turn a stray read into a failure.
  */
-#include "inf.h"
+#include "formats/inf/inf.h"
 #include "dismapi.h"
 
 #include <errno.h>

@@ -1,5 +1,5 @@
 /*
- * Checks of the servicing-manifest XML scanner (src/engine/xmlscan.c): a
+ * Checks of the servicing-manifest XML scanner (src/engine/formats/xml/xmlscan.c): a
  * realistic .mum read the way the engine reads one, decoding, encodings,
  * prefixes, stopping early, one document per class of malformation, and a
  * hostile-input loop that must never crash, hang or leak.
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "xmlscan.h"
+#include "formats/xml/xmlscan.h"
 
 static int failures;
 
