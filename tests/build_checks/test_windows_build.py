@@ -28,14 +28,15 @@ from pathlib import Path
 
 import pytest
 
+import c_layout
 from support import REPO
 
 INCLUDE = REPO / "src" / "include"
 DEF_FILE = REPO / "src" / "windows" / "dismapi.def"
 LIBRARY_C = REPO / "src" / "windows" / "library.c"
-EXTENSION_DIR = REPO / "src" / "ext"
-EXTENSION_SOURCES = sorted(EXTENSION_DIR.glob("*.c")) + sorted(
-    (EXTENSION_DIR / "servicing").glob("*.c")) + [LIBRARY_C]
+# What setup.py builds on Windows: the extension and the DLL choice.
+EXTENSION_SOURCES = [Path(p) for p in
+                     c_layout.extension_sources(REPO) + c_layout.windows_sources(REPO)]
 CPYTHON = REPO / "build" / "cross" / "cpython"  # scripts/fetch-windows-python-headers.sh
 LIMITED_API = "0x030A0000"
 

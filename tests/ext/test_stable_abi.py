@@ -19,15 +19,13 @@ from pathlib import Path
 
 import pytest
 
+import c_layout
 from dism import _dism
-
 from support import REPO
 
 LIMITED_API = "0x030A0000"
 LIMITED_API_DOTTED = "3.10"
-EXTENSION = REPO / "src" / "ext"
-SOURCES = [str(p.relative_to(REPO / "src")) for p in
-           sorted(EXTENSION.glob("*.c")) + sorted((EXTENSION / "servicing").glob("*.c"))]
+SOURCES = [os.path.relpath(p, "src") for p in c_layout.extension_sources()]
 
 free_threaded = pytest.mark.skipif(
     bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
