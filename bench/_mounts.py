@@ -219,3 +219,29 @@ def fresh_copy(source: Path, dest: Path) -> str:
     dest.unlink(missing_ok=True)
     shutil.copyfile(source, dest)
     return str(dest)
+
+
+class SideBySide:
+    """What the mount benchmarks (bench_mount, bench_threads) set up the same
+    way: one mount point for dism and one for wimlib-imagex under `workdir`,
+    a fresh copy of the base WIM for each trial, and `data` to write as the
+    file PAYLOAD inside a read-write mount.  PREFIX keeps each benchmark's
+    scratch names apart."""
+
+    PREFIX = "side"
+    PAYLOAD = "payload.bin"
+
+    def __init__(self, base_wim: Path, workdir: Path, data: bytes) -> None:
+        self.base = base_wim
+        self.work = workdir
+        self.data = data
+        self.dism_dir = new_mount_point(workdir, f"{self.PREFIX}-dism")
+        self.wimlib_dir = new_mount_point(workdir, f"{self.PREFIX}-wimlib")
+
+    def _copy(self, side: str) -> str:
+        reset_mount_point(self.dism_dir)
+        reset_mount_point(self.wimlib_dir)
+        return fresh_copy(self.base, self.work / f"{self.PREFIX}-{side}.wim")
+
+    def _fill(self, mount_dir: str) -> None:
+        write_file(os.path.join(mount_dir, "bench", self.PAYLOAD), self.data)

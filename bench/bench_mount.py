@@ -31,8 +31,8 @@ from typing import Callable, Dict, List
 
 import dism
 
-from _mounts import (WIMLIB_IMAGEX, fresh_copy, is_mounted, new_mount_point,
-                     reset_mount_point, server_pids, wait_teardown, wimlib, write_file)
+from _mounts import (WIMLIB_IMAGEX, SideBySide, is_mounted, server_pids, wait_teardown,
+                     wimlib)
 from _timing import Row, Stats, Target, collect, log
 
 SECTION = "2. mount / unmount (sample WIM, index 1)"
@@ -40,24 +40,15 @@ HELPER = os.environ.get("DISM_MOUNT_HELPER") or str(
     Path(dism.__file__).resolve().parent / "_libexec" / "dism-mountd")
 
 
-class Sides:
+class Sides(SideBySide):
+    PREFIX = "mnt"
+    PAYLOAD = "random.bin"
+
     def __init__(self, base_wim: Path, workdir: Path, data: bytes) -> None:
-        self.base = base_wim
-        self.work = workdir
-        self.data = data
-        self.dism_dir = new_mount_point(workdir, "mnt-dism")
-        self.wimlib_dir = new_mount_point(workdir, "mnt-wimlib")
+        super().__init__(base_wim, workdir, data)
         self.teardown: Dict[str, List[float]] = {}
 
     # -- helpers ---------------------------------------------------------------
-
-    def _copy(self, side: str) -> str:
-        reset_mount_point(self.dism_dir)
-        reset_mount_point(self.wimlib_dir)
-        return fresh_copy(self.base, self.work / f"{side}.wim")
-
-    def _fill(self, mount_dir: str) -> None:
-        write_file(os.path.join(mount_dir, "bench", "random.bin"), self.data)
 
     def _dism_discard(self, m: "dism.MountedImage") -> None:
         if m.mounted:

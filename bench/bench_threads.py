@@ -37,9 +37,8 @@ from typing import Callable, Dict, List, Optional, Sequence, Set
 import dism
 from dism.testing import WindowsImageSpec, build_wim
 
-from _mounts import (cpus_allowed, fresh_copy, is_mounted, new_mount_point,
-                     process_cpu_seconds, reset_mount_point, server_pids, thread_affinity,
-                     wait_teardown, wimlib, write_file)
+from _mounts import (SideBySide, cpus_allowed, is_mounted, process_cpu_seconds,
+                     server_pids, thread_affinity, wait_teardown, wimlib)
 from _timing import Row, Stats, Target, attempt, log
 
 SECTION = "3. Python thread throughput during a long operation (during/solo)"
@@ -119,22 +118,13 @@ class Counter(threading.Thread):
                 not servers else None}
 
 
-class Scenarios:
+class Scenarios(SideBySide):
+    PREFIX = "thr"
+    PAYLOAD = "new.bin"
+
     def __init__(self, base_wim: Path, workdir: Path, data: bytes) -> None:
-        self.base = base_wim
-        self.work = workdir
-        self.data = data
-        self.dism_dir = new_mount_point(workdir, "thr-dism")
-        self.wimlib_dir = new_mount_point(workdir, "thr-wimlib")
+        super().__init__(base_wim, workdir, data)
         self.server_cpus: Dict[str, str] = {}
-
-    def _copy(self, side: str) -> str:
-        reset_mount_point(self.dism_dir)
-        reset_mount_point(self.wimlib_dir)
-        return fresh_copy(self.base, self.work / f"thr-{side}.wim")
-
-    def _fill(self, mount_dir: str) -> None:
-        write_file(os.path.join(mount_dir, "bench", "new.bin"), self.data)
 
     # Each returns the window's measurements; set-up and clean-up stay outside it.
 

@@ -25,6 +25,7 @@ import tempfile
 import time
 import traceback
 from pathlib import Path
+from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
@@ -61,8 +62,6 @@ from dism.testing import build_wim, sample_specs  # noqa: E402
 import _mounts  # noqa: E402
 from _libwim import LibWim  # noqa: E402
 from _timing import RETRIED, Row, format_table, log  # noqa: E402
-
-SECTIONS = ("info", "mount", "threads", "drivers")
 
 FULL = dict(info_repeats=15, info_inner=50, info_warmup=2,
             mount_repeats=7, mount_warmup=1, write_mib=32,
@@ -115,6 +114,71 @@ def git_commit() -> str:
         return "?"
 
 
+class Section(NamedTuple):
+    """What a section runs with: the settings, the scratch directory, the
+    sample WIM (built only for the sections that use it) and `raw`, where a
+    section may leave its raw figures for results.json."""
+    s: dict
+    work: Path
+    sample: Optional[Path]
+    raw: dict
+
+
+# Each section's module is imported only when the section runs.
+def _info(run: Section) -> List[Row]:
+    import bench_image_info
+    assert run.sample is not None
+    return bench_image_info.run(run.sample, repeats=run.s["info_repeats"],
+                                warmup=run.s["info_warmup"], inner=run.s["info_inner"])
+
+
+def _mount(run: Section) -> List[Row]:
+    import bench_mount
+    assert run.sample is not None
+    return bench_mount.run(run.sample, run.work, repeats=run.s["mount_repeats"],
+                           warmup=run.s["mount_warmup"], write_bytes=run.s["write_mib"] << 20)
+
+
+def _threads(run: Section) -> List[Row]:
+    import bench_threads
+    rows, run.raw["threads"] = bench_threads.run(
+        run.work, payload_bytes=run.s["payload_mib"] << 20, repeats=run.s["thread_repeats"],
+        warmup=run.s["thread_warmup"], solo_seconds=run.s["solo_seconds"])
+    return rows
+
+
+def _drivers(run: Section) -> List[Row]:
+    import bench_drivers
+    rows, run.raw["drivers"] = bench_drivers.run(
+        run.work, repeats=run.s["drivers_repeats"], warmup=run.s["drivers_warmup"],
+        inner=run.s["drivers_inner"])
+    return rows
+
+
+# name: (measure, whether it mounts, so that its mounts are cleaned up after it)
+SECTION_RUNNERS: Dict[str, Tuple[Callable[[Section], List[Row]], bool]] = {
+    "info": (_info, False),
+    "mount": (_mount, True),
+    "threads": (_threads, True),
+    "drivers": (_drivers, False),
+}
+SECTIONS = tuple(SECTION_RUNNERS)   # in the order they run
+
+
+def run_section(name: str, run: Section, errors: List[str]) -> List[Row]:
+    """One section's rows; a section that fails adds its traceback to
+    `errors` and no rows, and the other sections still run."""
+    measure, mounts = SECTION_RUNNERS[name]
+    try:
+        return measure(run)
+    except Exception:
+        errors.append(f"{name}: " + traceback.format_exc())
+        return []
+    finally:
+        if mounts:
+            _mounts.cleanup()
+
+
 def main() -> int:
     args = parse_args()
     s = settings(args)
@@ -128,45 +192,12 @@ def main() -> int:
     raw: dict = {}
     errors: list[str] = []
     try:
+        sample = None
         if {"info", "mount"} & set(sections):
             sample = build_wim(work / "sample.wim", sample_specs(), compression="lzx")
-        if "info" in sections:
-            import bench_image_info
-            try:
-                rows += bench_image_info.run(sample, repeats=s["info_repeats"],
-                                             warmup=s["info_warmup"], inner=s["info_inner"])
-            except Exception:
-                errors.append("info: " + traceback.format_exc())
-        if "mount" in sections:
-            import bench_mount
-            try:
-                rows += bench_mount.run(sample, work, repeats=s["mount_repeats"],
-                                        warmup=s["mount_warmup"],
-                                        write_bytes=s["write_mib"] << 20)
-            except Exception:
-                errors.append("mount: " + traceback.format_exc())
-            finally:
-                _mounts.cleanup()
-        if "threads" in sections:
-            import bench_threads
-            try:
-                thread_rows, raw["threads"] = bench_threads.run(
-                    work, payload_bytes=s["payload_mib"] << 20, repeats=s["thread_repeats"],
-                    warmup=s["thread_warmup"], solo_seconds=s["solo_seconds"])
-                rows += thread_rows
-            except Exception:
-                errors.append("threads: " + traceback.format_exc())
-            finally:
-                _mounts.cleanup()
-        if "drivers" in sections:
-            import bench_drivers
-            try:
-                driver_rows, raw["drivers"] = bench_drivers.run(
-                    work, repeats=s["drivers_repeats"], warmup=s["drivers_warmup"],
-                    inner=s["drivers_inner"])
-                rows += driver_rows
-            except Exception:
-                errors.append("drivers: " + traceback.format_exc())
+        for name in SECTIONS:
+            if name in sections:
+                rows += run_section(name, Section(s, work, sample, raw), errors)
     finally:
         left = _mounts.cleanup()
         foreign_after = set(_mounts.wimfs_mounts()) - _mounts.our_mount_points()

@@ -184,13 +184,18 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> List[str]:
     return [rule, line(headers), rule] + [line(row) for row in rows] + [""]
 
 
+def _labelled(record: Sequence[Tuple[str, object]]) -> List[str]:
+    """DISM.exe's way of showing one record: a `Label : value` line per field."""
+    return [f"{label} : {value}" for label, value in record]
+
+
 def _blocks(records: Sequence[Sequence[Tuple[str, str]]], empty: str) -> List[str]:
     """DISM.exe's list format: `Label : value` lines, a blank line after each record."""
     if not records:
         return [empty, ""]
     lines: List[str] = []
     for record in records:
-        lines += [f"{label} : {value}" for label, value in record] + [""]
+        lines += _labelled(record) + [""]
     return lines
 
 
@@ -223,12 +228,12 @@ def _human_features(result: ServicingResult) -> List[str]:
 
 def _human_feature(result: ServicingResult) -> List[str]:
     info: dism.FeatureInfo = result.value
-    return ["Feature Information:", "",
-            f"Feature Name : {info.name}",
-            f"Display Name : {_text(info.display_name)}",
-            f"Description : {_text(info.description)}",
-            f"Restart Required : {_words(info.restart_required)}",
-            f"State : {_words(info.state, _FEATURE_STATES)}", ""] + \
+    return ["Feature Information:", ""] + _labelled([
+        ("Feature Name", info.name),
+        ("Display Name", _text(info.display_name)),
+        ("Description", _text(info.description)),
+        ("Restart Required", _words(info.restart_required)),
+        ("State", _words(info.state, _FEATURE_STATES))]) + [""] + \
         _custom_property_lines(info.custom_properties)
 
 
@@ -242,28 +247,29 @@ def _human_packages(result: ServicingResult) -> List[str]:
 
 def _human_package(result: ServicingResult) -> List[str]:
     info: dism.PackageInfo = result.value
-    lines = ["Package information:", "",
-             f"Package Identity : {info.name}",
-             f"Applicable : {_yes_no(info.applicable)}",
-             f"Copyright : {_text(info.copyright)}",
-             f"Company : {_text(info.company)}",
-             f"Creation Time : {_when(info.creation_time)}",
-             f"Description : {_text(info.description)}",
-             f"Install Client : {_text(info.install_client)}",
-             f"Install Package Name : {_text(info.install_package_name)}",
-             f"Install Time : {_when(info.install_time)}",
-             f"Last Update Time : {_when(info.last_update_time)}",
-             f"Name : {_text(info.display_name)}",
-             f"Product Name : {_text(info.product_name)}",
-             f"Product Version : {_text(info.product_version)}",
-             f"Release Type : {_words(info.release_type)}",
-             f"Restart Required : {_words(info.restart_required)}",
-             f"Support Information : {_text(info.support_information)}",
-             f"State : {_words(info.state, _PACKAGE_STATES)}",
-             f"Completely offline capable : {_words(info.fully_offline, _FULLY_OFFLINE)}"]
+    fields: List[Tuple[str, object]] = [
+        ("Package Identity", info.name),
+        ("Applicable", _yes_no(info.applicable)),
+        ("Copyright", _text(info.copyright)),
+        ("Company", _text(info.company)),
+        ("Creation Time", _when(info.creation_time)),
+        ("Description", _text(info.description)),
+        ("Install Client", _text(info.install_client)),
+        ("Install Package Name", _text(info.install_package_name)),
+        ("Install Time", _when(info.install_time)),
+        ("Last Update Time", _when(info.last_update_time)),
+        ("Name", _text(info.display_name)),
+        ("Product Name", _text(info.product_name)),
+        ("Product Version", _text(info.product_version)),
+        ("Release Type", _words(info.release_type)),
+        ("Restart Required", _words(info.restart_required)),
+        ("Support Information", _text(info.support_information)),
+        ("State", _words(info.state, _PACKAGE_STATES)),
+        ("Completely offline capable", _words(info.fully_offline, _FULLY_OFFLINE))]
     if info.capability_id is not None:
-        lines.append(f"Capability Identity : {info.capability_id}")
-    lines += [""] + _custom_property_lines(info.custom_properties)
+        fields.append(("Capability Identity", info.capability_id))
+    lines = ["Package information:", ""] + _labelled(fields) + [""]
+    lines += _custom_property_lines(info.custom_properties)
     lines += [f"Features listing for package : {info.name}", ""]
     features = [[("Feature Name", f.name), ("State", _words(f.state, _FEATURE_STATES))]
                 for f in info.features]
@@ -294,19 +300,19 @@ def _driver_lines(driver: dism.Driver) -> List[str]:
 
 def _human_driver_info(result: ServicingResult) -> List[str]:
     package: dism.DriverPackage = result.value["driver_package"]
-    lines = ["Driver package information:", "",
-             f"Published Name : {_text(package.published_name)}",
-             f"Original File Name : {_text(package.original_file_name)}",
-             f"Inbox : {_yes_no(package.inbox)}",
-             f"Catalog File : {_text(package.catalog_file)}",
-             f"Class Name : {_text(package.class_name)}",
-             f"Class Description : {_text(package.class_description)}",
-             f"Class GUID : {_text(package.class_guid)}",
-             f"Provider Name : {_text(package.provider_name)}",
-             f"Date : {_day(package.date)}",
-             f"Version : {package.version}",
-             f"Boot Critical : {_yes_no(package.boot_critical)}",
-             f"Signature : {_words(package.signature)}", ""]
+    lines = ["Driver package information:", ""] + _labelled([
+        ("Published Name", _text(package.published_name)),
+        ("Original File Name", _text(package.original_file_name)),
+        ("Inbox", _yes_no(package.inbox)),
+        ("Catalog File", _text(package.catalog_file)),
+        ("Class Name", _text(package.class_name)),
+        ("Class Description", _text(package.class_description)),
+        ("Class GUID", _text(package.class_guid)),
+        ("Provider Name", _text(package.provider_name)),
+        ("Date", _day(package.date)),
+        ("Version", package.version),
+        ("Boot Critical", _yes_no(package.boot_critical)),
+        ("Signature", _words(package.signature))]) + [""]
     drivers: Sequence[dism.Driver] = result.value["drivers"]
     if not drivers:
         return lines + ["(No devices listed for this driver package)", ""]
@@ -327,13 +333,13 @@ def _human_capabilities(result: ServicingResult) -> List[str]:
 
 def _human_capability(result: ServicingResult) -> List[str]:
     info: dism.CapabilityInfo = result.value
-    return ["Capability Information:", "",
-            f"Capability Identity : {info.name}",
-            f"Name : {_text(info.display_name)}",
-            f"State : {_words(info.state, _PACKAGE_STATES)}",
-            f"Description : {_text(info.description)}",
-            f"Download Size : {info.download_size:,} bytes",
-            f"Install Size : {info.install_size:,} bytes", ""]
+    return ["Capability Information:", ""] + _labelled([
+        ("Capability Identity", info.name),
+        ("Name", _text(info.display_name)),
+        ("State", _words(info.state, _PACKAGE_STATES)),
+        ("Description", _text(info.description)),
+        ("Download Size", f"{info.download_size:,} bytes"),
+        ("Install Size", f"{info.install_size:,} bytes")]) + [""]
 
 
 def _human_current_edition(result: ServicingResult) -> List[str]:

@@ -53,54 +53,11 @@ spec cannot write outside the tree it is built in.  The names in ``__all__``
 are the API; the submodules' other names are the builders' internals.
 """
 
-from .hive import (
-    REG_BINARY,
-    REG_DWORD,
-    REG_EXPAND_SZ,
-    REG_MULTI_SZ,
-    REG_NONE,
-    REG_QWORD,
-    REG_SZ,
-    RegValue,
-    expand_sz,
-    hive_bytes,
-    multi_sz,
-    qword,
-    write_hive,
-)
-from .images import (
-    LANGUAGE_LCIDS,
-    WindowsImageSpec,
-    build_wim,
-    build_windows_tree,
-    sample_servicing_spec,
-    sample_specs,
-)
-from .servicing import AppxSpec, DeviceSpec, DriverSpec, FeatureSpec, PackageSpec
+# Each builder module's __all__ is its share of the API; the package offers
+# their union (the modules' other names are the builders' internals).
+from . import hive, images, servicing
+from .hive import *  # noqa: F401,F403
+from .images import *  # noqa: F401,F403
+from .servicing import *  # noqa: F401,F403
 
-__all__ = [
-    "AppxSpec",
-    "DeviceSpec",
-    "DriverSpec",
-    "FeatureSpec",
-    "LANGUAGE_LCIDS",
-    "PackageSpec",
-    "REG_BINARY",
-    "REG_DWORD",
-    "REG_EXPAND_SZ",
-    "REG_MULTI_SZ",
-    "REG_NONE",
-    "REG_QWORD",
-    "REG_SZ",
-    "RegValue",
-    "WindowsImageSpec",
-    "build_wim",
-    "build_windows_tree",
-    "expand_sz",
-    "hive_bytes",
-    "multi_sz",
-    "qword",
-    "sample_servicing_spec",
-    "sample_specs",
-    "write_hive",
-]
+__all__ = hive.__all__ + images.__all__ + servicing.__all__

@@ -37,7 +37,6 @@ from pathlib import Path
 from typing import Union
 
 __all__ = [
-    "DEFAULT_TIMESTAMP",
     "REG_BINARY",
     "REG_DWORD",
     "REG_EXPAND_SZ",

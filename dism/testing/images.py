@@ -22,6 +22,7 @@ import tempfile
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import TypedDict
@@ -254,31 +255,39 @@ def _sample_packages() -> tuple[PackageSpec, ...]:
     )
 
 
+def _in_box_driver(inf_name: str, **fields: Any) -> DriverSpec:
+    """A driver that ships with Windows: published under its own INF name,
+    provided by Microsoft and signed by Windows itself."""
+    return DriverSpec(inf_name, inf_name, provider="Microsoft", signer="Microsoft Windows",
+                      **fields)
+
+
 def _sample_drivers() -> tuple[DriverSpec, ...]:
-    microsoft_signer = "Microsoft Windows"
+    # Windows' own class drivers keep the date 2006-06-21 and carry the build's version.
+    class_driver_release = {"date": (2006, 6, 21), "version": (10, 0, 19041, 1)}
     storage = {"class_name": "SCSIAdapter",
                "class_guid": "{4d36e97b-e325-11ce-bfc1-08002be10318}",
                "class_description": "Storage controllers"}
     in_box = (
-        DriverSpec("1394.inf", "1394.inf", provider="Microsoft", class_name="1394",
-                   class_guid="{6bdd1fc1-810f-11d0-bec7-08002be2092f}",
-                   class_description="IEEE 1394 host controllers", date=(2006, 6, 21),
-                   version=(10, 0, 19041, 1), service="1394ohci", signer=microsoft_signer,
-                   encoding="ansi", hash16="6c9cb6e2b2d9a4a1",
-                   devices=(DeviceSpec("1394 OHCI Compliant Host Controller", "PCI\\CC_0C0010",
-                                       manufacturer="Generic"),)),
-        DriverSpec("netrtl.inf", "netrtl.inf", provider="Microsoft", date=(2019, 4, 3),
-                   version=(10, 38, 117, 2020), service="rt640x64", signer=microsoft_signer,
-                   encoding="utf-16", hash16="5b1a3e2f86b2f3c0",
-                   devices=(DeviceSpec("Realtek PCIe GbE Family Controller",
-                                       "PCI\\VEN_10EC&DEV_8168", manufacturer="Realtek"),)),
-        DriverSpec("usbport.inf", "usbport.inf", provider="Microsoft", class_name="USB",
-                   class_guid="{36fc9e60-c465-11cf-8056-444553540000}",
-                   class_description="Universal Serial Bus controllers", date=(2006, 6, 21),
-                   version=(10, 0, 19041, 1), service="usbohci", signer=microsoft_signer,
-                   encoding="utf-16", hash16="0d1d7a2bd7e83e0a",
-                   devices=(DeviceSpec("Standard OpenHCD USB Host Controller", "PCI\\CC_0C0310",
-                                       manufacturer="(Standard USB Host Controller)"),)),
+        _in_box_driver("1394.inf", class_name="1394",
+                       class_guid="{6bdd1fc1-810f-11d0-bec7-08002be2092f}",
+                       class_description="IEEE 1394 host controllers", service="1394ohci",
+                       encoding="ansi", hash16="6c9cb6e2b2d9a4a1",
+                       devices=(DeviceSpec("1394 OHCI Compliant Host Controller",
+                                           "PCI\\CC_0C0010", manufacturer="Generic"),),
+                       **class_driver_release),
+        _in_box_driver("netrtl.inf", date=(2019, 4, 3), version=(10, 38, 117, 2020),
+                       service="rt640x64", encoding="utf-16", hash16="5b1a3e2f86b2f3c0",
+                       devices=(DeviceSpec("Realtek PCIe GbE Family Controller",
+                                           "PCI\\VEN_10EC&DEV_8168", manufacturer="Realtek"),)),
+        _in_box_driver("usbport.inf", class_name="USB",
+                       class_guid="{36fc9e60-c465-11cf-8056-444553540000}",
+                       class_description="Universal Serial Bus controllers", service="usbohci",
+                       encoding="utf-16", hash16="0d1d7a2bd7e83e0a",
+                       devices=(DeviceSpec("Standard OpenHCD USB Host Controller",
+                                           "PCI\\CC_0C0310",
+                                           manufacturer="(Standard USB Host Controller)"),),
+                       **class_driver_release),
     )
     third_party = (
         DriverSpec("contosoraid.inf", "oem0.inf", encoding="utf-16", boot_start=True,

@@ -43,8 +43,6 @@ __all__ = [
     "DriverSpec",
     "FeatureSpec",
     "PackageSpec",
-    "driver_database",
-    "package_manifest",
 ]
 
 # --- constants -------------------------------------------------------------------

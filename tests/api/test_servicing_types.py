@@ -46,52 +46,34 @@ def c_define(name: str) -> int:
     return int(match.group(1), 0)
 
 
-ENUM_NAMES = {
-    "DismPackageFeatureState": (types.PackageFeatureState, {
-        "DismStateNotPresent": "NOT_PRESENT", "DismStateUninstallPending": "UNINSTALL_PENDING",
-        "DismStateStaged": "STAGED", "DismStateResolved": "RESOLVED",
-        "DismStateRemoved": "REMOVED", "DismStateInstalled": "INSTALLED",
-        "DismStateInstallPending": "INSTALL_PENDING", "DismStateSuperseded": "SUPERSEDED",
-        "DismStatePartiallyInstalled": "PARTIALLY_INSTALLED"}),
-    "DismReleaseType": (types.ReleaseType, {
-        "DismReleaseTypeCriticalUpdate": "CRITICAL_UPDATE", "DismReleaseTypeDriver": "DRIVER",
-        "DismReleaseTypeFeaturePack": "FEATURE_PACK", "DismReleaseTypeHotfix": "HOTFIX",
-        "DismReleaseTypeSecurityUpdate": "SECURITY_UPDATE",
-        "DismReleaseTypeSoftwareUpdate": "SOFTWARE_UPDATE", "DismReleaseTypeUpdate": "UPDATE",
-        "DismReleaseTypeUpdateRollup": "UPDATE_ROLLUP",
-        "DismReleaseTypeLanguagePack": "LANGUAGE_PACK",
-        "DismReleaseTypeFoundation": "FOUNDATION", "DismReleaseTypeServicePack": "SERVICE_PACK",
-        "DismReleaseTypeProduct": "PRODUCT", "DismReleaseTypeLocalPack": "LOCAL_PACK",
-        "DismReleaseTypeOther": "OTHER", "DismReleaseTypeOnDemandPack": "ON_DEMAND_PACK"}),
-    "DismRestartType": (types.RestartType, {
-        "DismRestartNo": "NO", "DismRestartPossible": "POSSIBLE",
-        "DismRestartRequired": "REQUIRED"}),
-    "DismDriverSignature": (types.DriverSignature, {
-        "DismDriverSignatureUnknown": "UNKNOWN", "DismDriverSignatureUnsigned": "UNSIGNED",
-        "DismDriverSignatureSigned": "SIGNED"}),
-    "DismFullyOfflineInstallableType": (types.FullyOfflineInstallable, {
-        "DismFullyOfflineInstallable": "INSTALLABLE",
-        "DismFullyOfflineNotInstallable": "NOT_INSTALLABLE",
-        "DismFullyOfflineInstallableUndetermined": "UNDETERMINED"}),
-    "DismImageHealthState": (types.ImageHealthState, {
-        "DismImageHealthy": "HEALTHY", "DismImageRepairable": "REPAIRABLE",
-        "DismImageNonRepairable": "NON_REPAIRABLE"}),
-    "DismStubPackageOption": (types.StubPackageOption, {
-        "DismStubPackageOptionNone": "NONE", "DismStubPackageOptionInstallFull": "INSTALL_FULL",
-        "DismStubPackageOptionInstallStub": "INSTALL_STUB"}),
-    "DismRegistryHive": (types.RegistryHive, {
-        "DismRegistrySoftware": "SOFTWARE", "DismRegistrySystem": "SYSTEM",
-        "DismRegistrySecurity": "SECURITY", "DismRegistrySAM": "SAM",
-        "DismRegistryDefault": "DEFAULT", "DismRegistryNTUSER": "NTUSER",
-        "DismRegistryComponents": "COMPONENTS", "DismRegistryDrivers": "DRIVERS"}),
+# Each C enum with its Python enum and the prefix its C members share.  A
+# Python member is named after its C member without the prefix, in upper snake
+# case (DismReleaseTypeOnDemandPack: ON_DEMAND_PACK), except for those below.
+ENUMS = {
+    "DismPackageFeatureState": (types.PackageFeatureState, "DismState"),
+    "DismReleaseType": (types.ReleaseType, "DismReleaseType"),
+    "DismRestartType": (types.RestartType, "DismRestart"),
+    "DismDriverSignature": (types.DriverSignature, "DismDriverSignature"),
+    "DismFullyOfflineInstallableType": (types.FullyOfflineInstallable, "DismFullyOffline"),
+    "DismImageHealthState": (types.ImageHealthState, "DismImage"),
+    "DismStubPackageOption": (types.StubPackageOption, "DismStubPackageOption"),
+    "DismRegistryHive": (types.RegistryHive, "DismRegistry"),
 }
+NAMED_OTHERWISE = {"DismFullyOfflineInstallableUndetermined": "UNDETERMINED"}
 
 
-@pytest.mark.parametrize("c_name", sorted(ENUM_NAMES))
+def python_name(c_member: str, prefix: str) -> str:
+    assert c_member.startswith(prefix), c_member
+    if c_member in NAMED_OTHERWISE:
+        return NAMED_OTHERWISE[c_member]
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", "_", c_member[len(prefix):]).upper()
+
+
+@pytest.mark.parametrize("c_name", sorted(ENUMS))
 def test_enum_values_are_the_c_values(c_name):
-    py_enum, names = ENUM_NAMES[c_name]
+    py_enum, prefix = ENUMS[c_name]
     members = c_enum(c_name)
-    assert set(members) == set(names), "a C member has no Python name, or the reverse"
+    names = {c_member: python_name(c_member, prefix) for c_member in members}
     for c_member, value in members.items():
         assert py_enum[names[c_member]] == value, c_member
     # No Python member without a C counterpart.

@@ -20,7 +20,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Set, Tuple
 
 import pytest
 
@@ -79,6 +79,26 @@ def dism_exe_listing(output: str, first_key: str) -> List[Dict[str, str]]:
     return records
 
 
+def online_listings(verb: str, first_key: str, get: Callable[[dism.Session], list]
+                    ) -> Tuple[list, List[Dict[str, str]]]:
+    """What the API (`get` in an online session) and DISM.exe (`verb`) list
+    for the running system, both non-empty.  DISM.exe runs before the session
+    is opened, so that two DISM clients never service it at the same time."""
+    listed = dism_exe_listing(run_dism_exe("/Online", verb), first_key)
+    with dism.Session.online() as session:
+        records = get(session)
+    assert records and listed
+    return records, listed
+
+
+def assert_dism_exe_lists_the_same(names: Set[str], listed: List[Dict[str, str]],
+                                   key: str) -> None:
+    """The names from the API are the values of `key` in DISM.exe's listing."""
+    expected = {record[key] for record in listed}
+    assert names == expected, (f"only from the API: {sorted(names - expected)[:20]}; "
+                               f"only from DISM.exe: {sorted(expected - names)[:20]}")
+
+
 def same_path(a: str, b: str) -> bool:
     return os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b))
 
@@ -109,19 +129,12 @@ def discard_and_clean(mount_dir: Path) -> None:
 
 # --- the running system --------------------------------------------------------------
 
-# DISM.exe runs before the session is opened, so that two DISM clients never
-# service the running system at the same time.
-
 def test_online_features_are_the_ones_dism_exe_lists(require_elevation):
-    listed = dism_exe_listing(run_dism_exe("/Online", "/Get-Features"), "Feature Name")
-    with dism.Session.online() as session:
-        features = session.get_features()
-    assert features and listed
+    features, listed = online_listings("/Get-Features", "Feature Name",
+                                       lambda session: session.get_features())
     names = {feature.name for feature in features}
     assert len(names) == len(features), "a feature is listed twice"
-    expected = {record["Feature Name"] for record in listed}
-    assert names == expected, (f"only from the API: {sorted(names - expected)[:20]}; "
-                               f"only from DISM.exe: {sorted(expected - names)[:20]}")
+    assert_dism_exe_lists_the_same(names, listed, "Feature Name")
     assert names & {"NetFx3", "TelnetClient"}, sorted(names)[:50]
     # The state field sits after a pointer in a packed struct: comparing it
     # with DISM.exe's text checks the layout, not just the names.
@@ -145,14 +158,10 @@ def test_online_feature_info_agrees_with_the_listing(require_elevation):
 
 
 def test_online_packages_are_the_ones_dism_exe_lists(require_elevation):
-    listed = dism_exe_listing(run_dism_exe("/Online", "/Get-Packages"), "Package Identity")
-    with dism.Session.online() as session:
-        packages = session.get_packages()
-    assert packages and listed
+    packages, listed = online_listings("/Get-Packages", "Package Identity",
+                                       lambda session: session.get_packages())
     names = {package.name for package in packages}
-    expected = {record["Package Identity"] for record in listed}
-    assert names == expected, (f"only from the API: {sorted(names - expected)[:20]}; "
-                               f"only from DISM.exe: {sorted(expected - names)[:20]}")
+    assert_dism_exe_lists_the_same(names, listed, "Package Identity")
     malformed = [name for name in names if not PACKAGE_NAME.match(name)]
     assert not malformed, malformed
     # Every serviced (monthly-updated) Windows carries its cumulative update
