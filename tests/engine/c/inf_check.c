@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,6 +100,51 @@ static inf_file *parse_at(int line, const void *data, size_t len)
 
 #define PARSE(text) parse_at(__LINE__, (text), strlen(text))
 #define PARSE_BYTES(data, len) parse_at(__LINE__, (data), (len))
+
+/* A growing text for the generated INFs: appending never overruns, so each
+ * test states only what it writes. */
+struct text {
+    char *data;
+    size_t len, cap;
+};
+
+static void text_add(struct text *t, const char *format, ...)
+{
+    for (;;) {
+        va_list args;
+        va_start(args, format);
+        int n = vsnprintf(t->data ? t->data + t->len : NULL, t->data ? t->cap - t->len : 0,
+                          format, args);
+        va_end(args);
+        if (n < 0) {
+            printf("cannot format generated INF text\n");
+            exit(2);
+        }
+        if (t->data && (size_t)n < t->cap - t->len) {
+            t->len += (size_t)n;
+            return;
+        }
+        size_t cap = t->cap ? t->cap : 4096;
+        while (cap - t->len <= (size_t)n)
+            cap *= 2;
+        char *grown = realloc(t->data, cap);
+        if (!grown) {
+            printf("out of memory for generated INF text\n");
+            exit(2);
+        }
+        t->data = grown;
+        t->cap = cap;
+    }
+}
+
+/* One manufacturer whose [Models] section names `count` devices, all
+ * installed by [Inst]: the start of the large driver INFs below. */
+static void add_models(struct text *t, size_t count)
+{
+    text_add(t, "[Version]\nSignature=$Windows NT$\n[Manufacturer]\nM = Models\n[Models]\n");
+    for (size_t i = 0; i < count; i++)
+        text_add(t, "D%zu = Inst, HW%zu\n", i, i);
+}
 
 /* The parse must fail with a message containing `part`. */
 static void expect_parse_error(int line, const void *data, size_t len, const char *part)
@@ -843,24 +889,23 @@ static void test_expansion_limits(void)
 static void test_large_file_is_fast(void)
 {
     const size_t count = 100000;
-    size_t cap = count * 64 + 64, len = 0;
-    char *text = malloc(cap);
+    struct text t = {0};
     for (size_t i = 0; i < count; i++)
-        len += (size_t)snprintf(text + len, cap - len, "[Section%zu]\nkey = %%S%zu%%\n", i, i);
-    len += (size_t)snprintf(text + len, cap - len, "[Strings]\n");
+        text_add(&t, "[Section%zu]\nkey = %%S%zu%%\n", i, i);
+    text_add(&t, "[Strings]\n");
     for (size_t i = 0; i < count; i++)
-        len += (size_t)snprintf(text + len, cap - len, "S%zu = value %zu\n", i, i);
+        text_add(&t, "S%zu = value %zu\n", i, i);
     clock_t start = clock();
-    inf_file *inf = PARSE_BYTES(text, len);
+    inf_file *inf = PARSE_BYTES(t.data, t.len);
     double seconds = (double)(clock() - start) / CLOCKS_PER_SEC;
     if (inf) {
         CHECK_STR(inf_value(inf, "section99999", "KEY"), "value 99999");
         CHECK_STR(inf_value(inf, "Section0", "key"), "value 0");
         inf_free(inf);
     }
-    printf("large file: %zu bytes parsed in %.2f s\n", len, seconds);
+    printf("large file: %zu bytes parsed in %.2f s\n", t.len, seconds);
     CHECK(seconds < 20.0);
-    free(text);
+    free(t.data);
 }
 
 static void test_models_read_once(void)
@@ -893,26 +938,20 @@ static void test_models_read_once(void)
 static void test_shared_sections_are_read_once(void)
 {
     const size_t count = 40000;
-    size_t cap = count * 120 + 256, len = 0;
-    char *text = malloc(cap);
-    len += (size_t)snprintf(text + len, cap - len,
-                            "[Version]\nSignature=$Windows NT$\n[Manufacturer]\nM = Models\n"
-                            "[Models]\n");
+    struct text t = {0};
+    add_models(&t, count);
+    text_add(&t, "[Inst]\nExcludeId = X\n");
     for (size_t i = 0; i < count; i++)
-        len += (size_t)snprintf(text + len, cap - len, "D%zu = Inst, HW%zu\n", i, i);
-    len += (size_t)snprintf(text + len, cap - len, "[Inst]\nExcludeId = X\n");
+        text_add(&t, "CopyFiles = Files%zu\n", i);
+    text_add(&t, "[Inst.Services]\n");
     for (size_t i = 0; i < count; i++)
-        len += (size_t)snprintf(text + len, cap - len, "CopyFiles = Files%zu\n", i);
-    len += (size_t)snprintf(text + len, cap - len, "[Inst.Services]\n");
+        text_add(&t, "AddService = S%zu, %s, Svc\n", i, i == count - 1 ? "0x2" : "0");
+    text_add(&t, "[Svc]\n");
     for (size_t i = 0; i < count; i++)
-        len += (size_t)snprintf(text + len, cap - len, "AddService = S%zu, %s, Svc\n", i,
-                                i == count - 1 ? "0x2" : "0");
-    len += (size_t)snprintf(text + len, cap - len, "[Svc]\n");
-    for (size_t i = 0; i < count; i++)
-        len += (size_t)snprintf(text + len, cap - len, "Description = line %zu\n", i);
-    len += (size_t)snprintf(text + len, cap - len, "StartType = 0\n");
+        text_add(&t, "Description = line %zu\n", i);
+    text_add(&t, "StartType = 0\n");
 
-    inf_file *inf = PARSE_BYTES(text, len);
+    inf_file *inf = PARSE_BYTES(t.data, t.len);
     inf_driver d;
     clock_t start = clock();
     if (inf && inf_read_driver(inf, PROCESSOR_ARCHITECTURE_AMD64, &d, error, sizeof error) == 0) {
@@ -931,7 +970,7 @@ static void test_shared_sections_are_read_once(void)
         CHECK(!"shared-sections INF readable");
     }
     inf_free(inf);
-    free(text);
+    free(t.data);
 }
 
 /* Each device gets its own copy of a shared ExcludeId list: the total is
@@ -939,18 +978,12 @@ static void test_shared_sections_are_read_once(void)
 static void test_driver_output_is_bounded(void)
 {
     const size_t count = 3000;
-    size_t cap = count * 80 + 256, len = 0;
-    char *text = malloc(cap);
-    len += (size_t)snprintf(text + len, cap - len,
-                            "[Version]\nSignature=$Windows NT$\n[Manufacturer]\nM = Models\n"
-                            "[Models]\n");
+    struct text t = {0};
+    add_models(&t, count);
+    text_add(&t, "[Inst]\n");
     for (size_t i = 0; i < count; i++)
-        len += (size_t)snprintf(text + len, cap - len, "D%zu = Inst, HW%zu\n", i, i);
-    len += (size_t)snprintf(text + len, cap - len, "[Inst]\n");
-    for (size_t i = 0; i < count; i++)
-        len += (size_t)snprintf(text + len, cap - len,
-                                "ExcludeId = PCI\\VEN_1234&DEV_%04zX&SUBSYS_00000000\n", i);
-    inf_file *inf = PARSE_BYTES(text, len);
+        text_add(&t, "ExcludeId = PCI\\VEN_1234&DEV_%04zX&SUBSYS_00000000\n", i);
+    inf_file *inf = PARSE_BYTES(t.data, t.len);
     inf_driver d;
     if (inf) {
         CHECK(inf_read_driver(inf, PROCESSOR_ARCHITECTURE_AMD64, &d, error, sizeof error) == -1);
@@ -958,7 +991,7 @@ static void test_driver_output_is_bounded(void)
         CHECK(d.devices == NULL && d.device_count == 0);
         inf_free(inf);
     }
-    free(text);
+    free(t.data);
 }
 
 /* ------------------------------------------------------------------------
