@@ -621,34 +621,58 @@ static int note_extent(void *ctx, const char *name, const xml_attr *attrs, size_
     return 0;
 }
 
-static void check_limits(void)
+static size_t deepest(const struct seen *seen)
+{
+    return seen->deepest;
+}
+
+static size_t most_attrs(const struct seen *seen)
+{
+    return seen->most_attrs;
+}
+
+/* A limit of the scanner: a document built to reach it exactly is scanned
+ * (and the handler saw it reached), one built a step past it is refused with
+ * `refusal`. */
+struct limit {
+    const char *what;
+    void (*build)(struct buf *, size_t);
+    size_t most;
+    size_t (*reached)(const struct seen *);
+    const char *refusal;
+};
+
+static const struct limit limits[] = {
+    {"levels", nest, XML_MAX_DEPTH, deepest, "line 1: elements nested deeper than 256"},
+    {"attributes", attributes, XML_MAX_ATTRS, most_attrs,
+     "line 1: more than 256 attributes on <a>"},
+};
+
+static void check_limit(const struct limit *limit)
 {
     const xml_handler handler = {note_extent, NULL, NULL};
     char error[256];
     struct seen seen = {0};
     struct buf b = {0};
 
-    nest(&b, XML_MAX_DEPTH);
+    limit->build(&b, limit->most);
     CHECK(xml_scan(b.data, b.len, &handler, &seen, error, sizeof error) == 0 &&
-              seen.deepest == XML_MAX_DEPTH,
-          "256 levels are allowed: %s (deepest %u)", error, seen.deepest);
+              limit->reached(&seen) == limit->most,
+          "%zu %s are allowed: %s (reached %zu)", limit->most, limit->what, error,
+          limit->reached(&seen));
     buf_free(&b);
-    nest(&b, XML_MAX_DEPTH + 1);
+    limit->build(&b, limit->most + 1);
     CHECK(xml_scan(b.data, b.len, &handler, &seen, error, sizeof error) == -1 &&
-              strcmp(error, "line 1: elements nested deeper than 256") == 0,
-          "257 levels are refused: %s", error);
+              strcmp(error, limit->refusal) == 0,
+          "%zu %s are refused: %s", limit->most + 1, limit->what, error);
     buf_free(&b);
+}
 
-    attributes(&b, XML_MAX_ATTRS);
-    CHECK(xml_scan(b.data, b.len, &handler, &seen, error, sizeof error) == 0 &&
-              seen.most_attrs == XML_MAX_ATTRS,
-          "256 attributes are allowed: %s (%zu)", error, seen.most_attrs);
-    buf_free(&b);
-    attributes(&b, XML_MAX_ATTRS + 1);
-    CHECK(xml_scan(b.data, b.len, &handler, &seen, error, sizeof error) == -1 &&
-              strcmp(error, "line 1: more than 256 attributes on <a>") == 0,
-          "257 attributes are refused: %s", error);
-    buf_free(&b);
+static void check_limits(void)
+{
+    char error[256];
+    for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++)
+        check_limit(&limits[i]);
 
     size_t big = (size_t)XML_MAX_INPUT + 1;
     char *huge = malloc(big);
