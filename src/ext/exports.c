@@ -20,6 +20,10 @@
 #  define LINKED(fn) ((any_function)(fn))
 #endif
 
+/* One row per export: its id, the function (named once: the row's string is
+ * made from it), and the DISM that first has it. */
+#define EXPORT(id, fn, since) [id] = {#fn, since, LINKED(fn)}
+
 static struct {
     const char *name;
     const char *since; /* the DISM that first has it, for the error message */
@@ -28,41 +32,29 @@ static struct {
     int looked_up;
     int hidden;        /* set by tests through _hide_export() */
 } exports[X_COUNT] = {
-    [X_GetPackageInfoEx] = {"DismGetPackageInfoEx", "Windows 10", LINKED(DismGetPackageInfoEx)},
-    [X_GetCapabilities] = {"DismGetCapabilities", "Windows 10", LINKED(DismGetCapabilities)},
-    [X_GetCapabilityInfo] = {"DismGetCapabilityInfo", "Windows 10",
-                             LINKED(DismGetCapabilityInfo)},
-    [X_AddCapability] = {"DismAddCapability", "Windows 10", LINKED(DismAddCapability)},
-    [X_RemoveCapability] = {"DismRemoveCapability", "Windows 10", LINKED(DismRemoveCapability)},
-    [X_GetReservedStorageState] = {"DismGetReservedStorageState", "Windows 10 version 2004",
-                                   LINKED(DismGetReservedStorageState)},
-    [X_SetReservedStorageState] = {"DismSetReservedStorageState", "Windows 10 version 2004",
-                                   LINKED(DismSetReservedStorageState)},
-    [X_AddLanguage] = {"DismAddLanguage", "Windows 11", LINKED(DismAddLanguage)},
-    [X_RemoveLanguage] = {"DismRemoveLanguage", "Windows 11", LINKED(DismRemoveLanguage)},
-    [X_GetProvisionedAppxPackages] = {"_DismGetProvisionedAppxPackages", "Windows 8.1",
-                                      LINKED(_DismGetProvisionedAppxPackages)},
-    [X_AddProvisionedAppxPackage] = {"_DismAddProvisionedAppxPackage",
-                                     "Windows 10 version 1809 (the 12-argument form)",
-                                     LINKED(_DismAddProvisionedAppxPackage)},
-    [X_RemoveProvisionedAppxPackage] = {"_DismRemoveProvisionedAppxPackage", "Windows 8.1",
-                                        LINKED(_DismRemoveProvisionedAppxPackage)},
-    [X_GetCurrentEdition] = {"_DismGetCurrentEdition", "Windows 8.1",
-                             LINKED(_DismGetCurrentEdition)},
-    [X_GetTargetEditions] = {"_DismGetTargetEditions", "Windows 8.1",
-                             LINKED(_DismGetTargetEditions)},
-    [X_SetEdition] = {"_DismSetEdition", "Windows 8.1", LINKED(_DismSetEdition)},
-    [X_SetProductKey] = {"_DismSetProductKey", "Windows 8.1", LINKED(_DismSetProductKey)},
-    [X_ValidateProductKey] = {"_DismValidateProductKey", "Windows 8.1",
-                              LINKED(_DismValidateProductKey)},
-    [X_GetProductKeyInfo] = {"_DismGetProductKeyInfo", "Windows 10",
-                             LINKED(_DismGetProductKeyInfo)},
-    [X_GetRegistryMountPoint] = {"_DismGetRegistryMountPoint", "Windows 8.1",
-                                 LINKED(_DismGetRegistryMountPoint)},
+    EXPORT(X_GetPackageInfoEx, DismGetPackageInfoEx, "Windows 10"),
+    EXPORT(X_GetCapabilities, DismGetCapabilities, "Windows 10"),
+    EXPORT(X_GetCapabilityInfo, DismGetCapabilityInfo, "Windows 10"),
+    EXPORT(X_AddCapability, DismAddCapability, "Windows 10"),
+    EXPORT(X_RemoveCapability, DismRemoveCapability, "Windows 10"),
+    EXPORT(X_GetReservedStorageState, DismGetReservedStorageState, "Windows 10 version 2004"),
+    EXPORT(X_SetReservedStorageState, DismSetReservedStorageState, "Windows 10 version 2004"),
+    EXPORT(X_AddLanguage, DismAddLanguage, "Windows 11"),
+    EXPORT(X_RemoveLanguage, DismRemoveLanguage, "Windows 11"),
+    EXPORT(X_GetProvisionedAppxPackages, _DismGetProvisionedAppxPackages, "Windows 8.1"),
+    EXPORT(X_AddProvisionedAppxPackage, _DismAddProvisionedAppxPackage,
+           "Windows 10 version 1809 (the 12-argument form)"),
+    EXPORT(X_RemoveProvisionedAppxPackage, _DismRemoveProvisionedAppxPackage, "Windows 8.1"),
+    EXPORT(X_GetCurrentEdition, _DismGetCurrentEdition, "Windows 8.1"),
+    EXPORT(X_GetTargetEditions, _DismGetTargetEditions, "Windows 8.1"),
+    EXPORT(X_SetEdition, _DismSetEdition, "Windows 8.1"),
+    EXPORT(X_SetProductKey, _DismSetProductKey, "Windows 8.1"),
+    EXPORT(X_ValidateProductKey, _DismValidateProductKey, "Windows 8.1"),
+    EXPORT(X_GetProductKeyInfo, _DismGetProductKeyInfo, "Windows 10"),
+    EXPORT(X_GetRegistryMountPoint, _DismGetRegistryMountPoint, "Windows 8.1"),
     /* No DismApi.dll exports this; on Windows the lookup fails and says so. */
-    [X_PortableGetSessionImageInfo] = {"_DismPortableGetSessionImageInfo",
-                                       "the portable engine (no Windows DISM has it)",
-                                       LINKED(_DismPortableGetSessionImageInfo)},
+    EXPORT(X_PortableGetSessionImageInfo, _DismPortableGetSessionImageInfo,
+           "the portable engine (no Windows DISM has it)"),
 };
 
 static any_function lookup_export(enum export_id id)

@@ -29,52 +29,35 @@
 #define DISMAPI_FIELDS_DismCapability(X) \
     X(DismCapability, Name, 0, 0) \
     X(DismCapability, State, 8, 4)
-#define DISMAPI_FIELDS_DismPackageInfo(X) \
-    X(DismPackageInfo, PackageName, 0, 0) \
-    X(DismPackageInfo, PackageState, 8, 4) \
-    X(DismPackageInfo, ReleaseType, 12, 8) \
-    X(DismPackageInfo, InstallTime, 16, 12) \
-    X(DismPackageInfo, Applicable, 32, 28) \
-    X(DismPackageInfo, Copyright, 36, 32) \
-    X(DismPackageInfo, Company, 44, 36) \
-    X(DismPackageInfo, CreationTime, 52, 40) \
-    X(DismPackageInfo, DisplayName, 68, 56) \
-    X(DismPackageInfo, Description, 76, 60) \
-    X(DismPackageInfo, InstallClient, 84, 64) \
-    X(DismPackageInfo, InstallPackageName, 92, 68) \
-    X(DismPackageInfo, LastUpdateTime, 100, 72) \
-    X(DismPackageInfo, ProductName, 116, 88) \
-    X(DismPackageInfo, ProductVersion, 124, 92) \
-    X(DismPackageInfo, RestartRequired, 132, 96) \
-    X(DismPackageInfo, FullyOffline, 136, 100) \
-    X(DismPackageInfo, SupportInformation, 140, 104) \
-    X(DismPackageInfo, CustomProperty, 148, 108) \
-    X(DismPackageInfo, CustomPropertyCount, 156, 112) \
-    X(DismPackageInfo, Feature, 160, 116) \
-    X(DismPackageInfo, FeatureCount, 168, 120)
+/* DismPackageInfoEx is DismPackageInfo with CapabilityId appended (C++
+ * derives one from the other): one list of rows, taking the structure's
+ * name T, states both. */
+#define DISMAPI_PACKAGE_INFO_FIELDS(X, T) \
+    X(T, PackageName, 0, 0) \
+    X(T, PackageState, 8, 4) \
+    X(T, ReleaseType, 12, 8) \
+    X(T, InstallTime, 16, 12) \
+    X(T, Applicable, 32, 28) \
+    X(T, Copyright, 36, 32) \
+    X(T, Company, 44, 36) \
+    X(T, CreationTime, 52, 40) \
+    X(T, DisplayName, 68, 56) \
+    X(T, Description, 76, 60) \
+    X(T, InstallClient, 84, 64) \
+    X(T, InstallPackageName, 92, 68) \
+    X(T, LastUpdateTime, 100, 72) \
+    X(T, ProductName, 116, 88) \
+    X(T, ProductVersion, 124, 92) \
+    X(T, RestartRequired, 132, 96) \
+    X(T, FullyOffline, 136, 100) \
+    X(T, SupportInformation, 140, 104) \
+    X(T, CustomProperty, 148, 108) \
+    X(T, CustomPropertyCount, 156, 112) \
+    X(T, Feature, 160, 116) \
+    X(T, FeatureCount, 168, 120)
+#define DISMAPI_FIELDS_DismPackageInfo(X) DISMAPI_PACKAGE_INFO_FIELDS(X, DismPackageInfo)
 #define DISMAPI_FIELDS_DismPackageInfoEx(X) \
-    X(DismPackageInfoEx, PackageName, 0, 0) \
-    X(DismPackageInfoEx, PackageState, 8, 4) \
-    X(DismPackageInfoEx, ReleaseType, 12, 8) \
-    X(DismPackageInfoEx, InstallTime, 16, 12) \
-    X(DismPackageInfoEx, Applicable, 32, 28) \
-    X(DismPackageInfoEx, Copyright, 36, 32) \
-    X(DismPackageInfoEx, Company, 44, 36) \
-    X(DismPackageInfoEx, CreationTime, 52, 40) \
-    X(DismPackageInfoEx, DisplayName, 68, 56) \
-    X(DismPackageInfoEx, Description, 76, 60) \
-    X(DismPackageInfoEx, InstallClient, 84, 64) \
-    X(DismPackageInfoEx, InstallPackageName, 92, 68) \
-    X(DismPackageInfoEx, LastUpdateTime, 100, 72) \
-    X(DismPackageInfoEx, ProductName, 116, 88) \
-    X(DismPackageInfoEx, ProductVersion, 124, 92) \
-    X(DismPackageInfoEx, RestartRequired, 132, 96) \
-    X(DismPackageInfoEx, FullyOffline, 136, 100) \
-    X(DismPackageInfoEx, SupportInformation, 140, 104) \
-    X(DismPackageInfoEx, CustomProperty, 148, 108) \
-    X(DismPackageInfoEx, CustomPropertyCount, 156, 112) \
-    X(DismPackageInfoEx, Feature, 160, 116) \
-    X(DismPackageInfoEx, FeatureCount, 168, 120) \
+    DISMAPI_PACKAGE_INFO_FIELDS(X, DismPackageInfoEx) \
     X(DismPackageInfoEx, CapabilityId, 172, 124)
 #define DISMAPI_FIELDS_DismFeatureInfo(X) \
     X(DismFeatureInfo, FeatureName, 0, 0) \

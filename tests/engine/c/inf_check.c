@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,6 +100,66 @@ static inf_file *parse_at(int line, const void *data, size_t len)
 
 #define PARSE(text) parse_at(__LINE__, (text), strlen(text))
 #define PARSE_BYTES(data, len) parse_at(__LINE__, (data), (len))
+
+/* Reads the driver of a parsed INF for an x64 image; not managing to is a
+ * failed check naming `what` and the reader's message. */
+static bool read_driver_at(int line, inf_file *inf, inf_driver *d, const char *what)
+{
+    checks++;
+    if (inf && inf_read_driver(inf, PROCESSOR_ARCHITECTURE_AMD64, d, error, sizeof error) == 0)
+        return true;
+    char msg[700];
+    snprintf(msg, sizeof msg, "%s: %s", what, inf ? error : "not parsed");
+    failed(line, msg);
+    return false;
+}
+
+#define READ_DRIVER(inf, d, what) read_driver_at(__LINE__, (inf), (d), (what))
+
+/* A growing text for the generated INFs: appending never overruns, so each
+ * test states only what it writes. */
+struct text {
+    char *data;
+    size_t len, cap;
+};
+
+static void text_add(struct text *t, const char *format, ...)
+{
+    for (;;) {
+        va_list args;
+        va_start(args, format);
+        int n = vsnprintf(t->data ? t->data + t->len : NULL, t->data ? t->cap - t->len : 0,
+                          format, args);
+        va_end(args);
+        if (n < 0) {
+            printf("cannot format generated INF text\n");
+            exit(2);
+        }
+        if (t->data && (size_t)n < t->cap - t->len) {
+            t->len += (size_t)n;
+            return;
+        }
+        size_t cap = t->cap ? t->cap : 4096;
+        while (cap - t->len <= (size_t)n)
+            cap *= 2;
+        char *grown = realloc(t->data, cap);
+        if (!grown) {
+            printf("out of memory for generated INF text\n");
+            exit(2);
+        }
+        t->data = grown;
+        t->cap = cap;
+    }
+}
+
+/* One manufacturer whose [Models] section names `count` devices, all
+ * installed by [Inst]: the start of the large driver INFs below. */
+static void add_models(struct text *t, size_t count)
+{
+    text_add(t, "[Version]\nSignature=$Windows NT$\n[Manufacturer]\nM = Models\n[Models]\n");
+    for (size_t i = 0; i < count; i++)
+        text_add(t, "D%zu = Inst, HW%zu\n", i, i);
+}
 
 /* The parse must fail with a message containing `part`. */
 static void expect_parse_error(int line, const void *data, size_t len, const char *part)
@@ -436,14 +497,12 @@ static void test_boot_critical(void)
         "[Strings]\nM=Red Hat\nD=VirtIO SCSI\nSTART=1\n";
     inf_file *inf = PARSE(system_start);
     inf_driver d;
-    if (inf && inf_read_driver(inf, PROCESSOR_ARCHITECTURE_AMD64, &d, error, sizeof error) == 0) {
+    if (READ_DRIVER(inf, &d, "system_start driver readable")) {
         CHECK(!d.boot_critical);
         CHECK_UINT(d.device_count, 1);
         if (d.device_count == 1)
             CHECK_STR(d.devices[0].service, "viostor");
         inf_driver_free(&d);
-    } else {
-        CHECK(!"system_start driver readable");
     }
     inf_free(inf);
 
@@ -452,11 +511,9 @@ static void test_boot_critical(void)
     *strstr(boot_start, "START=1") = '\0';
     strcat(boot_start, "START=0x0\n");
     inf = PARSE(boot_start);
-    if (inf && inf_read_driver(inf, PROCESSOR_ARCHITECTURE_AMD64, &d, error, sizeof error) == 0) {
+    if (READ_DRIVER(inf, &d, "boot_start driver readable")) {
         CHECK(d.boot_critical);
         inf_driver_free(&d);
-    } else {
-        CHECK(!"boot_start driver readable");
     }
     inf_free(inf);
 }
@@ -706,45 +763,44 @@ static void test_strings(void)
     }
 }
 
+/* A [Version] section whose DriverVer is `value` parses, but reading the
+ * driver must fail with a message containing `part`. */
+static void expect_driver_ver_refused(int line, const char *value, const char *part)
+{
+    char text[200];
+    snprintf(text, sizeof text, "[Version]\nDriverVer = %s\n", value);
+    inf_file *inf = parse_at(line, text, strlen(text));
+    inf_driver d;
+    if (!inf)
+        return;
+    int rc = inf_read_driver(inf, PROCESSOR_ARCHITECTURE_AMD64, &d, error, sizeof error);
+    check_true(line, rc == -1, value);
+    check_contains(line, error, part, value);
+    inf_free(inf);
+}
+
 static void test_driver_ver_errors(void)
 {
-    static const char *const bad[] = {
+    static const char *const bad_dates[] = {
         "13/01/2020", "02/30/2021", "02/29/2023", "1/1/20", "01/01/2020/1", "01.01.2020",
         "01/01-2020", "", "aa/bb/cccc", "01/01/1600",
     };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        char text[200];
-        snprintf(text, sizeof text, "[Version]\nDriverVer = %s, 1.0\n", bad[i]);
-        inf_file *inf = PARSE(text);
-        inf_driver d;
-        if (!inf)
-            continue;
-        int rc = inf_read_driver(inf, PROCESSOR_ARCHITECTURE_AMD64, &d, error, sizeof error);
-        check_true(__LINE__, rc == -1, bad[i]);
-        check_contains(__LINE__, error, "DriverVer", bad[i]);
-        inf_free(inf);
+    char value[100];
+    for (size_t i = 0; i < sizeof bad_dates / sizeof bad_dates[0]; i++) {
+        snprintf(value, sizeof value, "%s, 1.0", bad_dates[i]);
+        expect_driver_ver_refused(__LINE__, value, "DriverVer");
     }
     static const char *const bad_versions[] = {"1.2.3.4.5", "70000", "1..2", "1.2.", "v1", "-1"};
     for (size_t i = 0; i < sizeof bad_versions / sizeof bad_versions[0]; i++) {
-        char text[200];
-        snprintf(text, sizeof text, "[Version]\nDriverVer = 02/29/2024, %s\n", bad_versions[i]);
-        inf_file *inf = PARSE(text);
-        inf_driver d;
-        if (!inf)
-            continue;
-        int rc = inf_read_driver(inf, PROCESSOR_ARCHITECTURE_AMD64, &d, error, sizeof error);
-        check_true(__LINE__, rc == -1, bad_versions[i]);
-        check_contains(__LINE__, error, "version", bad_versions[i]);
-        inf_free(inf);
+        snprintf(value, sizeof value, "02/29/2024, %s", bad_versions[i]);
+        expect_driver_ver_refused(__LINE__, value, "version");
     }
     inf_file *inf = PARSE("[Version]\nDriverVer = 2-29-2024, 7\n");
     inf_driver d;
-    if (inf && inf_read_driver(inf, PROCESSOR_ARCHITECTURE_AMD64, &d, error, sizeof error) == 0) {
+    if (READ_DRIVER(inf, &d, "DriverVer = 2-29-2024, 7 is accepted")) {
         CHECK(d.year == 2024 && d.month == 2 && d.day == 29);
         CHECK(d.has_version && d.version[0] == 7 && d.version[1] == 0 && d.version[3] == 0);
         inf_driver_free(&d);
-    } else {
-        CHECK(!"DriverVer = 2-29-2024, 7 is accepted");
     }
     inf_free(inf);
 
@@ -843,24 +899,23 @@ static void test_expansion_limits(void)
 static void test_large_file_is_fast(void)
 {
     const size_t count = 100000;
-    size_t cap = count * 64 + 64, len = 0;
-    char *text = malloc(cap);
+    struct text t = {0};
     for (size_t i = 0; i < count; i++)
-        len += (size_t)snprintf(text + len, cap - len, "[Section%zu]\nkey = %%S%zu%%\n", i, i);
-    len += (size_t)snprintf(text + len, cap - len, "[Strings]\n");
+        text_add(&t, "[Section%zu]\nkey = %%S%zu%%\n", i, i);
+    text_add(&t, "[Strings]\n");
     for (size_t i = 0; i < count; i++)
-        len += (size_t)snprintf(text + len, cap - len, "S%zu = value %zu\n", i, i);
+        text_add(&t, "S%zu = value %zu\n", i, i);
     clock_t start = clock();
-    inf_file *inf = PARSE_BYTES(text, len);
+    inf_file *inf = PARSE_BYTES(t.data, t.len);
     double seconds = (double)(clock() - start) / CLOCKS_PER_SEC;
     if (inf) {
         CHECK_STR(inf_value(inf, "section99999", "KEY"), "value 99999");
         CHECK_STR(inf_value(inf, "Section0", "key"), "value 0");
         inf_free(inf);
     }
-    printf("large file: %zu bytes parsed in %.2f s\n", len, seconds);
+    printf("large file: %zu bytes parsed in %.2f s\n", t.len, seconds);
     CHECK(seconds < 20.0);
-    free(text);
+    free(t.data);
 }
 
 static void test_models_read_once(void)
@@ -875,15 +930,13 @@ static void test_models_read_once(void)
         len += (size_t)snprintf(text + len, sizeof text - len, "D%d = I, HW%d\n", i, i);
     inf_file *inf = PARSE_BYTES(text, len);
     inf_driver d;
-    if (inf && inf_read_driver(inf, PROCESSOR_ARCHITECTURE_AMD64, &d, error, sizeof error) == 0) {
+    if (READ_DRIVER(inf, &d, "shared models INF readable")) {
         CHECK_UINT(d.device_count, 50);
         if (d.device_count == 50) {
             CHECK_STR(d.devices[49].hardware_id, "HW49");
             CHECK_STR(d.devices[49].manufacturer, "A");
         }
         inf_driver_free(&d);
-    } else {
-        CHECK(!"shared models INF readable");
     }
     inf_free(inf);
 }
@@ -893,29 +946,23 @@ static void test_models_read_once(void)
 static void test_shared_sections_are_read_once(void)
 {
     const size_t count = 40000;
-    size_t cap = count * 120 + 256, len = 0;
-    char *text = malloc(cap);
-    len += (size_t)snprintf(text + len, cap - len,
-                            "[Version]\nSignature=$Windows NT$\n[Manufacturer]\nM = Models\n"
-                            "[Models]\n");
+    struct text t = {0};
+    add_models(&t, count);
+    text_add(&t, "[Inst]\nExcludeId = X\n");
     for (size_t i = 0; i < count; i++)
-        len += (size_t)snprintf(text + len, cap - len, "D%zu = Inst, HW%zu\n", i, i);
-    len += (size_t)snprintf(text + len, cap - len, "[Inst]\nExcludeId = X\n");
+        text_add(&t, "CopyFiles = Files%zu\n", i);
+    text_add(&t, "[Inst.Services]\n");
     for (size_t i = 0; i < count; i++)
-        len += (size_t)snprintf(text + len, cap - len, "CopyFiles = Files%zu\n", i);
-    len += (size_t)snprintf(text + len, cap - len, "[Inst.Services]\n");
+        text_add(&t, "AddService = S%zu, %s, Svc\n", i, i == count - 1 ? "0x2" : "0");
+    text_add(&t, "[Svc]\n");
     for (size_t i = 0; i < count; i++)
-        len += (size_t)snprintf(text + len, cap - len, "AddService = S%zu, %s, Svc\n", i,
-                                i == count - 1 ? "0x2" : "0");
-    len += (size_t)snprintf(text + len, cap - len, "[Svc]\n");
-    for (size_t i = 0; i < count; i++)
-        len += (size_t)snprintf(text + len, cap - len, "Description = line %zu\n", i);
-    len += (size_t)snprintf(text + len, cap - len, "StartType = 0\n");
+        text_add(&t, "Description = line %zu\n", i);
+    text_add(&t, "StartType = 0\n");
 
-    inf_file *inf = PARSE_BYTES(text, len);
+    inf_file *inf = PARSE_BYTES(t.data, t.len);
     inf_driver d;
     clock_t start = clock();
-    if (inf && inf_read_driver(inf, PROCESSOR_ARCHITECTURE_AMD64, &d, error, sizeof error) == 0) {
+    if (READ_DRIVER(inf, &d, "shared-sections INF readable")) {
         double seconds = (double)(clock() - start) / CLOCKS_PER_SEC;
         printf("shared sections: %zu devices read in %.2f s\n", d.device_count, seconds);
         CHECK(seconds < 3.0);
@@ -927,11 +974,9 @@ static void test_shared_sections_are_read_once(void)
             CHECK_STR(d.devices[count - 1].exclude_ids, "X");
         }
         inf_driver_free(&d);
-    } else {
-        CHECK(!"shared-sections INF readable");
     }
     inf_free(inf);
-    free(text);
+    free(t.data);
 }
 
 /* Each device gets its own copy of a shared ExcludeId list: the total is
@@ -939,18 +984,12 @@ static void test_shared_sections_are_read_once(void)
 static void test_driver_output_is_bounded(void)
 {
     const size_t count = 3000;
-    size_t cap = count * 80 + 256, len = 0;
-    char *text = malloc(cap);
-    len += (size_t)snprintf(text + len, cap - len,
-                            "[Version]\nSignature=$Windows NT$\n[Manufacturer]\nM = Models\n"
-                            "[Models]\n");
+    struct text t = {0};
+    add_models(&t, count);
+    text_add(&t, "[Inst]\n");
     for (size_t i = 0; i < count; i++)
-        len += (size_t)snprintf(text + len, cap - len, "D%zu = Inst, HW%zu\n", i, i);
-    len += (size_t)snprintf(text + len, cap - len, "[Inst]\n");
-    for (size_t i = 0; i < count; i++)
-        len += (size_t)snprintf(text + len, cap - len,
-                                "ExcludeId = PCI\\VEN_1234&DEV_%04zX&SUBSYS_00000000\n", i);
-    inf_file *inf = PARSE_BYTES(text, len);
+        text_add(&t, "ExcludeId = PCI\\VEN_1234&DEV_%04zX&SUBSYS_00000000\n", i);
+    inf_file *inf = PARSE_BYTES(t.data, t.len);
     inf_driver d;
     if (inf) {
         CHECK(inf_read_driver(inf, PROCESSOR_ARCHITECTURE_AMD64, &d, error, sizeof error) == -1);
@@ -958,7 +997,7 @@ static void test_driver_output_is_bounded(void)
         CHECK(d.devices == NULL && d.device_count == 0);
         inf_free(inf);
     }
-    free(text);
+    free(t.data);
 }
 
 /* ------------------------------------------------------------------------
