@@ -5,7 +5,6 @@ reads the engine cannot answer."""
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -32,9 +31,8 @@ def test_cancel_token_has_the_event_api():
 def test_cancel_token_wait_returns_when_another_thread_sets_it():
     token = dism.CancelToken()
     threading.Timer(0.05, token.set).start()
-    started = time.monotonic()
+    # True, not the False of a timeout: the other thread's set() ended the wait.
     assert token.wait(10) is True
-    assert time.monotonic() - started < 5
 
 
 def test_a_token_set_with_set_cancels_a_mount(sample_wim, mount_dir):

@@ -14,7 +14,10 @@ from c_layout import include_dirs, inf_reader_sources
 from support import REPO
 from support.cprograms import SANITIZERS, STRICT, require_sanitizers
 
-CHECK_SOURCE = Path(__file__).parent / "c" / "inf_check.c"
+# The check program: main() and the shared helpers in inf_check.c, the
+# limit, disk and hostile-input tests in inf_check_limits.c.
+CHECK_SOURCES = [Path(__file__).parent / "c" / name
+                 for name in ("inf_check.c", "inf_check_limits.c")]
 
 
 def compiler() -> str:
@@ -27,7 +30,7 @@ def build_check(tmp_path: Path, sanitize: bool) -> Path:
     out = tmp_path / ("inf_check_asan" if sanitize else "inf_check")
     cmd = [compiler(), *(SANITIZERS if sanitize else ["-O2"]), *STRICT,
            *(f"-I{d}" for d in include_dirs(REPO)),
-           str(CHECK_SOURCE), *inf_reader_sources(REPO), "-o", str(out)]
+           *map(str, CHECK_SOURCES), *inf_reader_sources(REPO), "-o", str(out)]
     built = subprocess.run(cmd, capture_output=True, text=True)
     assert built.returncode == 0, built.stderr
     return out

@@ -9,8 +9,7 @@
  * or an error, and whatever comes back must be valid UTF-8.  Run it under
  * AddressSanitizer to turn a stray read into a failure.
  */
-#include "formats/inf/inf.h"
-#include "dismapi.h"
+#include "inf_check.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,22 +22,23 @@
 #include <time.h>
 #include <unistd.h>
 
-static unsigned checks, failures;
+unsigned checks, failures;
 
-static void failed(int line, const char *what)
+void failed(const char *file, int line, const char *what)
 {
     failures++;
-    printf("FAIL inf_check.c:%d: %s\n", line, what);
+    const char *name = strrchr(file, '/');
+    printf("FAIL %s:%d: %s\n", name ? name + 1 : file, line, what);
 }
 
-static void check_true(int line, bool ok, const char *expr)
+void check_true(const char *file, int line, bool ok, const char *expr)
 {
     checks++;
     if (!ok)
-        failed(line, expr);
+        failed(file, line, expr);
 }
 
-static void check_str(int line, const char *actual, const char *expected, const char *expr)
+void check_str(const char *file, int line, const char *actual, const char *expected, const char *expr)
 {
     checks++;
     if (actual && expected && strcmp(actual, expected) == 0)
@@ -49,10 +49,10 @@ static void check_str(int line, const char *actual, const char *expected, const 
     snprintf(msg, sizeof msg, "%s: expected %s%s%s, got %s%s%s", expr, expected ? "\"" : "",
              expected ? expected : "NULL", expected ? "\"" : "", actual ? "\"" : "",
              actual ? actual : "NULL", actual ? "\"" : "");
-    failed(line, msg);
+    failed(file, line, msg);
 }
 
-static void check_uint(int line, unsigned long long actual, unsigned long long expected,
+void check_uint(const char *file, int line, unsigned long long actual, unsigned long long expected,
                        const char *expr)
 {
     checks++;
@@ -60,10 +60,10 @@ static void check_uint(int line, unsigned long long actual, unsigned long long e
         return;
     char msg[512];
     snprintf(msg, sizeof msg, "%s: expected %llu, got %llu", expr, expected, actual);
-    failed(line, msg);
+    failed(file, line, msg);
 }
 
-static void check_contains(int line, const char *text, const char *part, const char *expr)
+void check_contains(const char *file, int line, const char *text, const char *part, const char *expr)
 {
     checks++;
     if (text && strstr(text, part))
@@ -71,59 +71,42 @@ static void check_contains(int line, const char *text, const char *part, const c
     char msg[1024];
     snprintf(msg, sizeof msg, "%s: expected text containing \"%s\", got \"%s\"", expr, part,
              text ? text : "(null)");
-    failed(line, msg);
+    failed(file, line, msg);
 }
-
-#define CHECK(cond) check_true(__LINE__, (cond), #cond)
-#define CHECK_STR(actual, expected) check_str(__LINE__, (actual), (expected), #actual)
-#define CHECK_UINT(actual, expected) check_uint(__LINE__, (actual), (expected), #actual)
-#define CHECK_CONTAINS(text, part) check_contains(__LINE__, (text), (part), #text)
 
 /* ------------------------------------------------------------------------
  * Helpers
  * ------------------------------------------------------------------------ */
 
-static char error[512];
+char error[512];
 
-static inf_file *parse_at(int line, const void *data, size_t len)
+inf_file *parse_at(const char *file, int line, const void *data, size_t len)
 {
     error[0] = '\0';
     inf_file *inf = inf_parse(data, len, error, sizeof error);
     if (!inf) {
         char msg[700];
         snprintf(msg, sizeof msg, "inf_parse failed: %s", error);
-        failed(line, msg);
+        failed(file, line, msg);
     }
     checks++;
     return inf;
 }
 
-#define PARSE(text) parse_at(__LINE__, (text), strlen(text))
-#define PARSE_BYTES(data, len) parse_at(__LINE__, (data), (len))
-
 /* Reads the driver of a parsed INF for an x64 image; not managing to is a
  * failed check naming `what` and the reader's message. */
-static bool read_driver_at(int line, inf_file *inf, inf_driver *d, const char *what)
+bool read_driver_at(const char *file, int line, inf_file *inf, inf_driver *d, const char *what)
 {
     checks++;
     if (inf && inf_read_driver(inf, PROCESSOR_ARCHITECTURE_AMD64, d, error, sizeof error) == 0)
         return true;
     char msg[700];
     snprintf(msg, sizeof msg, "%s: %s", what, inf ? error : "not parsed");
-    failed(line, msg);
+    failed(file, line, msg);
     return false;
 }
 
-#define READ_DRIVER(inf, d, what) read_driver_at(__LINE__, (inf), (d), (what))
-
-/* A growing text for the generated INFs: appending never overruns, so each
- * test states only what it writes. */
-struct text {
-    char *data;
-    size_t len, cap;
-};
-
-static void text_add(struct text *t, const char *format, ...)
+void text_add(struct text *t, const char *format, ...)
 {
     for (;;) {
         va_list args;
@@ -154,7 +137,7 @@ static void text_add(struct text *t, const char *format, ...)
 
 /* One manufacturer whose [Models] section names `count` devices, all
  * installed by [Inst]: the start of the large driver INFs below. */
-static void add_models(struct text *t, size_t count)
+void add_models(struct text *t, size_t count)
 {
     text_add(t, "[Version]\nSignature=$Windows NT$\n[Manufacturer]\nM = Models\n[Models]\n");
     for (size_t i = 0; i < count; i++)
@@ -162,7 +145,7 @@ static void add_models(struct text *t, size_t count)
 }
 
 /* The parse must fail with a message containing `part`. */
-static void expect_parse_error(int line, const void *data, size_t len, const char *part)
+void expect_parse_error(const char *file, int line, const void *data, size_t len, const char *part)
 {
     error[0] = '\0';
     inf_file *inf = inf_parse(data, len, error, sizeof error);
@@ -170,16 +153,14 @@ static void expect_parse_error(int line, const void *data, size_t len, const cha
     if (inf) {
         char msg[300];
         snprintf(msg, sizeof msg, "inf_parse succeeded, expected an error with \"%s\"", part);
-        failed(line, msg);
+        failed(file, line, msg);
         inf_free(inf);
         return;
     }
-    check_contains(line, error, part, "inf_parse error");
+    check_contains(file, line, error, part, "inf_parse error");
 }
 
-#define EXPECT_PARSE_ERROR(text, part) expect_parse_error(__LINE__, (text), strlen(text), (part))
-
-static void expect_line(int line, const inf_file *inf, const char *section, size_t index,
+void expect_line(const char *file, int line, const inf_file *inf, const char *section, size_t index,
                         const char *key, const char *const *fields, size_t count)
 {
     const inf_line *l = inf_line_at(inf, section, index);
@@ -187,25 +168,20 @@ static void expect_line(int line, const inf_file *inf, const char *section, size
     snprintf(what, sizeof what, "[%s] line %zu", section, index);
     checks++;
     if (!l) {
-        failed(line, strcat(what, " is missing"));
+        failed(file, line, strcat(what, " is missing"));
         return;
     }
-    check_str(line, l->key, key, strcat(what, " key"));
+    check_str(file, line, l->key, key, strcat(what, " key"));
     snprintf(what, sizeof what, "[%s] line %zu field count", section, index);
-    check_uint(line, l->field_count, count, what);
+    check_uint(file, line, l->field_count, count, what);
     for (size_t i = 0; i < count && i < l->field_count; i++) {
         snprintf(what, sizeof what, "[%s] line %zu field %zu", section, index, i);
-        check_str(line, l->fields[i], fields[i], what);
+        check_str(file, line, l->fields[i], fields[i], what);
     }
 }
 
-#define FIELDS(...) (const char *const[]){__VA_ARGS__}, \
-    sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *)
-#define EXPECT_LINE(inf, section, index, key, ...) \
-    expect_line(__LINE__, (inf), (section), (index), (key), FIELDS(__VA_ARGS__))
-
 /* Decodes UTF-8 (trusted: only the test's own literals) and writes UTF-16LE. */
-static unsigned char *to_utf16le(const char *utf8, bool bom, size_t *out_len)
+unsigned char *to_utf16le(const char *utf8, bool bom, size_t *out_len)
 {
     size_t n = strlen(utf8);
     unsigned char *out = malloc(4 * n + 2), *o = out;
@@ -243,7 +219,7 @@ static unsigned char *to_utf16le(const char *utf8, bool bom, size_t *out_len)
     return out;
 }
 
-static bool valid_utf8(const char *text)
+bool valid_utf8(const char *text)
 {
     const unsigned char *s = (const unsigned char *)text;
     while (*s) {
@@ -266,7 +242,7 @@ static bool valid_utf8(const char *text)
  * The sample driver: every feature inf_read_driver uses
  * ------------------------------------------------------------------------ */
 
-static const char sample_inf[] =
+const char sample_inf[] =
     "; Contoso network adapters - a sample INF for inf_check.c\r\n"
     "[Version]\r\n"
     "Signature   = \"$WINDOWS NT$\"\r\n"
@@ -356,62 +332,62 @@ static const char sample_inf[] =
 
 #define MFG "Contoso Société \xE2\x84\xA2 \xF0\x9F\x98\x80"
 
-static void expect_device(int line, const inf_device *d, const char *manufacturer,
+static void expect_device(const char *file, int line, const inf_device *d, const char *manufacturer,
                           const char *description, const char *hardware_id,
                           const char *compatible, const char *exclude, const char *service,
                           unsigned architecture)
 {
-    check_str(line, d->manufacturer, manufacturer, "manufacturer");
-    check_str(line, d->description, description, "description");
-    check_str(line, d->hardware_id, hardware_id, "hardware_id");
-    check_str(line, d->compatible_ids, compatible, "compatible_ids");
-    check_str(line, d->exclude_ids, exclude, "exclude_ids");
-    check_str(line, d->service, service, "service");
-    check_uint(line, d->architecture, architecture, "architecture");
+    check_str(file, line, d->manufacturer, manufacturer, "manufacturer");
+    check_str(file, line, d->description, description, "description");
+    check_str(file, line, d->hardware_id, hardware_id, "hardware_id");
+    check_str(file, line, d->compatible_ids, compatible, "compatible_ids");
+    check_str(file, line, d->exclude_ids, exclude, "exclude_ids");
+    check_str(file, line, d->service, service, "service");
+    check_uint(file, line, d->architecture, architecture, "architecture");
 }
 
 /* Checks everything inf_read_driver gives for the sample, as parsed from one
  * encoding of it. */
-static void check_sample_driver(int line, const inf_file *inf)
+void check_sample_driver(const char *file, int line, const inf_file *inf)
 {
     inf_driver d;
     error[0] = '\0';
     int rc = inf_read_driver(inf, PROCESSOR_ARCHITECTURE_AMD64, &d, error, sizeof error);
-    check_uint(line, (unsigned)rc, 0, "inf_read_driver");
+    check_uint(file, line, (unsigned)rc, 0, "inf_read_driver");
     if (rc != 0) {
         printf("  error: %s\n", error);
         return;
     }
-    check_str(line, d.class_name, "Net", "class_name");
-    check_str(line, d.class_guid, "{4d36e972-e325-11ce-bfc1-08002be10318}", "class_guid");
-    check_str(line, d.provider, "Contoso; Ltd.", "provider");
-    check_str(line, d.catalog_file, "contoso64.cat", "catalog_file");
-    check_true(line, d.has_date && d.year == 2023 && d.month == 6 && d.day == 21, "date");
-    check_true(line, d.has_version && d.version[0] == 10 && d.version[1] == 1 &&
+    check_str(file, line, d.class_name, "Net", "class_name");
+    check_str(file, line, d.class_guid, "{4d36e972-e325-11ce-bfc1-08002be10318}", "class_guid");
+    check_str(file, line, d.provider, "Contoso; Ltd.", "provider");
+    check_str(file, line, d.catalog_file, "contoso64.cat", "catalog_file");
+    check_true(file, line, d.has_date && d.year == 2023 && d.month == 6 && d.day == 21, "date");
+    check_true(file, line, d.has_version && d.version[0] == 10 && d.version[1] == 1 &&
                          d.version[2] == 2 && d.version[3] == 3, "version 10.1.2.3");
-    check_true(line, d.boot_critical, "boot_critical (ArmBoot has StartType 0)");
-    check_uint(line, d.device_count, 6, "device_count");
+    check_true(file, line, d.boot_critical, "boot_critical (ArmBoot has StartType 0)");
+    check_uint(file, line, d.device_count, 6, "device_count");
     if (d.device_count == 6) {
         /* The undecorated models section counts for the image's architecture. */
-        expect_device(line, &d.devices[0], MFG, "Contoso Generic Device",
+        expect_device(file, line, &d.devices[0], MFG, "Contoso Generic Device",
                       "ROOT\\CONTOSO_GENERIC", "", "", "", PROCESSOR_ARCHITECTURE_AMD64);
-        expect_device(line, &d.devices[1], MFG, "Contoso Fast \"Ethernet\" Adapter",
+        expect_device(file, line, &d.devices[1], MFG, "Contoso Fast \"Ethernet\" Adapter",
                       "PCI\\VEN_1234&DEV_0001", "PCI\\VEN_1234&CC_0200,PCI\\CC_0200",
                       "PCI\\VEN_1234&DEV_0001&SUBSYS_00000000,PCI\\VEN_1234&DEV_0001&REV_FF,"
                       "PCI\\VEN_1234&DEV_0001&SUBSYS_DEAD",
                       "FastNet", PROCESSOR_ARCHITECTURE_AMD64);
-        expect_device(line, &d.devices[2], MFG, "Contoso Slow Adapter", "PCI\\VEN_1234&DEV_0002",
+        expect_device(file, line, &d.devices[2], MFG, "Contoso Slow Adapter", "PCI\\VEN_1234&DEV_0002",
                       "", "", "SlowNet", PROCESSOR_ARCHITECTURE_AMD64);
         /* No Fast_Inst.NTx86: Fast_Inst.NT is the most specific one. */
-        expect_device(line, &d.devices[3], MFG, "Contoso Fast \"Ethernet\" Adapter",
+        expect_device(file, line, &d.devices[3], MFG, "Contoso Fast \"Ethernet\" Adapter",
                       "PCI\\VEN_1234&DEV_0001", "", "", "FastNetNT", PROCESSOR_ARCHITECTURE_INTEL);
-        expect_device(line, &d.devices[4], MFG, "Contoso ARM Adapter", "ACPI\\CTSO0001", "", "",
+        expect_device(file, line, &d.devices[4], MFG, "Contoso ARM Adapter", "ACPI\\CTSO0001", "", "",
                       "ArmBoot", PROCESSOR_ARCHITECTURE_ARM64);
-        expect_device(line, &d.devices[5], "Fabrikam", "Fabrikam \"Quoted\" Device",
+        expect_device(file, line, &d.devices[5], "Fabrikam", "Fabrikam \"Quoted\" Device",
                       "USB\\VID_0001&PID_0002", "", "", "", PROCESSOR_ARCHITECTURE_AMD64);
     }
     inf_driver_free(&d);
-    check_true(line, d.devices == NULL && d.device_count == 0 && d.class_name == NULL,
+    check_true(file, line, d.devices == NULL && d.device_count == 0 && d.class_name == NULL,
                "inf_driver_free clears the struct");
 }
 
@@ -419,7 +395,7 @@ static void test_sample_encodings(void)
 {
     inf_file *inf = PARSE(sample_inf);
     if (inf) {
-        check_sample_driver(__LINE__, inf);
+        check_sample_driver(__FILE__, __LINE__, inf);
         CHECK_STR(inf_value(inf, "version", "signature"), "$WINDOWS NT$");
         CHECK_STR(inf_value(inf, "Strings", "MfgName"), MFG);
         inf_free(inf);
@@ -430,21 +406,21 @@ static void test_sample_encodings(void)
     memcpy(with_bom, "\xEF\xBB\xBF", 3);
     memcpy(with_bom + 3, sample_inf, len);
     if ((inf = PARSE_BYTES(with_bom, len + 3))) {
-        check_sample_driver(__LINE__, inf);
+        check_sample_driver(__FILE__, __LINE__, inf);
         inf_free(inf);
     }
     free(with_bom);
 
     unsigned char *utf16 = to_utf16le(sample_inf, true, &len);
     if ((inf = PARSE_BYTES(utf16, len))) {
-        check_sample_driver(__LINE__, inf);
+        check_sample_driver(__FILE__, __LINE__, inf);
         inf_free(inf);
     }
     free(utf16);
 
     utf16 = to_utf16le(sample_inf, false, &len);
     if ((inf = PARSE_BYTES(utf16, len))) {
-        check_sample_driver(__LINE__, inf);
+        check_sample_driver(__FILE__, __LINE__, inf);
         inf_free(inf);
     }
     free(utf16);
@@ -571,7 +547,7 @@ static void test_decoding_edges(void)
     }
 
     static const unsigned char big_endian[] = {0xFE, 0xFF, 0, '[', 0, 'S', 0, ']'};
-    expect_parse_error(__LINE__, big_endian, sizeof big_endian, "big-endian");
+    expect_parse_error(__FILE__, __LINE__, big_endian, sizeof big_endian, "big-endian");
 
     /* Empty input: a valid file with nothing in it. */
     if ((inf = PARSE_BYTES("", 0))) {
@@ -765,17 +741,17 @@ static void test_strings(void)
 
 /* A [Version] section whose DriverVer is `value` parses, but reading the
  * driver must fail with a message containing `part`. */
-static void expect_driver_ver_refused(int line, const char *value, const char *part)
+static void expect_driver_ver_refused(const char *file, int line, const char *value, const char *part)
 {
     char text[200];
     snprintf(text, sizeof text, "[Version]\nDriverVer = %s\n", value);
-    inf_file *inf = parse_at(line, text, strlen(text));
+    inf_file *inf = parse_at(file, line, text, strlen(text));
     inf_driver d;
     if (!inf)
         return;
     int rc = inf_read_driver(inf, PROCESSOR_ARCHITECTURE_AMD64, &d, error, sizeof error);
-    check_true(line, rc == -1, value);
-    check_contains(line, error, part, value);
+    check_true(file, line, rc == -1, value);
+    check_contains(file, line, error, part, value);
     inf_free(inf);
 }
 
@@ -788,12 +764,12 @@ static void test_driver_ver_errors(void)
     char value[100];
     for (size_t i = 0; i < sizeof bad_dates / sizeof bad_dates[0]; i++) {
         snprintf(value, sizeof value, "%s, 1.0", bad_dates[i]);
-        expect_driver_ver_refused(__LINE__, value, "DriverVer");
+        expect_driver_ver_refused(__FILE__, __LINE__, value, "DriverVer");
     }
     static const char *const bad_versions[] = {"1.2.3.4.5", "70000", "1..2", "1.2.", "v1", "-1"};
     for (size_t i = 0; i < sizeof bad_versions / sizeof bad_versions[0]; i++) {
         snprintf(value, sizeof value, "02/29/2024, %s", bad_versions[i]);
-        expect_driver_ver_refused(__LINE__, value, "version");
+        expect_driver_ver_refused(__FILE__, __LINE__, value, "version");
     }
     inf_file *inf = PARSE("[Version]\nDriverVer = 2-29-2024, 7\n");
     inf_driver d;
@@ -811,7 +787,7 @@ static void test_driver_ver_errors(void)
             char small[60];
             memset(small, 'X', sizeof small);
             CHECK(inf_read_driver(inf, PROCESSOR_ARCHITECTURE_AMD64, &d, small, size) == -1);
-            check_true(__LINE__, memchr(small, '\0', size) && valid_utf8(small),
+            check_true(__FILE__, __LINE__, memchr(small, '\0', size) && valid_utf8(small),
                        "truncated message is UTF-8");
         }
         inf_free(inf);
@@ -825,7 +801,7 @@ static void test_parse_errors(void)
     EXPECT_PARSE_ERROR("[S]\n[Broken\nk = v\n", "line 2:");
     EXPECT_PARSE_ERROR("key = before any section\n[S]\n", "line 1:");
     static const char nul[] = "[S]\nk = a\0b\n";
-    expect_parse_error(__LINE__, nul, sizeof nul - 1, "line 2: NUL");
+    expect_parse_error(__FILE__, __LINE__, nul, sizeof nul - 1, "line 2: NUL");
 
     char *long_line = malloc(2 * INF_MAX_LINE);
     strcpy(long_line, "[S]\nk = ");
@@ -854,7 +830,7 @@ static void test_parse_errors(void)
     inf_free(inf);
 
     char *too_big = calloc(1, (size_t)INF_MAX_BYTES + 1);
-    expect_parse_error(__LINE__, too_big, (size_t)INF_MAX_BYTES + 1, "larger than");
+    expect_parse_error(__FILE__, __LINE__, too_big, (size_t)INF_MAX_BYTES + 1, "larger than");
     free(too_big);
 
     CHECK(inf_parse(NULL, 5, error, sizeof error) == NULL);
@@ -863,362 +839,6 @@ static void test_parse_errors(void)
     CHECK(inf_read_driver(NULL, 0, NULL, NULL, 0) == -1);
     /* A NULL error buffer is allowed. */
     CHECK(inf_parse("[S", 2, NULL, 0) == NULL);
-}
-
-/* ------------------------------------------------------------------------
- * Size and expansion limits
- * ------------------------------------------------------------------------ */
-
-static void test_expansion_limits(void)
-{
-    /* One field may not grow past INF_MAX_LINE through substitution. */
-    size_t big = 40000, cap = big + 4096;
-    char *text = malloc(cap);
-    int n = snprintf(text, cap, "[S]\nk = %%b%%%%b%%\nfine = %%b%%, %%b%%\n[Strings]\nb = ");
-    memset(text + n, 'x', big);
-    text[n + big] = '\0';
-    EXPECT_PARSE_ERROR(text, "line 2: a field is longer than");
-    free(text);
-
-    /* Many small references to a big string: the memory budget stops it. */
-    size_t refs = 60000;
-    cap = big + refs * 4 + 256;
-    text = malloc(cap);
-    size_t len = (size_t)snprintf(text, cap, "[S]\nk = ");
-    for (size_t i = 0; i < refs; i++)
-        len += (size_t)snprintf(text + len, cap - len, "%s", i % 8 == 7 ? "%b%\n" : "%b%,");
-    len += (size_t)snprintf(text + len, cap - len, "\n[Strings]\nb = ");
-    memset(text + len, 'x', big);
-    text[len + big] = '\0';
-    EXPECT_PARSE_ERROR(text, "more memory than");
-    free(text);
-}
-
-/* A file with very many sections, lines and strings must parse in linear
- * time: quadratic lookups would take minutes here. */
-static void test_large_file_is_fast(void)
-{
-    const size_t count = 100000;
-    struct text t = {0};
-    for (size_t i = 0; i < count; i++)
-        text_add(&t, "[Section%zu]\nkey = %%S%zu%%\n", i, i);
-    text_add(&t, "[Strings]\n");
-    for (size_t i = 0; i < count; i++)
-        text_add(&t, "S%zu = value %zu\n", i, i);
-    clock_t start = clock();
-    inf_file *inf = PARSE_BYTES(t.data, t.len);
-    double seconds = (double)(clock() - start) / CLOCKS_PER_SEC;
-    if (inf) {
-        CHECK_STR(inf_value(inf, "section99999", "KEY"), "value 99999");
-        CHECK_STR(inf_value(inf, "Section0", "key"), "value 0");
-        inf_free(inf);
-    }
-    printf("large file: %zu bytes parsed in %.2f s\n", t.len, seconds);
-    CHECK(seconds < 20.0);
-    free(t.data);
-}
-
-static void test_models_read_once(void)
-{
-    /* Listing a models section again (or two manufacturers sharing it) must
-     * not multiply its devices. */
-    char text[8192];
-    size_t len = (size_t)snprintf(text, sizeof text,
-                                  "[Version]\nSignature=$Windows NT$\n[Manufacturer]\n"
-                                  "A = M, NTamd64, NTamd64, NTAMD64\nB = M, NTamd64\n[M.NTamd64]\n");
-    for (int i = 0; i < 50; i++)
-        len += (size_t)snprintf(text + len, sizeof text - len, "D%d = I, HW%d\n", i, i);
-    inf_file *inf = PARSE_BYTES(text, len);
-    inf_driver d;
-    if (READ_DRIVER(inf, &d, "shared models INF readable")) {
-        CHECK_UINT(d.device_count, 50);
-        if (d.device_count == 50) {
-            CHECK_STR(d.devices[49].hardware_id, "HW49");
-            CHECK_STR(d.devices[49].manufacturer, "A");
-        }
-        inf_driver_free(&d);
-    }
-    inf_free(inf);
-}
-
-/* Many model lines sharing one large install section, services section and
- * service-install section: each is read once, not once per device. */
-static void test_shared_sections_are_read_once(void)
-{
-    const size_t count = 40000;
-    struct text t = {0};
-    add_models(&t, count);
-    text_add(&t, "[Inst]\nExcludeId = X\n");
-    for (size_t i = 0; i < count; i++)
-        text_add(&t, "CopyFiles = Files%zu\n", i);
-    text_add(&t, "[Inst.Services]\n");
-    for (size_t i = 0; i < count; i++)
-        text_add(&t, "AddService = S%zu, %s, Svc\n", i, i == count - 1 ? "0x2" : "0");
-    text_add(&t, "[Svc]\n");
-    for (size_t i = 0; i < count; i++)
-        text_add(&t, "Description = line %zu\n", i);
-    text_add(&t, "StartType = 0\n");
-
-    inf_file *inf = PARSE_BYTES(t.data, t.len);
-    inf_driver d;
-    clock_t start = clock();
-    if (READ_DRIVER(inf, &d, "shared-sections INF readable")) {
-        double seconds = (double)(clock() - start) / CLOCKS_PER_SEC;
-        printf("shared sections: %zu devices read in %.2f s\n", d.device_count, seconds);
-        CHECK(seconds < 3.0);
-        CHECK_UINT(d.device_count, count);
-        CHECK(d.boot_critical);
-        if (d.device_count == count) {
-            CHECK_STR(d.devices[0].service, "S39999");
-            CHECK_STR(d.devices[count - 1].service, "S39999");
-            CHECK_STR(d.devices[count - 1].exclude_ids, "X");
-        }
-        inf_driver_free(&d);
-    }
-    inf_free(inf);
-    free(t.data);
-}
-
-/* Each device gets its own copy of a shared ExcludeId list: the total is
- * capped instead of growing with devices x ids. */
-static void test_driver_output_is_bounded(void)
-{
-    const size_t count = 3000;
-    struct text t = {0};
-    add_models(&t, count);
-    text_add(&t, "[Inst]\n");
-    for (size_t i = 0; i < count; i++)
-        text_add(&t, "ExcludeId = PCI\\VEN_1234&DEV_%04zX&SUBSYS_00000000\n", i);
-    inf_file *inf = PARSE_BYTES(t.data, t.len);
-    inf_driver d;
-    if (inf) {
-        CHECK(inf_read_driver(inf, PROCESSOR_ARCHITECTURE_AMD64, &d, error, sizeof error) == -1);
-        CHECK_CONTAINS(error, "driver description is larger than");
-        CHECK(d.devices == NULL && d.device_count == 0);
-        inf_free(inf);
-    }
-    free(t.data);
-}
-
-/* ------------------------------------------------------------------------
- * inf_load
- * ------------------------------------------------------------------------ */
-
-static void write_file(const char *path, const void *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0) {
-        printf("cannot write %s\n", path);
-        exit(2);
-    }
-}
-
-static void test_load(const char *dir)
-{
-    char path[4096], link_path[4096];
-    int err_no = -1;
-    snprintf(path, sizeof path, "%s/sample.inf", dir);
-    write_file(path, sample_inf, strlen(sample_inf));
-    inf_file *inf = inf_load(path, error, sizeof error, &err_no);
-    CHECK(inf != NULL);
-    CHECK_UINT((unsigned)err_no, 0);
-    if (inf) {
-        check_sample_driver(__LINE__, inf);
-        inf_free(inf);
-    }
-
-    snprintf(link_path, sizeof link_path, "%s/link.inf", dir);
-    unlink(link_path);
-    CHECK(symlink(path, link_path) == 0);
-    CHECK(inf_load(link_path, error, sizeof error, &err_no) == NULL);
-    CHECK_UINT((unsigned)err_no, ELOOP);
-
-    CHECK(inf_load(dir, error, sizeof error, &err_no) == NULL);
-    CHECK_UINT((unsigned)err_no, EISDIR);
-
-    snprintf(path, sizeof path, "%s/missing.inf", dir);
-    CHECK(inf_load(path, error, sizeof error, &err_no) == NULL);
-    CHECK_UINT((unsigned)err_no, ENOENT);
-    CHECK_CONTAINS(error, "cannot open");
-
-    /* A FIFO is refused at once instead of waiting for a writer. */
-    snprintf(path, sizeof path, "%s/fifo.inf", dir);
-    unlink(path);
-    if (mkfifo(path, 0600) == 0) {
-        CHECK(inf_load(path, error, sizeof error, &err_no) == NULL);
-        CHECK_UINT((unsigned)err_no, EINVAL);
-        unlink(path);
-    }
-
-    snprintf(path, sizeof path, "%s/huge.inf", dir);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    CHECK(fd >= 0 && ftruncate(fd, (off_t)INF_MAX_BYTES + 1) == 0);
-    if (fd >= 0)
-        close(fd);
-    CHECK(inf_load(path, error, sizeof error, &err_no) == NULL);
-    CHECK_UINT((unsigned)err_no, EFBIG);
-    unlink(path);
-
-    snprintf(path, sizeof path, "%s/broken.inf", dir);
-    write_file(path, "[S]\nk = \"x\n", 11);
-    CHECK(inf_load(path, error, sizeof error, &err_no) == NULL);
-    CHECK_UINT((unsigned)err_no, 0);
-    CHECK_CONTAINS(error, "line 2: unterminated quoted string");
-    unlink(path);
-
-    CHECK(inf_load(NULL, error, sizeof error, NULL) == NULL);
-    snprintf(path, sizeof path, "%s/sample.inf", dir);
-    inf = inf_load(path, NULL, 0, NULL); /* NULL error and err_no are allowed */
-    CHECK(inf != NULL);
-    inf_free(inf);
-    unlink(path);
-    unlink(link_path);
-}
-
-/* ------------------------------------------------------------------------
- * Hostile input: none of it may crash, hang or hand out invalid UTF-8
- * ------------------------------------------------------------------------ */
-
-static const char *const probe_sections[] = {
-    "Version", "Manufacturer", "Contoso", "Contoso.NTamd64.10.0...16299", "Fast_Inst.NTamd64",
-    "Fast_Inst.NTamd64.Services", "Strings", "S", "",
-};
-
-static bool utf8_or_null(const char *s)
-{
-    return !s || valid_utf8(s);
-}
-
-/* Reads everything a parse produced, so ASan sees every byte handed out. */
-static void exercise(const void *data, size_t len, unsigned long long *parsed)
-{
-    char message[256];
-    message[0] = '\0';
-    inf_file *inf = inf_parse(data, len, message, sizeof message);
-    if (!inf) {
-        if (message[0] == '\0' || !valid_utf8(message)) {
-            failed(__LINE__, "a failed parse must give a UTF-8 message");
-            printf("  message: \"%s\"\n", message);
-        }
-        return;
-    }
-    (*parsed)++;
-    for (size_t s = 0; s < sizeof probe_sections / sizeof probe_sections[0]; s++) {
-        size_t count = inf_line_count(inf, probe_sections[s]);
-        for (size_t i = 0; i < count; i++) {
-            const inf_line *line = inf_line_at(inf, probe_sections[s], i);
-            bool ok = line && utf8_or_null(line->key);
-            for (size_t f = 0; ok && f < line->field_count; f++)
-                ok = line->fields[f] && valid_utf8(line->fields[f]);
-            if (!ok)
-                failed(__LINE__, "a parsed line holds invalid UTF-8 or NULL fields");
-        }
-    }
-    static const unsigned archs[] = {PROCESSOR_ARCHITECTURE_AMD64, PROCESSOR_ARCHITECTURE_INTEL,
-                                     PROCESSOR_ARCHITECTURE_NEUTRAL};
-    for (size_t a = 0; a < sizeof archs / sizeof archs[0]; a++) {
-        inf_driver d;
-        if (inf_read_driver(inf, archs[a], &d, message, sizeof message) != 0) {
-            if (!valid_utf8(message))
-                failed(__LINE__, "inf_read_driver message is not UTF-8");
-            continue;
-        }
-        bool ok = valid_utf8(d.class_name) && valid_utf8(d.class_guid) &&
-                  valid_utf8(d.provider) && valid_utf8(d.catalog_file);
-        for (size_t i = 0; ok && i < d.device_count; i++) {
-            const inf_device *dev = &d.devices[i];
-            ok = valid_utf8(dev->manufacturer) && valid_utf8(dev->description) &&
-                 valid_utf8(dev->hardware_id) && valid_utf8(dev->compatible_ids) &&
-                 valid_utf8(dev->exclude_ids) && valid_utf8(dev->service);
-        }
-        if (!ok)
-            failed(__LINE__, "inf_read_driver handed out invalid UTF-8");
-        inf_driver_free(&d);
-    }
-    inf_free(inf);
-}
-
-static uint64_t next_random(uint64_t *state)
-{
-    /* xorshift64*: fixed seed, so a failure reproduces */
-    *state ^= *state >> 12;
-    *state ^= *state << 25;
-    *state ^= *state >> 27;
-    return *state * 0x2545F4914F6CDD1Du;
-}
-
-static size_t mutate(unsigned char *buf, size_t len, size_t cap, uint64_t *rng)
-{
-    static const unsigned char special[] = {'"', ';', '\\', '[', ']', '=', ',', '%', '\n', '\r',
-                                            0, 0x1A, 0xFF, 0xFE, 0xD8, 0xDC, 0xC3, 0x80, ' '};
-    unsigned edits = 1 + (unsigned)(next_random(rng) % 8);
-    for (unsigned e = 0; e < edits && len > 0; e++) {
-        size_t at = (size_t)(next_random(rng) % len);
-        switch (next_random(rng) % 5) {
-        case 0:
-            buf[at] = (unsigned char)next_random(rng);
-            break;
-        case 1:
-            buf[at] = special[next_random(rng) % sizeof special];
-            break;
-        case 2: { /* delete a run */
-            size_t n = (size_t)(next_random(rng) % 64);
-            if (n > len - at)
-                n = len - at;
-            memmove(buf + at, buf + at + n, len - at - n);
-            len -= n;
-            break;
-        }
-        case 3: { /* duplicate a run */
-            size_t n = (size_t)(next_random(rng) % 256);
-            if (n > len - at)
-                n = len - at;
-            if (len + n <= cap) {
-                memmove(buf + at + n, buf + at, len - at);
-                len += n;
-            }
-            break;
-        }
-        default:
-            len = at;
-            break;
-        }
-    }
-    return len;
-}
-
-static void test_hostile_input(void)
-{
-    unsigned long long parsed = 0, runs = 0;
-    size_t utf8_len = strlen(sample_inf), utf16_len;
-    unsigned char *utf16 = to_utf16le(sample_inf, true, &utf16_len);
-
-    for (size_t n = 0; n <= utf8_len; n++, runs++)
-        exercise(sample_inf, n, &parsed);
-    for (size_t n = 0; n <= utf16_len; n++, runs++)
-        exercise(utf16, n, &parsed);
-    /* Every prefix ending on a line of the sample is a well-formed INF. */
-    CHECK(parsed > 100);
-
-    size_t cap = utf16_len * 4;
-    unsigned char *buf = malloc(cap);
-    uint64_t rng = 0x1234567887654321u;
-    for (int i = 0; i < 6000; i++, runs++) {
-        bool wide = next_random(&rng) % 2;
-        size_t len = wide ? utf16_len : utf8_len;
-        memcpy(buf, wide ? (const void *)utf16 : (const void *)sample_inf, len);
-        len = mutate(buf, len, cap, &rng);
-        exercise(buf, len, &parsed);
-    }
-    for (int i = 0; i < 500; i++, runs++) {
-        size_t len = (size_t)(next_random(&rng) % 4096);
-        for (size_t j = 0; j < len; j++)
-            buf[j] = (unsigned char)next_random(&rng);
-        exercise(buf, len, &parsed);
-    }
-    printf("hostile input: %llu runs, %llu parsed\n", runs, parsed);
-    free(buf);
-    free(utf16);
 }
 
 int main(int argc, char **argv)
