@@ -92,22 +92,35 @@ void test_models_read_once(void)
     inf_free(inf);
 }
 
+/* Appends format (with one size_t conversion) once for each of 0..count-1. */
+static void add_numbered_lines(struct text *t, const char *format, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        text_add(t, format, i);
+}
+
+/* `count` model lines sharing one install section [Inst], which holds
+ * `first` and then one numbered line per model. */
+static struct text models_sharing_inst(size_t count, const char *first, const char *format)
+{
+    struct text t = {0};
+    add_models(&t, count);
+    text_add(&t, "[Inst]\n%s", first);
+    add_numbered_lines(&t, format, count);
+    return t;
+}
+
 /* Many model lines sharing one large install section, services section and
  * service-install section: each is read once, not once per device. */
 void test_shared_sections_are_read_once(void)
 {
     const size_t count = 40000;
-    struct text t = {0};
-    add_models(&t, count);
-    text_add(&t, "[Inst]\nExcludeId = X\n");
-    for (size_t i = 0; i < count; i++)
-        text_add(&t, "CopyFiles = Files%zu\n", i);
+    struct text t = models_sharing_inst(count, "ExcludeId = X\n", "CopyFiles = Files%zu\n");
     text_add(&t, "[Inst.Services]\n");
     for (size_t i = 0; i < count; i++)
         text_add(&t, "AddService = S%zu, %s, Svc\n", i, i == count - 1 ? "0x2" : "0");
     text_add(&t, "[Svc]\n");
-    for (size_t i = 0; i < count; i++)
-        text_add(&t, "Description = line %zu\n", i);
+    add_numbered_lines(&t, "Description = line %zu\n", count);
     text_add(&t, "StartType = 0\n");
 
     inf_file *inf = PARSE_BYTES(t.data, t.len);
@@ -134,11 +147,8 @@ void test_shared_sections_are_read_once(void)
 void test_driver_output_is_bounded(void)
 {
     const size_t count = 3000;
-    struct text t = {0};
-    add_models(&t, count);
-    text_add(&t, "[Inst]\n");
-    for (size_t i = 0; i < count; i++)
-        text_add(&t, "ExcludeId = PCI\\VEN_1234&DEV_%04zX&SUBSYS_00000000\n", i);
+    struct text t = models_sharing_inst(count, "",
+                                        "ExcludeId = PCI\\VEN_1234&DEV_%04zX&SUBSYS_00000000\n");
     inf_file *inf = PARSE_BYTES(t.data, t.len);
     inf_driver d;
     if (inf) {
