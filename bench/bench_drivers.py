@@ -5,7 +5,7 @@ real Windows 10 SYSTEM hive (regipy's SYSTEM_WIN_10_1709 test file, 15 MB;
 238 driver packages, 5 third-party, its DriverDatabase at the hive root).  Sides:
   dism      Session(root).get_drivers(all_drivers=...): the public API, typed
             DriverPackage objects; the session is opened outside the timing
-  dism raw  _dism.get_drivers(handle, ...): the C layer's dicts (informational)
+  dism raw  _dism.get_drivers(handle, ...): the C layer's tuples (informational)
   regipy    regipy_drivers(hive, ...) below: what a Linux user writes to get the
             same fields with regipy.registry.RegistryHive - open the hive,
             walk DriverDatabase\\DriverPackages, decode the Version blob, look up
@@ -363,7 +363,7 @@ def _measure(session: dism.Session, raw_session, hive: str, *, repeats: int, war
             oem["dism"], oem["regipy"], "regipy", "s",
             note="both sides read every package's values to find the oemN.inf ones; "
                  + _speedup(oem["dism"], oem["regipy"])),
-        Row(SECTION, "  C layer only: _dism.get_drivers (dicts)", every["raw"],
+        Row(SECTION, "  C layer only: _dism.get_drivers (tuples)", every["raw"],
             every["regipy"], "regipy", "s",
             note="engine + extension without the DriverPackage dataclasses; "
                  + _speedup(every["raw"], every["regipy"])),

@@ -2,7 +2,7 @@
 
 Sides, all on the same 3-image WIM (dism.testing.sample_specs, LZX):
   dism          dism.get_image_info(path): the public API, typed ImageInfo objects
-  dism raw      dism._dism.get_image_info(path): the C layer's dicts (informational,
+  dism raw      dism._dism.get_image_info(path): the C layer's tuples (informational,
                 separates engine + extension cost from the Python dataclasses)
   ctypes-libwim _libwim.LibWim.read_image_info(path): wimlib_open_wim,
                 wimlib_get_wim_info, wimlib_get_image_property per property, wimlib_free
@@ -62,7 +62,7 @@ def run(wim: Path, *, repeats: int, warmup: int, inner: int) -> List[Row]:
     return [
         Row(SECTION, "get_image_info (dism API)", stats["dism"], stats["ctypes"], base, "s",
             Target("ratio_max", 1.2)),
-        Row(SECTION, "  C layer only: _dism.get_image_info (dicts)", stats["raw"],
+        Row(SECTION, "  C layer only: _dism.get_image_info (tuples)", stats["raw"],
             stats["ctypes"], base, "s",
             note="engine + extension without the ImageInfo dataclasses"),
         Row(SECTION, "  vs `wimlib-imagex info --xml` (CLI)", stats["dism"], cli_stats,
