@@ -20,16 +20,16 @@ tests/windows/ and .github/workflows/windows.yml.
 """
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 import c_layout
+import import_library
 from support import REPO
+from support.wintools import missing, run
 
 INCLUDE = REPO / "src" / "include"
 DEF_FILE = REPO / "src" / "windows" / "dismapi.def"
@@ -50,12 +50,6 @@ EXTENSION_WARNINGS = STRICT + ["-Wno-unused-parameter", "-Wno-missing-field-init
                                "-Wno-format-truncation"]
 
 
-def missing(what: str):
-    if os.environ.get("CI"):
-        pytest.fail(f"the Windows build check needs {what} in CI (scripts/install.sh --test)")
-    pytest.skip(f"needs {what} (scripts/install.sh --test installs it)")
-
-
 def tool(arch: str, name: str) -> str:
     path = shutil.which(f"{TARGETS[arch]['triplet']}-{name}")
     if not path:
@@ -68,10 +62,6 @@ def mingw_root(arch: str) -> Path:
     if not (root / "include" / "dismapi.h").is_file():
         missing(f"mingw-w64's dismapi.h under {root}")
     return root
-
-
-def run(cmd, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([str(c) for c in cmd], capture_output=True, text=True, **kwargs)
 
 
 def compile_c(arch: str, source: Path, out: Path, flags=(), includes=(INCLUDE,)):
@@ -255,9 +245,7 @@ def test_constants_agree_with_mingw(arch, tmp_path):
 
 def def_exports() -> dict:
     """name -> x86 argument bytes, from src/windows/dismapi.def."""
-    text = DEF_FILE.read_text()
-    body = text[text.index("EXPORTS"):]
-    return {name: int(size) for name, size in re.findall(r"^\s+(\w+)@(\d+)\s*$", body, re.M)}
+    return dict(import_library.exports(str(DEF_FILE)))
 
 
 def test_export_list_matches_mingw_import_library():
