@@ -121,6 +121,7 @@ class build_ext_with_helper(build_ext):
                                              extra_postargs=["/GL-"])
         self.compiler.spawn([self.compiler.linker, *import_library.linker_arguments(
             self.plat_name, def_file, stub_objects[0], out_dir)])
+        import_library.remove_stub_dll(out_dir)
         return out_dir
 
     def run(self):

@@ -35,7 +35,6 @@ DLL_NAME = "DismApi.dll"
 IMPORT_LIBRARY = "DismAPI.lib"
 STUB_SOURCE = "dismapi_stubs.c"
 PLAIN_DEF = "dismapi_plain.def"
-STUB_DLL = "dismapi_stubs.dll"  # a by-product: only its import library is used
 # The linker's /machine: names, by setuptools' plat_name.
 MACHINES = {"win32": "X86", "win-amd64": "X64", "win-arm64": "ARM64"}
 
@@ -88,11 +87,19 @@ def write_sources(out_dir: str, def_path: str = EXPORTS_DEF) -> tuple[str, str]:
 
 def linker_arguments(plat_name: str, def_file: str, stub_object: str, out_dir: str) -> list[str]:
     """The arguments, for MSVC's link.exe or lld-link, that make
-    out_dir/DismAPI.lib.  /noentry and /nodefaultlib: the stub DLL is never
-    loaded, so it needs no C runtime."""
+    out_dir/DismAPI.lib.  The stub DLL is named as the real one, so that
+    LIBRARY and /out: agree on the name the import library records;
+    /noentry and /nodefaultlib: it is never loaded, so it needs no C runtime
+    (remove_stub_dll deletes it once linked)."""
     return ["/nologo", "/dll", "/noentry", "/nodefaultlib",
             "/machine:" + MACHINES[plat_name],
             "/def:" + def_file,
-            "/out:" + os.path.join(out_dir, STUB_DLL),
+            "/out:" + os.path.join(out_dir, DLL_NAME),
             "/implib:" + os.path.join(out_dir, IMPORT_LIBRARY),
             stub_object]
+
+
+def remove_stub_dll(out_dir: str) -> None:
+    """A DismApi.dll whose every function answers S_OK must not lie around
+    where it could be mistaken for DISM."""
+    os.remove(os.path.join(out_dir, DLL_NAME))

@@ -55,6 +55,7 @@ def build_import_library(arch: str, out_dir: Path) -> Path:
     linked = run([llvm_tool("lld-link"), *import_library.linker_arguments(
         plat_name, def_file, str(stub_object), str(out_dir))])
     assert linked.returncode == 0, linked.stderr
+    import_library.remove_stub_dll(str(out_dir))
     return out_dir / import_library.IMPORT_LIBRARY
 
 
@@ -66,16 +67,22 @@ def import_libraries(tmp_path_factory) -> dict[str, Path]:
     return built
 
 
-def short_imports(library: Path) -> dict[str, tuple[str, list[str]]]:
-    """Import symbol -> (name type, symbols) of each short import object."""
+SHORT_IMPORT = re.compile(r"^File: (\S+)\nFormat: COFF-import-file\nType: (\w+)\n"
+                          r"Name type: (\w+)\n((?:Symbol: \S+\n)+)", re.M)
+
+
+def short_imports(library: Path) -> dict[str, tuple[str, str, list[str]]]:
+    """Import symbol -> (DLL, name type, symbols) of each short import
+    object (code imports only: DISM exports no data)."""
     dumped = run([llvm_tool("llvm-readobj"), "--coff-imports", library])
     assert dumped.returncode == 0, dumped.stderr
     found = {}
-    for block in dumped.stdout.split("Format: COFF-import-file")[1:]:
-        name_type = re.search(r"^Name type: (\w+)$", block, re.M).group(1)
-        symbols = re.findall(r"^Symbol: (\S+)$", block, re.M)
-        imp = next(s for s in symbols if s.startswith("__imp_"))
-        found[imp] = (name_type, symbols)
+    for dll, kind, name_type, lines in SHORT_IMPORT.findall(dumped.stdout):
+        assert kind == "code", (dll, kind, lines)
+        symbols = re.findall(r"Symbol: (\S+)", lines)
+        imp = next(symbol for symbol in symbols if symbol.startswith("__imp_"))
+        found[imp] = (dll, name_type, symbols)
+    assert dumped.stdout.count("COFF-import-file") == len(found)
     return found
 
 
@@ -91,12 +98,19 @@ def test_export_list_is_read_whole():
 
 
 @arch_params
+def test_only_the_import_library_is_left(arch, import_libraries):
+    left = {path.suffix for path in import_libraries[arch].parent.iterdir()}
+    assert ".lib" in left and ".dll" not in left
+
+
+@arch_params
 def test_every_export_is_imported_by_its_plain_name(arch, import_libraries):
     imports = short_imports(import_libraries[arch])
     assert set(imports) == expected_import_symbols(arch)
-    name_types = {imp: name_type for imp, (name_type, _) in imports.items()}
+    assert {dll for dll, _, _ in imports.values()} == {"DismApi.dll"}
+    name_types = {imp: name_type for imp, (_, name_type, _) in imports.items()}
     assert set(name_types.values()) == {NAME_TYPES[arch]}, name_types
-    for imp, (_, symbols) in imports.items():
+    for imp, (_, _, symbols) in imports.items():
         # The thunk a plain call jumps through, beside the pointer.
         assert imp[len("__imp_"):] in symbols
 
