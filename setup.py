@@ -3,8 +3,9 @@
 The one platform split of the build lives here:
   * Windows: the extension's sources (src/ext/) and src/windows/library.c,
     linked with /DELAYLOAD against DismAPI.lib: the Windows ADK's when one is
-    installed, else one made with `lib /def:` from src/windows/dismapi.def
-    (the ADK is the only source of Microsoft's, and build machines lack it).
+    installed, else one made from stub objects and src/windows/dismapi.def
+    as src/import_library.py says (the ADK is the only source of
+    Microsoft's, and build machines lack it).
   * elsewhere: the extension (src/ext/) plus the portable engine in src/engine/, linked
     with the system's libwim, and the dism-mountd helper program in
     src/mountd/ that serves mounts (installed as dism/_libexec/dism-mountd);
@@ -12,8 +13,6 @@ The one platform split of the build lives here:
     src/c_layout.py lists their sources and include directories.
 """
 import os
-import re
-import shutil
 import sys
 import sysconfig
 
@@ -23,6 +22,7 @@ from setuptools.command.build_ext import build_ext
 # setuptools' build backend does not put this folder on sys.path.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "src"))
 import c_layout  # noqa: E402
+import import_library  # noqa: E402
 
 IS_WINDOWS = sys.platform == "win32"
 EXTENSION_SOURCES = c_layout.extension_sources()
@@ -46,9 +46,7 @@ LIMITED_API_MACROS = [("Py_LIMITED_API", LIMITED_API_HEX)] if STABLE_ABI else []
 
 
 WINDOWS_SOURCES = c_layout.windows_sources()
-DISM_EXPORTS_DEF = os.path.join("src", "windows", "dismapi.def")
-# build_ext's plat_name -> lib.exe's /machine and the ADK's folder name.
-LIB_MACHINES = {"win32": "X86", "win-amd64": "X64", "win-arm64": "ARM64"}
+# build_ext's plat_name -> the ADK's folder name.
 ADK_ARCHITECTURES = {"win32": "x86", "win-amd64": "amd64", "win-arm64": "arm64"}
 ADK_DISMAPI_LIB = ("Assessment and Deployment Kit", "Deployment Tools", "SDKs", "DismApi", "Lib")
 
@@ -98,19 +96,6 @@ def adk_import_library_dir(plat_name):
     return folder if os.path.isfile(os.path.join(folder, "DismApi.lib")) else None
 
 
-def def_file_for(plat_name, out_dir):
-    """The export list for lib.exe: x86 keeps the __stdcall @N decoration so
-    the import symbols match the compiler's; x64 and ARM64 have none."""
-    with open(DISM_EXPORTS_DEF) as f:
-        text = f.read()
-    if LIB_MACHINES[plat_name] != "X86":
-        text = re.sub(r"@\d+[ \t]*$", "", text, flags=re.M)
-    path = os.path.join(out_dir, "dismapi.def")
-    with open(path, "w") as f:
-        f.write(text)
-    return path
-
-
 class build_ext_with_helper(build_ext):
     """Builds the extension, then the mount server helper beside it; on
     Windows, first provides the DismAPI.lib the extension links."""
@@ -126,14 +111,17 @@ class build_ext_with_helper(build_ext):
         adk_dir = adk_import_library_dir(self.plat_name)
         if adk_dir:
             return adk_dir
-        out_dir = os.path.join(self.build_temp, "dismapi")
+        out_dir = os.path.abspath(os.path.join(self.build_temp, "dismapi"))
         os.makedirs(out_dir, exist_ok=True)
         if not getattr(self.compiler, "initialized", True):
             self.compiler.initialize(self.plat_name)
-        lib_exe = getattr(self.compiler, "lib", None) or shutil.which("lib")
-        self.compiler.spawn([lib_exe, "/nologo", "/def:" + def_file_for(self.plat_name, out_dir),
-                             "/machine:" + LIB_MACHINES[self.plat_name],
-                             "/out:" + os.path.join(out_dir, "DismAPI.lib")])
+        def_file, stub_file = import_library.write_sources(out_dir)
+        # /GL-: a plain object, which the linker reads without /LTCG.
+        stub_objects = self.compiler.compile([stub_file], output_dir=out_dir,
+                                             extra_postargs=["/GL-"])
+        self.compiler.spawn([self.compiler.linker, *import_library.linker_arguments(
+            self.plat_name, def_file, stub_objects[0], out_dir)])
+        import_library.remove_stub_dll(out_dir)
         return out_dir
 
     def run(self):

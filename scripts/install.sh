@@ -5,7 +5,8 @@
 #                               (scripts/demo.sh)
 #   scripts/install.sh --test   that, plus what the test suite needs: pytest,
 #                               abi3audit and mypy, and mingw-w64 with CPython's
-#                               Windows headers for the Windows build check
+#                               Windows headers and LLVM (clang, lld) for the
+#                               Windows build checks
 #                               (scripts/test.sh, scripts/test-wheel.sh, CI)
 #
 # Safe to run again: nothing already there is installed twice.
@@ -33,6 +34,11 @@ if $for_tests; then
     # compiles against come from CPython's source package
     # (scripts/fetch-windows-python-headers.sh, apt-get only).
     packages+=(mingw-w64)
+    # clang, lld, llvm: MSVC's formats (the -msvc targets, lld-link,
+    # llvm-readobj) for the import library check
+    # (tests/build_checks/test_import_libraries.py), and clang's aarch64
+    # Windows target for the ARM64 layout check.
+    packages+=(clang lld llvm)
 fi
 
 missing=()

@@ -1,35 +1,37 @@
-"""The Windows build, checked on Linux with mingw-w64 for x86 and x64.
+"""The Windows build, checked on Linux with mingw-w64 for x86 and x64, and
+compiled for ARM64 with clang on mingw-w64's headers.
 
 No Windows machine runs here, so the Windows half is proven by construction:
 
 * the project header's layout checks (every field offset and size of every
-  DISM structure, from src/include/dismapi_layout.h) hold for both targets,
-  and they do catch a structure that is not packed;
-* the same figures hold for mingw-w64's independent <dismapi.h>, every
-  function it declares is declared by the project header with the same
-  parameter types, and the constants both define agree;
+  DISM structure, from src/include/dismapi_layout.h) hold for x86, x64 and
+  ARM64, and they do catch a structure that is not packed (x64, ARM64) and
+  a wrong figure in the table (each target);
+* the same figures hold for mingw-w64's independent <dismapi.h> on each of
+  the three, every function it declares is declared by the project header
+  with the same parameter types, and the constants both define agree;
 * the export list the import library is made from (src/windows/dismapi.def)
   names the same exports, with the same x86 argument sizes, as mingw-w64's
   own import library;
 * the whole extension compiles with warnings as errors, links into a
   _dism.pyd against python3.dll (the stable ABI) and a delay-loaded
-  DismApi.dll, and the DLL's tables say so.
+  DismApi.dll, and the DLL's tables say so; for ARM64 it compiles.
 
 What only a Windows runner can prove (the real DismApi.dll answering) is in
 tests/windows/ and .github/workflows/windows.yml.
 """
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 import c_layout
+import import_library
 from support import REPO
+from support.wintools import MINGW_HEADERS, clang_with_mingw_headers, llvm_tool, missing, run
 
 INCLUDE = REPO / "src" / "include"
 DEF_FILE = REPO / "src" / "windows" / "dismapi.def"
@@ -44,16 +46,23 @@ TARGETS = {
     "x86": {"triplet": "i686-w64-mingw32", "defines": [], "pointer": 4},
     "x64": {"triplet": "x86_64-w64-mingw32", "defines": ["-DMS_WIN64"], "pointer": 8},
 }
+# ARM64 is compiled (never linked) with clang: Debian's mingw-w64 has no
+# aarch64 gcc, but its headers serve every target, and clang's
+# aarch64-w64-windows-gnu target compiles on them.  It has 8-byte pointers,
+# so the x64 column of dismapi_layout.h, as on Microsoft's ARM64 headers.
+# (clang's aarch64-pc-windows-msvc target cannot be used: the project
+# header includes <windows.h> there, and mingw-w64's headers, the only ones
+# here, do not compile for the MSVC targets: "VARARGS not implemented for
+# this TARGET" in vadefs.h.)
+ARM64 = {"clang_target": "aarch64-w64-windows-gnu", "defines": [], "pointer": 8,
+         "machine": "__aarch64__"}
+COMPILED = {**TARGETS, "arm64": ARM64}
+for _arch, _machine in (("x86", "__i386__"), ("x64", "__x86_64__")):
+    TARGETS[_arch]["machine"] = _machine
 STRICT = ["-std=c11", "-Wall", "-Wextra", "-Werror"]
 # The extension's own warning set (setup.py WARNINGS), as errors.
 EXTENSION_WARNINGS = STRICT + ["-Wno-unused-parameter", "-Wno-missing-field-initializers",
                                "-Wno-format-truncation"]
-
-
-def missing(what: str):
-    if os.environ.get("CI"):
-        pytest.fail(f"the Windows build check needs {what} in CI (scripts/install.sh --test)")
-    pytest.skip(f"needs {what} (scripts/install.sh --test installs it)")
 
 
 def tool(arch: str, name: str) -> str:
@@ -70,50 +79,86 @@ def mingw_root(arch: str) -> Path:
     return root
 
 
-def run(cmd, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([str(c) for c in cmd], capture_output=True, text=True, **kwargs)
+def c_compiler(arch: str) -> list:
+    if arch == "arm64":
+        # Every failed check reported, as gcc does.
+        return [*clang_with_mingw_headers(ARM64["clang_target"]), "-ferror-limit=0"]
+    return [tool(arch, "gcc")]
 
 
 def compile_c(arch: str, source: Path, out: Path, flags=(), includes=(INCLUDE,)):
-    cmd = [tool(arch, "gcc"), *STRICT, *TARGETS[arch]["defines"], *flags,
+    cmd = [*c_compiler(arch), *STRICT, *COMPILED[arch]["defines"], *flags,
            *(f"-I{i}" for i in includes), "-c", source, "-o", out]
     return run(cmd)
 
 
+# Built and linked with mingw-w64: x86 and x64; compiled: ARM64 too.
 arch_params = pytest.mark.parametrize("arch", sorted(TARGETS))
+compiled_params = pytest.mark.parametrize("arch", sorted(COMPILED))
 
 
 # ---------------------------------------------------------------------------
 # The project header
 # ---------------------------------------------------------------------------
 
-@arch_params
-def test_header_layout_checks_hold_for_windows(arch, tmp_path):
+def layout_probe(arch: str, tmp_path: Path) -> Path:
+    """A file that includes the header, for this target only."""
     source = tmp_path / "layout.c"
     source.write_text('#include "dismapi.h"\n'
-                      f'_Static_assert(sizeof(void *) == {TARGETS[arch]["pointer"]}, "target");\n'
+                      f'#ifndef {COMPILED[arch]["machine"]}\n#error "not the {arch} target"\n#endif\n'
+                      f'_Static_assert(sizeof(void *) == {COMPILED[arch]["pointer"]}, "target");\n'
                       "int dism_layout_probe(void) { return (int)sizeof(DismImageInfo); }\n")
-    built = compile_c(arch, source, tmp_path / "layout.o", flags=["-pedantic"])
+    return source
+
+
+@compiled_params
+def test_header_layout_checks_hold_for_windows(arch, tmp_path):
+    built = compile_c(arch, layout_probe(arch, tmp_path), tmp_path / "layout.o",
+                      flags=["-pedantic"])
     assert built.returncode == 0, built.stderr
 
 
-def test_layout_checks_catch_a_structure_that_is_not_packed(tmp_path):
+def header_copy(tmp_path: Path, header: str, layout: str) -> Path:
+    """src/include with dismapi.h and dismapi_layout.h as given."""
+    copy = tmp_path / "include"
+    copy.mkdir()
+    (copy / "dismapi.h").write_text(header)
+    (copy / "dismapi_layout.h").write_text(layout)
+    return copy
+
+
+@pytest.mark.parametrize("arch", ["x64", "arm64"])
+def test_layout_checks_catch_a_structure_that_is_not_packed(arch, tmp_path):
     """The checks are live: without #pragma pack(1) the same header fails for
-    x64 (on x86 every DISM structure happens to be laid out the same either
-    way, which the facts sheet's table shows as well)."""
-    unpacked = tmp_path / "include"
-    unpacked.mkdir()
+    x64 and ARM64 (on x86 every DISM structure happens to be laid out the
+    same either way, which the facts sheet's table shows as well)."""
     header = (INCLUDE / "dismapi.h").read_text()
     pragmas = re.compile(r"^#pragma pack\((?:push, 1|pop)\)$", re.M)
     assert len(pragmas.findall(header)) == 2
-    (unpacked / "dismapi.h").write_text(pragmas.sub("", header))
-    shutil.copy(INCLUDE / "dismapi_layout.h", unpacked)
-    source = tmp_path / "unpacked.c"
-    source.write_text('#include "dismapi.h"\n')
-    built = compile_c("x64", source, tmp_path / "unpacked.o", includes=(unpacked,))
+    unpacked = header_copy(tmp_path, pragmas.sub("", header),
+                           (INCLUDE / "dismapi_layout.h").read_text())
+    built = compile_c(arch, layout_probe(arch, tmp_path), tmp_path / "unpacked.o",
+                      includes=(unpacked,))
     assert built.returncode != 0
     assert "offset of DismImageInfo.ProductName" in built.stderr
     assert "size of DismFeature" in built.stderr
+
+
+@compiled_params
+def test_layout_checks_catch_a_wrong_offset(arch, tmp_path):
+    """One figure of the table off by one, in the column this target reads,
+    fails this target's compile and names the field."""
+    layout = (INCLUDE / "dismapi_layout.h").read_text()
+    right = "X(DismPackage, PackageState, 8, 4)"
+    wrong = ("X(DismPackage, PackageState, 8, 5)" if COMPILED[arch]["pointer"] == 4
+             else "X(DismPackage, PackageState, 9, 4)")
+    assert layout.count(right) == 1
+    changed = header_copy(tmp_path, (INCLUDE / "dismapi.h").read_text(),
+                          layout.replace(right, wrong))
+    built = compile_c(arch, layout_probe(arch, tmp_path), tmp_path / "wrong.o",
+                      includes=(changed,))
+    assert built.returncode != 0
+    assert "offset of DismPackage.PackageState" in built.stderr
 
 
 def layout_entries():
@@ -146,7 +191,17 @@ def test_layout_table_covers_every_field_of_every_structure():
 # ---------------------------------------------------------------------------
 
 def mingw_header_path(arch: str) -> Path:
+    if arch == "arm64":  # the one header set (mingw-w64-common) of every target
+        if not (MINGW_HEADERS / "dismapi.h").is_file():
+            missing(f"mingw-w64's dismapi.h under {MINGW_HEADERS}")
+        return MINGW_HEADERS / "dismapi.h"
     return mingw_root(arch) / "include" / "dismapi.h"
+
+
+def mingw_header_flags(arch: str) -> list:
+    """mingw declares DismPackageInfoEx with an anonymous DismPackageInfo
+    member, a Microsoft extension, which clang also warns about."""
+    return ["-fms-extensions"] + (["-Wno-microsoft-anon-tag"] if arch == "arm64" else [])
 
 
 def mingw_header(arch: str) -> str:
@@ -157,7 +212,7 @@ def mingw_structs(arch: str) -> set:
     return set(re.findall(r"\}\s*(Dism\w+)\s*,?\s*\*?\w*;", mingw_header(arch)))
 
 
-@arch_params
+@compiled_params
 def test_mingw_structures_have_the_same_layout(arch, tmp_path):
     structs = mingw_structs(arch)
     ours = {t for t, *_ in layout_entries()}
@@ -176,9 +231,7 @@ def test_mingw_structures_have_the_same_layout(arch, tmp_path):
             lines.append(f"SIZE({name}, {a}, {b})")
     source = tmp_path / "mingw_layout.c"
     source.write_text("\n".join(lines) + "\n")
-    # mingw declares DismPackageInfoEx with an anonymous DismPackageInfo
-    # member, a Microsoft extension.
-    built = compile_c(arch, source, tmp_path / "mingw_layout.o", flags=["-fms-extensions"],
+    built = compile_c(arch, source, tmp_path / "mingw_layout.o", flags=mingw_header_flags(arch),
                       includes=())
     assert built.returncode == 0, built.stderr
 
@@ -195,7 +248,7 @@ def prototypes_source(arch: str, tmp_path: Path, our_include: Path) -> Path:
     return source
 
 
-@arch_params
+@compiled_params
 def test_every_mingw_function_is_declared_alike(arch, tmp_path):
     theirs = function_names(mingw_header(arch))
     ours = function_names((INCLUDE / "dismapi.h").read_text())
@@ -204,11 +257,11 @@ def test_every_mingw_function_is_declared_alike(arch, tmp_path):
     # Redeclaring a function with any other parameter or return type, or
     # another calling convention, is a "conflicting types" error.
     built = compile_c(arch, prototypes_source(arch, tmp_path, INCLUDE), tmp_path / "p.o",
-                      includes=())
+                      flags=mingw_header_flags(arch), includes=())
     assert built.returncode == 0, built.stderr
 
 
-@arch_params
+@compiled_params
 def test_a_differing_prototype_would_be_caught(arch, tmp_path):
     changed = tmp_path / "changed"
     changed.mkdir()
@@ -219,7 +272,7 @@ def test_a_differing_prototype_would_be_caught(arch, tmp_path):
         header.replace(original, "HRESULT WINAPI DismRemountImage(_In_ UINT MountPath);"))
     shutil.copy(INCLUDE / "dismapi_layout.h", changed)
     built = compile_c(arch, prototypes_source(arch, tmp_path, changed), tmp_path / "p.o",
-                      includes=())
+                      flags=mingw_header_flags(arch), includes=())
     assert built.returncode != 0
     assert "conflicting types for" in built.stderr and "DismRemountImage" in built.stderr
 
@@ -243,7 +296,7 @@ def our_constants() -> dict:
     return values
 
 
-@arch_params
+@compiled_params
 def test_constants_agree_with_mingw(arch, tmp_path):
     theirs = mingw_header(arch)
     shared = {name: value for name, value in our_constants().items()
@@ -255,15 +308,14 @@ def test_constants_agree_with_mingw(arch, tmp_path):
               for name, value in sorted(shared.items())]
     source = tmp_path / "constants.c"
     source.write_text("\n".join(lines) + "\n")
-    built = compile_c(arch, source, tmp_path / "constants.o", includes=())
+    built = compile_c(arch, source, tmp_path / "constants.o", flags=mingw_header_flags(arch),
+                      includes=())
     assert built.returncode == 0, built.stderr
 
 
 def def_exports() -> dict:
     """name -> x86 argument bytes, from src/windows/dismapi.def."""
-    text = DEF_FILE.read_text()
-    body = text[text.index("EXPORTS"):]
-    return {name: int(size) for name, size in re.findall(r"^\s+(\w+)@(\d+)\s*$", body, re.M)}
+    return dict(import_library.exports(str(DEF_FILE)))
 
 
 def test_export_list_matches_mingw_import_library():
@@ -314,17 +366,26 @@ def dism_def_for(arch: str, out: Path) -> Path:
     return out
 
 
-def build_windows_extension(arch: str, out_dir: Path) -> Path:
+def compile_extension(arch: str, out_dir: Path) -> list[Path]:
+    """Every source setup.py compiles on Windows, as errors on warnings."""
     headers = cpython_headers()
+    warnings = EXTENSION_WARNINGS
+    if arch == "arm64":  # clang has no -Wformat-truncation to turn off
+        warnings = [w for w in warnings if w != "-Wno-format-truncation"]
     objects = []
     for source in EXTENSION_SOURCES:
         obj = out_dir / (source.stem + ".o")
-        built = run([tool(arch, "gcc"), *EXTENSION_WARNINGS, *TARGETS[arch]["defines"],
+        built = run([*c_compiler(arch), *warnings, *COMPILED[arch]["defines"],
                      f"-DPy_LIMITED_API={LIMITED_API}", "-DWIN32_LEAN_AND_MEAN",
                      f"-I{REPO / 'src'}", f"-I{INCLUDE}", f"-I{headers / 'Include'}",
                      f"-I{headers / 'PC'}", "-c", source, "-o", obj])
         assert built.returncode == 0, f"{source.name}:\n{built.stderr}"
         objects.append(obj)
+    return objects
+
+
+def build_windows_extension(arch: str, out_dir: Path) -> Path:
+    objects = compile_extension(arch, out_dir)
     kill_at = ["-k"] if arch == "x86" else []
     delay_lib = out_dir / "libdismapi_delay.a"
     made = run([tool(arch, "dlltool"), *kill_at, "-d", dism_def_for(arch, out_dir / "d.def"),
@@ -374,3 +435,13 @@ def test_extension_builds_and_links_for_windows(arch, tmp_path):
     for optional in ("_DismGetProvisionedAppxPackages", "DismAddLanguage",
                      "DismGetCapabilities"):
         assert not re.search(rf"__imp__?{optional}\b", symbols)
+
+
+def test_extension_compiles_for_arm64(tmp_path):
+    """The ARM64 wheel's sources, compiled (not linked: no aarch64 Windows
+    libraries here) for aarch64 Windows with warnings as errors."""
+    objects = compile_extension("arm64", tmp_path)
+    assert len(objects) == len(EXTENSION_SOURCES)
+    dumped = run([llvm_tool("llvm-readobj"), "--file-headers", *objects])
+    assert dumped.returncode == 0, dumped.stderr
+    assert dumped.stdout.count("Format: COFF-ARM64") == len(objects)

@@ -12,6 +12,7 @@ interpreters.  Its submodules, each for one kind of test:
 - support.stress: mount servers, message queues and a second user, for the
   reliability battery (tests/stress);
 - support.windows: the Windows check's view of DISM mounts and elevation;
+- support.wintools: the cross tools of the Windows build checks (mingw-w64, LLVM);
 - support.race_worker, support.bad_inputs: programs the stress tests run in
   child processes (also imported for their tables).
 
