@@ -28,24 +28,17 @@ from pathlib import Path
 
 import pytest
 
-import c_layout
 import import_library
-from support import REPO
+from support import REPO, windows_build
 from support.wintools import MINGW_HEADERS, clang_with_mingw_headers, llvm_tool, missing, run
 
-INCLUDE = REPO / "src" / "include"
-DEF_FILE = REPO / "src" / "windows" / "dismapi.def"
+INCLUDE = windows_build.INCLUDE
+DEF_FILE = windows_build.DEF_FILE
 LIBRARY_C = REPO / "src" / "windows" / "library.c"
 # What setup.py builds on Windows: the extension and the DLL choice.
-EXTENSION_SOURCES = [Path(p) for p in
-                     c_layout.extension_sources(REPO) + c_layout.windows_sources(REPO)]
-CPYTHON = REPO / "build" / "cross" / "cpython"  # scripts/fetch-windows-python-headers.sh
-LIMITED_API = "0x030A0000"
+EXTENSION_SOURCES = windows_build.EXTENSION_SOURCES
 
-TARGETS = {
-    "x86": {"triplet": "i686-w64-mingw32", "defines": [], "pointer": 4},
-    "x64": {"triplet": "x86_64-w64-mingw32", "defines": ["-DMS_WIN64"], "pointer": 8},
-}
+TARGETS = windows_build.TARGETS
 # ARM64 is compiled (never linked) with clang: Debian's mingw-w64 has no
 # aarch64 gcc, but its headers serve every target, and clang's
 # aarch64-w64-windows-gnu target compiles on them.  It has 8-byte pointers,
@@ -59,17 +52,14 @@ ARM64 = {"clang_target": "aarch64-w64-windows-gnu", "defines": [], "pointer": 8,
 COMPILED = {**TARGETS, "arm64": ARM64}
 for _arch, _machine in (("x86", "__i386__"), ("x64", "__x86_64__")):
     TARGETS[_arch]["machine"] = _machine
-STRICT = ["-std=c11", "-Wall", "-Wextra", "-Werror"]
-# The extension's own warning set (setup.py WARNINGS), as errors.
-EXTENSION_WARNINGS = STRICT + ["-Wno-unused-parameter", "-Wno-missing-field-initializers",
-                               "-Wno-format-truncation"]
+STRICT = windows_build.STRICT
 
 
 def tool(arch: str, name: str) -> str:
-    path = shutil.which(f"{TARGETS[arch]['triplet']}-{name}")
-    if not path:
-        missing(f"mingw-w64 ({TARGETS[arch]['triplet']}-{name})")
-    return path
+    try:
+        return windows_build.tool(arch, name)
+    except windows_build.ToolMissing as what:
+        missing(str(what))
 
 
 def mingw_root(arch: str) -> Path:
@@ -342,64 +332,23 @@ def test_export_list_names_only_functions_the_header_declares():
 # The whole extension, compiled and linked for Windows
 # ---------------------------------------------------------------------------
 
-def cpython_headers() -> Path:
-    if not (CPYTHON / "PC" / "pyconfig.h").is_file():
-        missing("CPython's Windows headers (scripts/fetch-windows-python-headers.sh)")
-    return CPYTHON
-
-
-def stable_abi_def(out: Path) -> Path:
-    """python3.def: every symbol python3.dll exports, from CPython's manifest."""
-    manifest = (cpython_headers() / "Misc" / "stable_abi.toml").read_text()
-    lines = ["LIBRARY python3.dll", "EXPORTS"]
-    for kind, name in re.findall(r"^\[(function|data)\.(\w+)\]", manifest, re.M):
-        lines.append(f"    {name}" + (" DATA" if kind == "data" else ""))
-    out.write_text("\n".join(lines) + "\n")
-    return out
-
-
-def dism_def_for(arch: str, out: Path) -> Path:
-    text = DEF_FILE.read_text()
-    if arch != "x86":  # only x86 decorates __stdcall names (setup.py does the same)
-        text = re.sub(r"@\d+\s*$", "", text, flags=re.M)
-    out.write_text(text)
-    return out
-
-
 def compile_extension(arch: str, out_dir: Path) -> list[Path]:
-    """Every source setup.py compiles on Windows, as errors on warnings."""
-    headers = cpython_headers()
-    warnings = EXTENSION_WARNINGS
-    if arch == "arm64":  # clang has no -Wformat-truncation to turn off
-        warnings = [w for w in warnings if w != "-Wno-format-truncation"]
-    objects = []
-    for source in EXTENSION_SOURCES:
-        obj = out_dir / (source.stem + ".o")
-        built = run([*c_compiler(arch), *warnings, *COMPILED[arch]["defines"],
-                     f"-DPy_LIMITED_API={LIMITED_API}", "-DWIN32_LEAN_AND_MEAN",
-                     f"-I{REPO / 'src'}", f"-I{INCLUDE}", f"-I{headers / 'Include'}",
-                     f"-I{headers / 'PC'}", "-c", source, "-o", obj])
-        assert built.returncode == 0, f"{source.name}:\n{built.stderr}"
-        objects.append(obj)
-    return objects
+    """Every source setup.py compiles on Windows, as errors on warnings
+    (tests/support/windows_build.py, which the Windows lane builds with too)."""
+    try:
+        if arch == "arm64":
+            return windows_build.compile_extension(arch, out_dir, c_compiler(arch),
+                                                   ARM64["defines"])
+        return windows_build.compile_extension(arch, out_dir)
+    except windows_build.ToolMissing as what:
+        missing(str(what))
 
 
 def build_windows_extension(arch: str, out_dir: Path) -> Path:
-    objects = compile_extension(arch, out_dir)
-    kill_at = ["-k"] if arch == "x86" else []
-    delay_lib = out_dir / "libdismapi_delay.a"
-    made = run([tool(arch, "dlltool"), *kill_at, "-d", dism_def_for(arch, out_dir / "d.def"),
-                "--output-delaylib", delay_lib])
-    assert made.returncode == 0, made.stderr
-    python_lib = out_dir / "libpython3.a"
-    made = run([tool(arch, "dlltool"), "-d", stable_abi_def(out_dir / "python3.def"),
-                "-l", python_lib])
-    assert made.returncode == 0, made.stderr
-    pyd = out_dir / "_dism.pyd"
-    linked = run([tool(arch, "gcc"), "-shared", "-o", pyd, *objects, delay_lib, python_lib,
-                  "-lversion", "-ladvapi32", "-Wl,--no-undefined"])
-    assert linked.returncode == 0, linked.stderr
-    return pyd
+    try:
+        return windows_build.build_windows_extension(arch, out_dir)
+    except windows_build.ToolMissing as what:
+        missing(str(what))
 
 
 def pe_tables(arch: str, pyd: Path) -> str:

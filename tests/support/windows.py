@@ -1,6 +1,8 @@
 """The Windows check's helpers (tests/windows): whether this process is
-elevated, and the DISM mounts below a directory, as DismGetMountedImageInfo
-lists them (there is no /proc/self/mountinfo to read on Windows)."""
+elevated, the DISM mounts below a directory, as DismGetMountedImageInfo
+lists them (there is no /proc/self/mountinfo to read on Windows), and
+whether the System32 DismApi.dll is the Windows lane's stand-in
+(tests/windows/standin, under Wine) rather than Microsoft's."""
 from __future__ import annotations
 
 import os
@@ -61,3 +63,21 @@ def discard(mount_path: str) -> None:
 def mounts_below(root: Path) -> List[str]:
     return [info.mount_path for info in dism.get_mounted_images()
             if is_below(info.mount_path, root)]
+
+
+# Every build of the stand-in exports this (tests/windows/standin/core.c);
+# no Microsoft DLL does.
+STANDIN_MARK = b"StandinOutstanding\0"
+
+
+def system32_dismapi_path() -> Path:
+    return Path(os.environ.get("SystemRoot", r"C:\Windows")) / "System32" / "DismApi.dll"
+
+
+def system32_dismapi_is_standin() -> bool:
+    """Whether System32's DismApi.dll is the stand-in, read from the file's
+    export names without loading it (loading would choose it)."""
+    try:
+        return STANDIN_MARK in system32_dismapi_path().read_bytes()
+    except OSError:
+        return False

@@ -18,12 +18,23 @@ import pytest
 import dism
 
 from support import in_ci
-from support.windows import discard, mounts_below, process_is_elevated
+from support.windows import (discard, mounts_below, process_is_elevated,
+                             system32_dismapi_is_standin)
 
 IS_WINDOWS = sys.platform == "win32"
 HERE = Path(__file__).resolve().parent
 NOT_WINDOWS_REASON = ("needs Windows and its DismApi.dll; "
                       "the portable engine is covered by the rest of the suite")
+# The Windows lane (scripts/test-windows.sh) runs this directory under Wine
+# with the stand-in DismApi.dll in System32.  What needs Microsoft's DISM
+# (dism.exe, real images, real mounts, a filtered token) runs on the GitHub
+# Windows runner only; what needs the stand-in's variants, under Wine only.
+REAL_DISM_ONLY = {"test_real_dism.py"}
+STANDIN_ONLY = {"test_standin_bindings.py", "test_standin_loader.py"}
+STANDIN_REASON = ("needs Microsoft's DismApi.dll, dism.exe and real images: System32 holds "
+                  "the stand-in of the Windows lane (Wine); the GitHub Windows runner runs it")
+NO_STANDIN_REASON = ("needs the stand-in DismApi.dll in System32 and its variants: "
+                     "scripts/test-windows.sh runs it under Wine")
 
 
 def pytest_configure(config):
@@ -34,12 +45,17 @@ def pytest_configure(config):
 
 def pytest_collection_modifyitems(config, items):
     # Called with the whole session's items: only this directory's are touched.
+    standin = IS_WINDOWS and system32_dismapi_is_standin()
     for item in items:
         if Path(item.path).resolve().parent != HERE:
             continue
         item.add_marker(pytest.mark.windows)
         if not IS_WINDOWS:
             item.add_marker(pytest.mark.skip(reason=NOT_WINDOWS_REASON))
+        elif standin and Path(item.path).name in REAL_DISM_ONLY:
+            item.add_marker(pytest.mark.skip(reason=STANDIN_REASON))
+        elif not standin and Path(item.path).name in STANDIN_ONLY:
+            item.add_marker(pytest.mark.skip(reason=NO_STANDIN_REASON))
 
 
 @pytest.fixture(scope="session")
@@ -85,3 +101,13 @@ def no_leftover_mounts(tmp_path):
         dism.cleanup_mountpoints()
     assert not leftovers, f"test left images mounted: {leftovers}"
     assert not mounts_below(tmp_path), "mounts survived unmount and DismCleanupMountpoints"
+
+
+@pytest.fixture(scope="session")
+def standins() -> Path:
+    """The folder of the stand-in's variants, one subfolder each
+    (tests/support/windows_build.py build_standins), as the lane passes it."""
+    folder = os.environ.get("DISMAPI_TEST_STANDINS")
+    if not folder:
+        pytest.fail("DISMAPI_TEST_STANDINS is not set: run scripts/test-windows.sh")
+    return Path(folder)
