@@ -154,7 +154,7 @@ def optional_exports() -> list:
     """The exports the extension looks up at run time (src/ext/exports.c),
     less the portable engine's own, which no DismApi.dll has."""
     table = (REPO / "src" / "ext" / "exports.c").read_text()
-    return [name for name in re.findall(r'\[X_\w+\] = \{"(\w+)"', table)
+    return [name for name in re.findall(r"EXPORT\(X_\w+,\s*(\w+),", table)
             if not name.startswith("_DismPortable")]
 
 
