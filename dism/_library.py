@@ -219,4 +219,18 @@ def dism_library() -> DismLibrary:
         source = _source or DismSource.SYSTEM
     if path is None:  # load_library either chose a DLL or raised
         raise AssertionError("no DismApi.dll chosen after a successful load")
-    return DismLibrary(path, _dism.file_version(path), source)
+    return DismLibrary(path, _file_version(path), source)
+
+
+def _file_version(path: str) -> Tuple[int, int, int, int]:
+    """The DLL's file version; every DismApi.dll has a version resource, so
+    a DLL without one is a DismLibraryError like any other unfit DLL."""
+    if sys.platform != "win32":  # callers check; this tells the type checker
+        raise AssertionError("DLL versions exist on Windows only")
+    try:
+        return _dism.file_version(path)
+    except OSError as error:
+        raise DismLibraryError.with_code(
+            _win32_hresult(error),
+            f"cannot read the file version of '{path}' ({error.strerror or error}): "
+            "every DismApi.dll has one") from None

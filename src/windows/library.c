@@ -6,7 +6,8 @@
  * the DLL (dism/_library.py: the in-box System32 copy, the newest ADK's, or
  * a folder the user names) and hands its full path to load_library().  The
  * delay-load hook below then gives every DISM call that module, so the
- * loader's own search (current directory, PATH) never runs: no DLL planting.
+ * loader's own search (current directory, PATH) never runs: no DLL planting,
+ * not even when no DLL was chosen and System32's cannot be loaded.
  *
  * Like psutil's platform files, these functions return plain values (Win32
  * codes); the extension's src/ext/dll_choice.c raises OSError from them and
@@ -44,11 +45,25 @@ static HMODULE load_system_copy(void)
     return LoadLibraryExW(L"DismApi.dll", NULL, LOAD_LIBRARY_SEARCH_SYSTEM32);
 }
 
+/* "X:\\..." or "\\\\server\\..." (either slash): a path no search order or
+ * current folder can change. */
+static int is_absolute(const wchar_t *path)
+{
+    int slash0 = path[0] == L'\\' || path[0] == L'/';
+    int slash1 = path[0] && (path[1] == L'\\' || path[1] == L'/');
+    int drive = ((path[0] >= L'A' && path[0] <= L'Z') || (path[0] >= L'a' && path[0] <= L'z')) &&
+                path[1] == L':' && (path[2] == L'\\' || path[2] == L'/');
+    return drive || (slash0 && slash1);
+}
+
 static HMODULE load_by_path(const wchar_t *path)
 {
-    /* The altered search path makes the DLL's own dependencies (dismcore.dll
-     * and the providers of an ADK copy) resolve from its folder first. */
-    return LoadLibraryExW(path, NULL, LOAD_WITH_ALTERED_SEARCH_PATH);
+    /* The DLL's own dependencies (dismcore.dll and the providers of an ADK
+     * copy) come from its folder, then the application's folder and System32,
+     * never the current folder or PATH, where a planted one could sit
+     * (LOAD_WITH_ALTERED_SEARCH_PATH would search both). */
+    return LoadLibraryExW(path, NULL,
+                          LOAD_LIBRARY_SEARCH_DLL_LOAD_DIR | LOAD_LIBRARY_SEARCH_DEFAULT_DIRS);
 }
 
 const char *library_first_missing_export(HMODULE dll)
@@ -95,11 +110,40 @@ static HMODULE chosen_or_system_copy(void)
     return dll;
 }
 
+/* A reference to `dll` for the delay-load helper to own: it FreeLibrarys
+ * the handle the hook returns when another thread bound the DLL first (MSVC's
+ * delayhlp.cpp and mingw-w64's helper alike), which must never drop the
+ * reference the chosen DLL lives on. */
+static HMODULE reference_for_helper(HMODULE dll)
+{
+    HMODULE again = NULL;
+    if (!GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS, (LPCWSTR)dll, &again))
+        return NULL;
+    return again;
+}
+
+/* What the helper itself raises when a DLL cannot be loaded. */
+static void fail_delay_load(PDelayLoadInfo info)
+{
+    info->dwLastError = ERROR_MOD_NOT_FOUND;
+    ULONG_PTR argument = (ULONG_PTR)info;
+    RaiseException(VcppException(ERROR_SEVERITY_ERROR, ERROR_MOD_NOT_FOUND), 0, 1, &argument);
+}
+
 static FARPROC WINAPI delay_load_hook(unsigned notification, PDelayLoadInfo info)
 {
-    if (notification == dliNotePreLoadLibrary && _stricmp(info->szDll, "DismApi.dll") == 0)
-        return (FARPROC)chosen_or_system_copy();
-    return NULL; /* everything else as the delay-load helper does it by default */
+    if (notification != dliNotePreLoadLibrary || _stricmp(info->szDll, "DismApi.dll") != 0)
+        return NULL; /* everything else as the delay-load helper does it by default */
+    HMODULE dll = chosen_or_system_copy();
+    HMODULE owned = dll ? reference_for_helper(dll) : NULL;
+    /* Returning NULL would let the helper LoadLibrary("DismApi.dll") through
+     * the normal search order (current folder, PATH): a planted copy.  The
+     * import fails instead, as the helper fails a DLL it cannot load.  The
+     * Python layer loads the DLL before any call, so it reports this as a
+     * DismLibraryError; only a direct call of the extension gets here. */
+    if (!owned)
+        fail_delay_load(info);
+    return (FARPROC)owned;
 }
 
 /* MSVC's delayimp.h declares the hook const (read-only hooks); mingw-w64's
@@ -118,6 +162,9 @@ FARPROC dism_library_symbol(const char *name)
 
 DWORD library_load(const wchar_t *path, HMODULE *dll)
 {
+    *dll = NULL;
+    if (path && !is_absolute(path))
+        return ERROR_BAD_PATHNAME; /* a relative path is resolved by a search order */
     *dll = path ? load_by_path(path) : load_system_copy();
     return *dll ? ERROR_SUCCESS : GetLastError();
 }

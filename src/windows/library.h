@@ -13,8 +13,10 @@
 
 #include <windows.h>
 
-/* Loads DismApi.dll from `path` (a full path), or the in-box System32 copy
- * for NULL.  ERROR_SUCCESS with *dll set, or the loader's error. */
+/* Loads DismApi.dll from `path` (an absolute path; its dependencies from its
+ * folder, the application's and System32 only), or the in-box System32 copy
+ * for NULL.  ERROR_SUCCESS with *dll set, ERROR_BAD_PATHNAME for a relative
+ * path, or the loader's error. */
 DWORD library_load(const wchar_t *path, HMODULE *dll);
 
 /* The first export every DismApi.dll since Windows 8 has that `dll` lacks,
