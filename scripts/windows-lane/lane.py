@@ -256,6 +256,14 @@ def wine_prefix(standins: Path) -> Path:
     system32 = prefix / "drive_c" / "windows" / "system32"
     if not system32.is_dir():
         run(["wine", "wineboot", "--init"], env=wine_environment(), stdin=subprocess.DEVNULL)
+    quiet = prefix / ".no-crash-dialog"
+    if not quiet.is_file():
+        # A test that makes a process crash on purpose (the delay-load
+        # failure) must not leave Wine's crash dialog and its desktop behind.
+        run(["wine", "reg", "add", r"HKCU\Software\Wine\WineDbg", "/v", "ShowCrashDialog",
+             "/t", "REG_DWORD", "/d", "0", "/f"], env=wine_environment(),
+            stdin=subprocess.DEVNULL)
+        quiet.touch()
     shutil.copy(standins / "system32" / "DismApi.dll", system32 / "DismApi.dll")
     return prefix
 

@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import List, Optional
 
@@ -112,8 +113,17 @@ def run_probe(steps: List[list], *, cwd: Optional[Path] = None,
     env = {k: v for k, v in os.environ.items() if k.upper() != "DISMAPI_DISM_DIR"}
     if path_front is not None:
         env["PATH"] = str(path_front) + os.pathsep + env.get("PATH", "")
-    return subprocess.run([sys.executable, "-c", PROBE, json.dumps(steps)], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
+    # Output through files, not pipes: a crashing probe may hand its handles
+    # to a process Wine starts for the crash (its desktop), and a pipe would
+    # then never reach end-of-file.
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        code = subprocess.run([sys.executable, "-c", PROBE, json.dumps(steps)], cwd=cwd,
+                              env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                              timeout=300).returncode
+        out.seek(0)
+        err.seek(0)
+        return subprocess.CompletedProcess(
+            [], code, out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace"))
 
 
 def probe(steps: List[list], **kwargs) -> dict:
