@@ -20,11 +20,6 @@ case "${1:-}" in
     *) echo "usage: $0 [--test]" >&2; exit 2 ;;
 esac
 
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-    SUDO="sudo"
-fi
-
 # libwim-dev: the engine links wimlib; wimtools: wimlib-imagex for fixtures
 # and benchmarks; fuse3: mounting; libhivex-dev: offline registry hives.
 packages=(gcc python3-dev python3-venv libwim-dev wimtools fuse3 libhivex-dev util-linux)
@@ -41,17 +36,7 @@ if $for_tests; then
     packages+=(clang lld llvm)
 fi
 
-missing=()
-for p in "${packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-    # Through env, so that sudo's environment reset keeps the settings; no
-    # questions, and no debconf notes (such as apt-utils being absent).
-    apt=($SUDO env DEBIAN_FRONTEND=noninteractive DEBCONF_NOWARNINGS=yes apt-get -qq)
-    "${apt[@]}" update
-    "${apt[@]}" install -y "${missing[@]}" >/dev/null
-fi
+bash scripts/apt-install.sh "${packages[@]}"
 
 PYTHON="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
