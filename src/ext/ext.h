@@ -281,6 +281,17 @@ typedef PyObject *(*result_converter)(const query_result *out);
         return (expr);                                                                         \
     }
 
+/* Defines dism_<name>(module, session), the binding of an optional export
+ * that takes the session alone: `expr` as in QUERY_CALL, the result of
+ * `record` (or NULL) converted by `convert`. */
+#define SESSION_EXPORT_QUERY(name, export, record, expr, convert)                              \
+    QUERY_CALL(name, void, expr)                                                               \
+    static PyObject *dism_##name(PyObject *module, PyObject *session)                          \
+    {                                                                                          \
+        query_result out = {record};                                                           \
+        return export_query(module, session, export, call_##name, NULL, &out, convert);        \
+    }
+
 /* A short call without a session (session.c): call without the GIL, raise
  * DISM's error or convert the result, free DISM's memory. */
 PyObject *module_query(PyObject *module, query_fn call, const void *args, query_result *out,

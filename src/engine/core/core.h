@@ -6,7 +6,9 @@
  *
  * The core is the leaf of the engine: it includes nothing from the other
  * folders, and they all build on it.  The public surface is
- * src/include/dismapi.h; nothing here is visible to a DISM caller.  The engine's layers, from the top:
+ * src/include/dismapi.h; nothing here is visible to a DISM caller.
+ *
+ * The engine's layers, from the top:
  *   session.c    DismOpenSession / DismCloseSession (uses wim/ and core/)
  *   servicing/   the servicing calls: packages, features, drivers, ... (servicing.h)
  *   offline/     read-only access to an offline image: hives, manifests (offline.h)
@@ -105,6 +107,12 @@ HRESULT path_arg(const wchar_t *w, const char *what, char **out);
  * DISM structure without a misaligned pointer. */
 SYSTEMTIME systemtime_from_filetime(uint64_t filetime);
 bool has_suffix_ci(const char *s, const char *suffix);
+/* free()s each of `count` strings; FREE_STRINGS(a, b, ...) counts them
+ * itself, so the fields of a record are freed in one line. */
+void free_string_array(char *const *strings, size_t count);
+#define FREE_STRINGS(...)                                                                      \
+    free_string_array((char *const[]){__VA_ARGS__},                                            \
+                      sizeof((char *const[]){__VA_ARGS__}) / sizeof(char *))
 
 /* ---- results.c ---- */
 typedef struct result_pool result_pool;

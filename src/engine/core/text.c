@@ -139,3 +139,9 @@ bool has_suffix_ci(const char *s, const char *suffix)
     size_t n = strlen(s), k = strlen(suffix);
     return n >= k && strcasecmp(s + n - k, suffix) == 0;
 }
+
+void free_string_array(char *const *strings, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        free(strings[i]);
+}

@@ -331,20 +331,14 @@ void mum_free(mum_info *m)
         free(*fields[i]);
     for (size_t i = 0; i < m->update_count; i++) {
         mum_update *u = &m->updates[i];
-        free(u->name);
-        free(u->display_name);
-        free(u->description);
-        free(u->restart);
+        FREE_STRINGS(u->name, u->display_name, u->description, u->restart);
         for (size_t k = 0; k < u->parent_count; k++)
             free(u->parents[k]);
         free(u->parents);
     }
     free(m->updates);
-    for (size_t i = 0; i < m->property_count; i++) {
-        free(m->properties[i].name);
-        free(m->properties[i].value);
-        free(m->properties[i].path);
-    }
+    for (size_t i = 0; i < m->property_count; i++)
+        FREE_STRINGS(m->properties[i].name, m->properties[i].value, m->properties[i].path);
     free(m->properties);
     memset(m, 0, sizeof *m);
 }

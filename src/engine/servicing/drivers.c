@@ -49,12 +49,7 @@ static void store_free(driver_store *s)
 {
     for (size_t i = 0; i < s->count; i++) {
         store_entry *e = &s->items[i];
-        free(e->folder);
-        free(e->published);
-        free(e->inf_name);
-        free(e->provider);
-        free(e->catalog);
-        free(e->signer);
+        FREE_STRINGS(e->folder, e->published, e->inf_name, e->provider, e->catalog, e->signer);
     }
     free(s->items);
     for (size_t i = 0; i < s->boot_count; i++)

@@ -67,11 +67,9 @@ HRESULT cbs_load(offline_image *img, cbs_table *out)
 
 void cbs_free(cbs_table *t)
 {
-    for (size_t i = 0; i < t->count; i++) {
-        free(t->items[i].identity);
-        free(t->items[i].install_client);
-        free(t->items[i].install_name);
-    }
+    for (size_t i = 0; i < t->count; i++)
+        FREE_STRINGS(t->items[i].identity, t->items[i].install_client,
+                     t->items[i].install_name);
     free(t->items);
     memset(t, 0, sizeof *t);
 }

@@ -13,31 +13,18 @@ typedef HRESULT(WINAPI *GetProductKeyInfo_fn)(DismSession, PCWSTR, DismString **
 typedef HRESULT(WINAPI *GetRegistryMountPoint_fn)(DismSession, DismRegistryHive, DismString **);
 typedef HRESULT(WINAPI *GetSessionImageInfo_fn)(DismSession, DismImageInfo **);
 
-QUERY_CALL(get_current_edition, void,
-           ((GetCurrentEdition_fn)out->export_fn)(h, (DismString **)&out->items))
-
 PyDoc_STRVAR(get_current_edition_doc,
 "get_current_edition(session)\n--\n\n_DismGetCurrentEdition.");
-
-static PyObject *dism_get_current_edition(PyObject *module, PyObject *session)
-{
-    query_result out = {0};
-    return export_query(module, session, X_GetCurrentEdition, call_get_current_edition, NULL,
-                        &out, as_string);
-}
-
-QUERY_CALL(get_target_editions, void,
-           ((GetTargetEditions_fn)out->export_fn)(h, (DismString **)&out->items, &out->count))
+SESSION_EXPORT_QUERY(get_current_edition, X_GetCurrentEdition, NULL,
+                     ((GetCurrentEdition_fn)out->export_fn)(h, (DismString **)&out->items),
+                     as_string)
 
 PyDoc_STRVAR(get_target_editions_doc,
 "get_target_editions(session)\n--\n\n_DismGetTargetEditions.");
-
-static PyObject *dism_get_target_editions(PyObject *module, PyObject *session)
-{
-    query_result out = {0};
-    return export_query(module, session, X_GetTargetEditions, call_get_target_editions, NULL,
-                        &out, as_strings);
-}
+SESSION_EXPORT_QUERY(get_target_editions, X_GetTargetEditions, NULL,
+                     ((GetTargetEditions_fn)out->export_fn)(h, (DismString **)&out->items,
+                                                            &out->count),
+                     as_strings)
 
 typedef struct {
     DismSession handle;
@@ -126,20 +113,13 @@ static PyObject *dism_get_registry_mount_point(PyObject *module, PyObject *args)
                         &hive, &out, as_string);
 }
 
-QUERY_CALL(get_session_image_info, void,
-           ((GetSessionImageInfo_fn)out->export_fn)(h, (DismImageInfo **)&out->items))
-
 PyDoc_STRVAR(get_session_image_info_doc,
 "get_session_image_info(session)\n--\n\n"
 "_DismPortableGetSessionImageInfo: product, edition, version (UBR in sp_build) of the\n"
 "image the session is open on.  Portable engine only.");
-
-static PyObject *dism_get_session_image_info(PyObject *module, PyObject *session)
-{
-    query_result out = {&REC_IMAGE_INFO};
-    return export_query(module, session, X_PortableGetSessionImageInfo,
-                        call_get_session_image_info, NULL, &out, as_record);
-}
+SESSION_EXPORT_QUERY(get_session_image_info, X_PortableGetSessionImageInfo, &REC_IMAGE_INFO,
+                     ((GetSessionImageInfo_fn)out->export_fn)(h, (DismImageInfo **)&out->items),
+                     as_record)
 
 PyMethodDef edition_methods[] = {
     ONE_METHOD(get_current_edition),

@@ -26,6 +26,7 @@ typedef struct result_header {
 
 static CRITICAL_SECTION state_lock; /* results, sessions, the call log */
 static result_header *outstanding;
+static UINT outstanding_count; /* the length of that list */
 
 static void *zeroed(size_t size)
 {
@@ -40,6 +41,7 @@ void *result_new(size_t size)
     EnterCriticalSection(&state_lock);
     r->next = outstanding;
     outstanding = r;
+    outstanding_count++;
     LeaveCriticalSection(&state_lock);
     return r + 1;
 }
@@ -68,9 +70,14 @@ PCWSTR result_text(void *result, PCWSTR text)
 
 DismString *string_result(PCWSTR text)
 {
-    DismString *s = result_new(sizeof *s);
-    if (s)
-        s->Value = result_text(s, text);
+    return strings_result(&text, 1);
+}
+
+DismString *strings_result(const PCWSTR *texts, UINT count)
+{
+    DismString *s = result_new(count * sizeof *s);
+    for (UINT i = 0; s && i < count; i++)
+        s[i].Value = result_text(s, texts[i]);
     return s;
 }
 
@@ -82,8 +89,10 @@ static result_header *take_result(void *payload)
     while (*link && *link + 1 != payload)
         link = &(*link)->next;
     result_header *found = *link;
-    if (found)
+    if (found) {
         *link = found->next;
+        outstanding_count--;
+    }
     LeaveCriticalSection(&state_lock);
     return found;
 }
@@ -106,10 +115,8 @@ HRESULT WINAPI DismDelete(VOID *DismStructure)
 /* How many results were handed out and not yet given back to DismDelete. */
 UINT WINAPI StandinOutstanding(void)
 {
-    UINT n = 0;
     EnterCriticalSection(&state_lock);
-    for (result_header *r = outstanding; r; r = r->next)
-        n++;
+    UINT n = outstanding_count;
     LeaveCriticalSection(&state_lock);
     return n;
 }

@@ -62,71 +62,84 @@ static DismCustomProperty *custom_properties(void *result, UINT *count)
     return c;
 }
 
-static DismFeature *package_features(void *result, UINT *count)
+/* A feature list from rows of (name, state): a result of its own when
+ * `owner` is NULL, else an array inside the result `owner`. */
+typedef struct {
+    PCWSTR name;
+    DismPackageFeatureState state;
+} feature_row;
+
+static DismFeature *feature_list(void *owner, const feature_row *rows, UINT n)
 {
-    DismFeature *f = result_array(result, 2 * sizeof *f);
+    DismFeature *f = owner ? result_array(owner, n * sizeof *f) : result_new(n * sizeof *f);
     if (!f)
         return NULL;
-    f[0].FeatureName = result_text(result, L"NetFx3");
-    f[0].State = DismStateInstalled;
-    f[1].FeatureName = result_text(result, L"Feature-" FACE);
-    f[1].State = DismStatePartiallyInstalled;
-    *count = 2;
+    for (UINT i = 0; i < n; i++) {
+        f[i].FeatureName = result_text(owner ? owner : f, rows[i].name);
+        f[i].State = rows[i].state;
+    }
     return f;
 }
 
-/* DismPackageInfo and DismPackageInfoEx share their first fields. */
-#define FILL_PACKAGE_INFO(r, identifier)                                                       \
-    do {                                                                                       \
-        (r)->PackageName = result_text((r), (identifier));                                     \
-        (r)->PackageState = DismStateInstallPending;                                           \
-        (r)->ReleaseType = DismReleaseTypeUpdate;                                              \
-        (r)->InstallTime = when(2023, 6, 15, 12, 0, 0, 1);                                     \
-        (r)->Applicable = TRUE;                                                                \
-        (r)->Copyright = result_text((r), L"\u00A9 Microsoft Corporation");                    \
-        (r)->Company = result_text((r), L"Microsoft Corporation");                             \
-        (r)->CreationTime = when(2023, 5, 1, 1, 2, 3, 4);                                      \
-        (r)->DisplayName = result_text((r), L"Display " CLEF);                                 \
-        (r)->Description = result_text((r), L"A package " FACE);                               \
-        (r)->InstallClient = result_text((r), L"DISM Package Manager Provider");               \
-        (r)->InstallPackageName = result_text((r), L"update.mum");                             \
-        (r)->LastUpdateTime = when(2024, 12, 31, 23, 59, 59, 998);                             \
-        (r)->ProductName = result_text((r), L"Microsoft-Windows-Product");                     \
-        (r)->ProductVersion = result_text((r), L"10.0.22621.3007");                            \
-        (r)->RestartRequired = DismRestartRequired;                                            \
-        (r)->FullyOffline = DismFullyOfflineInstallableUndetermined;                           \
-        (r)->SupportInformation = result_text((r), L"https://support.example/kb");             \
-        (r)->CustomProperty = custom_properties((r), &(r)->CustomPropertyCount);               \
-        (r)->Feature = package_features((r), &(r)->FeatureCount);                              \
-    } while (0)
+static DismFeature *package_features(void *result, UINT *count)
+{
+    static const feature_row rows[] = {
+        {L"NetFx3", DismStateInstalled},
+        {L"Feature-" FACE, DismStatePartiallyInstalled},
+    };
+    *count = 2;
+    return feature_list(result, rows, 2);
+}
+
+/* DismPackageInfo is the first part of DismPackageInfoEx (same fields, same
+ * layout): both calls answer with an Ex structure, and DismGetPackageInfo's
+ * caller reads only that first part. */
+static HRESULT package_info(PCWSTR call, DismSession Session, PCWSTR Identifier,
+                            DismPackageIdentifier PackageIdentifier, DismPackageInfoEx **out)
+{
+    ENTER(call, Session, L"%u|%ls|%d", Session, shown(Identifier), (int)PackageIdentifier);
+    DismPackageInfoEx *r = result_new(sizeof *r);
+    if (!r)
+        return E_OUTOFMEMORY;
+    r->PackageName = result_text(r, Identifier);
+    r->PackageState = DismStateInstallPending;
+    r->ReleaseType = DismReleaseTypeUpdate;
+    r->InstallTime = when(2023, 6, 15, 12, 0, 0, 1);
+    r->Applicable = TRUE;
+    r->Copyright = result_text(r, L"\u00A9 Microsoft Corporation");
+    r->Company = result_text(r, L"Microsoft Corporation");
+    r->CreationTime = when(2023, 5, 1, 1, 2, 3, 4);
+    r->DisplayName = result_text(r, L"Display " CLEF);
+    r->Description = result_text(r, L"A package " FACE);
+    r->InstallClient = result_text(r, L"DISM Package Manager Provider");
+    r->InstallPackageName = result_text(r, L"update.mum");
+    r->LastUpdateTime = when(2024, 12, 31, 23, 59, 59, 998);
+    r->ProductName = result_text(r, L"Microsoft-Windows-Product");
+    r->ProductVersion = result_text(r, L"10.0.22621.3007");
+    r->RestartRequired = DismRestartRequired;
+    r->FullyOffline = DismFullyOfflineInstallableUndetermined;
+    r->SupportInformation = result_text(r, L"https://support.example/kb");
+    r->CustomProperty = custom_properties(r, &r->CustomPropertyCount);
+    r->Feature = package_features(r, &r->FeatureCount);
+    r->CapabilityId = result_text(r, L"Capability." FACE L"~~~~0.0.1.0");
+    *out = r;
+    return S_OK;
+}
 
 HRESULT WINAPI DismGetPackageInfo(DismSession Session, PCWSTR Identifier,
                                   DismPackageIdentifier PackageIdentifier,
                                   DismPackageInfo **PackageInfo)
 {
-    ENTER(L"DismGetPackageInfo", Session, L"%u|%ls|%d", Session, shown(Identifier),
-          (int)PackageIdentifier);
-    DismPackageInfo *info = result_new(sizeof *info);
-    if (!info)
-        return E_OUTOFMEMORY;
-    FILL_PACKAGE_INFO(info, Identifier);
-    *PackageInfo = info;
-    return S_OK;
+    return package_info(L"DismGetPackageInfo", Session, Identifier, PackageIdentifier,
+                        (DismPackageInfoEx **)PackageInfo);
 }
 
 HRESULT WINAPI DismGetPackageInfoEx(DismSession Session, PCWSTR Identifier,
                                     DismPackageIdentifier PackageIdentifier,
                                     DismPackageInfoEx **PackageInfoEx)
 {
-    ENTER(L"DismGetPackageInfoEx", Session, L"%u|%ls|%d", Session, shown(Identifier),
-          (int)PackageIdentifier);
-    DismPackageInfoEx *info = result_new(sizeof *info);
-    if (!info)
-        return E_OUTOFMEMORY;
-    FILL_PACKAGE_INFO(info, Identifier);
-    info->CapabilityId = result_text(info, L"Capability." FACE L"~~~~0.0.1.0");
-    *PackageInfoEx = info;
-    return S_OK;
+    return package_info(L"DismGetPackageInfoEx", Session, Identifier, PackageIdentifier,
+                        PackageInfoEx);
 }
 
 HRESULT WINAPI DismAddPackage(DismSession Session, PCWSTR PackagePath, BOOL IgnoreCheck,
@@ -155,15 +168,14 @@ HRESULT WINAPI DismGetFeatures(DismSession Session, PCWSTR Identifier,
 {
     ENTER(L"DismGetFeatures", Session, L"%u|%ls|%d", Session, shown(Identifier),
           (int)PackageIdentifier);
-    DismFeature *f = result_new(3 * sizeof *f);
+    static const feature_row rows[] = {
+        {L"NetFx3", DismStateStaged},
+        {L"Microsoft-Hyper-V-" CLEF, DismStateInstalled},
+        {L"TelnetClient", DismStateRemoved},
+    };
+    DismFeature *f = feature_list(NULL, rows, 3);
     if (!f)
         return E_OUTOFMEMORY;
-    f[0].FeatureName = result_text(f, L"NetFx3");
-    f[0].State = DismStateStaged;
-    f[1].FeatureName = result_text(f, L"Microsoft-Hyper-V-" CLEF);
-    f[1].State = DismStateInstalled;
-    f[2].FeatureName = result_text(f, L"TelnetClient");
-    f[2].State = DismStateRemoved;
     *Feature = f;
     *Count = 3;
     return S_OK;
@@ -194,11 +206,10 @@ HRESULT WINAPI DismGetFeatureParent(DismSession Session, PCWSTR FeatureName, PCW
 {
     ENTER(L"DismGetFeatureParent", Session, L"%u|%ls|%ls|%d", Session, shown(FeatureName),
           shown(Identifier), (int)PackageIdentifier);
-    DismFeature *f = result_new(sizeof *f);
+    static const feature_row rows[] = {{L"Parent-" FACE, DismStateUninstallPending}};
+    DismFeature *f = feature_list(NULL, rows, 1);
     if (!f)
         return E_OUTOFMEMORY;
-    f[0].FeatureName = result_text(f, L"Parent-" FACE);
-    f[0].State = DismStateUninstallPending;
     *Feature = f;
     *Count = 1;
     return S_OK;
@@ -450,12 +461,10 @@ HRESULT WINAPI _DismGetCurrentEdition(DismSession Session, DismString **EditionI
 HRESULT WINAPI _DismGetTargetEditions(DismSession Session, DismString **EditionIds, UINT *Count)
 {
     ENTER(L"_DismGetTargetEditions", Session, L"%u", Session);
-    DismString *s = result_new(3 * sizeof *s);
+    static const PCWSTR editions[] = {L"Enterprise", L"Education" CLEF, NULL};
+    DismString *s = strings_result(editions, 3);
     if (!s)
         return E_OUTOFMEMORY;
-    s[0].Value = result_text(s, L"Enterprise");
-    s[1].Value = result_text(s, L"Education" CLEF);
-    s[2].Value = NULL;
     *EditionIds = s;
     *Count = 3;
     return S_OK;

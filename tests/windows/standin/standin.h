@@ -42,6 +42,8 @@ PCWSTR result_text(void *result, PCWSTR text);
 void *result_array(void *result, size_t size);
 /* The DismString * of one text, a result of its own. */
 DismString *string_result(PCWSTR text);
+/* An array of DismString (a NULL text stays a NULL Value). */
+DismString *strings_result(const PCWSTR *texts, UINT count);
 
 /* Every export starts with this: records the call for StandinLastCall
  * ("Name|arg|arg...", %s for texts, NULL shown as "<null>") and returns the
