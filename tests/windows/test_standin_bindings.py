@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import ctypes
+import signal
 import threading
 from pathlib import Path
 
@@ -460,6 +461,23 @@ def test_a_cancel_token_reaches_the_dll_through_the_cancel_event(standin, sessio
                              progress, token)
     assert caught.value.hresult == HR_CANCELLED and caught.value.completed is False
     assert 3 <= max(seen) < 400  # stopped by the DLL, well before its 400 steps
+
+
+def test_ctrl_c_during_a_long_call_cancels_it_in_the_dll(standin, session):
+    # CPython's console control handler trips SIGINT; raise_signal from
+    # another thread takes that same path (Wine gives a process whose output
+    # is a pipe no console, so GenerateConsoleCtrlEvent cannot be sent here).
+    seen = []
+    timer = threading.Timer(0.3, signal.raise_signal, (signal.SIGINT,))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt) as caught:
+            _dism.remove_capability(session, "slow capability",
+                                    lambda current, total: seen.append(current))
+    finally:
+        timer.cancel()
+    assert caught.value.completed is False
+    assert seen and max(seen) < 400  # the CancelEvent stopped the DLL before its 400 steps
 
 
 def test_the_callbacks_exception_wins_and_cancels(standin, session):
