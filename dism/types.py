@@ -17,7 +17,7 @@ import datetime as _dt
 import enum
 from dataclasses import dataclass, field, fields
 from functools import partial
-from typing import Any, Callable, Optional, Sequence, Tuple, Type, TypeVar, Union
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Type, TypeVar, Union
 
 __all__ = [
     "AppxPackage", "Architecture", "Capability", "CapabilityInfo", "CustomProperty", "Driver",
@@ -241,11 +241,21 @@ class _Record:
         """The record from the extension's tuple.  A tuple shorter than the
         dataclass leaves the last fields at their defaults (DismPackageInfo
         has no CapabilityId; DismPackageInfoEx has)."""
-        values = {}
-        for spec, value in zip(fields(cls), raw):  # type: ignore[arg-type]
-            convert = spec.metadata.get("convert")
-            values[spec.name] = convert(value) if convert is not None else value
-        return cls(**values)
+        plan = _PLANS.get(cls) or _plan_of(cls)
+        return cls(**{name: value if convert is None else convert(value)
+                      for (name, convert), value in zip(plan, raw)})
+
+
+# Each record's (field name, converter) pairs, in the extension's order:
+# worked out once per class, not once per record (a driver list is hundreds).
+_PLANS: Dict[type, Tuple[Tuple[str, Optional[Callable[[Any], Any]]], ...]] = {}
+
+
+def _plan_of(cls: type) -> Tuple[Tuple[str, Optional[Callable[[Any], Any]]], ...]:
+    plan = tuple((spec.name, spec.metadata.get("convert"))
+                 for spec in fields(cls))
+    _PLANS[cls] = plan
+    return plan
 
 
 def _enum(cls: Type[E]) -> Callable[[int], Union[E, int]]:
