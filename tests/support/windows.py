@@ -81,3 +81,28 @@ def system32_dismapi_is_standin() -> bool:
         return STANDIN_MARK in system32_dismapi_path().read_bytes()
     except OSError:
         return False
+
+
+# CreateProcess flag: the child gets a console of its own, so that the
+# CTRL_C_EVENT it sends to process group 0 (every process on its console)
+# reaches it alone, as a Ctrl+C typed into a console window does.
+CREATE_NEW_CONSOLE = 0x00000010
+
+
+def run_in_own_console(script: str, work: Path, *args: str, timeout: float = 300) -> dict:
+    """Runs `script` in a child Python with a console of its own, with the
+    arguments (result file, *args), and returns the JSON object the script
+    wrote to that result file."""
+    import json
+    import subprocess
+    import sys
+
+    result_file = work / "result.json"
+    code = subprocess.run([sys.executable, "-c", script, str(result_file), *args], cwd=work,
+                          stdin=subprocess.DEVNULL, creationflags=CREATE_NEW_CONSOLE,
+                          timeout=timeout).returncode
+    assert result_file.is_file(), f"the child wrote no result (exit code {code})"
+    result = json.loads(result_file.read_text(encoding="utf-8"))
+    assert "crash" not in result, result["crash"]
+    assert code == 0, (code, result)
+    return result

@@ -25,6 +25,7 @@ from typing import Callable, Dict, List, Optional, Set, Tuple
 import pytest
 
 import dism
+from support.windows import run_in_own_console
 
 State = dism.PackageFeatureState
 
@@ -333,6 +334,49 @@ def test_an_exception_in_the_progress_callback_comes_out_of_mount(wim, mount_dir
         assert finished == any("completed successfully" in note for note in notes), (info, notes)
     finally:
         if info is not None:
+            discard_and_clean(mount_dir)
+
+
+CONSOLE_CTRL_C_MOUNT = r'''
+import ctypes, json, sys, traceback
+result = {}
+try:
+    import dism
+    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+
+    def progress(current, total):
+        if "sent" not in result:
+            # What a Ctrl+C typed into this console sends: CTRL_C_EVENT to
+            # process group 0, every process on the console (only this one).
+            result["sent"] = bool(kernel32.GenerateConsoleCtrlEvent(0, 0))
+
+    try:
+        dism.mount(sys.argv[2], sys.argv[3], index=1, read_only=True, progress=progress)
+        result["raised"] = None
+    except KeyboardInterrupt as error:
+        result.update(raised="KeyboardInterrupt", completed=getattr(error, "completed", None))
+except BaseException:
+    result["crash"] = traceback.format_exc()
+with open(sys.argv[1], "w", encoding="utf-8") as out:
+    json.dump(result, out)
+'''
+
+
+def test_a_console_ctrl_c_during_a_mount_cancels_it_or_says_it_finished(wim, mount_dir, tmp_path):
+    # A real console control event, in a child with a console of its own.
+    work = tmp_path / "console"
+    work.mkdir()
+    try:
+        result = run_in_own_console(CONSOLE_CTRL_C_MOUNT, work, str(wim), str(mount_dir))
+        assert result["sent"] is True, result
+        assert result["raised"] == "KeyboardInterrupt", result
+        # DISM may be past the point where a mount can be cancelled; then the
+        # mount stands and .completed says so.
+        info = mount_info(mount_dir)
+        finished = info is not None and info.status is dism.MountStatus.OK
+        assert result["completed"] is finished, (result, info)
+    finally:
+        if mount_info(mount_dir) is not None:
             discard_and_clean(mount_dir)
 
 

@@ -21,7 +21,7 @@ import pytest
 
 from dism import _dism
 from dism.progress import CancelToken
-from support.windows import system32_dismapi_path
+from support.windows import run_in_own_console, system32_dismapi_path
 
 FACE = "\U0001F600"
 CLEF = "\U0001D11E"
@@ -463,10 +463,54 @@ def test_a_cancel_token_reaches_the_dll_through_the_cancel_event(standin, sessio
     assert 3 <= max(seen) < 400  # stopped by the DLL, well before its 400 steps
 
 
+CONSOLE_CTRL_C_PROBE = r'''
+import ctypes, json, sys, traceback
+result = {}
+try:
+    from dism import _dism
+    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+    seen = []
+
+    def progress(current, total):
+        seen.append(current)
+        if current == 5:
+            # What a Ctrl+C typed into this console sends: CTRL_C_EVENT to
+            # process group 0, every process on the console (only this one).
+            result["sent"] = bool(kernel32.GenerateConsoleCtrlEvent(0, 0))
+
+    _dism.initialize(2, None, None)
+    session = _dism.open_session("C:\\image", "Windows", "C:")
+    try:
+        _dism.remove_capability(session, "slow capability", progress)
+        result["raised"] = None
+    except KeyboardInterrupt as error:
+        result.update(raised="KeyboardInterrupt", completed=getattr(error, "completed", None))
+    finally:
+        session.close()
+        _dism.shutdown()
+    result["steps"] = max(seen, default=0)
+    standin = ctypes.WinDLL(_dism.library_path())
+    result["outstanding"] = standin.StandinOutstanding()
+except BaseException:
+    result["crash"] = traceback.format_exc()
+with open(sys.argv[1], "w", encoding="utf-8") as out:
+    json.dump(result, out)
+'''
+
+
+def test_a_console_ctrl_c_during_a_long_call_cancels_it_in_the_dll(tmp_path):
+    # A real console control event, in a child with a console of its own
+    # (Wine delivers one there; a process whose output is a pipe has none).
+    result = run_in_own_console(CONSOLE_CTRL_C_PROBE, tmp_path)
+    assert result["sent"] is True, result
+    assert result["raised"] == "KeyboardInterrupt" and result["completed"] is False, result
+    assert 5 <= result["steps"] < 400, result  # the CancelEvent stopped the DLL's 400 steps
+    assert result["outstanding"] == 0, result
+
+
 def test_ctrl_c_during_a_long_call_cancels_it_in_the_dll(standin, session):
     # CPython's console control handler trips SIGINT; raise_signal from
-    # another thread takes that same path (Wine gives a process whose output
-    # is a pipe no console, so GenerateConsoleCtrlEvent cannot be sent here).
+    # another thread takes that same path, here in the test's own process.
     seen = []
     timer = threading.Timer(0.3, signal.raise_signal, (signal.SIGINT,))
     timer.start()
