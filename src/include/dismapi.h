@@ -4,9 +4,9 @@
  * One header for both halves of the project:
  *   - on Windows it is compiled on top of <windows.h> and describes the
  *     exports of the system's DismApi.dll;
- *   - everywhere else it maps the Windows type names to fixed-width types
- *     and describes the portable engine in src/engine/, so that a C program
- *     written for DISM (L"..." literals included) compiles unchanged.
+ *   - everywhere else it describes the portable engine in src/engine/, on
+ *     the Windows type names win32.h maps to fixed-width types, so that a C
+ *     program written for DISM (L"..." literals included) compiles unchanged.
  *
  * Layout: every structure is declared inside #pragma pack(push, 1), exactly
  * as Microsoft's header does.  The field order follows the ADK header; the
@@ -15,146 +15,12 @@
 #ifndef DISM_PROJECT_DISMAPI_H
 #define DISM_PROJECT_DISMAPI_H
 
-#include <stddef.h>
-#ifdef _WIN32
-#  include <windows.h>
-#else
-#  include <stdint.h>
-#  include <wchar.h>
-#endif
+#include "win32.h"
 #include "dismapi_layout.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* SAL annotations, as Microsoft's header spells the parameters.  Not every
- * <sal.h> has all of them (mingw-w64's lacks _Maybenull_), so each one is
- * defined away only where it is missing. */
-#ifndef _In_
-#  define _In_
-#endif
-#ifndef _In_opt_
-#  define _In_opt_
-#endif
-#ifndef _Out_
-#  define _Out_
-#endif
-#ifndef _Out_opt_
-#  define _Out_opt_
-#endif
-#ifndef _Outptr_result_buffer_
-#  define _Outptr_result_buffer_(x)
-#endif
-#ifndef _In_reads_opt_
-#  define _In_reads_opt_(x)
-#endif
-#ifndef _Maybenull_
-#  define _Maybenull_
-#endif
-
-/* ------------------------------------------------------------------------
- * Windows base types on POSIX
- * ------------------------------------------------------------------------ */
-#ifndef _WIN32
-typedef int32_t HRESULT;
-typedef uint32_t UINT;
-typedef uint32_t DWORD;
-typedef DWORD *PDWORD;
-typedef int32_t BOOL;
-typedef uint16_t WORD;
-typedef uint64_t UINT64;
-typedef uint64_t ULONGLONG;
-typedef void VOID;
-typedef void *PVOID;
-typedef void *HANDLE;
-typedef wchar_t WCHAR;
-typedef const wchar_t *PCWSTR;
-typedef const wchar_t *LPCWSTR;
-typedef struct _SECURITY_ATTRIBUTES *LPSECURITY_ATTRIBUTES;
-
-typedef struct _SYSTEMTIME {
-    WORD wYear;
-    WORD wMonth;
-    WORD wDayOfWeek;
-    WORD wDay;
-    WORD wHour;
-    WORD wMinute;
-    WORD wSecond;
-    WORD wMilliseconds;
-} SYSTEMTIME, *PSYSTEMTIME;
-
-#  define WINAPI
-#  define CALLBACK
-#  ifndef TRUE
-#    define TRUE 1
-#  endif
-#  ifndef FALSE
-#    define FALSE 0
-#  endif
-
-#  define S_OK ((HRESULT)0L)
-#  define S_FALSE ((HRESULT)1L)
-#  define SUCCEEDED(hr) (((HRESULT)(hr)) >= 0)
-#  define FAILED(hr) (((HRESULT)(hr)) < 0)
-#  define E_NOTIMPL ((HRESULT)0x80004001L)
-#  define E_ABORT ((HRESULT)0x80004004L)
-#  define E_FAIL ((HRESULT)0x80004005L)
-#  define E_OUTOFMEMORY ((HRESULT)0x8007000EL)
-#  define E_INVALIDARG ((HRESULT)0x80070057L)
-#  define E_ACCESSDENIED ((HRESULT)0x80070005L)
-#  define FACILITY_WIN32 7
-#  define HRESULT_FROM_WIN32(x) \
-    ((HRESULT)(x) <= 0 ? ((HRESULT)(x)) \
-                       : ((HRESULT)(((x) & 0x0000FFFF) | (FACILITY_WIN32 << 16) | 0x80000000)))
-
-/* Win32 error codes the engine reports (wrapped with HRESULT_FROM_WIN32). */
-#  define ERROR_FILE_NOT_FOUND 2L
-#  define ERROR_PATH_NOT_FOUND 3L
-#  define ERROR_ACCESS_DENIED 5L
-#  define ERROR_INVALID_HANDLE 6L
-#  define ERROR_NOT_ENOUGH_MEMORY 8L
-#  define ERROR_BAD_FORMAT 11L
-#  define ERROR_WRITE_PROTECT 19L
-#  define ERROR_SHARING_VIOLATION 32L
-#  define ERROR_NOT_SUPPORTED 50L
-#  define ERROR_FILE_EXISTS 80L
-#  define ERROR_INVALID_PARAMETER 87L
-#  define ERROR_DISK_FULL 112L
-#  define ERROR_DIR_NOT_EMPTY 145L
-#  define ERROR_BUSY 170L
-#  define ERROR_ALREADY_EXISTS 183L
-#  define ERROR_ELEVATION_REQUIRED 740L
-#  define ERROR_CANCELLED 1223L
-#  define ERROR_ALREADY_INITIALIZED 1247L
-#  define ERROR_REQUEST_ABORTED 1235L
-#  define ERROR_NOT_FOUND 1168L
-#  define ERROR_FILE_CORRUPT 1392L
-#  define ERROR_SUCCESS_REBOOT_REQUIRED 3010L
-#  define ERROR_SUCCESS_RESTART_REQUIRED 3011L
-#  define ERROR_UNKNOWN_PRODUCT 1605L
-
-#  define PROCESSOR_ARCHITECTURE_INTEL 0
-#  define PROCESSOR_ARCHITECTURE_ARM 5
-#  define PROCESSOR_ARCHITECTURE_IA64 6
-#  define PROCESSOR_ARCHITECTURE_AMD64 9
-#  define PROCESSOR_ARCHITECTURE_NEUTRAL 11
-#  define PROCESSOR_ARCHITECTURE_ARM64 12
-#  define PROCESSOR_ARCHITECTURE_UNKNOWN 0xFFFF
-
-/*
- * A minimal event object, so the CancelEvent parameter has the same shape on
- * every platform and the extension needs no #ifdef around cancellation.  Only what
- * DISM callers use is provided: a manual- or auto-reset event that any thread
- * may set, and that the engine polls at its cancellation points.
- */
-HANDLE WINAPI CreateEventW(LPSECURITY_ATTRIBUTES Attributes, BOOL ManualReset,
-                           BOOL InitialState, LPCWSTR Name);
-BOOL WINAPI SetEvent(HANDLE Event);
-BOOL WINAPI ResetEvent(HANDLE Event);
-BOOL WINAPI CloseHandle(HANDLE Object);
-#  define CreateEvent CreateEventW
-#endif /* !_WIN32 */
 
 /*
  * DISMAPI_PROTOTYPES_ONLY: declare only the functions, on top of another

@@ -112,6 +112,7 @@ def header_copy(tmp_path: Path, header: str, layout: str) -> Path:
     """src/include with dismapi.h and dismapi_layout.h as given."""
     copy = tmp_path / "include"
     copy.mkdir()
+    (copy / "win32.h").write_text((INCLUDE / "win32.h").read_text())
     (copy / "dismapi.h").write_text(header)
     (copy / "dismapi_layout.h").write_text(layout)
     return copy
@@ -261,6 +262,7 @@ def test_a_differing_prototype_would_be_caught(arch, tmp_path):
     (changed / "dismapi.h").write_text(
         header.replace(original, "HRESULT WINAPI DismRemountImage(_In_ UINT MountPath);"))
     shutil.copy(INCLUDE / "dismapi_layout.h", changed)
+    shutil.copy(INCLUDE / "win32.h", changed)
     built = compile_c(arch, prototypes_source(arch, tmp_path, changed), tmp_path / "p.o",
                       flags=mingw_header_flags(arch), includes=())
     assert built.returncode != 0
