@@ -147,6 +147,7 @@ class Session:
         self._image_root = image_root if image_root == ONLINE else os.fspath(image_root)
         self._windows_dir = os.fspath(windows_dir) if windows_dir is not None else None
         self._system_drive = system_drive
+        self._image_file: Optional[Tuple[str, Optional[int], Optional[str]]] = None
         self.reboot_required = False
         # None only until _open() returns: a half-built session reads as closed.
         self._handle: _dism.Session = None  # type: ignore[assignment]
@@ -159,8 +160,54 @@ class Session:
         """A session on the running Windows installation."""
         return cls(ONLINE)
 
+    @classmethod
+    def open_image_file(cls, image_path: PathArg, *, index: Optional[int] = None,
+                        name: Optional[str] = None) -> "Session":
+        """A read-only session straight on one image of a WIM or ESD, without
+        mounting it: no FUSE and no root needed.
+
+        Choose the image by `index` (from 1) or by `name` (exact; "1" is a
+        name here); with neither, a WIM holding one image opens that one.
+        The hives, servicing manifests and INF files the read calls need are
+        copied into a private temporary directory (mode 0700, this user's;
+        in dism.initialize's scratch directory, else $TMPDIR or /tmp), which
+        close() removes; paths the calls return point into it.  Every read
+        works as on a mounted image; writes are refused as on a read-only
+        mount.  A WIM that another process is writing is refused (DismError
+        with HRESULT_FROM_WIN32(ERROR_SHARING_VIOLATION)), never half-read.
+
+        Portable engine only (_DismPortableOpenImageFileSession): on Windows
+        this raises ExportNotAvailableError.
+        """
+        if index is not None and name is not None:
+            raise ValueError("give index= or name=, not both")
+        if index is not None and (isinstance(index, bool) or not isinstance(index, int)):
+            raise TypeError("index must be an int")
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"name must be a str, not {type(name).__name__}")
+        path = _path(image_path)
+        self = cls.__new__(cls)
+        self._image_root = os.path.realpath(path)
+        self._windows_dir = None
+        self._system_drive = None
+        self._image_file = (path, index, name)
+        self.reboot_required = False
+        self._handle = None  # type: ignore[assignment]
+        _runtime.ensure_initialized()
+        self._handle = self._open()
+        _runtime.track_session(self)
+        return self
+
     def _open(self) -> _dism.Session:
+        if self._image_file is not None:
+            path, index, name = self._image_file
+            return _dism.open_image_file_session(path, index, name)
         return _dism.open_session(self._image_root, self._windows_dir, self._system_drive)
+
+    @property
+    def image_file(self) -> Optional[str]:
+        """The WIM or ESD of a session made by open_image_file(), else None."""
+        return None if self._image_file is None else self._image_root
 
     @property
     def image_root(self) -> str:

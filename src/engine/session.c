@@ -207,6 +207,44 @@ HRESULT WINAPI DismOpenSession(PCWSTR ImagePath, PCWSTR WindowsDirectory, PCWSTR
     return hr;
 }
 
+/* The unmounted-image session: the servicing files of one image of a WIM,
+ * extracted by wim/ into a private area that closing the session removes
+ * (see wim_extract_for_session).  It is read-only, as a read-only mount is. */
+HRESULT WINAPI _DismPortableOpenImageFileSession(PCWSTR ImageFilePath, UINT ImageIndex,
+                                                 PCWSTR ImageName,
+                                                 DismImageIdentifier ImageIdentifier,
+                                                 DismSession *Session)
+{
+    const char *fn = "_DismPortableOpenImageFileSession";
+    HRESULT hr = engine_require_initialized(fn);
+    if (FAILED(hr))
+        return hr;
+    if (!Session)
+        return engine_fail(E_INVALIDARG, "%s: Session is required.", fn);
+    *Session = DISM_SESSION_DEFAULT;
+    session_image *s = calloc(1, sizeof *s);
+    if (!s)
+        return engine_fail(E_OUTOFMEMORY, "%s: out of memory.", fn);
+    hr = wim_extract_for_session(fn, ImageFilePath, ImageIndex, ImageName, ImageIdentifier, s);
+    char config[ENGINE_PATH_MAX];
+    if (SUCCEEDED(hr) &&
+        (!resolve_ci(s->root, "Windows", s->windows_dir, sizeof s->windows_dir) ||
+         !resolve_ci(s->windows_dir, "System32/config", config, sizeof config) ||
+         !is_directory(config)))
+        hr = engine_fail(HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND), "%s: image %u of '%s' does "
+                         "not hold a Windows installation: it has no Windows\\System32\\config "
+                         "folder with registry hives.", fn, s->image_index, s->image_file);
+    if (SUCCEEDED(hr) && !session_add(s, Session))
+        hr = engine_fail(E_OUTOFMEMORY, "%s: out of memory.", fn);
+    if (FAILED(hr))
+        session_image_discard_area(s);
+    else
+        engine_log(LOG_INFO, "%s: session %u on image %u of %s (read into %s)", fn,
+                   (unsigned)*Session, s->image_index, s->image_file, s->root);
+    free(s);
+    return hr;
+}
+
 HRESULT WINAPI DismCloseSession(DismSession Session)
 {
     HRESULT hr = engine_require_initialized("DismCloseSession");

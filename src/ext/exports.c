@@ -55,6 +55,8 @@ static struct {
     /* No DismApi.dll exports this; on Windows the lookup fails and says so. */
     EXPORT(X_PortableGetSessionImageInfo, _DismPortableGetSessionImageInfo,
            "the portable engine (no Windows DISM has it)"),
+    EXPORT(X_PortableOpenImageFileSession, _DismPortableOpenImageFileSession,
+           "the portable engine (no Windows DISM has it)"),
 };
 
 static any_function lookup_export(enum export_id id)

@@ -234,6 +234,7 @@ enum export_id {
     X_GetProductKeyInfo,
     X_GetRegistryMountPoint,
     X_PortableGetSessionImageInfo,
+    X_PortableOpenImageFileSession,
     X_COUNT
 };
 #define NO_EXPORT X_COUNT /* a call to a function every DismApi.dll has */

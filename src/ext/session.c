@@ -62,6 +62,42 @@ static int session_check_open(SessionObject *self)
     return -1;
 }
 
+/* A Session object not open yet: the open fills in its handle. */
+static SessionObject *new_session(PyObject *module)
+{
+    SessionObject *self = PyObject_GC_New(SessionObject, get_state(module)->session_type);
+    if (!self)
+        return NULL;
+    self->handle = DISM_SESSION_DEFAULT;
+    self->open = 0;
+    self->active_call = NULL;
+    self->module = Py_NewRef(module);
+    self->lock = PyThread_allocate_lock();
+    PyObject_GC_Track(self);
+    if (!self->lock) {
+        PyErr_NoMemory();
+        Py_DECREF(self);
+        return NULL;
+    }
+    return self;
+}
+
+/* Makes `self` the open session `handle`, or raises the open's failure. */
+static PyObject *opened(SessionObject *self, HRESULT hr, DismSession handle,
+                        captured_message *msg)
+{
+    if (FAILED(hr)) {
+        PyObject *module = Py_NewRef(self->module);
+        Py_DECREF(self);
+        raise_dism_error(get_state(module), hr, msg);
+        Py_DECREF(module);
+        return NULL;
+    }
+    self->handle = handle;
+    self->open = 1;
+    return (PyObject *)self;
+}
+
 PyDoc_STRVAR(open_session_doc,
 "open_session(image_path, windows_dir=None, system_drive=None)\n--\n\n"
 "DismOpenSession; image_path may be DISM_ONLINE_IMAGE.");
@@ -74,43 +110,67 @@ static PyObject *dism_open_session(PyObject *module, PyObject *args, PyObject *k
                                      path_converter, &image, optional_path_converter, &windir,
                                      optional_text_converter, &drive))
         return NULL;
-    module_state *st = get_state(module);
-    SessionObject *self = PyObject_GC_New(SessionObject, st->session_type);
+    SessionObject *self = new_session(module);
     PyObject *result = NULL;
-    if (!self)
-        goto out;
-    self->handle = DISM_SESSION_DEFAULT;
-    self->open = 0;
-    self->active_call = NULL;
-    self->module = Py_NewRef(module);
-    self->lock = PyThread_allocate_lock();
-    PyObject_GC_Track(self);
-    if (!self->lock) {
-        PyErr_NoMemory();
-        Py_DECREF(self);
-        goto out;
+    if (self) {
+        HRESULT hr;
+        captured_message msg = {0};
+        DismSession handle = DISM_SESSION_DEFAULT;
+        Py_BEGIN_ALLOW_THREADS
+        hr = DismOpenSession(image.wide, windir.wide, drive.wide, &handle);
+        if (FAILED(hr))
+            capture_last_error(&msg);
+        Py_END_ALLOW_THREADS
+        result = opened(self, hr, handle, &msg);
     }
-    HRESULT hr;
-    captured_message msg = {0};
-    DismSession handle = DISM_SESSION_DEFAULT;
-    Py_BEGIN_ALLOW_THREADS
-    hr = DismOpenSession(image.wide, windir.wide, drive.wide, &handle);
-    if (FAILED(hr))
-        capture_last_error(&msg);
-    Py_END_ALLOW_THREADS
-    if (FAILED(hr)) {
-        Py_DECREF(self);
-        raise_dism_error(st, hr, &msg);
-        goto out;
-    }
-    self->handle = handle;
-    self->open = 1;
-    result = (PyObject *)self;
-out:
     PyMem_Free(image.wide);
     PyMem_Free(windir.wide);
     PyMem_Free(drive.wide);
     return result;
+}
+
+typedef HRESULT(WINAPI *OpenImageFileSession_fn)(PCWSTR, UINT, PCWSTR, DismImageIdentifier,
+                                                 DismSession *);
+
+PyDoc_STRVAR(open_image_file_session_doc,
+"open_image_file_session(image_file, index, name)\n--\n\n"
+"_DismPortableOpenImageFileSession: a read-only session on one image of a WIM or ESD,\n"
+"without mounting it; give index (from 1) or name, the other None.  Portable engine only.");
+
+static PyObject *dism_open_image_file_session(PyObject *module, PyObject *args)
+{
+    wide_arg image = {0}, name = {0};
+    uint_arg index = {get_state(module), DISMAPI_E_INVALID_IMAGE_INDEX,
+                      "_DismPortableOpenImageFileSession: ImageIndex", 0};
+    PyObject *index_obj;
+    if (!PyArg_ParseTuple(args, "O&OO&:open_image_file_session", path_converter, &image,
+                          &index_obj, optional_text_converter, &name))
+        goto fail;
+    if (index_obj != Py_None && !uint_converter(index_obj, &index))
+        goto fail;
+    OpenImageFileSession_fn fn =
+        (OpenImageFileSession_fn)require_export(module, X_PortableOpenImageFileSession);
+    SessionObject *self = fn ? new_session(module) : NULL;
+    if (!self)
+        goto fail;
+    DismImageIdentifier id = index_obj != Py_None ? DismImageIndex
+                             : name.wide          ? DismImageName
+                                                  : DismImageNone;
+    HRESULT hr;
+    captured_message msg = {0};
+    DismSession handle = DISM_SESSION_DEFAULT;
+    Py_BEGIN_ALLOW_THREADS
+    hr = fn(image.wide, index.value, name.wide, id, &handle);
+    if (FAILED(hr))
+        capture_last_error(&msg);
+    Py_END_ALLOW_THREADS
+    PyMem_Free(image.wide);
+    PyMem_Free(name.wide);
+    return opened(self, hr, handle, &msg);
+fail:
+    PyMem_Free(image.wide);
+    PyMem_Free(name.wide);
+    return NULL;
 }
 
 /* Closes the DISM session; the caller holds the session lock. */
@@ -248,6 +308,8 @@ PyType_Spec session_spec = {
 PyMethodDef session_module_methods[] = {
     {"open_session", (PyCFunction)(void (*)(void))dism_open_session,
      METH_VARARGS | METH_KEYWORDS, open_session_doc},
+    {"open_image_file_session", dism_open_image_file_session, METH_VARARGS,
+     open_image_file_session_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -561,6 +561,25 @@ HRESULT WINAPI _DismGetRegistryMountPoint(_In_ DismSession Session,
  * ------------------------------------------------------------------------ */
 HRESULT WINAPI _DismPortableGetSessionImageInfo(_In_ DismSession Session,
                                                 _Out_ DismImageInfo **ImageInfo);
+
+/* ------------------------------------------------------------------------
+ * Portable engine only: a read-only session on one image of a WIM or ESD
+ * without mounting it (no FUSE, no root).  The image is chosen as
+ * DismMountImage chooses it (ImageIdentifier with ImageIndex or ImageName;
+ * DismImageNone takes the only image of a one-image WIM).
+ * The hives, servicing manifests and INF files the servicing calls read are
+ * copied into a private temporary directory (mode 0700; in DismInitialize's
+ * ScratchDirectory, else $TMPDIR or /tmp) that DismCloseSession removes;
+ * paths the calls return point into it.  Every read works as on a mounted
+ * image; writes are refused as on a read-only mount (DismCommitImage:
+ * ERROR_WRITE_PROTECT).  A WIM that a wimlib writer holds is refused with
+ * ERROR_SHARING_VIOLATION.  Close with DismCloseSession.
+ * ------------------------------------------------------------------------ */
+HRESULT WINAPI _DismPortableOpenImageFileSession(_In_ PCWSTR ImageFilePath,
+                                                 _In_ UINT ImageIndex,
+                                                 _In_opt_ PCWSTR ImageName,
+                                                 _In_ DismImageIdentifier ImageIdentifier,
+                                                 _Out_ DismSession *Session);
 #endif
 
 /* ------------------------------------------------------------------------

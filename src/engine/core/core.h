@@ -60,6 +60,8 @@ const char *state_directory(void);
 HRESULT state_subdir(const char *function, const char *name, char *out, size_t size);
 /* Where a read-write mount with this id keeps its changes. */
 void state_staging_path(const char *id, char *out, size_t size);
+/* The ScratchDirectory given to DismInitialize, or NULL when none was. */
+const char *state_scratch_given(void);
 /* Takes the lock of one mount directory.  Another process's lock is waited
  * for when `wait` is set (a set `cancel` event ends the wait); a lock held
  * by this process is never waited for: ERROR_BUSY.  Without `wait`, a held
@@ -170,6 +172,16 @@ typedef struct {
     char windows_dir[ENGINE_PATH_MAX];
     char system_drive[8];
     char no_windows[ENGINE_PATH_MAX + 160];
+    /* An unmounted-image session (_DismPortableOpenImageFileSession): root
+     * lies inside `private_area`, a directory of this process's alone that
+     * closing the session removes; `area_lock` is the descriptor whose flock
+     * marks the area as in use (-1 when none); `image_file` and
+     * `image_index` say which image it holds, for messages. */
+    bool from_image_file;
+    char private_area[ENGINE_PATH_MAX];
+    int area_lock;
+    char image_file[ENGINE_PATH_MAX];
+    unsigned image_index;
 } session_image;
 
 bool session_exists(DismSession session);
@@ -189,6 +201,12 @@ HRESULT session_acquire(DismSession session, const char *function, char *root, s
 HRESULT session_acquire_image(DismSession session, const char *function, char *root,
                               char *windows_dir, size_t size);
 void session_release(DismSession session);
+/* Whether the session was opened on an image file without mounting; if so
+ * its WIM path and image index are copied out (for a refusal's sentence). */
+bool session_image_file(DismSession session, char *image_file, size_t size, unsigned *index);
+/* Removes an unmounted-image session's private area and drops its lock;
+ * also the cleanup of a failed open. */
+void session_image_discard_area(session_image *image);
 
 /* ---- filesystem helpers (fsutil.c) ---- */
 /* mkdir -p of an absolute path, mode 0700 on the last part; 0 or an errno. */

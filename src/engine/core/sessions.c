@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct session {
     DismSession id;
@@ -101,8 +102,37 @@ HRESULT session_remove(DismSession id, const char *function)
         }
     }
     pthread_mutex_unlock(&table_lock);
+    session_image_discard_area(&s->image);
     free(s);
     return S_OK;
+}
+
+void session_image_discard_area(session_image *image)
+{
+    if (!image->from_image_file)
+        return;
+    /* Removed while still locked, so a sweep by another process never
+     * takes it for an abandoned area half-way. */
+    if (image->private_area[0] && remove_tree(image->private_area) != 0)
+        engine_log(LOG_WARNING, "cannot remove the private area '%s' of a closed session",
+                   image->private_area);
+    if (image->area_lock >= 0)
+        close(image->area_lock);
+    image->area_lock = -1;
+    image->private_area[0] = '\0';
+}
+
+bool session_image_file(DismSession id, char *image_file, size_t size, unsigned *index)
+{
+    pthread_mutex_lock(&table_lock);
+    session *s = lookup(id);
+    bool from_file = s && s->image.from_image_file;
+    if (from_file) {
+        snprintf(image_file, size, "%s", s->image.image_file);
+        *index = s->image.image_index;
+    }
+    pthread_mutex_unlock(&table_lock);
+    return from_file;
 }
 
 HRESULT session_acquire(DismSession id, const char *function, char *root, size_t size)

@@ -85,6 +85,14 @@ void state_choose(const char *scratch)
     pthread_mutex_unlock(&state_lock);
 }
 
+const char *state_scratch_given(void)
+{
+    pthread_mutex_lock(&state_lock);
+    const char *dir = scratch_given ? scratch_dir : NULL;
+    pthread_mutex_unlock(&state_lock);
+    return dir;
+}
+
 /* Refuses a directory another user could change: not ours, writable by
  * group or others, or not a directory at all (a link included). */
 static HRESULT check_owned_dir(const char *function, const char *path, const char *what)

@@ -162,64 +162,6 @@ static HRESULT check_fuse_rights(void)
     return S_OK;
 }
 
-/* ------------------------------------------------------------------------
- * Choosing the image inside the WIM
- * ------------------------------------------------------------------------ */
-
-static HRESULT find_image_by_name(WIMStruct *wim, int count, const char *name, int *index)
-{
-    /* wimlib_resolve_image would take "1" as an index; DISM means a name. */
-    int folded = 0, folded_matches = 0;
-    for (int i = 1; i <= count; i++) {
-        const char *n = wimlib_get_image_name(wim, i);
-        if (n && strcmp(n, name) == 0) {
-            *index = i;
-            return S_OK;
-        }
-        if (n && strcasecmp(n, name) == 0) {
-            folded = i;
-            folded_matches++;
-        }
-    }
-    if (folded_matches == 1) {
-        *index = folded;
-        return S_OK;
-    }
-    return engine_fail(DISMAPI_E_INVALID_IMAGE_NAME,
-                       "DismMountImage: the WIM has no image named '%s'.", name);
-}
-
-static HRESULT choose_image(WIMStruct *wim, UINT index, PCWSTR wname, DismImageIdentifier id,
-                            int *out)
-{
-    struct wimlib_wim_info wi;
-    wimlib_get_wim_info(wim, &wi);
-    if (id == DismImageIndex) {
-        if (index < 1 || index > wi.image_count)
-            return engine_fail(DISMAPI_E_INVALID_IMAGE_INDEX,
-                               "DismMountImage: image index %u does not exist; the WIM holds "
-                               "%u image(s), numbered from 1.", index, wi.image_count);
-        *out = (int)index;
-        return S_OK;
-    }
-    if (id == DismImageNone)
-        return engine_fail(DISMAPI_E_MUST_SPECIFY_INDEX_OR_NAME,
-                           "DismMountImage: the image must be given by index or by name.");
-    if (id != DismImageName)
-        return engine_fail(E_INVALIDARG, "DismMountImage: %d is not a DismImageIdentifier.",
-                           (int)id);
-    if (!wname || !*wname)
-        return engine_fail(DISMAPI_E_INVALID_IMAGE_NAME,
-                           "DismMountImage: DismImageName was given but ImageName is empty.");
-    char *name = wide_to_utf8(wname);
-    if (!name)
-        return engine_fail(DISMAPI_E_INVALID_IMAGE_NAME,
-                           "DismMountImage: ImageName is not a valid Unicode string.");
-    HRESULT hr = find_image_by_name(wim, (int)wi.image_count, name, out);
-    free(name);
-    return hr;
-}
-
 static enum wimlib_progress_status verify_progress(enum wimlib_progress_msg msg,
                                                    union wimlib_progress_info *info, void *ctx)
 {
@@ -228,21 +170,6 @@ static enum wimlib_progress_status verify_progress(enum wimlib_progress_msg msg,
         progress_report(sink, info->integrity.completed_bytes, info->integrity.total_bytes);
     return progress_cancelled(sink) ? WIMLIB_PROGRESS_STATUS_ABORT
                                     : WIMLIB_PROGRESS_STATUS_CONTINUE;
-}
-
-/* DISM mounts whole WIMs only: a part of a split WIM holds only some of the
- * image's files, and every other file would fail to read. */
-static HRESULT refuse_split_wim(WIMStruct *wim, const char *wim_path)
-{
-    struct wimlib_wim_info wi;
-    wimlib_get_wim_info(wim, &wi);
-    if (wi.total_parts <= 1)
-        return S_OK;
-    return engine_fail(HRESULT_FROM_WIN32(ERROR_NOT_SUPPORTED),
-                       "DismMountImage: '%s' is part %u of a split WIM of %u parts, which DISM "
-                       "cannot mount; export the image into a single WIM first (DISM "
-                       "/Export-Image with /SWMFile, or wimlib-imagex export / join).",
-                       wim_path, (unsigned)wi.part_number, (unsigned)wi.total_parts);
 }
 
 /* Opens the WIM in this process to check the request before a server is
@@ -270,9 +197,9 @@ static HRESULT validate_wim(const char *wim_path, UINT index, PCWSTR name,
                            wim_path);
     if (rc)
         return engine_fail_wimlib(rc, "DismMountImage: cannot open '%s'", wim_path);
-    HRESULT hr = refuse_split_wim(wim, wim_path);
+    HRESULT hr = wim_refuse_split("DismMountImage", wim, wim_path);
     if (SUCCEEDED(hr))
-        hr = choose_image(wim, index, name, id, image);
+        hr = wim_choose_image("DismMountImage", wim, index, name, id, image);
     wimlib_free(wim);
     return hr;
 }
@@ -867,6 +794,18 @@ HRESULT WINAPI DismCommitImage(DismSession Session, DWORD Flags, HANDLE CancelEv
     if (FAILED(hr) || FAILED(hr = check_unmount_flags("DismCommitImage", Flags)) ||
         FAILED(hr = session_acquire(Session, "DismCommitImage", root, sizeof root)))
         return hr;
+    char wim[ENGINE_PATH_MAX];
+    unsigned index;
+    if (session_image_file(Session, wim, sizeof wim, &index)) {
+        session_release(Session);
+        /* Read-only, as a read-only mount: nothing to save, nothing to discard. */
+        if (Flags & DISM_DISCARD_IMAGE)
+            return S_OK;
+        return engine_fail(HRESULT_FROM_WIN32(ERROR_WRITE_PROTECT), "DismCommitImage: the "
+                           "session is on image %u of '%s', opened without mounting, which is "
+                           "read-only; mount the image read-write to save changes.", index,
+                           wim);
+    }
     mount_lock lock;
     if (SUCCEEDED(hr = state_lock_mount_path("DismCommitImage", root, true, CancelEvent, &lock))) {
         hr = commit_locked(root, Flags, &sink);

@@ -10,6 +10,9 @@
  *   helper.c     running dism-mountd and fusermount (never through a shell)
  *   mountinfo.c  the kernel's mount table, the wimfs servers' answers, processes
  *   wimerr.c     wimlib error codes -> HRESULT
+ *   choose.c     the image a call means (index or name); split WIMs refused
+ *   imagefile.c  an image's servicing files extracted without mounting, for
+ *                the unmounted-image session (../session.c)
  */
 #ifndef DISM_ENGINE_WIM_H
 #define DISM_ENGINE_WIM_H
@@ -19,6 +22,29 @@
 /* ---- wimerr.c ---- */
 HRESULT hresult_from_wimlib(int code);
 HRESULT engine_fail_wimlib(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- choose.c ---- */
+struct WIMStruct;
+/* The 1-based image `id` names (DismImageIndex with `index`, DismImageName
+ * with `name`), or DISMAPI_E_INVALID_IMAGE_INDEX / _NAME saying why not. */
+HRESULT wim_choose_image(const char *function, struct WIMStruct *wim, UINT index, PCWSTR name,
+                         DismImageIdentifier id, int *out);
+/* ERROR_NOT_SUPPORTED for one part of a split WIM. */
+HRESULT wim_refuse_split(const char *function, struct WIMStruct *wim, const char *wim_path);
+
+/* ---- imagefile.c: what an unmounted-image session reads ---- */
+
+/* Extracts from image `index`/`name` of the WIM or ESD at `path` the files
+ * the servicing calls read (registry hives, servicing manifests, INF files)
+ * into a new private area: a directory made by mkdtemp (mode 0700, this
+ * user's) in DismInitialize's ScratchDirectory, else $TMPDIR or /tmp.  On
+ * success `image` has root = <area>/image, the area and its lock, and the
+ * WIM's canonical path and image index; on failure nothing is left behind.
+ * The WIM is read under a shared flock: while a wimlib writer holds its
+ * exclusive one the open is refused (ERROR_SHARING_VIOLATION), and while
+ * the copy is made no such writer can start, so it is never half-read. */
+HRESULT wim_extract_for_session(const char *function, PCWSTR path, UINT index, PCWSTR name,
+                                DismImageIdentifier id, session_image *image);
 
 /* ---- mountinfo.c: the kernel's and the wimfs servers' view of mounts ---- */
 
