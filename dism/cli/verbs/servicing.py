@@ -23,14 +23,22 @@ from .verb import Action, AddOptions, Check, Verb, flag, one_of, options, value
 # Options
 # ---------------------------------------------------------------------------
 
-#: Every servicing verb works on an image or on the running Windows.
+#: Every servicing verb works on an image, an image inside a WIM, or the running Windows.
 image_or_online = one_of(
     value("--image", "DIR",
           "the mounted image or offline Windows root to service (DISM.exe: /Image)"),
+    value("--image-file", "WIM",
+          "read one image of a WIM or ESD without mounting it (no FUSE, no root), read-only; "
+          "the portable engine's (DISM.exe spelling: /ImageFile)"),
     flag("--online", "service the running Windows; Windows only (DISM.exe: /Online)"),
     required=True)
 windows_dir = options(value("--windows-dir", "DIR", "the Windows directory, relative to the "
                             "image root (default Windows; DISM.exe: /WindowsDir)"))
+image_in_file = one_of(
+    value("--index", "N", "with --image-file: the image's index, from 1 (DISM.exe: /Index)",
+          type=int),
+    value("--name", "NAME", "with --image-file: the image's name (DISM.exe: /Name)"),
+    required=False)
 
 list_format = options(value(
     "--format", None, "show the list as blocks (default) or as a table (DISM.exe: /Format)",
@@ -89,9 +97,22 @@ unattend_file = options(
 
 
 def check_target(args: argparse.Namespace) -> Optional[str]:
-    if args.online and args.windows_dir is not None:
+    if args.image is None and args.windows_dir is not None:
         return "--windows-dir applies only with --image"
+    if args.image_file is None and (args.index is not None or args.name is not None):
+        return "--index and --name apply only with --image-file"
     return None
+
+
+def refusing_image_file(check: Check) -> Check:
+    """The check of a verb that changes the image: an image read from its WIM
+    with --image-file is read-only, as a read-only mount is."""
+    def check_write(args: argparse.Namespace) -> Optional[str]:
+        if args.image_file is not None:
+            return ("--image-file opens the image read-only, so it cannot be changed; mount "
+                    "it read-write (mount-image) and service the mount with --image DIR")
+        return check(args)
+    return check_write
 
 
 def check_feature_names(args: argparse.Namespace) -> Optional[str]:
@@ -113,6 +134,10 @@ def _feature_names(args: argparse.Namespace) -> List[str]:
 # ---------------------------------------------------------------------------
 
 def _image_label(args: argparse.Namespace) -> str:
+    if args.image_file is not None:
+        which = (f"index {args.index}" if args.index is not None
+                 else f"name {args.name!r}" if args.name is not None else "its only image")
+        return f"{os.path.abspath(args.image_file)} ({which})"
     return "online" if args.online else os.path.abspath(args.image)
 
 
@@ -120,6 +145,9 @@ def _image_label(args: argparse.Namespace) -> str:
 def _session(args: argparse.Namespace) -> Iterator[dism.Session]:
     if args.online:
         session = dism.Session.online()
+    elif args.image_file is not None:
+        session = dism.Session.open_image_file(args.image_file, index=args.index,
+                                               name=args.name)
     else:
         session = dism.Session(args.image, windows_dir=args.windows_dir)
     with session:
@@ -344,11 +372,12 @@ def apply_unattend(args: argparse.Namespace, console: Console) -> ActionResult:
 
 def _servicing(dism_name: str, help: str, own_options: Tuple[AddOptions, ...], action: Action,
                check: Check = check_target, *, value_option: Optional[str] = None,
-               dism_usage: Optional[str] = None) -> Verb:
-    """A servicing verb: it works on --image DIR or --online, named before its
-    own options."""
-    return Verb(dism_name, help, (image_or_online, windows_dir) + own_options, action, check,
-                value_option, dism_usage)
+               dism_usage: Optional[str] = None, writes: bool = False) -> Verb:
+    """A servicing verb: it works on --image DIR, --image-file WIM (reads only)
+    or --online, named before its own options."""
+    return Verb(dism_name, help, (image_or_online, windows_dir, image_in_file) + own_options,
+                action, refusing_image_file(check) if writes else check, value_option,
+                dism_usage)
 
 
 VERBS = (
@@ -358,34 +387,34 @@ VERBS = (
                (feature_name, any_package), get_featureinfo),
     _servicing("Enable-Feature", "enable optional features",
                (feature_name_list, any_package, enable_all, sources),
-               enable_feature, check_feature_names),
+               enable_feature, check_feature_names, writes=True),
     _servicing("Disable-Feature", "disable optional features",
                (feature_name_list, disable_options), disable_feature,
-               check_feature_names),
+               check_feature_names, writes=True),
     _servicing("Get-Packages", "list the packages of an image",
                (list_format,), get_packages),
     _servicing("Get-PackageInfo", "show one package in detail",
                (one_package,), get_packageinfo),
     _servicing("Add-Package", "install .cab or .msu packages",
-               (package_paths,), add_package),
+               (package_paths,), add_package, writes=True),
     _servicing("Remove-Package", "uninstall a package",
-               (one_package,), remove_package),
+               (one_package,), remove_package, writes=True),
     _servicing("Get-Drivers", "list the driver packages of an image",
                (all_drivers, list_format), get_drivers),
     _servicing("Get-DriverInfo", "show a driver package and the devices it supports",
                (driver_to_show,), get_driverinfo),
     _servicing("Add-Driver", "add driver packages (.inf), one file or a folder of them",
-               (drivers_to_add,), add_driver),
+               (drivers_to_add,), add_driver, writes=True),
     _servicing("Remove-Driver", "remove out-of-box driver packages",
-               (drivers_to_remove,), remove_driver),
+               (drivers_to_remove,), remove_driver, writes=True),
     _servicing("Get-Capabilities", "list the capabilities (Features on Demand) of an image",
                (list_format,), get_capabilities),
     _servicing("Get-CapabilityInfo", "show one capability in detail",
                (capability_name,), get_capabilityinfo),
     _servicing("Add-Capability", "install a capability",
-               (capability_name, sources), add_capability),
+               (capability_name, sources), add_capability, writes=True),
     _servicing("Remove-Capability", "uninstall a capability",
-               (capability_name,), remove_capability),
+               (capability_name,), remove_capability, writes=True),
     _servicing("Get-CurrentEdition", "show the edition of an image",
                (), get_currentedition),
     _servicing("Get-TargetEditions", "list the editions an image can be changed to",
@@ -397,8 +426,9 @@ VERBS = (
     _servicing("Scan-Health", "scan the component store for corruption",
                (), scan_health, dism_usage="/Cleanup-Image /ScanHealth"),
     _servicing("Restore-Health", "repair the component store",
-               (sources,), restore_health, dism_usage="/Cleanup-Image /RestoreHealth"),
+               (sources,), restore_health, dism_usage="/Cleanup-Image /RestoreHealth",
+               writes=True),
     _servicing("Apply-Unattend", "apply the offlineServicing settings of an answer file",
                (unattend_file,), apply_unattend,
-               value_option="--unattend", dism_usage="/Apply-Unattend:PATH"),
+               value_option="--unattend", dism_usage="/Apply-Unattend:PATH", writes=True),
 )
