@@ -16,6 +16,7 @@ from support import STATE_DIR, fuse_problem, installed_copy_problem, wimfs_mount
 import dism  # noqa: E402
 from dism.testing import (WindowsImageSpec, build_wim, build_windows_tree,  # noqa: E402
                           sample_servicing_spec, sample_specs)
+from support.imagefile import areas  # noqa: E402
 
 TESTS = Path(__file__).resolve().parent
 
@@ -36,11 +37,13 @@ def pytest_sessionstart(session):
 # FUSE.  On Windows the real DismApi.dll serves the API instead, and
 # tests/windows holds the tests that prove it.  Paths relative to tests/.
 PORTABLE_ENGINE_MODULES = {
-    "api/test_image_info.py", "api/test_mount.py", "api/test_progress_cancel.py",
-    "api/test_servicing_session.py", "api/test_servicing_types.py", "api/test_session.py",
+    "api/test_image_file_session.py", "api/test_image_info.py", "api/test_mount.py",
+    "api/test_progress_cancel.py", "api/test_servicing_session.py",
+    "api/test_servicing_types.py", "api/test_session.py",
     "build_checks/test_standin_build.py", "build_checks/test_windows_build.py",
-    "cli/test_cli.py", "cli/test_cli_servicing.py",
-    "engine/test_engine_c.py", "engine/test_hostile_hives.py", "engine/test_inf_parser.py",
+    "cli/test_cli.py", "cli/test_cli_image_file.py", "cli/test_cli_servicing.py",
+    "engine/test_engine_c.py", "engine/test_hostile_hives.py",
+    "engine/test_image_file_engine.py", "engine/test_inf_parser.py",
     "engine/test_servicing_engine.py", "engine/test_xml_scanner.py",
     "ext/test_stable_abi.py",
 }
@@ -126,6 +129,17 @@ def image(tmp_path_factory, spec) -> Path:
     """An offline Windows tree with the sample servicing content, shared by
     the tests of one module."""
     return build_windows_tree(tmp_path_factory.mktemp("servicing") / "image", spec)
+
+
+@pytest.fixture
+def engine_tmpdir(tmp_path, monkeypatch) -> Path:
+    """TMPDIR for the test, where unmounted-image sessions make their private
+    areas; fails a test that leaves one behind."""
+    tmp = tmp_path / "engine-tmp"
+    tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp))
+    yield tmp
+    assert areas(tmp) == [], "an unmounted-image session left its private area behind"
 
 
 @pytest.fixture(autouse=True)

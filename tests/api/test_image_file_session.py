@@ -22,14 +22,7 @@ needs_real = pytest.mark.skipif(not REAL_SYSTEM_HIVE.is_file(),
                                 reason="../shared/testdata/real absent")
 
 
-@pytest.fixture(autouse=True)
-def private_tmpdir(tmp_path, monkeypatch) -> Path:
-    """Where the engine makes its private areas during the test."""
-    tmp = tmp_path / "engine-tmp"
-    tmp.mkdir()
-    monkeypatch.setenv("TMPDIR", str(tmp))
-    yield tmp
-    assert areas(tmp) == [], "a session left its private area behind"
+pytestmark = pytest.mark.usefixtures("engine_tmpdir")
 
 
 @pytest.fixture(scope="module")
@@ -113,13 +106,13 @@ def test_writes_are_refused_as_on_a_read_only_mount(servicing_wim, mount_dir, tm
     assert raised.value.hresult == 0x80070013                 # ERROR_WRITE_PROTECT
 
 
-def test_the_session_object(servicing_wim, private_tmpdir):
+def test_the_session_object(servicing_wim, engine_tmpdir):
     session = dism.Session.open_image_file(servicing_wim, name="Windows 10 Enterprise (servicing)")
     assert session.image_file == str(servicing_wim.resolve())
     assert not session.closed and "servicing.wim" in repr(session)
     system = Path(session.get_registry_mount_point(dism.RegistryHive.SYSTEM))
     area = system.parents[4]
-    assert area.parent == private_tmpdir and area.stat().st_mode & 0o777 == 0o700
+    assert area.parent == engine_tmpdir and area.stat().st_mode & 0o777 == 0o700
     session.close()
     session.close()
     assert not area.exists()
@@ -195,7 +188,7 @@ def test_an_image_without_windows(tmp_path):
         dism.Session.open_image_file(wim)
 
 
-def test_concurrent_sessions_on_one_wim(servicing_wim, private_tmpdir):
+def test_concurrent_sessions_on_one_wim(servicing_wim, engine_tmpdir):
     expected = None
     with dism.Session.open_image_file(servicing_wim) as s:
         expected = read_everything(s)
@@ -213,7 +206,7 @@ def test_concurrent_sessions_on_one_wim(servicing_wim, private_tmpdir):
         t.start()
     for t in threads:
         t.join()
-    assert len(areas(private_tmpdir)) == 3                        # one each, all distinct
+    assert len(areas(engine_tmpdir)) == 3                        # one each, all distinct
     for s in held:
         s.close()
     assert errors == [] and len(results) == 6

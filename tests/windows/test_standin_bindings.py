@@ -383,6 +383,9 @@ def test_the_portable_engines_own_export_is_not_available(standin, session):
     assert _dism.export_available("_DismPortableGetSessionImageInfo") is False
     with pytest.raises(_dism.ExportNotAvailableError):
         _dism.get_session_image_info(session)
+    assert _dism.export_available("_DismPortableOpenImageFileSession") is False
+    with pytest.raises(_dism.ExportNotAvailableError, match="_DismPortableOpenImageFileSession"):
+        _dism.open_image_file_session("C:\\install.wim", 1, None)
 
 
 def test_a_hidden_export_raises_and_leaves_the_session_alone(standin, session):
