@@ -155,12 +155,21 @@ def _drivers(run: Section) -> List[Row]:
     return rows
 
 
+def _unmounted(run: Section) -> List[Row]:
+    import bench_unmounted
+    rows, run.raw["unmounted"] = bench_unmounted.run(
+        run.work, repeats=run.s["drivers_repeats"], warmup=run.s["drivers_warmup"],
+        inner=run.s["drivers_inner"])
+    return rows
+
+
 # name: (measure, whether it mounts, so that its mounts are cleaned up after it)
 SECTION_RUNNERS: Dict[str, Tuple[Callable[[Section], List[Row]], bool]] = {
     "info": (_info, False),
     "mount": (_mount, True),
     "threads": (_threads, True),
     "drivers": (_drivers, False),
+    "unmounted": (_unmounted, True),
 }
 SECTIONS = tuple(SECTION_RUNNERS)   # in the order they run
 
