@@ -22,7 +22,7 @@ from . import SHARED_REAL
 REAL_SYSTEM_HIVE = SHARED_REAL / "regipy__SYSTEM_WIN_10_1709"
 REAL_DRIVER_COUNT = 238
 NOBODY_UID = NOBODY_GID = 65534
-AREA_PREFIX = "dism-image-"
+AREA_PREFIX = "dism-session-"
 
 
 def real_hive_tree(root: Path) -> Path:

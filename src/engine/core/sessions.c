@@ -112,8 +112,12 @@ void session_image_discard_area(session_image *image)
     if (!image->from_image_file)
         return;
     /* Removed while still locked, so a sweep by another process never
-     * takes it for an abandoned area half-way. */
-    if (image->private_area[0] && remove_tree(image->private_area) != 0)
+     * takes it for an abandoned area half-way; the image first, so that a
+     * process killed meanwhile leaves its lock file, by which the next
+     * open's sweep knows the rest for abandoned. */
+    if (image->private_area[0] &&
+        ((image->root[0] && remove_tree(image->root) != 0) ||
+         remove_tree(image->private_area) != 0))
         engine_log(LOG_WARNING, "cannot remove the private area '%s' of a closed session",
                    image->private_area);
     if (image->area_lock >= 0)

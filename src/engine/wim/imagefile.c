@@ -10,7 +10,7 @@
  * regular files are taken: a link or junction in the image is never
  * extracted, so nothing in the area can lead out of it.
  *
- * Each area is <parent>/dism-image-XXXXXX holding ".lock" (flock'd while a
+ * Each area is <parent>/dism-session-XXXXXX holding ".lock" (flock'd while a
  * session uses it) and "image" (the session's root).  An area whose lock
  * nobody holds belonged to a process that died without closing its session;
  * the next open sweeps such areas of this user away.
@@ -33,7 +33,7 @@
 #include <unistd.h>
 #include <wimlib.h>
 
-#define AREA_PREFIX "dism-image-"
+#define AREA_PREFIX "dism-session-"
 #define LOCK_NAME ".lock"
 #define ROOT_NAME "image"
 /* An area younger than this may be one whose owner has not locked it yet. */
