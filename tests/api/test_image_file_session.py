@@ -56,18 +56,22 @@ def mounted_reads(wim: Path, mount_dir: Path) -> dict:
 @needs_real
 @pytest.mark.usefixtures("fuse")
 def test_the_238_drivers_of_the_real_hive_as_nobody(real_wim, tmp_path, mount_dir):
-    before = wimfs_mounts()
     public = public_directory()
     try:
         seen, child_tmp = read_as_nobody(real_wim, public)
         left = list(child_tmp.iterdir())
+        # Other programs may mount meanwhile: only mounts where the child
+        # could have made one (its folders) count.
+        childs_mounts = [point for point in wimfs_mounts()
+                         if Path(point).is_relative_to(child_tmp)
+                         or Path(point).is_relative_to(public)]
     finally:
         shutil.rmtree(public)
     assert seen["euid"] == 65534 and seen["area_uid"] == 65534
     assert seen["mount"] == "ElevationRequiredError"      # no FUSE rights: it could not mount
     assert len(seen["drivers"]) == REAL_DRIVER_COUNT
     assert seen["edition"] == "Enterprise"
-    assert wimfs_mounts() == before, "an unmounted-image session mounted something"
+    assert childs_mounts == [], "an unmounted-image session mounted something"
     assert left == [], "the private area outlived the session"
     with dism.mount(real_wim, mount_dir, index=1, read_only=True) as mounted:
         with mounted.session() as session:
