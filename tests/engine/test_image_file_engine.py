@@ -8,9 +8,11 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -199,3 +201,94 @@ def test_no_usable_temporary_directory(wim, monkeypatch, tmp_path):
     monkeypatch.setenv("TMPDIR", str(tmp_path / "missing"))
     with pytest.raises(dism.DismError, match="TMPDIR"):
         dism.Session.open_image_file(wim)
+
+
+# ---------------------------------------------------------------------------
+# The temporary directory: another user must not be able to swap the area
+# ---------------------------------------------------------------------------
+
+def _unsafe_parents(tmp_path: Path):
+    """Temporary directories in which another user (nobody) could rename the
+    area away and put a link in its place: the session would then read, and
+    its close remove, whatever the link names."""
+    open_dir = tmp_path / "world-writable"                      # 0777, no sticky bit
+    open_dir.mkdir()
+    os.chmod(open_dir, 0o777)
+    foreign = tmp_path / "nobodys"                              # another user's own
+    foreign.mkdir(mode=0o755)
+    os.chown(foreign, 65534, 65534)
+    below = open_dir / "mine"                                   # ours, below an open one
+    below.mkdir(mode=0o700)
+    link = tmp_path / "link"                                    # a link to the open one
+    link.symlink_to(open_dir)
+    return {"world-writable": open_dir, "another user's": foreign, "below": below,
+            "link": link}
+
+
+@pytest.mark.parametrize("which", ["world-writable", "another user's", "below", "link"])
+def test_a_temporary_directory_others_can_change_is_refused(wim, monkeypatch, tmp_path,
+                                                             which):
+    parent = _unsafe_parents(tmp_path)[which]
+    monkeypatch.setenv("TMPDIR", str(parent))
+    with pytest.raises(dism.DismError, match="not safe.*TMPDIR") as caught:
+        dism.Session.open_image_file(wim)
+    assert caught.value.hresult == 0x80070005
+    assert areas(parent) == []
+
+
+def test_a_sticky_or_linked_temporary_directory_is_used(wim, monkeypatch, tmp_path):
+    sticky = tmp_path / "sticky"
+    sticky.mkdir()
+    os.chmod(sticky, 0o1777)
+    link = tmp_path / "link"
+    link.symlink_to(sticky)
+    monkeypatch.setenv("TMPDIR", str(link))
+    with dism.Session.open_image_file(wim) as s:
+        assert area_of(s).parent == sticky                      # reached by its real path
+        assert s.get_drivers()
+    assert areas(sticky) == []
+
+
+def test_an_unsafe_scratch_directory_is_refused(wim, tmp_path):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    os.chmod(scratch, 0o777)
+    dism.shutdown()
+    dism.initialize(scratch_dir=scratch)
+    try:
+        with pytest.raises(dism.DismError, match="not safe"):
+            dism.Session.open_image_file(wim)
+    finally:
+        dism.shutdown()
+    assert areas(scratch) == []
+
+
+@pytest.fixture
+def reachable_by_nobody():
+    """A folder nobody can reach (pytest's tmp_path lies in root's 0700 one)."""
+    folder = Path(tempfile.mkdtemp(prefix="dism-review-"))
+    os.chmod(folder, 0o755)
+    yield folder
+    shutil.rmtree(folder)
+
+
+def test_nobody_cannot_make_close_remove_a_tree_outside_the_area(wim, monkeypatch,
+                                                                 reachable_by_nobody):
+    """The attack the checks above prevent: nobody renames the area of a
+    root session away and links its name to a tree of root's; closing the
+    session removed that tree's `image` folder."""
+    shared = _unsafe_parents(reachable_by_nobody)["world-writable"]
+    victim = reachable_by_nobody / "victim"
+    (victim / "image").mkdir(parents=True)
+    (victim / "image" / "precious").write_text("kept")
+    monkeypatch.setenv("TMPDIR", str(shared))
+    try:
+        session = dism.Session.open_image_file(wim)
+    except dism.DismError:
+        return                                                  # refused: nothing to attack
+    [area] = areas(shared)
+    subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "sh", "-c",
+                    'mv "$1/$2" "$1/stolen" && ln -s "$3" "$1/$2"', "sh", str(shared), area,
+                    str(victim)], check=True)
+    session.close()
+    assert (victim / "image" / "precious").read_text() == "kept"

@@ -23,6 +23,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,6 +171,59 @@ static void area_parent(char *out, size_t size)
         snprintf(out, size, "/tmp");
 }
 
+#define AREA_ADVICE "set TMPDIR, or give DismInitialize a ScratchDirectory"
+
+/* One directory on the way to the area: another user must not be able to
+ * rename or replace what it holds, so it belongs to root or to this user and
+ * is writable by nobody else unless it is sticky (as /tmp is). */
+static HRESULT check_trusted_dir(const char *function, const char *dir, const char *parent)
+{
+    struct stat st;
+    if (lstat(dir, &st) != 0)
+        return engine_fail_errno(errno, "%s: cannot use the temporary directory '%s' (%s)",
+                                 function, parent, AREA_ADVICE);
+    if (!S_ISDIR(st.st_mode))
+        return engine_fail(E_ACCESSDENIED, "%s: '%s', on the way to the temporary directory "
+                           "'%s', changed while it was checked; %s.", function, dir, parent,
+                           AREA_ADVICE);
+    if (st.st_uid != 0 && st.st_uid != geteuid())
+        return engine_fail(E_ACCESSDENIED, "%s: the temporary directory '%s' is not safe: '%s' "
+                           "belongs to user %u, who could replace the private area with a "
+                           "link; %s.", function, parent, dir, (unsigned)st.st_uid,
+                           AREA_ADVICE);
+    if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
+        return engine_fail(E_ACCESSDENIED, "%s: the temporary directory '%s' is not safe: '%s' "
+                           "can be written by other users and has no sticky bit (mode %04o), "
+                           "so they could replace the private area with a link; %s.", function,
+                           parent, dir, (unsigned)(st.st_mode & 07777), AREA_ADVICE);
+    return S_OK;
+}
+
+/* The parent of the areas, canonical, every directory from / down to it
+ * checked: the area is later reached, read and removed by its path. */
+static HRESULT trusted_area_parent(const char *function, char *out, size_t size)
+{
+    char given[ENGINE_PATH_MAX], resolved[PATH_MAX];
+    area_parent(given, sizeof given);
+    if (!realpath(given, resolved))
+        return engine_fail_errno(errno, "%s: cannot use the temporary directory '%s' (%s)",
+                                 function, given, AREA_ADVICE);
+    if (snprintf(out, size, "%s", resolved) >= (int)size)
+        return engine_fail(E_INVALIDARG, "%s: the temporary directory path '%s' is too long.",
+                           function, resolved);
+    HRESULT hr = check_trusted_dir(function, "/", resolved);
+    for (char *p = resolved + 1; SUCCEEDED(hr) && *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        hr = check_trusted_dir(function, resolved, out);
+        *p = '/';
+    }
+    if (SUCCEEDED(hr) && strcmp(resolved, "/") != 0)
+        hr = check_trusted_dir(function, resolved, out);
+    return hr;
+}
+
 /* Whether `name` in `parent` is an area of this user that nobody uses and
  * that is old enough not to be one being made right now. */
 static bool abandoned_area(int parent, const char *name)
@@ -216,7 +270,9 @@ static void sweep_areas(const char *parent_path)
 static HRESULT make_area(const char *function, session_image *image)
 {
     char parent[ENGINE_PATH_MAX];
-    area_parent(parent, sizeof parent);
+    HRESULT hr = trusted_area_parent(function, parent, sizeof parent);
+    if (FAILED(hr))
+        return hr;
     sweep_areas(parent);
     if (snprintf(image->private_area, sizeof image->private_area, "%s/" AREA_PREFIX "XXXXXX",
                  parent) >= (int)sizeof image->private_area)
@@ -225,9 +281,8 @@ static HRESULT make_area(const char *function, session_image *image)
     if (!mkdtemp(image->private_area)) {
         int err = errno;
         image->private_area[0] = '\0';
-        return engine_fail_errno(err, "%s: cannot make a private directory in '%s' (set "
-                                 "TMPDIR, or give DismInitialize a ScratchDirectory)", function,
-                                 parent);
+        return engine_fail_errno(err, "%s: cannot make a private directory in '%s' ("
+                                 AREA_ADVICE ")", function, parent);
     }
     image->from_image_file = true; /* from here on, failures remove the area */
     int dir = open(image->private_area, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
