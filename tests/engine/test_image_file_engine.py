@@ -84,6 +84,28 @@ def test_links_in_the_image_are_never_extracted(tmp_path, engine_tmpdir):
     assert sorted(os.listdir(outside)) == ["secret.inf"]
 
 
+def test_a_name_holding_a_backslash_does_not_make_the_image_unreadable(tmp_path):
+    """A Linux capture can hold a file named "a\\b.mum", a name no Windows
+    image has and no path can reach (WIM paths are split on backslashes):
+    it is passed over, not a failure of the whole open."""
+    tree = build_windows_tree(tmp_path / "tree", sample_servicing_spec())
+    with dism.Session(tree) as s:
+        expected = read_everything(s)
+    windows = tree / "Windows"
+    (windows / "servicing" / "Packages" / "x\\..\\..\\y.mum").write_text("<assembly/>")
+    (windows / "INF" / "a\\b.inf").write_text("[Version]\n")
+    repo = windows / "System32" / "DriverStore" / "FileRepository"
+    (repo / "odd\\name").mkdir()
+    (repo / "odd\\name" / "odd.inf").write_text("[Version]\n")
+    image = capture(tree, tmp_path / "backslash.wim")
+    with dism.Session.open_image_file(image) as s:
+        area = area_of(s)
+        assert not [p for p in area.rglob("*") if "\\" in p.name]
+        got = read_everything(s)
+    assert repr(got).replace(str(area / "image"), "<root>") == \
+        repr(expected).replace(str(tree), "<root>")
+
+
 def test_names_are_found_ignoring_case(tmp_path):
     tree = build_windows_tree(tmp_path / "tree", sample_servicing_spec())
     with dism.Session(tree) as s:

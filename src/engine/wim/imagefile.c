@@ -119,6 +119,14 @@ static int on_child(const struct wimlib_dir_entry *e, void *ctx)
         return 0;
     if (e->attributes & WIMLIB_FILE_ATTRIBUTE_REPARSE_POINT)
         return 0; /* links and junctions are never followed nor extracted */
+    if (strchr(e->filename, '\\')) {
+        /* No Windows name holds one, and wimlib splits the paths it is
+         * given on it, so no path reaches this file: asking for it would
+         * fail the whole open. */
+        engine_log(LOG_WARNING, "passed over '%s' in the image: a name holding a backslash",
+                   e->full_path);
+        return 0;
+    }
     bool dir = (e->attributes & WIMLIB_FILE_ATTRIBUTE_DIRECTORY) != 0;
     if (l->last && !dir)
         l->err = paths_add(l->found, e->full_path);
