@@ -56,6 +56,20 @@ def path_not_found(sentence: str) -> DismError:
     return with_code(PathNotFoundError, _dism.HR_FILE_NOT_FOUND, sentence)
 
 
+#: DISM's UINT: a larger image index must fail, never wrap.
+MAX_UINT = 0xFFFFFFFF
+
+
+def check_image_index(function: str, index: int) -> None:
+    """Raises InvalidImageIndexError for an index no image can have (images
+    are numbered from 1), before the binding's own range check, which would
+    name 0 as allowed."""
+    if not 1 <= index <= MAX_UINT:
+        raise with_code(InvalidImageIndexError, _dism.DISMAPI_E_INVALID_IMAGE_INDEX,
+                        f"{function}: index={index} is not an image index; images are "
+                        f"numbered from 1 (dism.get_image_info lists them)")
+
+
 def session_closed(image_root: object) -> DismError:
     """InvalidSessionError with DISM's code for a call on a closed session."""
     return with_code(InvalidSessionError, _dism.DISMAPI_E_INVALID_DISM_SESSION,

@@ -12,7 +12,6 @@ from .types import ImageInfo, MountedImageInfo, MountStatus
 
 PathArg = Union[str, "os.PathLike[str]"]
 
-_MAX_UINT = 0xFFFFFFFF  # DISM's UINT: larger indexes must fail, never wrap
 
 __all__ = [
     "MountedImage", "cleanup_mountpoints", "get_image_info", "get_mounted_images", "mount",
@@ -197,11 +196,8 @@ def mount(image_path: PathArg, mount_path: PathArg, *, index: Optional[int] = No
         raise ValueError("give exactly one of index= or name=")
     if index is not None and (isinstance(index, bool) or not isinstance(index, int)):
         raise TypeError("index must be an int")
-    if index is not None and not 1 <= index <= _MAX_UINT:
-        raise errors.with_code(
-            errors.InvalidImageIndexError, _dism.DISMAPI_E_INVALID_IMAGE_INDEX,
-            f"mount: index={index} is not an image index; images are numbered from 1 "
-            f"(dism.get_image_info lists them)")
+    if index is not None:
+        errors.check_image_index("mount", index)
     flags = _dism.DISM_MOUNT_READONLY if read_only else _dism.DISM_MOUNT_READWRITE
     if optimize:
         flags |= _dism.DISM_MOUNT_OPTIMIZE

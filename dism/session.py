@@ -5,7 +5,7 @@ import os
 from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
 from . import _dism, _runtime
-from .errors import path_not_found, session_closed
+from .errors import check_image_index, path_not_found, session_closed
 from .progress import CancelLike, ProgressCallback
 from .types import (
     ImageInfo,
@@ -183,6 +183,8 @@ class Session:
             raise ValueError("give index= or name=, not both")
         if index is not None and (isinstance(index, bool) or not isinstance(index, int)):
             raise TypeError("index must be an int")
+        if index is not None:
+            check_image_index("Session.open_image_file", index)
         if name is not None and not isinstance(name, str):
             raise TypeError(f"name must be a str, not {type(name).__name__}")
         path = _path(image_path)

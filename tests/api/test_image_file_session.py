@@ -148,6 +148,15 @@ def test_choosing_the_image(tmp_path):
         dism.Session.open_image_file(wim, index="1")
 
 
+def test_an_index_below_one_says_images_are_numbered_from_1(servicing_wim):
+    """As dism.mount says it: not the binding's "from 0 to 4294967295",
+    which names 0, never an image index, as allowed."""
+    for index in (-1, 0, 2**40):
+        with pytest.raises(dism.InvalidImageIndexError, match="numbered from 1") as raised:
+            dism.Session.open_image_file(servicing_wim, index=index)
+        assert "from 0" not in str(raised.value)
+
+
 def test_files_that_are_no_usable_wim(tmp_path, servicing_wim):
     missing = tmp_path / "missing.wim"
     with pytest.raises(dism.PathNotFoundError, match="does not exist"):
