@@ -314,3 +314,47 @@ def test_nobody_cannot_make_close_remove_a_tree_outside_the_area(wim, monkeypatc
                     str(victim)], check=True)
     session.close()
     assert (victim / "image" / "precious").read_text() == "kept"
+
+
+_OPEN_MANY = """
+import sys
+import dism
+opened = 0
+for _ in range(int(sys.argv[2])):
+    try:
+        dism.Session.open_image_file(sys.argv[1]).close()
+        opened += 1
+    except dism.DismError:
+        pass
+print(opened)
+"""
+
+_SWAP_FOREVER = """
+import os, sys
+folder = sys.argv[1]
+while True:
+    os.link(folder + "/regular.wim", folder + "/a")
+    os.rename(folder + "/a", folder + "/x.wim")
+    os.link(folder + "/fifo", folder + "/b")
+    os.rename(folder + "/b", folder + "/x.wim")
+"""
+
+
+def test_a_fifo_swapped_in_for_the_wim_never_blocks_the_open(wim, tmp_path):
+    """Whoever can write the WIM's folder renames a FIFO and the WIM over
+    its name in turn: an open checked by name and then opened blocked for
+    ever on the FIFO; each open must end, with the image or an error."""
+    folder = tmp_path / "swapped"
+    folder.mkdir()
+    shutil.copyfile(wim, folder / "regular.wim")
+    os.mkfifo(folder / "fifo")
+    swapper = subprocess.Popen([sys.executable, "-c", _SWAP_FOREVER, str(folder)])
+    try:
+        done = subprocess.run([sys.executable, "-c", _OPEN_MANY, str(folder / "x.wim"), "1500"],
+                              capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail("an open blocked on the FIFO")
+    finally:
+        swapper.kill()
+        swapper.wait()
+    assert done.returncode == 0, done.stderr

@@ -311,23 +311,31 @@ static HRESULT make_area(const char *function, session_image *image)
 
 /* ---- reading the WIM ---- */
 
-/* The WIM's canonical path, opened and share-locked. */
+static HRESULT unreachable_image_file(const char *function, const char *path, int err)
+{
+    if (err == ENOENT || err == ENOTDIR)
+        return engine_fail(HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND),
+                           "%s: the image file '%s' does not exist.", function, path);
+    return engine_fail_errno(err, "%s: cannot open the image file '%s'", function, path);
+}
+
+/* The WIM's canonical path, opened and share-locked.  What is checked is
+ * what was opened (O_NONBLOCK, then fstat): a FIFO renamed over the path
+ * after a check by name would block the open for ever. */
 static HRESULT open_locked(const char *function, const char *path, session_image *image,
                            int *fd)
 {
     struct stat st;
-    if (!realpath(path, image->image_file) || stat(image->image_file, &st) != 0)
-        return errno == ENOENT || errno == ENOTDIR
-                   ? engine_fail(HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND),
-                                 "%s: the image file '%s' does not exist.", function, path)
-                   : engine_fail_errno(errno, "%s: cannot reach the image file '%s'", function,
-                                       path);
+    if (!realpath(path, image->image_file))
+        return unreachable_image_file(function, path, errno);
+    *fd = open(image->image_file, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (*fd < 0)
+        return unreachable_image_file(function, path, errno);
+    if (fstat(*fd, &st) != 0)
+        return engine_fail_errno(errno, "%s: cannot open the image file '%s'", function, path);
     if (!S_ISREG(st.st_mode))
         return engine_fail(E_INVALIDARG, "%s: '%s' is not a WIM file (a directory or another "
                            "kind of file).", function, path);
-    *fd = open(image->image_file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (*fd < 0)
-        return engine_fail_errno(errno, "%s: cannot open the image file '%s'", function, path);
     if (flock(*fd, LOCK_SH | LOCK_NB) != 0)
         return engine_fail(HRESULT_FROM_WIN32(ERROR_SHARING_VIOLATION), "%s: '%s' is being "
                            "written (or is mounted read-write) by another process; try again "
