@@ -170,10 +170,11 @@ class Session:
         name here); with neither, a WIM holding one image opens that one.
         The hives, servicing manifests and INF files the read calls need are
         copied into a private temporary directory (mode 0700, this user's;
-        in dism.initialize's scratch directory, else $TMPDIR or /tmp), which
-        close() removes; paths the calls return point into it.  Every read
-        works as on a mounted image; writes are refused as on a read-only
-        mount.  A WIM that another process is writing is refused (DismError
+        in dism.initialize's scratch directory, else $TMPDIR or /tmp; refused,
+        E_ACCESSDENIED, when another user could change that directory or one
+        above it), which close() removes; paths the calls return point into
+        it.  Every read works as on a mounted image; writes are refused as on
+        a read-only mount.  A WIM that another process is writing is refused (DismError
         with HRESULT_FROM_WIN32(ERROR_SHARING_VIOLATION)), never half-read.
 
         Portable engine only (_DismPortableOpenImageFileSession): on Windows

@@ -37,7 +37,9 @@ HRESULT wim_refuse_split(const char *function, struct WIMStruct *wim, const char
 /* Extracts from image `index`/`name` of the WIM or ESD at `path` the files
  * the servicing calls read (registry hives, servicing manifests, INF files)
  * into a new private area: a directory made by mkdtemp (mode 0700, this
- * user's) in DismInitialize's ScratchDirectory, else $TMPDIR or /tmp.  On
+ * user's) in DismInitialize's ScratchDirectory, else $TMPDIR or /tmp, which
+ * (and every directory above it) must be root's or this user's and not
+ * writable by others unless sticky (E_ACCESSDENIED otherwise).  On
  * success `image` has root = <area>/image, the area and its lock, and the
  * WIM's canonical path and image index; on failure nothing is left behind.
  * The WIM is read under a shared flock: while a wimlib writer holds its
