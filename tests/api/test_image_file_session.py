@@ -5,6 +5,7 @@ listed by an unprivileged user; writes are refused as on the mount."""
 from __future__ import annotations
 
 import shutil
+import subprocess
 import threading
 from pathlib import Path
 
@@ -155,6 +156,16 @@ def test_an_index_below_one_says_images_are_numbered_from_1(servicing_wim):
         with pytest.raises(dism.InvalidImageIndexError, match="numbered from 1") as raised:
             dism.Session.open_image_file(servicing_wim, index=index)
         assert "from 0" not in str(raised.value)
+
+
+def test_a_wim_without_images_says_so(tmp_path, servicing_wim):
+    """Not "the image must be given by index or by name": none would do."""
+    empty = tmp_path / "empty.wim"
+    shutil.copyfile(servicing_wim, empty)
+    subprocess.run(["wimlib-imagex", "delete", str(empty), "1"], check=True,
+                   capture_output=True)
+    with pytest.raises(dism.InvalidImageIndexError, match="holds no image"):
+        dism.Session.open_image_file(empty)
 
 
 def test_files_that_are_no_usable_wim(tmp_path, servicing_wim):

@@ -391,6 +391,9 @@ static HRESULT choose(const char *function, WIMStruct *wim, UINT index, PCWSTR n
         *chosen = 1;
         return S_OK;
     }
+    if (id == DismImageNone && wi.image_count == 0) /* no index or name would help */
+        return engine_fail(DISMAPI_E_INVALID_IMAGE_INDEX, "%s: the WIM holds no image.",
+                           function);
     return wim_choose_image(function, wim, index, name, id, chosen);
 }
 
