@@ -145,7 +145,7 @@ static PyObject *dism_open_image_file_session(PyObject *module, PyObject *args)
     PyObject *index_obj;
     if (!PyArg_ParseTuple(args, "O&OO&:open_image_file_session", path_converter, &image,
                           &index_obj, optional_text_converter, &name))
-        goto fail;
+        return NULL; /* the converters freed what they made (Py_CLEANUP_SUPPORTED) */
     if (index_obj != Py_None && !uint_converter(index_obj, &index))
         goto fail;
     OpenImageFileSession_fn fn =

@@ -4,8 +4,10 @@ mount of the same WIM; the real Windows 10 SYSTEM hive's 238 drivers are
 listed by an unprivileged user; writes are refused as on the mount."""
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -166,6 +168,28 @@ def test_a_wim_without_images_says_so(tmp_path, servicing_wim):
                    capture_output=True)
     with pytest.raises(dism.InvalidImageIndexError, match="holds no image"):
         dism.Session.open_image_file(empty)
+
+
+_BAD_NAME_TWICE = """
+import sys
+import dism
+for _ in range(3):
+    try:
+        dism.Session.open_image_file(sys.argv[1], name="a\\0b")
+    except ValueError:
+        pass
+print("ok")
+"""
+
+
+def test_a_name_the_binding_refuses_frees_the_path_once(servicing_wim):
+    """A name with a NUL fails the binding's argument parsing after the path
+    was converted: Python frees the path then (Py_CLEANUP_SUPPORTED), and it
+    must not be freed again.  The debug allocator stops at a double free."""
+    done = subprocess.run([sys.executable, "-c", _BAD_NAME_TWICE, str(servicing_wim)],
+                          capture_output=True, text=True, errors="replace",
+                          env={**os.environ, "PYTHONMALLOC": "debug"})
+    assert done.returncode == 0 and done.stdout == "ok\n", done.stderr[-2000:]
 
 
 def test_files_that_are_no_usable_wim(tmp_path, servicing_wim):
