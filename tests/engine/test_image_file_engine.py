@@ -358,3 +358,26 @@ def test_a_fifo_swapped_in_for_the_wim_never_blocks_the_open(wim, tmp_path):
         swapper.kill()
         swapper.wait()
     assert done.returncode == 0, done.stderr
+
+
+_FORK_AND_EXIT = """
+import os, sys
+import dism
+session = dism.Session.open_image_file(sys.argv[1])
+expected = (len(session.get_drivers()), session.get_current_edition())
+pid = os.fork()
+if pid == 0:
+    sys.exit(0)           # the child ends normally: its copy of the session is closed
+os.waitpid(pid, 0)
+got = (len(session.get_drivers()), session.get_current_edition())
+session.close()
+print(got == expected, got, expected)
+"""
+
+
+def test_a_forked_child_closing_its_copy_leaves_the_parents_area(wim, engine_tmpdir):
+    done = subprocess.run([sys.executable, "-c", _FORK_AND_EXIT, str(wim)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.startswith("True"), done.stdout
+    assert areas(engine_tmpdir) == []

@@ -175,11 +175,15 @@ typedef struct {
     /* An unmounted-image session (_DismPortableOpenImageFileSession): root
      * lies inside `private_area`, a directory of this process's alone that
      * closing the session removes; `area_lock` is the descriptor whose flock
-     * marks the area as in use (-1 when none); `image_file` and
-     * `image_index` say which image it holds, for messages. */
+     * marks the area as in use (-1 when none); `area_owner` is the process
+     * that made it, the only one that removes it (a forked child that
+     * closes its copy of the session leaves its parent's area alone);
+     * `image_file` and `image_index` say which image it holds, for
+     * messages. */
     bool from_image_file;
     char private_area[ENGINE_PATH_MAX];
     int area_lock;
+    pid_t area_owner;
     char image_file[ENGINE_PATH_MAX];
     unsigned image_index;
 } session_image;

@@ -114,8 +114,10 @@ void session_image_discard_area(session_image *image)
     /* Removed while still locked, so a sweep by another process never
      * takes it for an abandoned area half-way; the image first, so that a
      * process killed meanwhile leaves its lock file, by which the next
-     * open's sweep knows the rest for abandoned. */
-    if (image->private_area[0] &&
+     * open's sweep knows the rest for abandoned.  Only by the process that
+     * made it: a forked child closing its copy of the session must leave
+     * its parent's files (closing the shared descriptor keeps the lock). */
+    if (image->private_area[0] && image->area_owner == getpid() &&
         ((image->root[0] && remove_tree(image->root) != 0) ||
          remove_tree(image->private_area) != 0))
         engine_log(LOG_WARNING, "cannot remove the private area '%s' of a closed session",

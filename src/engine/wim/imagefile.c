@@ -293,6 +293,7 @@ static HRESULT make_area(const char *function, session_image *image)
                                  AREA_ADVICE ")", function, parent);
     }
     image->from_image_file = true; /* from here on, failures remove the area */
+    image->area_owner = getpid();
     int dir = open(image->private_area, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     image->area_lock = dir < 0 ? -1 : openat(dir, LOCK_NAME, O_RDWR | O_CREAT | O_EXCL |
                                              O_NOFOLLOW | O_CLOEXEC, 0600);
