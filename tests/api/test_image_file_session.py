@@ -192,6 +192,21 @@ def test_a_name_the_binding_refuses_frees_the_path_once(servicing_wim):
     assert done.returncode == 0 and done.stdout == "ok\n", done.stderr[-2000:]
 
 
+def test_a_name_two_images_share_ignoring_case_is_called_ambiguous(tmp_path, servicing_wim):
+    """Not "the WIM has no image named 'pro'" when two are, but for case."""
+    wim = tmp_path / "two.wim"
+    shutil.copyfile(servicing_wim, wim)
+    subprocess.run(["wimlib-imagex", "info", str(wim), "1", "Pro"], check=True,
+                   capture_output=True)
+    subprocess.run(["wimlib-imagex", "export", str(servicing_wim), "1", str(wim), "PRO"],
+                   check=True, capture_output=True)
+    with pytest.raises(dism.InvalidImageNameError, match="2 images .* named 'pro' ignoring "
+                       "case"):
+        dism.Session.open_image_file(wim, name="pro")
+    with dism.Session.open_image_file(wim, name="PRO") as s:    # the exact name still works
+        assert s.get_current_edition() == "Enterprise"
+
+
 def test_files_that_are_no_usable_wim(tmp_path, servicing_wim):
     missing = tmp_path / "missing.wim"
     with pytest.raises(dism.PathNotFoundError, match="does not exist"):

@@ -30,6 +30,10 @@ static HRESULT find_image_by_name(const char *function, WIMStruct *wim, int coun
         *index = folded;
         return S_OK;
     }
+    if (folded_matches > 1)
+        return engine_fail(DISMAPI_E_INVALID_IMAGE_NAME, "%s: %d images of the WIM are named "
+                           "'%s' ignoring case, none exactly; give the exact name or the "
+                           "index.", function, folded_matches, name);
     return engine_fail(DISMAPI_E_INVALID_IMAGE_NAME, "%s: the WIM has no image named '%s'.",
                        function, name);
 }
