@@ -110,6 +110,18 @@ def test_usage_errors(capsys, argv):
     assert code == 2 and "error:" in err
 
 
+@pytest.mark.parametrize("index, words", [("-1", "start at 1, not -1"),
+                                          ("0", "start at 1, not 0"),
+                                          ("x", "not an image index"),
+                                          (str(2**32), "get-imageinfo lists")])
+def test_an_index_no_image_can_have_is_a_usage_error_as_for_mount_image(capsys, wim, index,
+                                                                         words):
+    code, out, err = run(capsys, "get-drivers", "--image-file", wim, "--index", index)
+    assert code == 2 and words in err
+    code, out, err = run(capsys, "/Get-Drivers", f"/ImageFile:{wim}", f"/Index:{index}")
+    assert code == 2 and words in err
+
+
 def test_failures_exit_with_their_status(capsys, wim, tmp_path):
     code, doc, _ = run_json(capsys, "get-drivers", "--image-file", wim, "--index", "2")
     assert code == 3 and doc["error"]["type"] == "InvalidImageIndexError"

@@ -17,24 +17,11 @@ from dism.errors import with_code
 
 from ..console import Console
 from ..results import ActionResult, ImageInfoResult, MountedImagesResult
-from .verb import Verb, flag, one_of, options, value
+from .verb import Verb, flag, image_index, one_of, options, value
 
 # ---------------------------------------------------------------------------
 # Options
 # ---------------------------------------------------------------------------
-
-def _positive_int(text: str) -> int:
-    try:
-        index = int(text, 10)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an image index: {text!r}") from None
-    if index < 1:
-        raise argparse.ArgumentTypeError(f"image indexes start at 1, not {index}")
-    if index > 0xFFFFFFFF:   # DISM's UINT; get-imageinfo lists the indexes there are
-        raise argparse.ArgumentTypeError(f"no WIM has an image {index}; get-imageinfo lists "
-                                         f"the images of a WIM")
-    return index
-
 
 image_file = options(value("--image-file", "PATH", "the WIM file (DISM.exe: /ImageFile)",
                            required=True))
@@ -49,7 +36,7 @@ mount_dir = options(value("--mount-dir", "DIR", "the mount directory (DISM.exe: 
                           required=True))
 
 _INDEX_OR_NAME = (
-    value("--index", "N", "the image's index, from 1 (DISM.exe: /Index)", type=_positive_int),
+    value("--index", "N", "the image's index, from 1 (DISM.exe: /Index)", type=image_index),
     value("--name", "NAME", "the image's exact name; \"1\" is a name here (DISM.exe: /Name)"))
 any_index_or_name = one_of(*_INDEX_OR_NAME, required=False)
 one_index_or_name = one_of(*_INDEX_OR_NAME, required=True)

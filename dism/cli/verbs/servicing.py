@@ -17,7 +17,8 @@ import dism
 
 from ..console import Console, ProgressBar
 from ..results import ActionResult, ServicingResult
-from .verb import Action, AddOptions, Check, Verb, flag, one_of, options, value
+from .verb import (Action, AddOptions, Check, Verb, flag, image_index, one_of, options,
+                   value)
 
 # ---------------------------------------------------------------------------
 # Options
@@ -36,7 +37,7 @@ windows_dir = options(value("--windows-dir", "DIR", "the Windows directory, rela
                             "image root (default Windows; DISM.exe: /WindowsDir)"))
 image_in_file = one_of(
     value("--index", "N", "with --image-file: the image's index, from 1 (DISM.exe: /Index)",
-          type=int),
+          type=image_index),
     value("--name", "NAME", "with --image-file: the image's name (DISM.exe: /Name)"),
     required=False)
 

@@ -62,6 +62,20 @@ def _add_each(container: Any, declared: Tuple[Option, ...]) -> None:
         container.add_argument(name, **copy.deepcopy(keywords))
 
 
+def image_index(text: str) -> int:
+    """The type of every --index: an image index, from 1 to DISM's UINT."""
+    try:
+        index = int(text, 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an image index: {text!r}") from None
+    if index < 1:
+        raise argparse.ArgumentTypeError(f"image indexes start at 1, not {index}")
+    if index > 0xFFFFFFFF:   # DISM's UINT; get-imageinfo lists the indexes there are
+        raise argparse.ArgumentTypeError(f"no WIM has an image {index}; get-imageinfo lists "
+                                         f"the images of a WIM")
+    return index
+
+
 def options(*declared: Option) -> AddOptions:
     """An adder for these options."""
     def add(parser: argparse.ArgumentParser) -> None:
