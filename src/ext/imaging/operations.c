@@ -21,6 +21,7 @@ struct wim_operation {
     wim_call call;
     const char *function; /* its name, for the error's sentence */
     const char *done;     /* what a cancel that came too late let happen */
+    const char *stopped;  /* what a cancel in time leaves, if not nothing */
     HANDLE messages_from; /* the file whose callbacks see the messages */
     HANDLE handle;        /* the WIM or image the call is made on */
     HANDLE other;         /* export: the destination WIM */
@@ -67,6 +68,7 @@ static PyObject *run_operation(PyObject *module, WimObject *a, WimObject *b, wim
         return NULL;
     call.captures_own_error = 1;
     call.completed_sentence = op->done;
+    call.stopped_sentence = op->stopped;
     if (wim_lock(a, b) < 0)
         return NULL;
     op->handle = a->handle;
@@ -166,7 +168,9 @@ static PyObject *dism_wim_apply_image(PyObject *module, PyObject *args, PyObject
     PyObject *result = NULL;
     WimObject *w = wim_arg(module, obj, WIM_KIND_IMAGE, "a WimHandle of an image");
     if (w) {
-        wim_operation op = {do_apply, "WIMApplyImage", DONE("the image was applied")};
+        wim_operation op = {do_apply, "WIMApplyImage", DONE("the image was applied"),
+                            "The apply was stopped part-way: the files it wrote so far stay "
+                            "in the target folder."};
         op.path = path.wide;
         op.flags = flags.value;
         result = run_operation(module, w, NULL, &op, messages, cancel, NULL);
