@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <libgen.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -42,8 +43,22 @@ static void free_file(wim_file *f)
     free(f->path);
     free(f->temp_dir);
     callback_list_free(&f->callbacks);
+    config_free(f->config);
     pthread_mutex_destroy(&f->lock);
     free(f);
+}
+
+/* wimlib calls a file shorter than a header corrupt; it is simply not a
+ * WIM (nor a pipable one, "WLPWM"). */
+static bool has_wim_magic(const char *path)
+{
+    char magic[8] = {0};
+    FILE *fp = fopen(path, "rb");
+    size_t n = fp ? fread(magic, 1, sizeof magic, fp) : 0;
+    if (fp)
+        fclose(fp);
+    return n == sizeof magic && (memcmp(magic, "MSWIM\0\0\0", 8) == 0 ||
+                                 memcmp(magic, "WLPWM\0\0\0", 8) == 0);
 }
 
 /* Opens an existing WIM; a split part opened for writing stays readable
@@ -55,9 +70,12 @@ static BOOL open_existing(wim_file *f)
         flags |= WIMLIB_OPEN_FLAG_WRITE_ACCESS;
     if (f->flags & WIM_FLAG_VERIFY)
         flags |= WIMLIB_OPEN_FLAG_CHECK_INTEGRITY;
+    if (!has_wim_magic(f->path))
+        return wim_fail(ERROR_BAD_FORMAT, "WIMCreateFile: '%s' is not a WIM or ESD image (it "
+                        "does not start with a WIM header).", f->path);
     wim_op op;
     op_init(&op, "WIMCreateFile", NULL, NULL);
-    int rc = wimlib_open_wim_with_progress(f->path, flags, &f->wim, NULL, NULL);
+    int rc = wimlib_open_wim(f->path, flags, &f->wim);
     if (rc == WIMLIB_ERR_WIM_IS_READONLY) {
         rc = wimlib_open_wim(f->path, flags & ~WIMLIB_OPEN_FLAG_WRITE_ACCESS, &f->wim);
         struct wimlib_wim_info info;
