@@ -94,7 +94,9 @@ static DWORD win32_from_errno(int err)
     case EACCES:
     case EPERM: return ERROR_ACCESS_DENIED;
     case ENOMEM: return ERROR_NOT_ENOUGH_MEMORY;
-    case ENOSPC: return ERROR_DISK_FULL;
+    case ENOSPC:
+    case EFBIG:
+    case EDQUOT: return ERROR_DISK_FULL;
     case EROFS: return ERROR_WRITE_PROTECT;
     case EEXIST: return ERROR_FILE_EXISTS;
     case EWOULDBLOCK: return ERROR_SHARING_VIOLATION;

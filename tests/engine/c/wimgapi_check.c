@@ -14,6 +14,7 @@
  *   ref V PATH|- FLAGS             getinfo V               setinfo V XML...
  *   config V PATH|-                race V DIR (two threads append; see below)
  *   callback V|- MODE              unregister V|- [all]
+ *   fsizelimit BYTES               (later writes beyond BYTES fail with EFBIG)
  * Callback modes: "log" prints every message as "MSG name a b"; "abort:N"
  * answers WIM_MSG_ABORT_IMAGE to the N-th message of any kind;
  * "abortmsg:NAME:N" to the N-th message NAME; "skip:TEXT" answers FALSE to
@@ -22,6 +23,8 @@
  */
 #include <locale.h>
 #include <pthread.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -408,6 +411,11 @@ static void do_wim_call(char **a, int n)
         wchar_t *d = strcmp(a[2], "-") == 0 ? NULL : wide(a[2]);
         report(_WIMPortableSetCaptureConfig(var(a[1]), d), NULL);
         free(d);
+    } else if (strcmp(c, "fsizelimit") == 0 && n >= 2) {
+        /* Writes past this many bytes fail (EFBIG): a write that fails half-way. */
+        signal(SIGXFSZ, SIG_IGN);
+        struct rlimit rl = {(rlim_t)strtoull(a[1], NULL, 0), RLIM_INFINITY};
+        report(setrlimit(RLIMIT_FSIZE, &rl) == 0, NULL);
     } else if (strcmp(c, "close") == 0 && n >= 2) {
         report(WIMCloseHandle(var(a[1])), NULL);
     } else if (strcmp(c, "unregister") == 0 && n >= 2) {
