@@ -248,6 +248,13 @@ def test_split_query_parts_and_apply_from_parts(engine, wim, tree, tmp_path):
     lines = engine.results(f"open w {parts[0]} r existing 0 0\nload i w 1\n"
                            f"apply i {tmp_path}/out2 0\nclose i\nclose w\n")
     assert error_code(lines[2]) == ERROR_FILE_NOT_FOUND and "WIMSetReferenceFile" in lines[2]
+    # Exporting from the parts needs them all too.
+    whole = tmp_path / "joined.wim"
+    lines = engine.results(f"open w {parts[0]} r existing 0 0\nref w {parts[1]} {WIM_REFERENCE_APPEND}\n"
+                           f"load i w 1\nopen d {whole} w new 0 2\nexport i d 0\nclose d\nclose i\n"
+                           "close w\n")
+    assert lines[4] == "OK"
+    wim_verify(whole)
     # A split part cannot be changed.
     lines = engine.results(f"open w {parts[0]} w existing 0 0\ndelete w 1\nclose w\n")
     assert error_code(lines[1]) == ERROR_NOT_SUPPORTED
@@ -348,3 +355,41 @@ def test_real_multi_image_wim_with_integrity_exports(engine, tmp_path):
     imagex("apply", str(source), "2", str(theirs))
     assert tree_digest(ours) == tree_digest(theirs)
     assert "Name:                   Changes" in wim_info(dest)
+
+
+def test_scan_errors_reach_the_error_message(engine, tmp_path):
+    """An unreadable folder (as an unprivileged user) is WIM_MSG_ERROR;
+    WIM_MSG_SKIP_ERROR leaves it out and the capture goes on."""
+    import shutil
+    import subprocess
+    import tempfile
+    box = Path(tempfile.mkdtemp(prefix="wimgapi-nobody-"))
+    try:
+        box.chmod(0o755)
+        program = box / "wimgapi_check"
+        shutil.copy(engine.program, program)
+        src = box / "src"
+        (src / "locked").mkdir(parents=True)
+        (src / "locked" / "secret.txt").write_text("x")
+        (src / "open.txt").write_text("y")
+        (src / "locked").chmod(0o000)
+        out = box / "out"
+        out.mkdir()
+        shutil.chown(out, "nobody")
+        def as_nobody(script: str) -> list[str]:
+            done = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                                   str(program)], input=script, capture_output=True, text=True,
+                                  timeout=60)
+            assert done.returncode == 0, done.stderr
+            return done.stdout.splitlines()
+        failed = as_nobody(f"open w {out}/a.wim w new 0 1\ncallback w log\ncapture i w {src} 0\n"
+                           "close w\n")
+        assert any(line.startswith(f"MSG ERROR {src}/locked") for line in failed), failed
+        assert error_code([x for x in failed if x.startswith(("OK", "ERR"))][2]) == 5
+        skipped = as_nobody(f"open w {out}/b.wim w new 0 1\ncallback w skiperror\n"
+                            f"capture i w {src} 0\nclose i\nclose w\n")
+        assert [x for x in skipped if x.startswith(("OK", "ERR"))][2] == "OK", skipped
+        assert wim_dir(out / "b.wim") == ["/", "/open.txt"]
+    finally:
+        (box / "src" / "locked").chmod(0o755)
+        shutil.rmtree(box)

@@ -18,7 +18,8 @@
  * Callback modes: "log" prints every message as "MSG name a b"; "abort:N"
  * answers WIM_MSG_ABORT_IMAGE to the N-th message of any kind;
  * "abortmsg:NAME:N" to the N-th message NAME; "skip:TEXT" answers FALSE to
- * WIM_MSG_PROCESS for paths containing TEXT; "wait:NAME:FILE" blocks at the
+ * WIM_MSG_PROCESS for paths containing TEXT; "skiperror" logs like "log" and
+ * answers WIM_MSG_SKIP_ERROR to WIM_MSG_ERROR; "wait:NAME:FILE" blocks at the
  * first message NAME until FILE exists (printing "WAITING" first).
  */
 #include <locale.h>
@@ -117,6 +118,10 @@ static DWORD CALLBACK on_message(DWORD m, WPARAM w, LPARAM l, PVOID user)
     if (strcmp(s->mode, "log") == 0) {
         log_message(m, w, l);
         return WIM_MSG_SUCCESS;
+    }
+    if (strcmp(s->mode, "skiperror") == 0) {
+        log_message(m, w, l);
+        return m == WIM_MSG_ERROR ? WIM_MSG_SKIP_ERROR : WIM_MSG_SUCCESS;
     }
     if (strcmp(s->mode, "skip") == 0 && m == WIM_MSG_PROCESS) {
         char *p = narrow((const wchar_t *)w);
