@@ -313,3 +313,27 @@ def test_a_session_under_sanitizers(tmp_path, tree, sanitize):
                      f"callback w abortmsg:PROGRESS:1\ncapture j w {tree} 0\nclose w\n")
     assert not any("ERROR: AddressSanitizer" in x or "runtime error" in x for x in out)
     assert tree_digest(tmp_path / "o") == tree_digest(tree)
+
+
+def test_a_handle_that_read_an_older_file_does_not_overwrite_a_newer_one(engine, tree, fresh,
+                                                                         wim, tmp_path):
+    """wimlib appends where its view of the file ends; after another handle
+    (or program) appended, that would destroy the other append."""
+    script = (f"open b {wim} w existing 0 0\nopen c {wim} w existing 0 0\n"
+              f"capture i b {fresh} 0\nclose i\n"
+              f"capture i c {tree}/Windows 0\n"
+              f"capture i c {tree}/Windows 0\nclose i\ncount c\nclose b\nclose c\n")
+    lines = engine.results(script)
+    assert error_code(lines[4]) == ERROR_SHARING_VIOLATION and "try again" in lines[4]
+    assert lines[5:8] == ["OK", "OK", "OK 3"]
+    wim_verify(wim)
+    # The same when the other writer is another program.
+    proc = engine.start("")
+    proc.stdin.write(f"open w {wim} w existing 0 0\n")
+    proc.stdin.flush()
+    assert proc.stdout.readline().startswith("OK opened")
+    imagex("append", str(tree / "empty"), str(wim), "By wimlib-imagex")
+    out, _ = proc.communicate(f"capture i w {fresh} 0\ncount w\n", timeout=60)
+    assert error_code(out.splitlines()[0]) == ERROR_SHARING_VIOLATION
+    assert out.splitlines()[1] == "OK 4"
+    wim_verify(wim)

@@ -69,9 +69,22 @@ int file_reopen(wim_file *f)
     if (f->access & WIM_GENERIC_WRITE)
         open_flags |= WIMLIB_OPEN_FLAG_WRITE_ACCESS;
     int rc = wimlib_open_wim(f->path, open_flags, &f->wim);
-    if (rc == 0)
+    if (rc == 0) {
+        file_remember_header(f);
         rc = refs_apply(f);
+    }
     return rc;
+}
+
+void file_remember_header(wim_file *f)
+{
+    memset(f->header, 0, sizeof f->header);
+    int fd = open(f->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    if (pread(fd, f->header, sizeof f->header, 0) != (ssize_t)sizeof f->header)
+        memset(f->header, 0, sizeof f->header);
+    close(fd);
 }
 
 void file_discard(wim_file *f)
@@ -328,6 +341,17 @@ static BOOL commit_existing(wim_file *f, wim_op *op, int extra)
         close(fd);
         return wim_fail(ERROR_FILE_CORRUPT, "%s: cannot read the header of '%s'.", op->function,
                         f->path);
+    }
+    /* wimlib writes where this handle's view of the file ends: if another
+     * handle or program changed the file since, that would overwrite its
+     * change.  Refuse, and read the file again for the next call. */
+    if (memcmp(snap.header, f->header, WIM_HEADER_SIZE) != 0) {
+        close(fd);
+        free(snap.tail);
+        file_discard(f);
+        return wim_fail(ERROR_SHARING_VIOLATION, "%s: '%s' was changed by another handle or "
+                        "program since this handle read it; nothing was changed. The handle "
+                        "now sees the new file: try again.", op->function, f->path);
     }
     /* wimlib rebuilds a pipable WIM through a temporary file without its
      * flock; hold it for wimlib then, so wimlib programs wait for us too. */

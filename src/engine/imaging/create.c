@@ -75,7 +75,8 @@ static BOOL open_existing(wim_file *f)
                         "does not start with a WIM header).", f->path);
     wim_op op;
     op_init(&op, "WIMCreateFile", NULL, NULL);
-    int rc = wimlib_open_wim(f->path, flags, &f->wim);
+    int rc = op_open_wim(&op, f->path, flags, &f->wim);
+    op_detach(f->wim);
     if (rc == WIMLIB_ERR_WIM_IS_READONLY) {
         rc = wimlib_open_wim(f->path, flags & ~WIMLIB_OPEN_FLAG_WRITE_ACCESS, &f->wim);
         struct wimlib_wim_info info;
@@ -91,6 +92,7 @@ static BOOL open_existing(wim_file *f)
         f->wim = NULL;
         return op_fail(&op, rc, "WIMCreateFile: cannot open '%s'", f->path);
     }
+    file_remember_header(f);
     return TRUE;
 }
 
@@ -123,7 +125,6 @@ static BOOL open_or_create(wim_file *f, DWORD disposition, DWORD *result)
         return wim_fail(ERROR_ACCESS_DENIED, "WIMCreateFile: '%s' is not a file.", f->path);
     if (!exists && err != ENOENT)
         return wim_fail_errno(err, "WIMCreateFile: cannot use '%s'", f->path);
-    f->existed = exists;
     if (exists && disposition == WIM_CREATE_NEW)
         return wim_fail(ERROR_FILE_EXISTS, "WIMCreateFile: '%s' already exists "
                         "(WIM_CREATE_NEW).", f->path);

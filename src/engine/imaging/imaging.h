@@ -103,6 +103,8 @@ DWORD op_send(wim_op *op, DWORD msg, WPARAM w, LPARAM l);
 DWORD op_send_path(wim_op *op, DWORD msg, const char *path, LPARAM l);
 /* WIM_MSG_PROGRESS from a byte count. */
 void op_progress(wim_op *op, uint64_t done, uint64_t total);
+/* wimlib_open_wim with op as its progress function (integrity checks). */
+int op_open_wim(wim_op *op, const char *path, int open_flags, WIMStruct **out);
 /* Registers op as the progress function of `wim` for the next call. */
 void op_attach(wim_op *op, WIMStruct *wim);
 void op_detach(WIMStruct *wim);
@@ -124,7 +126,7 @@ typedef struct wim_file {
     DWORD access, disposition, flags, compression;
     bool pending;           /* a new WIM not yet on disk (nothing captured yet) */
     bool replace;           /* CREATE_ALWAYS over an existing file */
-    bool existed;           /* the file was there when the handle was made */
+    unsigned char header[208]; /* the file's header when wimlib read it (commit.c) */
     char *temp_dir;         /* WIMSetTemporaryPath (unused by wimlib) */
     char **refs;            /* WIMSetReferenceFile paths, re-referenced on reopen */
     size_t ref_count;
@@ -169,6 +171,9 @@ BOOL file_commit(wim_file *f, wim_op *op, int extra_write_flags);
 void file_discard(wim_file *f);
 /* Opens f->path into f->wim with the handle's flags and references. */
 int file_reopen(wim_file *f);
+/* Notes the header of the file f->wim was read from, so that a write can
+ * tell whether someone else changed the file since. */
+void file_remember_header(wim_file *f);
 /* The shared part of every writing call: write access, not split. */
 BOOL file_require_write(const wim_file *f, const char *function);
 

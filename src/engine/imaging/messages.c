@@ -297,6 +297,8 @@ static enum wimlib_progress_status on_progress(enum wimlib_progress_msg msg,
         op_progress(op, info->split.completed_bytes, info->split.total_bytes);
         break;
     case WIMLIB_PROGRESS_MSG_VERIFY_INTEGRITY:
+        op_progress(op, info->integrity.completed_bytes, info->integrity.total_bytes);
+        break;
     case WIMLIB_PROGRESS_MSG_CALC_INTEGRITY:
         op_send(op, WIM_MSG_QUERY_ABORT, 0, 0);
         break;
@@ -310,6 +312,11 @@ static enum wimlib_progress_status on_progress(enum wimlib_progress_msg msg,
     default: break;
     }
     return op->aborted ? WIMLIB_PROGRESS_STATUS_ABORT : WIMLIB_PROGRESS_STATUS_CONTINUE;
+}
+
+int op_open_wim(wim_op *op, const char *path, int open_flags, WIMStruct **out)
+{
+    return wimlib_open_wim_with_progress(path, open_flags, out, on_progress, op);
 }
 
 void op_attach(wim_op *op, WIMStruct *wim)
