@@ -240,11 +240,15 @@ def test_links_in_the_target_are_never_followed(engine, tmp_path):
     engine.results(f"open w {wim} w new 0 1\ncapture i w {first} 0\nclose i\n"
                    f"capture j w {second} 0\nclose j\nclose w\n")
     target = tmp_path / "target"
+    target.mkdir()
+    (outside / "linked.txt").write_text("keep me too\n")
+    os.link(outside / "linked.txt", target / "f.txt")  # a hard link out, where a file lands
     lines = engine.results(f"open w {wim} r existing 0 0\nload i w 1\napply i {target} 0\n"
                            f"close i\nload j w 2\napply j {target} 0\nclose j\nclose w\n")
     assert lines.count("OK") >= 6, lines
     assert (outside / "victim.txt").read_text() == "keep me\n"
-    assert sorted(p.name for p in outside.iterdir()) == ["victim.txt"]
+    assert (outside / "linked.txt").read_text() == "keep me too\n"
+    assert sorted(p.name for p in outside.iterdir()) == ["linked.txt", "victim.txt"]
     assert (target / "a").is_dir() and not (target / "a").is_symlink()
     assert (target / "a" / "new.txt").read_text() == "new\n"
     assert (target / "f.txt").read_text() == "data\n" and not (target / "f.txt").is_symlink()
@@ -337,3 +341,22 @@ def test_a_handle_that_read_an_older_file_does_not_overwrite_a_newer_one(engine,
     assert error_code(out.splitlines()[0]) == ERROR_SHARING_VIOLATION
     assert out.splitlines()[1] == "OK 4"
     wim_verify(wim)
+
+
+@pytest.mark.parametrize("point", ["abortmsg:SPLIT:1", "abortmsg:SPLIT:2", "abortmsg:PROGRESS:1"])
+def test_cancelled_split_removes_its_parts(engine, tree, wim, tmp_path, point):
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    before = sha1(wim)
+    query = engine.results(f"open w {wim} r existing 0 0\nsplit w {parts}/p.swm 0\nclose w\n")
+    minimum = int(query[1].split()[1])  # the smallest part size: two parts at least
+    lines = engine.results(f"open w {wim} r existing 0 0\ncallback w {point}\n"
+                           f"split w {parts}/p.swm {minimum}\nclose w\n")
+    assert error_code(lines[-2]) == ERROR_REQUEST_ABORTED, lines
+    assert list(parts.iterdir()) == [] and sha1(wim) == before
+
+
+def test_cancelled_apply_says_what_stays(engine, wim, tmp_path):
+    lines = engine.results(f"open w {wim} r existing 0 0\nload i w 1\n"
+                           f"callback i abortmsg:PROGRESS:2\napply i {tmp_path}/out 0\n")
+    assert error_code(lines[3]) == ERROR_REQUEST_ABORTED and "stay in the target" in lines[3]

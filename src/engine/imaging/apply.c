@@ -268,6 +268,7 @@ BOOL WINAPI WIMApplyImage(HANDLE Image, PCWSTR Path, DWORD ApplyFlags)
         wim_op op;
         op_init(&op, "WIMApplyImage", img->file, NULL);
         op.flags = ApplyFlags;
+        op.partial = !(ApplyFlags & WIM_FLAG_NO_APPLY);
         ok = run_apply(img, target, ApplyFlags, &op);
         pthread_mutex_unlock(&img->file->lock);
     }

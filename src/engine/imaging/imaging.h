@@ -80,6 +80,7 @@ typedef struct {
     DWORD flags;               /* the call's WIM_FLAG_* (apply: FILEINFO) */
     bool aborted;              /* a callback answered WIM_MSG_ABORT_IMAGE */
     bool listing;              /* capture: ask WIM_MSG_PROCESS per file */
+    bool partial;              /* apply: a cancel leaves what was written */
     uint64_t start_ms;
     unsigned last_percent;
     uint64_t scanned;          /* SCANNING: files and folders seen */
