@@ -49,14 +49,15 @@ static void free_file(wim_file *f)
 }
 
 /* wimlib calls a file shorter than a header corrupt; it is simply not a
- * WIM (nor a pipable one, "WLPWM"). */
-static bool has_wim_magic(const char *path)
+ * WIM (nor a pipable one, "WLPWM").  1: it is, 0: it is not, else -errno. */
+static int has_wim_magic(const char *path)
 {
     char magic[8] = {0};
     FILE *fp = fopen(path, "rb");
-    size_t n = fp ? fread(magic, 1, sizeof magic, fp) : 0;
-    if (fp)
-        fclose(fp);
+    if (!fp)
+        return -errno;
+    size_t n = fread(magic, 1, sizeof magic, fp);
+    fclose(fp);
     return n == sizeof magic && (memcmp(magic, "MSWIM\0\0\0", 8) == 0 ||
                                  memcmp(magic, "WLPWM\0\0\0", 8) == 0);
 }
@@ -70,7 +71,10 @@ static BOOL open_existing(wim_file *f)
         flags |= WIMLIB_OPEN_FLAG_WRITE_ACCESS;
     if (f->flags & WIM_FLAG_VERIFY)
         flags |= WIMLIB_OPEN_FLAG_CHECK_INTEGRITY;
-    if (!has_wim_magic(f->path))
+    int magic = has_wim_magic(f->path);
+    if (magic < 0)
+        return wim_fail_errno(-magic, "WIMCreateFile: cannot read '%s'", f->path);
+    if (!magic)
         return wim_fail(ERROR_BAD_FORMAT, "WIMCreateFile: '%s' is not a WIM or ESD image (it "
                         "does not start with a WIM header).", f->path);
     wim_op op;
