@@ -14,7 +14,8 @@ import pytest
 
 from support.wimgapi import (ERROR_DISK_FULL, ERROR_REQUEST_ABORTED, ERROR_SHARING_VIOLATION, WIM_FLAG_CHUNKED,
                              Engine, build_check_program, capture_script, error_code, imagex,
-                             make_tree, sha1, tree_digest, wim_dir, wim_verify)
+                             make_tree, rename_in_metadata, sha1, tree_digest, wim_dir,
+                             wim_verify)
 
 CANCEL_POINTS = ["abortmsg:PROCESS:1", "abortmsg:PROCESS:6", "abortmsg:SCANNING:1",
                  "abortmsg:PROGRESS:1", "abortmsg:PROGRESS:2", "abortmsg:QUERY_ABORT:3",
@@ -360,3 +361,29 @@ def test_cancelled_apply_says_what_stays(engine, wim, tmp_path):
     lines = engine.results(f"open w {wim} r existing 0 0\nload i w 1\n"
                            f"callback i abortmsg:PROGRESS:2\napply i {tmp_path}/out 0\n")
     assert error_code(lines[3]) == ERROR_REQUEST_ABORTED and "stay in the target" in lines[3]
+
+
+def test_a_name_linux_cannot_hold_is_a_warning_not_a_silent_loss(engine, tmp_path):
+    """Names crafted into the metadata: "zz/zz" (no Linux directory can hold
+    it: a warning per file left out) and ".." (wimlib drops it on reading)."""
+    src = tmp_path / "src"
+    (src / "zzQzz").mkdir(parents=True)
+    (src / "zzQzz" / "inner.txt").write_text("inside\n")
+    (src / "d").mkdir()
+    (src / "d" / "keep.txt").write_text("kept\n")
+    (src / "d" / "qq").mkdir()  # becomes a folder named ".." holding a file
+    (src / "d" / "qq" / "evil.txt").write_text("must not land above d\n")
+    wim = tmp_path / "slash.wim"
+    engine.results(capture_script(wim, src, compression=0))
+    rename_in_metadata(wim, "zzQzz", "zz/zz")
+    rename_in_metadata(wim, "qq", "..")
+    target = tmp_path / "target"
+    lines = engine.run(f"open w {wim} r existing 0 0\nload i w 1\ncallback i log\n"
+                       f"apply i {target} 0\nclose i\nclose w\n")
+    assert [x for x in lines if x.startswith(("OK", "ERR"))][-3:] == ["OK"] * 3, lines
+    warnings = [x for x in lines if x.startswith("MSG WARNING")]
+    assert f"MSG WARNING {target}/zz/zz 123" in warnings
+    assert f"MSG WARNING {target}/zz/zz/inner.txt 123" in warnings
+    assert tree_digest(target) == {"d": "dir", "d/keep.txt": tree_digest(src)["d/keep.txt"]}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["slash.wim", "src", "target"]
+    assert not any(p.name == "evil.txt" for p in tmp_path.rglob("*") if "src" not in p.parts)

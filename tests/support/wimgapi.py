@@ -137,3 +137,32 @@ def capture_script(wim: Path, source: Path, name: str = "Base", compression: int
             f"capture i w {source} 0\n"
             f"setinfo i <IMAGE><NAME>{name}</NAME></IMAGE>\n"
             "close i\nclose w\n")
+
+
+def rename_in_metadata(wim: Path, old: str, new: str) -> None:
+    """Renames a file inside an uncompressed WIM's metadata resource by
+    patching its bytes (and the resource's SHA-1 in the blob table), to make
+    names that no tool would write, such as one holding a '/'.  Both names
+    must have the same UTF-16 length."""
+    data = bytearray(wim.read_bytes())
+    old_raw, new_raw = old.encode("utf-16-le"), new.encode("utf-16-le")
+    assert len(old_raw) == len(new_raw)
+    table_size = int.from_bytes(data[48:55], "little")
+    table_offset = int.from_bytes(data[56:64], "little")
+    for entry in range(table_offset, table_offset + table_size, 50):
+        flags = data[entry + 7]
+        if not flags & 0x02:  # not a metadata resource
+            continue
+        assert not flags & 0x04, "the WIM must be uncompressed"
+        size = int.from_bytes(data[entry:entry + 7], "little")
+        offset = int.from_bytes(data[entry + 8:entry + 16], "little")
+        resource = data[offset:offset + size]
+        at = resource.find(old_raw)
+        if at < 0:
+            continue
+        resource[at:at + len(old_raw)] = new_raw
+        data[offset:offset + size] = resource
+        data[entry + 30:entry + 50] = hashlib.sha1(bytes(resource)).digest()
+        wim.write_bytes(bytes(data))
+        return
+    raise AssertionError(f"{old!r} is in no metadata resource of {wim}")

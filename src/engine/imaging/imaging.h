@@ -25,6 +25,29 @@
  *   attrs.c      WIMGetImageCount, WIMGetAttributes, WIMSetBootImage, WIMLoadImage
  *   refs.c       WIMSetReferenceFile
  *   messages.c   message callbacks and the translation of wimlib's progress
+ *
+ * Where the engine differs from wimgapi.dll (callers and docs rely on this):
+ *   - Applying to a Linux directory cannot keep NTFS security descriptors,
+ *     named data streams, short names, Windows attributes or reparse points
+ *     other than symbolic links and junctions: each file that carries one
+ *     gets a WIM_MSG_WARNING (ERROR_NOT_SUPPORTED) and a line in the log;
+ *     WIM_FLAG_NO_DIRACL/NO_FILEACL say the ACLs are not wanted.  Names a
+ *     WIM may hold but a directory may not ("..", "/") are skipped by wimlib.
+ *   - WIM_FLAG_CHUNKED is not needed to open an ESD; with WIM_COMPRESS_LZMS
+ *     it makes a new WIM solid.  WIM_FLAG_WIM_BOOT, APPLY_COMPACT and
+ *     WIM_EXPORT_ONLY_RESOURCES/ONLY_METADATA are ERROR_NOT_SUPPORTED.
+ *   - wimlib wants image names unique: an export whose name is taken gets
+ *     " (2)", " (3)", ...; WIMSetImageInformation to a taken name is
+ *     ERROR_ALREADY_EXISTS.  Captured images have no name until one is set.
+ *   - A handle whose view is older than the file (another writer came
+ *     between) refuses to write (ERROR_SHARING_VIOLATION) and rereads it.
+ *   - WIMCloseHandle of a WIM with open image handles fails (ERROR_BUSY);
+ *     WIMDeleteImage with open image handles too.
+ *   - WIM_MSG_QUERY_ABORT comes with every byte count and before every
+ *     write; SETRANGE, SETPOS, STEPIT, COMPRESS, ALIGNMENT, RETRY are never
+ *     sent.  WIM_MSG_SPLIT cannot rename a part.
+ *   - WIMGetImageInformation's size counts the BOM and the text, not the
+ *     terminating NUL; the text is wchar_t (UTF-32) like every WCHAR here.
  */
 #ifndef DISM_ENGINE_IMAGING_H
 #define DISM_ENGINE_IMAGING_H
