@@ -387,3 +387,24 @@ def test_a_name_linux_cannot_hold_is_a_warning_not_a_silent_loss(engine, tmp_pat
     assert tree_digest(target) == {"d": "dir", "d/keep.txt": tree_digest(src)["d/keep.txt"]}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["slash.wim", "src", "target"]
     assert not any(p.name == "evil.txt" for p in tmp_path.rglob("*") if "src" not in p.parts)
+
+
+def test_a_new_wim_is_written_privately_beside_its_destination(engine, tree, tmp_path):
+    dest_dir = tmp_path / "dest"
+    dest_dir.mkdir()
+    release = tmp_path / "release"
+    proc = _hold_in_write(engine, f"open w {dest_dir}/new.wim w new 0 1\n"
+                          f"callback w wait:PROGRESS:{release}\ncapture i w {tree} 0\n"
+                          "close i\nclose w\n", release)
+    try:
+        during = list(dest_dir.iterdir())
+        assert len(during) == 1 and during[0].name.startswith(".new.wim.dism-")
+        assert during[0].stat().st_mode & 0o777 == 0o600
+    finally:
+        out = _finish(proc, release)
+    assert out.splitlines()[-3:] == ["OK", "OK", "OK"]
+    assert [p.name for p in dest_dir.iterdir()] == ["new.wim"]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (dest_dir / "new.wim").stat().st_mode & 0o777 == 0o666 & ~umask
+    wim_verify(dest_dir / "new.wim")
