@@ -183,7 +183,9 @@ def test_export_and_delete(tmp_path, wim_path, source):
     dest_path = tmp_path / "dest.wim"
     with open_wim(wim_path) as src, new_wim(dest_path, _dism.WIM_COMPRESS_LZX) as dest:
         with _dism.wim_load_image(src, 2) as image:
-            _dism.wim_export_image(image, dest, 0)
+            rec = Messages()
+            _dism.wim_export_image(image, dest, 0, messages=rec)
+            assert rec.of(_dism.WIM_MSG_PROGRESS)[-1][0] == 100  # the source file's messages
             assert _dism.wim_get_image_count(dest) == 1
             with pytest.raises(_dism.DismError) as e:
                 _dism.wim_export_image(image, dest, 0)
@@ -241,8 +243,11 @@ def test_split_query_split_and_reference_parts(tmp_path):
 def test_extract_image_path(tmp_path, wim_path, source):
     out = tmp_path / "out" / "leaf.copy"
     out.parent.mkdir()
+    rec = Messages()
     with open_wim(wim_path, READ) as wim, _dism.wim_load_image(wim, 1) as image:
-        _dism.wim_extract_image_path(image, "sub\\deeper\\leaf.txt", out, 0)
+        _dism.wim_extract_image_path(image, "sub\\deeper\\leaf.txt", out, 0, messages=rec)
+        assert all(m in (_dism.WIM_MSG_PROGRESS, _dism.WIM_MSG_QUERY_ABORT, _dism.WIM_MSG_PROCESS)
+                   for m, a, b in rec.seen)
         with pytest.raises(_dism.DismError) as e:
             _dism.wim_extract_image_path(image, "no\\such\\file", tmp_path / "x", 0)
         assert "WIMExtractImagePath" in str(e.value)
@@ -618,6 +623,35 @@ def test_a_callback_using_its_own_wim_gets_busy(tmp_path, source):
         with pytest.raises(_dism.BusyError) as e:
             _dism.wim_capture_image(wim, source, 0, messages=reenter)
         assert e.value.hresult == HR(ERROR_BUSY) and e.value.completed is False
+
+
+def test_exports_in_opposite_directions_do_not_deadlock(tmp_path, wim_path):
+    """Each export locks two files; both threads take them in one order."""
+    other = tmp_path / "other.wim"
+    with open_wim(wim_path) as a, new_wim(other) as b:
+        with _dism.wim_load_image(a, 1) as image:
+            _dism.wim_export_image(image, b, 0)
+        errors, rounds = [], 4
+
+        def export(source, dest):
+            try:
+                for _ in range(rounds):
+                    with _dism.wim_load_image(source, 1) as image:
+                        _dism.wim_export_image(image, dest, _dism.WIM_EXPORT_ALLOW_DUPLICATES,
+                                               messages=lambda m, x, y: time.sleep(0))
+            except Exception as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=export, args=(a, b)),
+                   threading.Thread(target=export, args=(b, a))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        assert not any(t.is_alive() for t in threads), "the exports deadlocked"
+        assert errors == []
+        assert _dism.wim_get_image_count(a) == 2 + rounds
+        assert _dism.wim_get_image_count(b) == 1 + rounds
 
 
 def test_calls_from_many_threads_on_one_handle(wim_path):
