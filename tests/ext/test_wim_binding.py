@@ -24,6 +24,8 @@ from pathlib import Path
 import pytest
 
 from dism import _dism
+from support.sanitizer import (SanitizerUnavailable, build_sanitized_package, run_sanitized,
+                               sanitizer_reports)
 
 HEADER = Path(__file__).resolve().parents[2] / "src" / "include" / "wimgapi.h"
 WRITE = _dism.WIM_GENERIC_WRITE
@@ -719,3 +721,87 @@ def test_repeated_calls_keep_memory_flat(wim_path):
     # A leaked XML buffer alone (2 per round, 4-byte characters) would be
     # over 10 MiB.
     assert rss_kib() - start < 3072, "3000 rounds of calls grew RSS by more than 3 MiB"
+
+
+# ---- under AddressSanitizer and UBSan -----------------------------------------------------
+
+SANITIZED_RUN = textwrap.dedent("""
+    import os, sys, threading, time
+    from pathlib import Path
+    from dism import _dism
+    assert _dism.__file__.startswith(os.environ["SANITIZED_PACKAGE"]), _dism.__file__
+    root = Path(os.environ["SANITIZED_ROOT"])
+    src = root / "src"
+    (src / "sub").mkdir(parents=True)
+    for i in range(20):
+        (src / f"f{i}.txt").write_text("x" * (i * 100))
+    (src / "sub" / "big.bin").write_bytes(os.urandom(2_000_000))
+    W, R = _dism.WIM_GENERIC_WRITE, _dism.WIM_GENERIC_READ
+    seen = []
+    rec = lambda m, a, b: seen.append((m, a, b))
+    def skip(m, a, b):
+        return False if m == _dism.WIM_MSG_PROCESS and a.endswith("f3.txt") else None
+    def boom(m, a, b):
+        raise LookupError("boom")
+    wim, _ = _dism.wim_create_file(root / "a.wim", W, _dism.WIM_CREATE_NEW, 0, 2)
+    _dism.wim_set_temporary_path(wim, root)
+    img = _dism.wim_capture_image(wim, src, 0, messages=rec)
+    _dism.wim_set_image_information(img, "<IMAGE><NAME>A \u00fc \U0001d11e</NAME></IMAGE>")
+    assert "\U0001d11e" in _dism.wim_get_image_information(img)
+    _dism.wim_capture_image(wim, src, 0, messages=skip).close()
+    _dism.wim_get_attributes(wim)
+    _dism.wim_set_boot_image(wim, 1)
+    try:
+        _dism.wim_capture_image(wim, src, 0, messages=boom)
+    except LookupError as e:
+        assert e.completed is False
+    out = root / "out"
+    out.mkdir()
+    _dism.wim_apply_image(img, out, 0, messages=rec)
+    _dism.wim_apply_image(img, None, _dism.WIM_FLAG_NO_APPLY | _dism.WIM_FLAG_FILEINFO,
+                          messages=rec)
+    _dism.wim_extract_image_path(img, "sub/big.bin", root / "big.copy", 0, messages=rec)
+    dest, _ = _dism.wim_create_file(root / "b.esd", W, _dism.WIM_CREATE_NEW,
+                                    _dism.WIM_FLAG_CHUNKED, _dism.WIM_COMPRESS_LZMS)
+    _dism.wim_export_image(img, dest, 0, messages=rec)
+    try:
+        _dism.wim_export_image(img, dest, 0)
+    except _dism.DismError as e:
+        assert "WIMExportImage" in str(e)
+    dest.close()
+    img.close()
+    _dism.wim_delete_image(wim, 2, messages=rec)
+    size = _dism.wim_split_file(wim, root / "p.swm", 0, 0)
+    _dism.wim_split_file(wim, root / "p.swm", size, 0, messages=rec)
+    image = _dism.wim_load_image(wim, 1)
+    listing = threading.Thread(target=lambda: _dism.wim_apply_image(
+        image, None, _dism.WIM_FLAG_NO_APPLY, messages=lambda *a: time.sleep(0.001)))
+    listing.start()
+    time.sleep(0.01)
+    wim.close()
+    listing.join()
+    assert image.closed and len(seen) > 100
+    for bad in (lambda: _dism.wim_load_image(wim, 1),
+                lambda: _dism.wim_create_file(root / "nope.wim", R, 3, 0, 0)):
+        try:
+            bad()
+        except _dism.DismError:
+            pass
+    again, _ = _dism.wim_create_file(root / "a.wim", R, 3, 0, 0)
+    dropped = _dism.wim_load_image(again, 1)
+    del again, dropped
+    print("CLEAN")
+""")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the sanitized build is the portable one")
+def test_every_function_runs_clean_under_asan_and_ubsan(tmp_path_factory):
+    try:
+        package = build_sanitized_package(tmp_path_factory.mktemp("sanitized"))
+    except SanitizerUnavailable as why:  # a failure in CI, which must have it
+        (pytest.fail if os.environ.get("CI") else pytest.skip)(f"no sanitized build: {why}")
+    work = tmp_path_factory.mktemp("sanitized-run")
+    ran = run_sanitized(package, SANITIZED_RUN, cwd=work, SANITIZED_PACKAGE=str(package),
+                        SANITIZED_ROOT=str(work))
+    assert sanitizer_reports(ran.stderr) == [], ran.stderr
+    assert ran.returncode == 0 and ran.stdout.strip() == "CLEAN", ran.stderr
