@@ -5,7 +5,8 @@
  * both; nothing here knows which one it calls.
  *
  *   handle.c     the WimHandle type: a WIM file or an image in one, its lock,
- *                close, the handle arguments of the functions (wim_lock_*)
+ *                close, the handle arguments of the functions (wim_arg,
+ *                wim_lock)
  *   messages.c   the WIM_MSG_* trampoline of the long calls and what each
  *                message hands the Python callback
  *   calls.c      the short calls (create, attributes, info, load, ...)
@@ -34,6 +35,9 @@ typedef struct wim_object {
     struct wim_object *next_image;
     PyObject *module; /* keeps the module state alive for the methods */
 } WimObject;
+
+/* The DWORD arguments' range error, as WIMGAPI's own. */
+#define HR_INVALID_PARAMETER HR_WIN32(87) /* ERROR_INVALID_PARAMETER */
 
 static inline int wim_is_image(const WimObject *w) { return w->file != w; }
 

@@ -3,9 +3,9 @@
  *
  * WIMGAPI calls it on whatever thread it likes, for every message of the
  * operation running on the file it is registered on.  It takes the GIL,
- * hands the Python callable `messages(message, a, b)` plain values (the
- * table in imaging.h's contract, common to both platforms), and turns its
- * answer back into what WIMGAPI expects.  WIMGAPI has no CancelEvent, so a
+ * hands the Python callable `messages(message, a, b)` plain values (which
+ * ones per message: message_arguments, the same on both platforms), and
+ * turns its answer back into what WIMGAPI expects (read_answer).  WIMGAPI has no CancelEvent, so a
  * cancel (token, Ctrl+C, an exception of the callback) is this trampoline
  * returning WIM_MSG_ABORT_IMAGE from then on.
  */

@@ -11,8 +11,6 @@
  */
 #include "imaging.h"
 
-#define HR_INVALID_PARAMETER HR_WIN32(87)
-
 typedef struct wim_operation wim_operation;
 /* The WIMGAPI call: FALSE on failure, GetLastError() untouched since. */
 typedef BOOL (*wim_call)(wim_operation *op);
