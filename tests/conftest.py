@@ -45,7 +45,8 @@ PORTABLE_ENGINE_MODULES = {
     "engine/test_engine_c.py", "engine/test_hostile_hives.py",
     "engine/test_image_file_engine.py", "engine/test_inf_parser.py",
     "engine/test_servicing_engine.py", "engine/test_xml_scanner.py",
-    "ext/test_stable_abi.py",
+    "engine/test_wimgapi_engine.py", "engine/test_wimgapi_safety.py",
+    "ext/test_stable_abi.py", "ext/test_wim_binding.py",
 }
 
 
