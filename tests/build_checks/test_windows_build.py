@@ -30,7 +30,8 @@ import pytest
 
 import import_library
 from support import REPO, windows_build
-from support.wintools import MINGW_HEADERS, clang_with_mingw_headers, llvm_tool, missing, run
+from support.wintools import (MINGW_HEADERS, clang_with_mingw_headers, llvm_tool, mingw_tool,
+                              missing, run)
 
 INCLUDE = windows_build.INCLUDE
 DEF_FILE = windows_build.DEF_FILE
@@ -55,11 +56,7 @@ for _arch, _machine in (("x86", "__i386__"), ("x64", "__x86_64__")):
 STRICT = windows_build.STRICT
 
 
-def tool(arch: str, name: str) -> str:
-    try:
-        return windows_build.tool(arch, name)
-    except windows_build.ToolMissing as what:
-        missing(str(what))
+tool = mingw_tool
 
 
 def mingw_root(arch: str) -> Path:

@@ -24,6 +24,7 @@ import c_layout  # noqa: E402
 
 INCLUDE = REPO / "src" / "include"
 DEF_FILE = REPO / "src" / "windows" / "dismapi.def"
+WIMGAPI_DEF = REPO / "src" / "windows" / "wimgapi.def"
 STANDIN = REPO / "tests" / "windows" / "standin"
 # What setup.py builds on Windows: the extension and the DLL choice.
 EXTENSION_SOURCES = [Path(p) for p in
@@ -83,8 +84,8 @@ def stable_abi_def(out: Path) -> Path:
     return out
 
 
-def dism_def_for(arch: str, out: Path) -> Path:
-    text = DEF_FILE.read_text()
+def dism_def_for(arch: str, out: Path, def_file: Path = DEF_FILE) -> Path:
+    text = def_file.read_text()
     if arch != "x86":  # only x86 decorates __stdcall names (setup.py does the same)
         text = re.sub(r"@\d+\s*$", "", text, flags=re.M)
     out.write_text(text)
@@ -114,12 +115,16 @@ def compile_extension(arch: str, out_dir: Path, compiler=None, defines=None) -> 
 
 def build_windows_extension(arch: str, out_dir: Path) -> Path:
     """Compiles the extension's sources with warnings as errors and links
-    _dism.pyd against python3.dll and a delay-loaded DismApi.dll."""
+    _dism.pyd against python3.dll and delay-loaded DismApi.dll and
+    wimgapi.dll."""
     objects = compile_extension(arch, out_dir)
     kill_at = ["-k"] if arch == "x86" else []
-    delay_lib = out_dir / "libdismapi_delay.a"
-    checked([tool(arch, "dlltool"), *kill_at, "-d", dism_def_for(arch, out_dir / "d.def"),
-             "--output-delaylib", delay_lib], "the delay-load library of DismApi.dll")
+    delay_libs = []
+    for stem, def_file in (("dismapi", DEF_FILE), ("wimgapi", WIMGAPI_DEF)):
+        delay_libs.append(out_dir / f"lib{stem}_delay.a")
+        checked([tool(arch, "dlltool"), *kill_at,
+                 "-d", dism_def_for(arch, out_dir / f"{stem}.def", def_file),
+                 "--output-delaylib", delay_libs[-1]], f"the delay-load library of {stem}")
     python_lib = out_dir / "libpython3.a"
     checked([tool(arch, "dlltool"), "-d", stable_abi_def(out_dir / "python3.def"),
              "-l", python_lib], "the import library of python3.dll")
@@ -127,7 +132,7 @@ def build_windows_extension(arch: str, out_dir: Path) -> Path:
     # -static-libgcc: the thread-local storage mingw emulates (long_call.c)
     # would otherwise need libgcc_s_seh-1.dll, which Windows does not have;
     # MSVC's build links only system DLLs and python3.dll, and so does this.
-    checked([tool(arch, "gcc"), "-shared", "-static-libgcc", "-o", pyd, *objects, delay_lib,
+    checked([tool(arch, "gcc"), "-shared", "-static-libgcc", "-o", pyd, *objects, *delay_libs,
              python_lib, "-lversion", "-ladvapi32", "-Wl,--no-undefined"], "linking _dism.pyd")
     return pyd
 
