@@ -218,14 +218,57 @@ def _standin_dll(out_dir: Path, identity: str, exports: list, versioned: bool,
     return dll
 
 
+# ---------------------------------------------------------------------------
+# The stand-in wimgapi.dll (tests/windows/standin/wimgapi), x64
+# ---------------------------------------------------------------------------
+
+WIM_STANDIN = STANDIN / "wimgapi"
+WIM_STANDIN_SOURCES = ["handles.c", "work.c", "watch.c"]
+WIM_STANDIN_QUERIES = ["StandinWimOpenHandles", "StandinWimGlobalCallbacks", "StandinWimCallLog",
+                       "StandinWimClearLog", "StandinWimIdentity", "StandinWimMessageThreadId",
+                       "StandinWimWatchLocalFree", "StandinWimXmlOutstanding"]
+# name -> identity: System32's copy, and one planted in a folder or on PATH.
+WIM_STANDIN_VARIANTS = {"wimgapi": "system32", "wimgapi-planted": "planted"}
+
+
+def wimgapi_exports() -> list:
+    """The functions the WIMGAPI import library links (src/windows/wimgapi.def)."""
+    body = WIMGAPI_DEF.read_text().split("EXPORTS", 1)[1]
+    return re.findall(r"^\s+(\w+)@\d+\s*$", body, re.M)
+
+
+def _wim_standin_dll(out_dir: Path, identity: str) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    objects = []
+    for source in WIM_STANDIN_SOURCES:
+        obj = out_dir / (source[:-2] + ".o")
+        checked([tool("x64", "gcc"), *STRICT, "-Wno-unused-parameter", "-O1",
+                 f'-DSTANDIN_IDENTITY=L"{identity}"', f"-I{INCLUDE}", f"-I{WIM_STANDIN}",
+                 "-c", WIM_STANDIN / source, "-o", obj], source)
+        objects.append(obj)
+    def_file = out_dir / "wimgapi.def"
+    def_file.write_text("LIBRARY wimgapi.dll\nEXPORTS\n" + "".join(
+        f"    {name}\n" for name in wimgapi_exports() + WIM_STANDIN_QUERIES))
+    dll = out_dir / "wimgapi.dll"
+    checked([tool("x64", "gcc"), "-shared", "-static", "-o", dll, *objects, def_file],
+            f"the {identity} wimgapi.dll stand-in")
+    for leftover in [*objects, def_file]:
+        leftover.unlink()
+    return dll
+
+
 def build_standins(out_dir: Path) -> dict:
     """Builds every variant below out_dir; returns name -> its DismApi.dll.
     Also "dependency" (folder/standin_dep.dll) and "planted-dependency"
-    (planted-dependency/standin_dep.dll, which must never be loaded)."""
+    (planted-dependency/standin_dep.dll, which must never be loaded), and
+    the wimgapi.dll stand-ins: "wimgapi" (System32's) and "wimgapi-planted"
+    (which must never be loaded)."""
     built = {"dependency": _standin_dependency(out_dir / "folder", "folder"),
              "planted-dependency": _standin_dependency(out_dir / "planted-dependency",
                                                        "planted")}
     for name, (identity, exports, versioned, needs_dependency) in standin_variants().items():
         built[name] = _standin_dll(out_dir / name, identity, exports, versioned,
                                    built["dependency"] if needs_dependency else None)
+    for name, identity in WIM_STANDIN_VARIANTS.items():
+        built[name] = _wim_standin_dll(out_dir / name, identity)
     return built
