@@ -373,6 +373,10 @@ def test_extension_builds_and_links_for_windows(arch, tmp_path):
     # symbols are where this shows; MSVC's /DELAYLOAD fills the entry too.
     assert "dismapi.dll" not in imports
     assert re.search(r" __DELAY_IMPORT_DESCRIPTOR_\w*libdismapi_delay", symbols)
+    # wimgapi.dll too: the WIMGAPI binding's calls are bound at the first
+    # one, by the same hook, to System32's copy only.
+    assert "wimgapi.dll" not in imports
+    assert re.search(r" __DELAY_IMPORT_DESCRIPTOR_\w*libwimgapi_delay", symbols)
     assert re.search(r" _{2,3}delayLoadHelper2(@8)?$", symbols, re.M)
     assert re.search(r" _{2,3}pfnDliNotifyHook2$", symbols, re.M)
     # The stable ABI: python3.dll, never a versioned python3XY.dll.

@@ -386,19 +386,25 @@ DWORD WINAPI WIMGetMessageCallbackCount(HANDLE Wim)
     return n;
 }
 
-/* Copies the callbacks that see `wim`'s messages (its own, then the global
- * ones) into out; returns how many. */
-DWORD callbacks_for(wim_state *wim, FARPROC *procs, PVOID *user_data, DWORD size)
+DWORD callbacks_for(wim_state *wim, wim_state *also, FARPROC *procs, PVOID *user_data,
+                    DWORD size)
 {
     DWORD n = 0;
-    wim_state *owners[2] = {wim, &global_callbacks};
+    wim_state *owners[3] = {wim, also, &global_callbacks};
     EnterCriticalSection(&lock);
-    for (int o = 0; o < 2; o++)
-        for (DWORD i = 0; i < STANDIN_MAX_CALLBACKS && n < size; i++)
-            if (owners[o]->callbacks[i].proc) {
-                procs[n] = owners[o]->callbacks[i].proc;
-                user_data[n++] = owners[o]->callbacks[i].user_data;
+    for (int o = 0; o < 3; o++) {
+        for (DWORD i = 0; owners[o] && i < STANDIN_MAX_CALLBACKS && n < size; i++) {
+            FARPROC proc = owners[o]->callbacks[i].proc;
+            PVOID data = owners[o]->callbacks[i].user_data;
+            BOOL seen = !proc;
+            for (DWORD j = 0; j < n && !seen; j++)
+                seen = procs[j] == proc && user_data[j] == data;
+            if (!seen) {
+                procs[n] = proc;
+                user_data[n++] = data;
             }
+        }
+    }
     LeaveCriticalSection(&lock);
     return n;
 }

@@ -69,9 +69,11 @@ wim_object *object_of(HANDLE handle, DWORD magic);
 wim_object *image_new(wim_object *wim, DWORD index);
 /* Appends one line to the call log ("Name|arg|arg..."). */
 void log_call(PCWSTR format, ...);
-/* Copies the callbacks that see `wim`'s messages (its own, then those
- * registered without a handle) into procs/user_data; returns how many. */
-DWORD callbacks_for(wim_state *wim, FARPROC *procs, PVOID *user_data, DWORD size);
+/* Copies the callbacks that see the messages of `wim` and `also` (may be
+ * NULL): their own, then those registered without a handle, each once, into
+ * procs/user_data; returns how many. */
+DWORD callbacks_for(wim_state *wim, wim_state *also, FARPROC *procs, PVOID *user_data,
+                    DWORD size);
 /* The Win32 error a "fail:NNN" path asks for, or 0. */
 DWORD requested_failure(PCWSTR path);
 /* Fails a call: sets the calling thread's last error, returns FALSE. */
@@ -81,11 +83,13 @@ PCWSTR shown(PCWSTR text);
 
 /* ---- work.c ---- */
 /* Runs a long call's messages on a thread the DLL owns and waits for it:
- * ERROR_SUCCESS, or ERROR_REQUEST_ABORTED when a callback answered
- * WIM_MSG_ABORT_IMAGE.  `what` names the call in the log; `subject` (a path
- * that may hold "slow") sets the pace. */
+ * ERROR_SUCCESS, ERROR_REQUEST_ABORTED when a callback answered
+ * WIM_MSG_ABORT_IMAGE, or the error a callback did not skip.  The messages
+ * go to the callbacks of `object`'s WIM and of `also` (export: the
+ * destination; Microsoft does not say which file's callbacks see them);
+ * `subject` (a path that may hold "slow" or "errors") sets what is sent. */
 typedef enum { WORK_CAPTURE, WORK_APPLY, WORK_EXPORT, WORK_DELETE, WORK_SPLIT, WORK_EXTRACT } work_kind;
-DWORD run_work(work_kind kind, wim_object *object, PCWSTR subject, DWORD flags);
+DWORD run_work(work_kind kind, wim_object *object, wim_state *also, PCWSTR subject, DWORD flags);
 
 /* ---- watch.c ---- */
 /* Remembers an XML buffer handed out, so a LocalFree of it is counted. */

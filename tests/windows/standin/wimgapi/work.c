@@ -171,7 +171,7 @@ static DWORD WINAPI work_thread(LPVOID arg)
     return 0;
 }
 
-DWORD run_work(work_kind kind, wim_object *object, PCWSTR subject, DWORD flags)
+DWORD run_work(work_kind kind, wim_object *object, wim_state *also, PCWSTR subject, DWORD flags)
 {
     work *w = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, sizeof *w);
     if (!w)
@@ -183,7 +183,7 @@ DWORD run_work(work_kind kind, wim_object *object, PCWSTR subject, DWORD flags)
         _snwprintf(w->subject, MAX_PATH - 1, L"%ls", subject);
     w->slow = wcsstr(w->subject, L"slow") != NULL;
     w->errors = wcsstr(w->subject, L"errors") != NULL;
-    w->callbacks = callbacks_for(object->wim, w->procs, w->user_data,
+    w->callbacks = callbacks_for(object->wim, also, w->procs, w->user_data,
                                  sizeof w->procs / sizeof w->procs[0]);
     HANDLE thread = CreateThread(NULL, 0, work_thread, w, 0, NULL);
     DWORD result = thread ? ERROR_SUCCESS : GetLastError();
@@ -216,7 +216,7 @@ HANDLE WINAPI WIMCaptureImage(HANDLE Wim, PCWSTR Path, DWORD CaptureFlags)
     if (!error && object->wim->image_count >= STANDIN_MAX_IMAGES)
         error = ERROR_NOT_ENOUGH_MEMORY;
     if (!error)
-        error = run_work(WORK_CAPTURE, object, Path, CaptureFlags);
+        error = run_work(WORK_CAPTURE, object, NULL, Path, CaptureFlags);
     if (error) {
         fail(error);
         return NULL;
@@ -239,7 +239,7 @@ BOOL WINAPI WIMApplyImage(HANDLE Image, PCWSTR Path, DWORD ApplyFlags)
     if (!error && (ApplyFlags & (WIM_FLAG_WIM_BOOT | WIM_FLAG_APPLY_COMPACT)) ==
                       (WIM_FLAG_WIM_BOOT | WIM_FLAG_APPLY_COMPACT))
         error = ERROR_INVALID_PARAMETER;
-    return (error || (error = run_work(WORK_APPLY, image, Path, ApplyFlags))) ? fail(error) : TRUE;
+    return (error || (error = run_work(WORK_APPLY, image, NULL, Path, ApplyFlags))) ? fail(error) : TRUE;
 }
 
 BOOL WINAPI WIMExportImage(HANDLE Image, HANDLE Wim, DWORD Flags)
@@ -256,7 +256,7 @@ BOOL WINAPI WIMExportImage(HANDLE Image, HANDLE Wim, DWORD Flags)
         return fail(ERROR_ALREADY_EXISTS);
     if (destination->wim->image_count >= STANDIN_MAX_IMAGES)
         return fail(ERROR_NOT_ENOUGH_MEMORY);
-    DWORD error = run_work(WORK_EXPORT, destination, destination->wim->path, Flags);
+    DWORD error = run_work(WORK_EXPORT, image, destination->wim, destination->wim->path, Flags);
     if (error)
         return fail(error);
     destination->wim->image_count++;
@@ -274,7 +274,7 @@ BOOL WINAPI WIMDeleteImage(HANDLE Wim, DWORD ImageIndex)
         return fail(ERROR_INVALID_PARAMETER);
     if (wim->image_count == 1 || !(wim->access & WIM_GENERIC_WRITE) || object->open_images)
         return fail(ERROR_ACCESS_DENIED); /* Microsoft's page: so for the only image */
-    DWORD error = run_work(WORK_DELETE, object, wim->path, 0);
+    DWORD error = run_work(WORK_DELETE, object, NULL, wim->path, 0);
     if (error)
         return fail(error);
     wim->image_count--;
@@ -301,7 +301,7 @@ BOOL WINAPI WIMSplitFile(HANDLE Wim, PCWSTR PartPath, PLARGE_INTEGER PartSize, D
         PartSize->QuadPart = MINIMUM_PART_SIZE;
         return fail(ERROR_MORE_DATA);
     }
-    error = run_work(WORK_SPLIT, object, PartPath, Flags);
+    error = run_work(WORK_SPLIT, object, NULL, PartPath, Flags);
     return error ? fail(error) : TRUE;
 }
 
@@ -318,7 +318,7 @@ BOOL WINAPI WIMExtractImagePath(HANDLE Image, PCWSTR ImagePath, PCWSTR Destinati
         error = ERROR_INVALID_PARAMETER;
     if (!error && wcsstr(ImagePath, L"missing"))
         error = ERROR_FILE_NOT_FOUND;
-    return (error || (error = run_work(WORK_EXTRACT, image, DestinationPath, ExtractFlags)))
+    return (error || (error = run_work(WORK_EXTRACT, image, NULL, DestinationPath, ExtractFlags)))
                ? fail(error)
                : TRUE;
 }
