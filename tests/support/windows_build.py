@@ -227,8 +227,12 @@ WIM_STANDIN_SOURCES = ["handles.c", "work.c", "watch.c"]
 WIM_STANDIN_QUERIES = ["StandinWimOpenHandles", "StandinWimGlobalCallbacks", "StandinWimCallLog",
                        "StandinWimClearLog", "StandinWimIdentity", "StandinWimMessageThreadId",
                        "StandinWimWatchLocalFree", "StandinWimXmlOutstanding"]
-# name -> identity: System32's copy, and one planted in a folder or on PATH.
-WIM_STANDIN_VARIANTS = {"wimgapi": "system32", "wimgapi-planted": "planted"}
+# name -> identity: System32's copy, one planted in a folder or on PATH, and
+# one lacking the newest export the binding calls (WIMExtractImagePath, of
+# Windows 7), which the loader must refuse.
+WIM_STANDIN_VARIANTS = {"wimgapi": "system32", "wimgapi-planted": "planted",
+                        "wimgapi-lacking": "lacking"}
+WIM_MISSING_EXPORT = "WIMExtractImagePath"
 
 
 def wimgapi_exports() -> list:
@@ -247,8 +251,10 @@ def _wim_standin_dll(out_dir: Path, identity: str) -> Path:
                  "-c", WIM_STANDIN / source, "-o", obj], source)
         objects.append(obj)
     def_file = out_dir / "wimgapi.def"
+    exports = [name for name in wimgapi_exports() + WIM_STANDIN_QUERIES
+               if identity != "lacking" or name != WIM_MISSING_EXPORT]
     def_file.write_text("LIBRARY wimgapi.dll\nEXPORTS\n" + "".join(
-        f"    {name}\n" for name in wimgapi_exports() + WIM_STANDIN_QUERIES))
+        f"    {name}\n" for name in exports))
     dll = out_dir / "wimgapi.dll"
     checked([tool("x64", "gcc"), "-shared", "-static", "-o", dll, *objects, def_file],
             f"the {identity} wimgapi.dll stand-in")
@@ -261,8 +267,8 @@ def build_standins(out_dir: Path) -> dict:
     """Builds every variant below out_dir; returns name -> its DismApi.dll.
     Also "dependency" (folder/standin_dep.dll) and "planted-dependency"
     (planted-dependency/standin_dep.dll, which must never be loaded), and
-    the wimgapi.dll stand-ins: "wimgapi" (System32's) and "wimgapi-planted"
-    (which must never be loaded)."""
+    the wimgapi.dll stand-ins: "wimgapi" (System32's), "wimgapi-planted"
+    (which must never be loaded) and "wimgapi-lacking" (one export short)."""
     built = {"dependency": _standin_dependency(out_dir / "folder", "folder"),
              "planted-dependency": _standin_dependency(out_dir / "planted-dependency",
                                                        "planted")}

@@ -547,8 +547,10 @@ def system32_copy_missing():
     moved = path.with_name("wimgapi.dll.moved-by-test")
     os.replace(path, moved)
     try:
-        yield
+        yield path
     finally:
+        if path.exists():
+            path.unlink()
         os.replace(moved, path)
 
 
@@ -569,6 +571,18 @@ def test_without_the_system32_copy_the_planted_one_is_still_refused(
     assert hresult == HR(ERROR_MOD_NOT_FOUND), report
     assert "System32\\wimgapi.dll cannot be loaded" in message, report
     assert report["module"] is None, report
+
+
+def test_a_wimgapi_dll_lacking_an_export_is_refused_before_any_call(
+        standins, system32_copy_missing):
+    """A missing export would otherwise be a delay-load exception (0xC06D007F)
+    in the middle of the first call that needs it."""
+    shutil.copy(standins / "wimgapi-lacking" / "wimgapi.dll", system32_copy_missing)
+    report = run_loader_probe()
+    name, hresult, message = report["error"]
+    assert hresult == HR(127), report  # ERROR_PROC_NOT_FOUND
+    assert "lacks WIMExtractImagePath" in message, report
+    assert report["module"] is None, report  # not kept loaded either
 
 
 def test_the_delay_load_helper_gets_a_reference_of_its_own():
