@@ -5,7 +5,8 @@ The one platform split of the build lives here:
     linked with /DELAYLOAD against DismAPI.lib: the Windows ADK's when one is
     installed, else one made from stub objects and src/windows/dismapi.def
     as src/import_library.py says (the ADK is the only source of
-    Microsoft's, and build machines lack it).
+    Microsoft's, and build machines lack it); and against wimgapi.lib, made
+    the same way from src/windows/wimgapi.def, with /DELAYLOAD too.
   * elsewhere: the extension (src/ext/) plus the portable engine in src/engine/, linked
     with the system's libwim, and the dism-mountd helper program in
     src/mountd/ that serves mounts (installed as dism/_libexec/dism-mountd);
@@ -59,10 +60,12 @@ def windows_extension():
         define_macros=[("WIN32_LEAN_AND_MEAN", "1")] + LIMITED_API_MACROS,
         # delayimp: the delay-load helper; version: the DLL's file version;
         # advapi32: the token query behind is_elevated().
-        libraries=["DismAPI", "delayimp", "version", "advapi32"],
+        libraries=["DismAPI", "wimgapi", "delayimp", "version", "advapi32"],
         extra_compile_args=["/std:c11", "/W3"],
-        # Nothing loads DismApi.dll until the package has chosen which one.
-        extra_link_args=["/DELAYLOAD:DismApi.dll"],
+        # Nothing loads DismApi.dll until the package has chosen which one;
+        # wimgapi.dll is loaded at the first WIMGAPI call, from System32 only
+        # (the delay-load hook in src/windows/library.c hands out both).
+        extra_link_args=["/DELAYLOAD:DismApi.dll", "/DELAYLOAD:wimgapi.dll"],
         py_limited_api=STABLE_ABI,
     )
 
@@ -98,30 +101,33 @@ def adk_import_library_dir(plat_name):
 
 class build_ext_with_helper(build_ext):
     """Builds the extension, then the mount server helper beside it; on
-    Windows, first provides the DismAPI.lib the extension links."""
+    Windows, first provides the import libraries the extension links."""
 
     def build_extensions(self):
         if IS_WINDOWS:
-            lib_dir = self.dismapi_import_library()
+            lib_dirs = [self.dismapi_import_library(),
+                        self.stub_import_library(import_library.WIMGAPI)]
             for ext in self.extensions:
-                ext.library_dirs.append(lib_dir)
+                ext.library_dirs.extend(lib_dirs)
         super().build_extensions()
 
     def dismapi_import_library(self):
         adk_dir = adk_import_library_dir(self.plat_name)
-        if adk_dir:
-            return adk_dir
-        out_dir = os.path.abspath(os.path.join(self.build_temp, "dismapi"))
+        return adk_dir or self.stub_import_library(import_library.DISMAPI)
+
+    def stub_import_library(self, library):
+        """Makes `library`'s import library by the stub route; its folder."""
+        out_dir = os.path.abspath(os.path.join(self.build_temp, library.stem))
         os.makedirs(out_dir, exist_ok=True)
         if not getattr(self.compiler, "initialized", True):
             self.compiler.initialize(self.plat_name)
-        def_file, stub_file = import_library.write_sources(out_dir)
+        def_file, stub_file = import_library.write_sources(out_dir, library)
         # /GL-: a plain object, which the linker reads without /LTCG.
         stub_objects = self.compiler.compile([stub_file], output_dir=out_dir,
                                              extra_postargs=["/GL-"])
         self.compiler.spawn([self.compiler.linker, *import_library.linker_arguments(
-            self.plat_name, def_file, stub_objects[0], out_dir)])
-        import_library.remove_stub_dll(out_dir)
+            self.plat_name, def_file, stub_objects[0], out_dir, library)])
+        import_library.remove_stub_dll(out_dir, library)
         return out_dir
 
     def run(self):

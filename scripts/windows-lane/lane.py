@@ -17,7 +17,9 @@ For each Windows CPython (3.10, the abi3 floor, and 3.13):
    check builds it (tests/support/windows_build.py), and the stand-in
    DismApi.dll variants (tests/windows/standin);
 5. the default stand-in installed as System32\\DismApi.dll of a private
-   Wine prefix (build/windows-lane/wineprefix, never ~/.wine);
+   Wine prefix (build/windows-lane/wineprefix, never ~/.wine), and the
+   stand-in wimgapi.dll as System32\\wimgapi.dll (native only: Wine's own
+   builtin one is never loaded);
 6. pytest run under that Python, with the dism package (dism/*.py and
    _dism.pyd, staged in build/windows-lane/stage) importable.
 
@@ -245,8 +247,12 @@ def build(builder) -> tuple:
 def wine_environment() -> dict:
     env = dict(os.environ)
     env.update(WINEPREFIX=str(WORK / "wineprefix"), WINEDEBUG="-all",
-               # no Mono or Gecko installer prompts, no window
-               WINEDLLOVERRIDES="mscoree=;mshtml=", DISPLAY="")
+               # no Mono or Gecko installer prompts, no window; wimgapi=n:
+               # Wine has a builtin wimgapi.dll (stubs), which it would load
+               # in preference to the stand-in in System32.  Native only, so
+               # a planted copy would load too if the extension ever let the
+               # search order run.
+               WINEDLLOVERRIDES="mscoree=;mshtml=;wimgapi=n", DISPLAY="")
     return env
 
 
@@ -265,6 +271,7 @@ def wine_prefix(standins: Path) -> Path:
             stdin=subprocess.DEVNULL)
         quiet.touch()
     shutil.copy(standins / "system32" / "DismApi.dll", system32 / "DismApi.dll")
+    shutil.copy(standins / "wimgapi" / "wimgapi.dll", system32 / "wimgapi.dll")
     return prefix
 
 
@@ -272,7 +279,10 @@ def run_pytest(python: Path, pytest_args: list, standins: Path) -> tuple:
     """pytest under Wine; returns (exit code, summary line)."""
     env = wine_environment()
     env.update(DISMAPI_TEST_STANDINS=windows_path(standins), PYTHONIOENCODING="utf-8",
-               PYTHONDONTWRITEBYTECODE="1")
+               PYTHONDONTWRITEBYTECODE="1",
+               # A planted wimgapi.dll first on the Windows PATH for the whole
+               # run: the tests check it is never the one loaded.
+               WINEPATH=windows_path(standins / "wimgapi-planted"))
     cmd = ["wine", python / "python.exe", "-m", "pytest", "-p", "no:cacheprovider",
            "-c", windows_path(REPO / "pyproject.toml"), "--rootdir", windows_path(REPO),
            *pytest_args]

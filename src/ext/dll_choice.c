@@ -1,6 +1,7 @@
 /*
  * dll_choice.c - (Windows) the Python functions over src/windows/library.c:
- * load_library, library_path, file_version, is_elevated.
+ * load_library, library_path, file_version, is_elevated; and wimgapi_ready(),
+ * which the WIMGAPI binding calls before its first call.
  *
  * They raise OSError with .winerror set; dism/_library.py turns that into
  * DismLibrary and DismLibraryError.
@@ -148,6 +149,26 @@ static PyObject *is_elevated(PyObject *module, PyObject *unused)
     if (error != ERROR_SUCCESS)
         return PyErr_SetFromWindowsErr((int)error);
     return PyBool_FromLong(elevated);
+}
+
+int wimgapi_ready(PyObject *module)
+{
+    const char *missing = NULL;
+    DWORD error;
+    Py_BEGIN_ALLOW_THREADS
+    error = library_wimgapi(&missing);
+    Py_END_ALLOW_THREADS
+    if (error == ERROR_SUCCESS)
+        return 0;
+    PyObject *sentence =
+        missing ? PyUnicode_FromFormat("%%SystemRoot%%\\System32\\wimgapi.dll lacks %s, which "
+                                       "every wimgapi.dll since Windows 7 exports", missing)
+                : PyUnicode_FromFormat("%%SystemRoot%%\\System32\\wimgapi.dll cannot be loaded "
+                                       "(Win32 error %lu); no other copy is ever looked for",
+                                       (unsigned long)error);
+    if (sentence)
+        raise_with_sentence(get_state(module), HR_WIN32(error), sentence);
+    return -1;
 }
 
 PyMethodDef dll_choice_methods[] = {

@@ -360,6 +360,10 @@ extern PyMethodDef export_methods[]; /* export_available, _hide_export */
 
 #ifdef _WIN32
 extern PyMethodDef dll_choice_methods[]; /* load_library, library_path, ... */
+/* System32's wimgapi.dll loaded and checked (once per process), so that the
+ * WIMGAPI calls' delay-load never fails: 0, or -1 with the DismError of the
+ * Win32 error raised.  Call it before the first WIMGAPI call. */
+int wimgapi_ready(PyObject *module);
 #endif
 
 /* Rows of a method table for a binding dism_<name> documented by <name>_doc. */

@@ -9,6 +9,11 @@
  * loader's own search (current directory, PATH) never runs: no DLL planting,
  * not even when no DLL was chosen and System32's cannot be loaded.
  *
+ * wimgapi.dll (the WIMGAPI binding, src/ext/imaging/) is delay-loaded the
+ * same way, with nothing to choose: the hook hands its calls the in-box
+ * System32 copy, loaded with LOAD_LIBRARY_SEARCH_SYSTEM32, and never lets
+ * the helper search for another.
+ *
  * Like psutil's platform files, these functions return plain values (Win32
  * codes); the extension's src/ext/dll_choice.c raises OSError from them and
  * the Python layer turns that into DismLibrary and DismLibraryError.
@@ -38,6 +43,24 @@ static const char *const core_exports[] = {
     "DismGetDrivers", "DismGetDriverInfo",
 };
 
+/* The exports the WIMGAPI import library links (src/windows/wimgapi.def);
+ * wimgapi.dll has had them all since Windows 7. */
+static const char *const wimgapi_exports[] = {
+    "WIMCreateFile", "WIMCloseHandle", "WIMSetTemporaryPath", "WIMSetReferenceFile",
+    "WIMSplitFile", "WIMExportImage", "WIMDeleteImage", "WIMGetImageCount",
+    "WIMGetAttributes", "WIMSetBootImage", "WIMCaptureImage", "WIMLoadImage",
+    "WIMApplyImage", "WIMGetImageInformation", "WIMSetImageInformation",
+    "WIMGetMessageCallbackCount", "WIMRegisterMessageCallback",
+    "WIMUnregisterMessageCallback", "WIMExtractImagePath",
+};
+
+/* wimgapi.dll, loaded once for the process (NULL until then, or if it
+ * failed: wimgapi_error says why, wimgapi_missing names a missing export). */
+static HMODULE wimgapi_dll;
+static DWORD wimgapi_error;
+static const char *wimgapi_missing;
+static INIT_ONCE wimgapi_once = INIT_ONCE_STATIC_INIT;
+
 static HMODULE load_system_copy(void)
 {
     /* System32 only: never the current directory, the application folder or
@@ -66,12 +89,49 @@ static HMODULE load_by_path(const wchar_t *path)
                           LOAD_LIBRARY_SEARCH_DLL_LOAD_DIR | LOAD_LIBRARY_SEARCH_DEFAULT_DIRS);
 }
 
+static const char *first_missing(HMODULE dll, const char *const *names, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        if (!GetProcAddress(dll, names[i]))
+            return names[i];
+    return NULL;
+}
+
 const char *library_first_missing_export(HMODULE dll)
 {
-    for (size_t i = 0; i < sizeof core_exports / sizeof core_exports[0]; i++)
-        if (!GetProcAddress(dll, core_exports[i]))
-            return core_exports[i];
-    return NULL;
+    return first_missing(dll, core_exports, sizeof core_exports / sizeof core_exports[0]);
+}
+
+/* Runs once per process, on the thread of the first WIMGAPI call. */
+static BOOL CALLBACK load_wimgapi(PINIT_ONCE once, PVOID parameter, PVOID *context)
+{
+    (void)once, (void)parameter, (void)context;
+    /* System32 only, as for DismApi.dll: a wimgapi.dll in the current folder
+     * or on PATH is never loaded. */
+    HMODULE dll = LoadLibraryExW(L"wimgapi.dll", NULL, LOAD_LIBRARY_SEARCH_SYSTEM32);
+    if (!dll) {
+        wimgapi_error = GetLastError();
+        return TRUE;
+    }
+    /* A missing export would otherwise be a delay-load exception in the
+     * middle of a call. */
+    wimgapi_missing =
+        first_missing(dll, wimgapi_exports, sizeof wimgapi_exports / sizeof wimgapi_exports[0]);
+    if (wimgapi_missing) {
+        wimgapi_error = ERROR_PROC_NOT_FOUND;
+        FreeLibrary(dll);
+        return TRUE;
+    }
+    wimgapi_dll = dll;
+    return TRUE;
+}
+
+DWORD library_wimgapi(const char **missing_export)
+{
+    InitOnceExecuteOnce(&wimgapi_once, load_wimgapi, NULL, NULL);
+    if (missing_export)
+        *missing_export = wimgapi_missing;
+    return wimgapi_dll ? ERROR_SUCCESS : wimgapi_error;
 }
 
 HMODULE library_choose(HMODULE dll)
@@ -132,15 +192,22 @@ static void fail_delay_load(PDelayLoadInfo info)
 
 static FARPROC WINAPI delay_load_hook(unsigned notification, PDelayLoadInfo info)
 {
-    if (notification != dliNotePreLoadLibrary || _stricmp(info->szDll, "DismApi.dll") != 0)
+    if (notification != dliNotePreLoadLibrary)
         return NULL; /* everything else as the delay-load helper does it by default */
-    HMODULE dll = chosen_or_system_copy();
+    HMODULE dll;
+    if (_stricmp(info->szDll, "DismApi.dll") == 0)
+        dll = chosen_or_system_copy();
+    else if (_stricmp(info->szDll, "wimgapi.dll") == 0)
+        dll = library_wimgapi(NULL) == ERROR_SUCCESS ? wimgapi_dll : NULL;
+    else
+        return NULL; /* not ours (the extension delay-loads no other DLL) */
     HMODULE owned = dll ? reference_for_helper(dll) : NULL;
-    /* Returning NULL would let the helper LoadLibrary("DismApi.dll") through
+    /* Returning NULL would let the helper LoadLibrary the bare name through
      * the normal search order (current folder, PATH): a planted copy.  The
      * import fails instead, as the helper fails a DLL it cannot load.  The
-     * Python layer loads the DLL before any call, so it reports this as a
-     * DismLibraryError; only a direct call of the extension gets here. */
+     * Python layer loads DismApi.dll before any call, and the WIMGAPI binding
+     * calls library_wimgapi() before its first call, so each reports this as
+     * an exception; only a direct call of the extension gets here. */
     if (!owned)
         fail_delay_load(info);
     return (FARPROC)owned;

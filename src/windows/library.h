@@ -1,9 +1,9 @@
 /*
  * library.h - the choice of DismApi.dll on Windows (library.c), in plain C.
  *
- * The extension links DismApi.dll with /DELAYLOAD; library.c owns the DLL
- * every DISM call of the process goes to and the delay-load hook that
- * hands it out.  These functions return Win32 values and know nothing of
+ * The extension links DismApi.dll and wimgapi.dll with /DELAYLOAD; library.c
+ * owns the DLLs every DISM and WIMGAPI call of the process goes to and the
+ * delay-load hook that hands them out.  These functions return Win32 values and know nothing of
  * Python: the extension (src/ext/dll_choice.c) turns them into Python
  * functions and exceptions.  Elsewhere the portable engine is linked in and
  * there is nothing to choose.
@@ -40,6 +40,15 @@ DWORD library_file_version(const wchar_t *path, unsigned version[4]);
 
 /* Whether the process token is elevated: ERROR_SUCCESS or the Win32 error. */
 DWORD library_is_elevated(int *elevated);
+
+/* Loads the in-box System32\wimgapi.dll once for the process (never
+ * through the search order) and checks it has every export the import
+ * library links (src/windows/wimgapi.def); the delay-load hook then hands it
+ * to every WIMGAPI call.  ERROR_SUCCESS, the loader's error, or
+ * ERROR_PROC_NOT_FOUND with *missing_export (if given) naming the export.
+ * Call it before the first WIMGAPI call, or a failure is a delay-load
+ * exception in that call. */
+DWORD library_wimgapi(const char **missing_export);
 
 /* `name` in the chosen DismApi.dll (choosing the in-box copy if the process
  * has not chosen yet), or NULL if that DLL does not export it. */

@@ -1,19 +1,20 @@
-"""The DismAPI.lib setup.py makes on Windows, made and checked here with
-LLVM's tools, which speak MSVC's formats (clang's `-pc-windows-msvc`
-targets, lld-link for link.exe, llvm-readobj for dumpbin).
+"""The import libraries setup.py makes on Windows (DismAPI.lib from
+src/windows/dismapi.def, wimgapi.lib from src/windows/wimgapi.def), made and
+checked here with LLVM's tools, which speak MSVC's formats (clang's
+`-pc-windows-msvc` targets, lld-link for link.exe, llvm-readobj for dumpbin).
 
 Made as setup.py makes it (src/import_library.py writes the stub source and
 the .def, and gives the linker's arguments to both), for x86, x64 and ARM64,
 each import library must
 
-* import every function src/windows/dismapi.def lists, by its plain name:
+* import every function its .def lists, by its plain name:
   on x86 the import symbol carries the __stdcall decoration the compiler
   refers to (`__imp__DismInitialize@12`) and the name type is UNDECORATE,
   so the DLL is asked for `DismInitialize`; x64 and ARM64 have no
   decoration (name type NAME);
-* link a caller compiled against src/include/dismapi.h, plainly and with
-  /DELAYLOAD as setup.py links the extension, into a DLL whose import
-  table asks DismApi.dll for the plain names.
+* link a caller compiled against src/include/dismapi.h (wimgapi.h),
+  plainly and with /DELAYLOAD as setup.py links the extension, into a DLL
+  whose import table asks DismApi.dll (wimgapi.dll) for the plain names.
 
 The caller is compiled for the `-w64-windows-gnu` targets: the project
 header includes <windows.h>, and the only Windows headers here are
@@ -40,30 +41,43 @@ ARCHES = {
 }
 NAME_TYPES = {"x86": "undecorate", "x64": "name", "arm64": "name"}
 EXPORTS = import_library.exports()
+LIBRARIES = {library.stem: library for library in import_library.LIBRARIES}
+# The header a caller of each DLL compiles against, and a call the probe makes.
+CALLER_HEADERS = {"dismapi": ("dismapi.h", "DismInitialize(DismLogErrors, NULL, NULL)"),
+                  "wimgapi": ("wimgapi.h", "(HRESULT)WIMGetImageCount(NULL)")}
 
 arch_params = pytest.mark.parametrize("arch", sorted(ARCHES))
+library_params = pytest.mark.parametrize("stem", sorted(LIBRARIES))
 
 
-def build_import_library(arch: str, out_dir: Path) -> Path:
-    """DismAPI.lib, by setup.py's method with LLVM's tools."""
+def exports_of(stem: str) -> list[tuple[str, int]]:
+    return import_library.exports(LIBRARIES[stem].def_path)
+
+
+def build_import_library(arch: str, out_dir: Path,
+                         library: import_library.Library = import_library.DISMAPI) -> Path:
+    """The import library of `library`, by setup.py's method with LLVM's tools."""
     plat_name, msvc_target, _ = ARCHES[arch]
-    def_file, stub_file = import_library.write_sources(str(out_dir))
-    stub_object = out_dir / "dismapi_stubs.obj"
+    def_file, stub_file = import_library.write_sources(str(out_dir), library)
+    stub_object = out_dir / f"{library.stem}_stubs.obj"
     compiled = run([llvm_tool("clang"), f"--target={msvc_target}", "-std=c11", "-Wall",
                     "-Werror", "-c", stub_file, "-o", stub_object])
     assert compiled.returncode == 0, compiled.stderr
     linked = run([llvm_tool("lld-link"), *import_library.linker_arguments(
-        plat_name, def_file, str(stub_object), str(out_dir))])
+        plat_name, def_file, str(stub_object), str(out_dir), library)])
     assert linked.returncode == 0, linked.stderr
-    import_library.remove_stub_dll(str(out_dir))
-    return out_dir / import_library.IMPORT_LIBRARY
+    import_library.remove_stub_dll(str(out_dir), library)
+    return out_dir / library.import_library
 
 
 @pytest.fixture(scope="module")
-def import_libraries(tmp_path_factory) -> dict[str, Path]:
+def import_libraries(tmp_path_factory) -> dict[tuple[str, str], Path]:
+    """(arch, stem) -> the import library, each made in a folder of its own."""
     built = {}
     for arch in ARCHES:
-        built[arch] = build_import_library(arch, tmp_path_factory.mktemp(f"implib-{arch}"))
+        for stem, library in LIBRARIES.items():
+            built[arch, stem] = build_import_library(
+                arch, tmp_path_factory.mktemp(f"implib-{stem}-{arch}"), library)
     return built
 
 
@@ -86,28 +100,32 @@ def short_imports(library: Path) -> dict[str, tuple[str, str, list[str]]]:
     return found
 
 
-def expected_import_symbols(arch: str) -> set[str]:
+def expected_import_symbols(arch: str, stem: str) -> set[str]:
     if arch == "x86":
-        return {f"__imp__{name}@{size}" for name, size in EXPORTS}
-    return {f"__imp_{name}" for name, _ in EXPORTS}
+        return {f"__imp__{name}@{size}" for name, size in exports_of(stem)}
+    return {f"__imp_{name}" for name, _ in exports_of(stem)}
 
 
-def test_export_list_is_read_whole():
+def test_export_lists_are_read_whole():
     assert len(EXPORTS) == 29
     assert EXPORTS[0] == ("DismInitialize", 12)
+    assert len(exports_of("wimgapi")) == 19
+    assert exports_of("wimgapi")[0] == ("WIMCreateFile", 24)
 
 
 @arch_params
-def test_only_the_import_library_is_left(arch, import_libraries):
-    left = {path.suffix for path in import_libraries[arch].parent.iterdir()}
+@library_params
+def test_only_the_import_library_is_left(arch, stem, import_libraries):
+    left = {path.suffix for path in import_libraries[arch, stem].parent.iterdir()}
     assert ".lib" in left and ".dll" not in left
 
 
 @arch_params
-def test_every_export_is_imported_by_its_plain_name(arch, import_libraries):
-    imports = short_imports(import_libraries[arch])
-    assert set(imports) == expected_import_symbols(arch)
-    assert {dll for dll, _, _ in imports.values()} == {"DismApi.dll"}
+@library_params
+def test_every_export_is_imported_by_its_plain_name(arch, stem, import_libraries):
+    imports = short_imports(import_libraries[arch, stem])
+    assert set(imports) == expected_import_symbols(arch, stem)
+    assert {dll for dll, _, _ in imports.values()} == {LIBRARIES[stem].dll_name}
     name_types = {imp: name_type for imp, (_, name_type, _) in imports.items()}
     assert set(name_types.values()) == {NAME_TYPES[arch]}, name_types
     for imp, (_, _, symbols) in imports.items():
@@ -115,35 +133,36 @@ def test_every_export_is_imported_by_its_plain_name(arch, import_libraries):
         assert imp[len("__imp_"):] in symbols
 
 
-CALLER = """#include "dismapi.h"
+CALLER = """#include "%s"
 /* Every import the extension links, so each one must resolve. */
-HRESULT (WINAPI *const dism_imports[])() = {
+void (WINAPI *const dll_imports[])(void) = {
 %s
 };
 
-HRESULT dism_probe(int i)
+HRESULT dll_probe(int i)
 {
-    return dism_imports[i] ? DismInitialize(DismLogErrors, NULL, NULL) : E_FAIL;
+    return dll_imports[i] ? %s : E_FAIL;
 }
 """
 
 
-def compile_caller(arch: str, out_dir: Path) -> Path:
-    lines = ",\n".join(f"    (HRESULT (WINAPI *)()){name}" for name, _ in EXPORTS)
-    source = out_dir / "caller.c"
-    source.write_text(CALLER % lines)
-    obj = out_dir / "caller.obj"
+def compile_caller(arch: str, stem: str, out_dir: Path) -> Path:
+    header, call = CALLER_HEADERS[stem]
+    lines = ",\n".join(f"    (void (WINAPI *)(void)){name}" for name, _ in exports_of(stem))
+    source = out_dir / f"{stem}_caller.c"
+    source.write_text(CALLER % (header, lines, call))
+    obj = out_dir / f"{stem}_caller.obj"
     compiled = run([*clang_with_mingw_headers(ARCHES[arch][2]), "-std=c11", "-Wall", "-Wextra",
                     "-Werror", f"-I{INCLUDE}", "-c", source, "-o", obj])
     assert compiled.returncode == 0, compiled.stderr
     return obj
 
 
-def link_caller(arch: str, library: Path, out_dir: Path, extra=()) -> Path:
-    dll = out_dir / "caller.dll"
+def link_caller(arch: str, stem: str, library: Path, out_dir: Path, extra=()) -> Path:
+    dll = out_dir / f"{stem}_caller.dll"
     linked = run([llvm_tool("lld-link"), "/nologo", "/dll", "/noentry", "/nodefaultlib",
-                  "/machine:" + import_library.MACHINES[ARCHES[arch][0]], "/export:dism_probe",
-                  "/out:" + str(dll), compile_caller(arch, out_dir), library, *extra])
+                  "/machine:" + import_library.MACHINES[ARCHES[arch][0]], "/export:dll_probe",
+                  "/out:" + str(dll), compile_caller(arch, stem, out_dir), library, *extra])
     assert linked.returncode == 0, linked.stderr
     return dll
 
@@ -159,32 +178,36 @@ def import_table(dll: Path, section: str) -> dict[str, list[str]]:
     return tables
 
 
-def plain_names() -> list[str]:
-    return sorted(name for name, _ in EXPORTS)
+def plain_names(stem: str) -> list[str]:
+    return sorted(name for name, _ in exports_of(stem))
 
 
 @arch_params
-def test_a_caller_links_and_imports_the_plain_names(arch, import_libraries, tmp_path):
-    dll = link_caller(arch, import_libraries[arch], tmp_path)
-    assert sorted(import_table(dll, "Import")["DismApi.dll"]) == plain_names()
+@library_params
+def test_a_caller_links_and_imports_the_plain_names(arch, stem, import_libraries, tmp_path):
+    dll = link_caller(arch, stem, import_libraries[arch, stem], tmp_path)
+    assert sorted(import_table(dll, "Import")[LIBRARIES[stem].dll_name]) == plain_names(stem)
 
 
-def x86_delay_load_arguments() -> list:
+def x86_delay_load_arguments(dll_name: str) -> list:
     """/DELAYLOAD, with mingw-w64's __delayLoadHelper2 (in libmingwex), as
     MSVC's delayimp.lib is not here.  That helper refers to the image base by
     GNU ld's name and has no SafeSEH table, hence the two switches."""
     lib = Path("/usr/i686-w64-mingw32/lib")
     if not (lib / "libmingwex.a").is_file():
         missing(f"mingw-w64's x86 libraries ({lib})")
-    return ["/delayload:DismApi.dll", "/safeseh:no", "/alternatename:__image_base__=___ImageBase",
+    return [f"/delayload:{dll_name}", "/safeseh:no", "/alternatename:__image_base__=___ImageBase",
             lib / "libmingwex.a", lib / "libkernel32.a"]
 
 
-def test_an_x86_caller_delay_loads_the_plain_names(import_libraries, tmp_path):
-    """setup.py links the extension with /DELAYLOAD:DismApi.dll: the
-    delay-import table must ask for the plain names too (a decorated one
-    would fail at the first call, with the SEH exception 0xC06D007F)."""
-    dll = link_caller("x86", import_libraries["x86"], tmp_path,
-                      extra=x86_delay_load_arguments())
-    assert "DismApi.dll" not in import_table(dll, "Import")
-    assert sorted(import_table(dll, "DelayImport")["DismApi.dll"]) == plain_names()
+@library_params
+def test_an_x86_caller_delay_loads_the_plain_names(stem, import_libraries, tmp_path):
+    """setup.py links the extension with /DELAYLOAD:DismApi.dll and
+    /DELAYLOAD:wimgapi.dll: the delay-import table must ask for the plain
+    names too (a decorated one would fail at the first call, with the SEH
+    exception 0xC06D007F)."""
+    dll_name = LIBRARIES[stem].dll_name
+    dll = link_caller("x86", stem, import_libraries["x86", stem], tmp_path,
+                      extra=x86_delay_load_arguments(dll_name))
+    assert dll_name not in import_table(dll, "Import")
+    assert sorted(import_table(dll, "DelayImport")[dll_name]) == plain_names(stem)

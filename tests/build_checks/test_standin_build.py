@@ -65,3 +65,27 @@ def test_each_variant_lacks_exactly_its_one_thing(standins):
     assert not (standins["lonely"].parent / "standin_dep.dll").exists()
     assert b"V\0S\0_\0V\0E\0R" in standins["planted"].read_bytes()
     assert b"V\0S\0_\0V\0E\0R" not in standins["no-version"].read_bytes()
+
+
+# --- the stand-in wimgapi.dll (tests/windows/standin/wimgapi) -------------------------------
+
+IMAGING = windows_build.REPO / "src" / "ext" / "imaging"
+
+
+def test_the_wimgapi_export_list_covers_every_function_the_binding_calls():
+    called = set()
+    for source in IMAGING.glob("*.c"):
+        called |= set(re.findall(r"\b(WIM[A-Z]\w+)\(", source.read_text()))
+    assert called <= set(windows_build.wimgapi_exports())
+    assert len(windows_build.wimgapi_exports()) == 19
+
+
+def test_the_wimgapi_stand_ins_export_every_function_by_plain_name(standins):
+    full = set(windows_build.wimgapi_exports() + windows_build.WIM_STANDIN_QUERIES)
+    for name in windows_build.WIM_STANDIN_VARIANTS:
+        assert standins[name].name == "wimgapi.dll"
+        lacking = {windows_build.WIM_MISSING_EXPORT} if name == "wimgapi-lacking" else set()
+        assert export_names(standins[name]) == full - lacking
+        assert imported_dlls(standins[name]) <= {"kernel32.dll", "msvcrt.dll"}
+    assert "planted".encode("utf-16-le") in standins["wimgapi-planted"].read_bytes()
+    assert "planted".encode("utf-16-le") not in standins["wimgapi"].read_bytes()

@@ -30,7 +30,8 @@ import pytest
 
 import import_library
 from support import REPO, windows_build
-from support.wintools import MINGW_HEADERS, clang_with_mingw_headers, llvm_tool, missing, run
+from support.wintools import (MINGW_HEADERS, clang_with_mingw_headers, llvm_tool, mingw_tool,
+                              missing, run)
 
 INCLUDE = windows_build.INCLUDE
 DEF_FILE = windows_build.DEF_FILE
@@ -55,11 +56,7 @@ for _arch, _machine in (("x86", "__i386__"), ("x64", "__x86_64__")):
 STRICT = windows_build.STRICT
 
 
-def tool(arch: str, name: str) -> str:
-    try:
-        return windows_build.tool(arch, name)
-    except windows_build.ToolMissing as what:
-        missing(str(what))
+tool = mingw_tool
 
 
 def mingw_root(arch: str) -> Path:
@@ -376,6 +373,10 @@ def test_extension_builds_and_links_for_windows(arch, tmp_path):
     # symbols are where this shows; MSVC's /DELAYLOAD fills the entry too.
     assert "dismapi.dll" not in imports
     assert re.search(r" __DELAY_IMPORT_DESCRIPTOR_\w*libdismapi_delay", symbols)
+    # wimgapi.dll too: the WIMGAPI binding's calls are bound at the first
+    # one, by the same hook, to System32's copy only.
+    assert "wimgapi.dll" not in imports
+    assert re.search(r" __DELAY_IMPORT_DESCRIPTOR_\w*libwimgapi_delay", symbols)
     assert re.search(r" _{2,3}delayLoadHelper2(@8)?$", symbols, re.M)
     assert re.search(r" _{2,3}pfnDliNotifyHook2$", symbols, re.M)
     # The stable ABI: python3.dll, never a versioned python3XY.dll.

@@ -24,6 +24,7 @@ import c_layout  # noqa: E402
 
 INCLUDE = REPO / "src" / "include"
 DEF_FILE = REPO / "src" / "windows" / "dismapi.def"
+WIMGAPI_DEF = REPO / "src" / "windows" / "wimgapi.def"
 STANDIN = REPO / "tests" / "windows" / "standin"
 # What setup.py builds on Windows: the extension and the DLL choice.
 EXTENSION_SOURCES = [Path(p) for p in
@@ -83,8 +84,8 @@ def stable_abi_def(out: Path) -> Path:
     return out
 
 
-def dism_def_for(arch: str, out: Path) -> Path:
-    text = DEF_FILE.read_text()
+def dism_def_for(arch: str, out: Path, def_file: Path = DEF_FILE) -> Path:
+    text = def_file.read_text()
     if arch != "x86":  # only x86 decorates __stdcall names (setup.py does the same)
         text = re.sub(r"@\d+\s*$", "", text, flags=re.M)
     out.write_text(text)
@@ -114,12 +115,16 @@ def compile_extension(arch: str, out_dir: Path, compiler=None, defines=None) -> 
 
 def build_windows_extension(arch: str, out_dir: Path) -> Path:
     """Compiles the extension's sources with warnings as errors and links
-    _dism.pyd against python3.dll and a delay-loaded DismApi.dll."""
+    _dism.pyd against python3.dll and delay-loaded DismApi.dll and
+    wimgapi.dll."""
     objects = compile_extension(arch, out_dir)
     kill_at = ["-k"] if arch == "x86" else []
-    delay_lib = out_dir / "libdismapi_delay.a"
-    checked([tool(arch, "dlltool"), *kill_at, "-d", dism_def_for(arch, out_dir / "d.def"),
-             "--output-delaylib", delay_lib], "the delay-load library of DismApi.dll")
+    delay_libs = []
+    for stem, def_file in (("dismapi", DEF_FILE), ("wimgapi", WIMGAPI_DEF)):
+        delay_libs.append(out_dir / f"lib{stem}_delay.a")
+        checked([tool(arch, "dlltool"), *kill_at,
+                 "-d", dism_def_for(arch, out_dir / f"{stem}.def", def_file),
+                 "--output-delaylib", delay_libs[-1]], f"the delay-load library of {stem}")
     python_lib = out_dir / "libpython3.a"
     checked([tool(arch, "dlltool"), "-d", stable_abi_def(out_dir / "python3.def"),
              "-l", python_lib], "the import library of python3.dll")
@@ -127,7 +132,7 @@ def build_windows_extension(arch: str, out_dir: Path) -> Path:
     # -static-libgcc: the thread-local storage mingw emulates (long_call.c)
     # would otherwise need libgcc_s_seh-1.dll, which Windows does not have;
     # MSVC's build links only system DLLs and python3.dll, and so does this.
-    checked([tool(arch, "gcc"), "-shared", "-static-libgcc", "-o", pyd, *objects, delay_lib,
+    checked([tool(arch, "gcc"), "-shared", "-static-libgcc", "-o", pyd, *objects, *delay_libs,
              python_lib, "-lversion", "-ladvapi32", "-Wl,--no-undefined"], "linking _dism.pyd")
     return pyd
 
@@ -213,14 +218,63 @@ def _standin_dll(out_dir: Path, identity: str, exports: list, versioned: bool,
     return dll
 
 
+# ---------------------------------------------------------------------------
+# The stand-in wimgapi.dll (tests/windows/standin/wimgapi), x64
+# ---------------------------------------------------------------------------
+
+WIM_STANDIN = STANDIN / "wimgapi"
+WIM_STANDIN_SOURCES = ["handles.c", "work.c", "watch.c"]
+WIM_STANDIN_QUERIES = ["StandinWimOpenHandles", "StandinWimGlobalCallbacks", "StandinWimCallLog",
+                       "StandinWimClearLog", "StandinWimIdentity", "StandinWimMessageThreadId",
+                       "StandinWimWatchLocalFree", "StandinWimXmlOutstanding"]
+# name -> identity: System32's copy, one planted in a folder or on PATH, and
+# one lacking the newest export the binding calls (WIMExtractImagePath, of
+# Windows 7), which the loader must refuse.
+WIM_STANDIN_VARIANTS = {"wimgapi": "system32", "wimgapi-planted": "planted",
+                        "wimgapi-lacking": "lacking"}
+WIM_MISSING_EXPORT = "WIMExtractImagePath"
+
+
+def wimgapi_exports() -> list:
+    """The functions the WIMGAPI import library links (src/windows/wimgapi.def)."""
+    body = WIMGAPI_DEF.read_text().split("EXPORTS", 1)[1]
+    return re.findall(r"^\s+(\w+)@\d+\s*$", body, re.M)
+
+
+def _wim_standin_dll(out_dir: Path, identity: str) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    objects = []
+    for source in WIM_STANDIN_SOURCES:
+        obj = out_dir / (source[:-2] + ".o")
+        checked([tool("x64", "gcc"), *STRICT, "-Wno-unused-parameter", "-O1",
+                 f'-DSTANDIN_IDENTITY=L"{identity}"', f"-I{INCLUDE}", f"-I{WIM_STANDIN}",
+                 "-c", WIM_STANDIN / source, "-o", obj], source)
+        objects.append(obj)
+    def_file = out_dir / "wimgapi.def"
+    exports = [name for name in wimgapi_exports() + WIM_STANDIN_QUERIES
+               if identity != "lacking" or name != WIM_MISSING_EXPORT]
+    def_file.write_text("LIBRARY wimgapi.dll\nEXPORTS\n" + "".join(
+        f"    {name}\n" for name in exports))
+    dll = out_dir / "wimgapi.dll"
+    checked([tool("x64", "gcc"), "-shared", "-static", "-o", dll, *objects, def_file],
+            f"the {identity} wimgapi.dll stand-in")
+    for leftover in [*objects, def_file]:
+        leftover.unlink()
+    return dll
+
+
 def build_standins(out_dir: Path) -> dict:
     """Builds every variant below out_dir; returns name -> its DismApi.dll.
     Also "dependency" (folder/standin_dep.dll) and "planted-dependency"
-    (planted-dependency/standin_dep.dll, which must never be loaded)."""
+    (planted-dependency/standin_dep.dll, which must never be loaded), and
+    the wimgapi.dll stand-ins: "wimgapi" (System32's), "wimgapi-planted"
+    (which must never be loaded) and "wimgapi-lacking" (one export short)."""
     built = {"dependency": _standin_dependency(out_dir / "folder", "folder"),
              "planted-dependency": _standin_dependency(out_dir / "planted-dependency",
                                                        "planted")}
     for name, (identity, exports, versioned, needs_dependency) in standin_variants().items():
         built[name] = _standin_dll(out_dir / name, identity, exports, versioned,
                                    built["dependency"] if needs_dependency else None)
+    for name, identity in WIM_STANDIN_VARIANTS.items():
+        built[name] = _wim_standin_dll(out_dir / name, identity)
     return built

@@ -52,3 +52,14 @@ def clang_with_mingw_headers(target: str) -> list[str]:
     resource = run([clang, "-print-resource-dir"]).stdout.strip()
     return [clang, f"--target={target}", "-nostdinc", "-isystem", f"{resource}/include",
             "-isystem", str(MINGW_HEADERS)]
+
+
+def mingw_tool(arch: str, name: str) -> str:
+    """mingw-w64's `name` for x86 or x64 (windows_build.tool), or a skip
+    (a failure in CI) when it is missing."""
+    from support import windows_build
+
+    try:
+        return windows_build.tool(arch, name)
+    except windows_build.ToolMissing as what:
+        missing(str(what))

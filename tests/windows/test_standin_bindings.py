@@ -541,9 +541,17 @@ def test_the_callbacks_exception_wins_and_cancels(standin, session):
 
 
 def functions_the_tests_call() -> set[str]:
-    """The names this module's tests call as _dism.<name>(...), read from
-    its own source: a function of the module that no test calls shows."""
-    tree = ast.parse(Path(__file__).read_text(encoding="utf-8"))
+    """The names this module's tests (and test_standin_wimgapi.py's, the
+    WIMGAPI binding's) call as _dism.<name>(...), read from their source: a
+    function of the module that no test calls shows."""
+    here = Path(__file__).parent
+    called = set()
+    for source in (Path(__file__), here / "test_standin_wimgapi.py"):
+        called |= _called_in(ast.parse(source.read_text(encoding="utf-8")))
+    return called
+
+
+def _called_in(tree: ast.AST) -> set[str]:
     called = set()
     for test in ast.walk(tree):
         if isinstance(test, ast.FunctionDef) and test.name.startswith("test_"):

@@ -142,6 +142,11 @@ PyDoc_STRVAR(wim_create_file_doc,
 static PyObject *dism_wim_create_file(PyObject *module, PyObject *args, PyObject *kwargs)
 {
     static char *kwlist[] = {"path", "access", "disposition", "flags", "compression", NULL};
+#ifdef _WIN32
+    /* Every other WIMGAPI call needs a handle this call made. */
+    if (wimgapi_ready(module) < 0)
+        return NULL;
+#endif
     wide_arg path = {0};
     uint_arg access = DWORD_ARG(module, "WIMCreateFile", "DesiredAccess");
     uint_arg disposition = DWORD_ARG(module, "WIMCreateFile", "CreationDisposition");
