@@ -25,6 +25,20 @@ from .image import (
     remount,
     unmount,
 )
+from .imaging import (
+    Compression,
+    ImageFile,
+    WimInfo,
+    apply_image,
+    capture_image,
+    delete_image,
+    export_image,
+    extract_files,
+    get_wim_info,
+    list_image,
+    set_image_info,
+    split_image,
+)
 from .progress import CancelToken, ProgressCallback
 from .session import ONLINE, Session, find_driver_infs
 from .types import (
@@ -66,10 +80,11 @@ BACKEND = _dism.BACKEND
 
 __all__ = [
     "AppxPackage", "Architecture", "BACKEND", "BusyError", "CancelToken", "CancelledError",
-    "Capability", "CapabilityInfo", "CustomProperty", "DismError", "DismLibrary",
+    "Capability", "CapabilityInfo", "Compression", "CustomProperty", "DismError", "DismLibrary",
     "DismLibraryError", "DismSource", "Driver", "DriverPackage",
     "DriverSignature", "ElevationRequiredError", "ExportNotAvailableError", "Feature",
-    "FeatureInfo", "FullyOfflineInstallable", "ImageBootable", "ImageHealthState", "ImageInfo",
+    "FeatureInfo", "FullyOfflineInstallable", "ImageBootable", "ImageFile", "ImageHealthState",
+    "ImageInfo",
     "ImageType", "InvalidArgumentError", "InvalidImageIndexError", "InvalidImageNameError",
     "InvalidProductKeyError", "InvalidSessionError", "LogLevel", "MountMode", "MountPathError",
     "MountStatus", "MountedImage", "MountedImageInfo", "NeedsRemountError", "NotApplicableError",
@@ -77,7 +92,8 @@ __all__ = [
     "ONLINE", "OpenSessionsError", "Package", "PackageFeatureState", "PackageInfo",
     "ParentFeatureDisabledError", "PathNotFoundError", "ProductKeyInfo", "ProgressCallback",
     "RegistryHive", "ReleaseType", "ReservedStorageState", "RestartType", "Session",
-    "StubPackageOption", "UnknownFeatureError", "Version", "cleanup_mountpoints",
-    "dism_library", "find_driver_infs", "get_image_info", "get_mounted_images", "initialize", "is_initialized",
+    "StubPackageOption", "UnknownFeatureError", "Version", "WimInfo", "apply_image",
+    "capture_image", "cleanup_mountpoints", "delete_image", "dism_library", "export_image",
+    "extract_files", "get_wim_info", "list_image", "set_image_info", "split_image", "find_driver_infs", "get_image_info", "get_mounted_images", "initialize", "is_initialized",
     "mount", "remount", "shutdown", "unmount",
 ]
