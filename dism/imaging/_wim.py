@@ -168,8 +168,8 @@ def resolve(wim: "_dism.WimHandle", path: str, index: Optional[int], name: Optio
     if (index is None) == (name is None):
         raise errors.with_code(errors.InvalidImageNameError,
                                _dism.DISMAPI_E_MUST_SPECIFY_INDEX_OR_NAME,
-                               f"{what}: give exactly one of index= or name= to choose an "
-                               f"image of '{path}'")
+                               f"{what}: give exactly one of index or name to choose "
+                               f"an image of '{path}'")
     names = _xml.image_names(wim_xml(wim))
     count = _dism.wim_get_image_count(wim)
     if index is not None:
