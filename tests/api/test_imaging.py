@@ -8,33 +8,17 @@ delete and rename; listing and extraction; the real WIMs of
 from __future__ import annotations
 
 import os
-import shutil
 import uuid
 from pathlib import Path
 
 import pytest
 
 import dism
-from support.imaging import (REAL, WIMLIB, build_tree, same_inode, tree_digest, wimlib,
-                             wimlib_dir, wimlib_info, wimlib_names)
+from support.imaging import (PORTABLE_ENGINE_ONLY, REAL, build_tree, same_inode,  # noqa: F401
+                             tree, tree_digest, wim, wimlib, wimlib_dir, wimlib_info,
+                             wimlib_names)
 
-pytestmark = [
-    pytest.mark.skipif(dism.BACKEND != "portable",
-                       reason="tests the portable engine; tests/windows covers wimgapi.dll"),
-    pytest.mark.skipif(WIMLIB is None, reason="wimlib-imagex is not installed"),
-]
-
-
-@pytest.fixture
-def tree(tmp_path) -> Path:
-    return build_tree(tmp_path / "tree")
-
-
-@pytest.fixture
-def wim(tree, tmp_path) -> Path:
-    path = tmp_path / "image.wim"
-    dism.capture_image(tree, path, name="First", description="the first image")
-    return path
+pytestmark = PORTABLE_ENGINE_ONLY
 
 
 def applied(wim_path: Path, where: Path, **choose) -> Path:

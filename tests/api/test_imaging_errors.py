@@ -14,13 +14,9 @@ import pytest
 import dism
 from dism import _dism
 from dism.imaging.read import refuse_unsafe, unsafe_reason
-from support.imaging import WIMLIB, build_tree, wimlib
+from support.imaging import PORTABLE_ENGINE_ONLY, build_tree, wimlib
 
-pytestmark = [
-    pytest.mark.skipif(dism.BACKEND != "portable",
-                       reason="tests the portable engine; tests/windows covers wimgapi.dll"),
-    pytest.mark.skipif(WIMLIB is None, reason="wimlib-imagex is not installed"),
-]
+pytestmark = PORTABLE_ENGINE_ONLY
 
 
 @pytest.fixture

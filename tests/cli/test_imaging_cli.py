@@ -10,27 +10,14 @@ import pytest
 
 import dism
 from support.cli import run, run_json
-from support.imaging import WIMLIB, build_tree, tree_digest, wimlib_names
+from support.imaging import (PORTABLE_ENGINE_ONLY, tree, tree_digest, wim,  # noqa: F401
+                             wimlib_names)
 
-pytestmark = [
-    pytest.mark.skipif(dism.BACKEND != "portable",
-                       reason="tests the portable engine; tests/windows covers wimgapi.dll"),
-    pytest.mark.skipif(WIMLIB is None, reason="wimlib-imagex is not installed"),
-]
+pytestmark = PORTABLE_ENGINE_ONLY
 
 SUCCESS = "The operation completed successfully."
 
 
-@pytest.fixture
-def tree(tmp_path) -> Path:
-    return build_tree(tmp_path / "tree")
-
-
-@pytest.fixture
-def wim(tree, tmp_path) -> Path:
-    path = tmp_path / "image.wim"
-    dism.capture_image(tree, path, name="First")
-    return path
 
 
 def test_capture_image_dism_spelling(capsys, tree, tmp_path):

@@ -88,3 +88,40 @@ def wimlib_dir(path: Path, image: int = 1) -> List[str]:
     out = wimlib("dir", path, image).stdout
     return sorted(line.strip("/").replace("/", "\\") for line in out.splitlines()
                   if line.strip("/"))
+
+
+def _marks():
+    import pytest
+
+    import dism
+    return [pytest.mark.skipif(dism.BACKEND != "portable",
+                               reason="tests the portable engine; tests/windows covers "
+                                      "wimgapi.dll"),
+            pytest.mark.skipif(WIMLIB is None, reason="wimlib-imagex is not installed")]
+
+
+#: The marks of every image-management test module here (pytestmark).
+PORTABLE_ENGINE_ONLY = _marks()
+
+
+def _fixtures():
+    import pytest
+
+    import dism
+
+    @pytest.fixture
+    def tree(tmp_path) -> Path:
+        """A fresh build_tree() below tmp_path."""
+        return build_tree(tmp_path / "tree")
+
+    @pytest.fixture
+    def wim(tree, tmp_path) -> Path:
+        """image.wim: `tree` captured as one image named First."""
+        path = tmp_path / "image.wim"
+        dism.capture_image(tree, path, name="First", description="the first image")
+        return path
+    return tree, wim
+
+
+#: Fixtures to import into a test module: `from support.imaging import tree, wim`.
+tree, wim = _fixtures()
