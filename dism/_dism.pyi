@@ -197,3 +197,117 @@ def validate_product_key(session: Session, key: str) -> int: ...
 def get_product_key_info(session: Session, key: str) -> Tuple[Optional[str], Optional[str]]: ...
 def get_registry_mount_point(session: Session, hive: int) -> Optional[str]: ...
 def get_session_image_info(session: Session) -> _Record: ...
+
+
+# --- WIMGAPI (src/ext/imaging/): wimgapi.dll on Windows, the engine elsewhere ---
+# Every constant of src/include/wimgapi.h, by its name there.
+WIM_GENERIC_READ: int
+WIM_GENERIC_WRITE: int
+WIM_GENERIC_MOUNT: int
+WIM_CREATE_NEW: int
+WIM_CREATE_ALWAYS: int
+WIM_OPEN_EXISTING: int
+WIM_OPEN_ALWAYS: int
+WIM_COMPRESS_NONE: int
+WIM_COMPRESS_XPRESS: int
+WIM_COMPRESS_LZX: int
+WIM_COMPRESS_LZMS: int
+WIM_CREATED_NEW: int
+WIM_OPENED_EXISTING: int
+WIM_FLAG_RESERVED: int
+WIM_FLAG_VERIFY: int
+WIM_FLAG_INDEX: int
+WIM_FLAG_NO_APPLY: int
+WIM_FLAG_NO_DIRACL: int
+WIM_FLAG_NO_FILEACL: int
+WIM_FLAG_SHARE_WRITE: int
+WIM_FLAG_FILEINFO: int
+WIM_FLAG_NO_RP_FIX: int
+WIM_FLAG_MOUNT_READONLY: int
+WIM_FLAG_MOUNT_FAST: int
+WIM_FLAG_MOUNT_LEGACY: int
+WIM_FLAG_APPLY_CI_EA: int
+WIM_FLAG_WIM_BOOT: int
+WIM_FLAG_APPLY_COMPACT: int
+WIM_FLAG_SUPPORT_EA: int
+WIM_FLAG_CHUNKED: int
+WIM_EXPORT_ALLOW_DUPLICATES: int
+WIM_EXPORT_ONLY_RESOURCES: int
+WIM_EXPORT_ONLY_METADATA: int
+WIM_EXPORT_VERIFY_SOURCE: int
+WIM_EXPORT_VERIFY_DESTINATION: int
+WIM_REFERENCE_APPEND: int
+WIM_REFERENCE_REPLACE: int
+WIM_ATTRIBUTE_NORMAL: int
+WIM_ATTRIBUTE_RESOURCE_ONLY: int
+WIM_ATTRIBUTE_METADATA_ONLY: int
+WIM_ATTRIBUTE_VERIFY_DATA: int
+WIM_ATTRIBUTE_RP_FIX: int
+WIM_ATTRIBUTE_SPANNED: int
+WIM_ATTRIBUTE_READONLY: int
+INVALID_CALLBACK_VALUE: int
+WIM_MSG: int
+WIM_MSG_TEXT: int
+WIM_MSG_PROGRESS: int
+WIM_MSG_PROCESS: int
+WIM_MSG_SCANNING: int
+WIM_MSG_SETRANGE: int
+WIM_MSG_SETPOS: int
+WIM_MSG_STEPIT: int
+WIM_MSG_COMPRESS: int
+WIM_MSG_ERROR: int
+WIM_MSG_ALIGNMENT: int
+WIM_MSG_RETRY: int
+WIM_MSG_SPLIT: int
+WIM_MSG_FILEINFO: int
+WIM_MSG_INFO: int
+WIM_MSG_WARNING: int
+WIM_MSG_CHK_PROCESS: int
+WIM_MSG_WARNING_OBJECTID: int
+WIM_MSG_QUERY_ABORT: int
+WIM_MSG_SUCCESS: int
+WIM_MSG_DONE: int
+WIM_MSG_SKIP_ERROR: int
+WIM_MSG_ABORT_IMAGE: int
+
+# messages(message, a, b): a and b per message (imaging/messages.c); None
+# answers WIM_MSG_SUCCESS, False skips (PROCESS) or stores (COMPRESS), an int
+# is returned to WIMGAPI as is (PROCESS, ERROR and kin).
+_Messages = Optional[Callable[[int, Any, Any], object]]
+
+@final
+class WimHandle:
+    """A WIMGAPI handle: a WIM file (wim_create_file) or an image in one
+    (wim_load_image, wim_capture_image).  A context manager that closes it."""
+    @property
+    def closed(self) -> bool: ...
+    @property
+    def is_image(self) -> bool: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> "WimHandle": ...
+    def __exit__(self, *args: object) -> bool: ...
+
+def wim_create_file(path: _Path, access: int, disposition: int, flags: int,
+                    compression: int) -> Tuple[WimHandle, int]: ...
+def wim_set_temporary_path(wim: WimHandle, path: _Path) -> None: ...
+def wim_set_reference_file(wim: WimHandle, path: Optional[_Path], flags: int) -> None: ...
+def wim_get_image_count(wim: WimHandle, /) -> int: ...
+def wim_get_attributes(
+    wim: WimHandle, /) -> Tuple[str, bytes, int, int, int, int, int, int, int]: ...
+def wim_set_boot_image(wim: WimHandle, index: int) -> None: ...
+def wim_load_image(wim: WimHandle, index: int) -> WimHandle: ...
+def wim_get_image_information(handle: WimHandle, /) -> str: ...
+def wim_set_image_information(handle: WimHandle, xml: str) -> None: ...
+def wim_capture_image(wim: WimHandle, path: _Path, flags: int, messages: _Messages = None,
+                      cancel: Optional[_CancelLike] = None) -> WimHandle: ...
+def wim_apply_image(image: WimHandle, path: Optional[_Path], flags: int,
+                    messages: _Messages = None, cancel: Optional[_CancelLike] = None) -> None: ...
+def wim_export_image(image: WimHandle, dest_wim: WimHandle, flags: int,
+                     messages: _Messages = None, cancel: Optional[_CancelLike] = None) -> None: ...
+def wim_delete_image(wim: WimHandle, index: int, messages: _Messages = None,
+                     cancel: Optional[_CancelLike] = None) -> None: ...
+def wim_split_file(wim: WimHandle, part_path: _Path, part_size: int, flags: int,
+                   messages: _Messages = None, cancel: Optional[_CancelLike] = None) -> int: ...
+def wim_extract_image_path(image: WimHandle, image_path: _Path, destination_file: _Path,
+                           flags: int, messages: _Messages = None,
+                           cancel: Optional[_CancelLike] = None) -> None: ...

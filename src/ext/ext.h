@@ -16,6 +16,8 @@
  *   exports.c         optional DISM exports looked up at run time
  *   dll_choice.c      (Windows) the Python face of src/windows/library.c
  *   servicing/        the servicing bindings, one file per family
+ *   imaging/          the WIMGAPI binding (WimHandle, wim_* functions, WIM_*
+ *                     constants); imaging/imaging.h says what it offers
  *
  * Data flows one way: Python arguments -> args.c -> a DISM call made without
  * the GIL (session.c, long_call.c) -> errors.c or convert.c -> tuples and
@@ -72,6 +74,7 @@ enum error_class {
 typedef struct {
     PyObject *errors[ERR_COUNT];
     PyTypeObject *session_type;
+    PyTypeObject *wim_type; /* imaging/: WimHandle */
 } module_state;
 
 static inline module_state *get_state(PyObject *module)
@@ -163,6 +166,9 @@ struct long_call {
     /* What "it completed" means for this operation (a commit saved, a
      * discard discarded); set by the call; NULL: "the image was changed". */
     const char *completed_sentence;
+    /* Set by an operation that reads its own failure's message (WIMGAPI:
+     * GetLastError), so that DISM's last-error message is not read. */
+    int captures_own_error;
 };
 
 /* Prepares `call` to run op(args) with these progress and cancel arguments
@@ -182,6 +188,11 @@ PyObject *run_long_call(module_state *st, long_call *call);
     }
 /* The completed_sentence of an unmount or commit with these DISM flags. */
 const char *saved_or_discarded(UINT flags);
+/* Runs fn(call, arg) as the caller's code from a callback of the running
+ * operation, on any thread, the GIL held: an exception is kept (the first
+ * wins) and cancels the call, then the cancel token is polled.  Returns
+ * fn's result (a new reference) or NULL. */
+PyObject *long_call_callback(long_call *call, PyObject *(*fn)(long_call *, void *), void *arg);
 /* Whether this thread is running a callback (progress, cancel token, signal
  * handler) of `call`. */
 int thread_is_in_callback_of(const long_call *call);

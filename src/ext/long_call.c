@@ -114,20 +114,24 @@ static void poll_cancel_token(long_call *call)
         request_cancel(call);
 }
 
+PyObject *long_call_callback(long_call *call, PyObject *(*fn)(long_call *, void *), void *arg)
+{
+    PyObject *r = as_callback(call, fn, arg);
+    if (!r)
+        keep_exception_and_cancel(call);
+    /* A token the callback just set is seen before the operation goes on,
+     * not one polling slice later, when it may be past stopping. */
+    poll_cancel_token(call);
+    return r;
+}
+
 static void CALLBACK progress_trampoline(UINT current, UINT total, PVOID user_data)
 {
     long_call *call = user_data;
     PyGILState_STATE gil = PyGILState_Ensure();
     if (!call->exc_type) {
         UINT report[2] = {current, total};
-        PyObject *r = as_callback(call, call_progress, report);
-        if (r)
-            Py_DECREF(r);
-        else
-            keep_exception_and_cancel(call);
-        /* A token the callback just set is seen before DISM goes on, not
-         * one polling slice later, when the operation may be past stopping. */
-        poll_cancel_token(call);
+        Py_XDECREF(long_call_callback(call, call_progress, report));
     }
     PyGILState_Release(gil);
 }
@@ -137,7 +141,7 @@ static void worker_main(void *arg)
     long_call *call = arg;
     DISM_PROGRESS_CALLBACK cb = call->progress ? progress_trampoline : NULL;
     call->hr = call->operation(call, call->cancel_event, cb);
-    if (FAILED(call->hr))
+    if (FAILED(call->hr) && !call->captures_own_error)
         capture_last_error(&call->message);
     PyThread_release_lock(call->done);
 }

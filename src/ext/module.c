@@ -12,11 +12,13 @@
  * does is listed in ext.h.
  */
 #include "ext.h"
+#include "imaging/imaging.h"
 
 /* Every table of functions, from the files that implement them. */
 static PyMethodDef *const method_tables[] = {
     image_methods, session_module_methods, export_methods, package_methods, feature_methods,
     driver_methods, capability_methods, appx_methods, edition_methods, health_methods,
+    wim_call_methods, wim_operation_methods,
 #ifdef _WIN32
     dll_choice_methods,
 #endif
@@ -109,7 +111,11 @@ static int dism_exec(PyObject *module)
     st->session_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &session_spec, NULL);
     if (!st->session_type || PyModule_AddType(module, st->session_type) < 0)
         return -1;
-    if (add_error_classes(module, st) < 0 || add_constants(module) < 0)
+    st->wim_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &wim_handle_spec, NULL);
+    if (!st->wim_type || PyModule_AddType(module, st->wim_type) < 0)
+        return -1;
+    if (add_error_classes(module, st) < 0 || add_constants(module) < 0 ||
+        add_wim_constants(module) < 0)
         return -1;
     for (size_t i = 0; i < sizeof method_tables / sizeof method_tables[0]; i++)
         if (PyModule_AddFunctions(module, method_tables[i]) < 0)
@@ -127,6 +133,7 @@ static int dism_traverse(PyObject *module, visitproc visit, void *arg)
     for (int i = 0; i < ERR_COUNT; i++)
         Py_VISIT(st->errors[i]);
     Py_VISIT(st->session_type);
+    Py_VISIT(st->wim_type);
     return 0;
 }
 
@@ -136,6 +143,7 @@ static int dism_clear(PyObject *module)
     for (int i = 0; i < ERR_COUNT; i++)
         Py_CLEAR(st->errors[i]);
     Py_CLEAR(st->session_type);
+    Py_CLEAR(st->wim_type);
     return 0;
 }
 

@@ -1,0 +1,596 @@
+"""The extension's WIMGAPI binding (src/ext/imaging/): every _dism.wim_*
+function on real WIMs built at test time, its argument checks, the messages
+it hands Python, cancellation (callback exception, token, Ctrl+C), the lock
+of a WimHandle, reference counts, and its constants against wimgapi.h.
+
+These run against the portable engine (src/engine/imaging/); the Windows lane
+proves the same source against a wimgapi.dll."""
+from __future__ import annotations
+
+import gc
+import os
+import re
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from dism import _dism
+
+HEADER = Path(__file__).resolve().parents[2] / "src" / "include" / "wimgapi.h"
+WRITE = _dism.WIM_GENERIC_WRITE
+READ = _dism.WIM_GENERIC_READ
+HR = lambda code: 0x80070000 | code  # noqa: E731  HRESULT_FROM_WIN32
+ERROR_FILE_NOT_FOUND, ERROR_INVALID_HANDLE, ERROR_BAD_FORMAT = 2, 6, 11
+ERROR_INVALID_PARAMETER, ERROR_REQUEST_ABORTED, ERROR_BUSY = 87, 1235, 170
+
+
+# ---- helpers -----------------------------------------------------------------
+
+def make_tree(root: Path, files: int = 5, payload: int = 0) -> Path:
+    """A small directory to capture: text files in two folders, and one
+    incompressible file of `payload` bytes (a long capture or apply)."""
+    (root / "sub" / "deeper").mkdir(parents=True)
+    for i in range(files):
+        (root / f"file{i}.txt").write_text(f"file {i}\n" * (i + 1))
+        (root / "sub" / f"inner{i}.txt").write_text(f"inner {i}\n")
+    (root / "sub" / "deeper" / "leaf.txt").write_text("leaf\n")
+    if payload:
+        (root / "big.bin").write_bytes(os.urandom(payload))
+    return root
+
+
+def tree_files(root: Path) -> dict:
+    return {p.relative_to(root).as_posix(): p.read_bytes()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def new_wim(path: Path, compression=_dism.WIM_COMPRESS_XPRESS, flags=0):
+    wim, result = _dism.wim_create_file(path, WRITE, _dism.WIM_CREATE_NEW, flags, compression)
+    assert result == _dism.WIM_CREATED_NEW
+    _dism.wim_set_temporary_path(wim, path.parent)
+    return wim
+
+
+def image_xml(name: str, description: str = "") -> str:
+    return (f"<IMAGE><NAME>{name}</NAME><DESCRIPTION>{description}</DESCRIPTION></IMAGE>")
+
+
+def capture(wim, source: Path, name: str, **kwargs):
+    image = _dism.wim_capture_image(wim, source, 0, **kwargs)
+    _dism.wim_set_image_information(image, image_xml(name))
+    return image
+
+
+@pytest.fixture
+def source(tmp_path) -> Path:
+    return make_tree(tmp_path / "src")
+
+
+@pytest.fixture
+def wim_path(tmp_path, source) -> Path:
+    """A WIM of two images of `source` captured through the binding."""
+    path = tmp_path / "two.wim"
+    with new_wim(path) as wim:
+        capture(wim, source, "First").close()
+        (source / "second-only.txt").write_text("2\n")
+        capture(wim, source, "Second").close()
+        (source / "second-only.txt").unlink()
+    return path
+
+
+def open_wim(path: Path, access=WRITE):
+    wim, result = _dism.wim_create_file(path, access, _dism.WIM_OPEN_EXISTING, 0, 0)
+    assert result == _dism.WIM_OPENED_EXISTING
+    _dism.wim_set_temporary_path(wim, path.parent)
+    return wim
+
+
+class Messages:
+    """A messages callable that records (message, a, b) and the threads."""
+
+    def __init__(self, answer=None):
+        self.seen = []
+        self.threads = set()
+        self.answer = answer
+
+    def __call__(self, message, a, b):
+        self.seen.append((message, a, b))
+        self.threads.add(threading.get_ident())
+        return self.answer(message, a, b) if self.answer else None
+
+    def of(self, message):
+        return [(a, b) for m, a, b in self.seen if m == message]
+
+
+# ---- constants ---------------------------------------------------------------
+
+def header_constants() -> dict:
+    """Every WIM_* / INVALID_CALLBACK_VALUE #define of wimgapi.h, evaluated."""
+    values = {}
+    pattern = r"^#define\s+(WIM_\w+|INVALID_CALLBACK_VALUE)\s+(.+?)\s*(?:/\*.*)?$"
+    for name, expr in re.findall(pattern, HEADER.read_text(), re.M):
+        expr = re.sub(r"(0x[0-9A-Fa-f]+|\d+)[uUlL]+\b", r"\1", expr)
+        values[name] = eval(expr, {}, dict(values))  # only earlier names and numbers
+    return values
+
+
+def test_every_constant_of_the_header_is_exported_with_its_value():
+    constants = header_constants()
+    assert len(constants) > 60 and constants["WIM_MSG_PROCESS"] == 0x9479
+    exported = {name: getattr(_dism, name, None) for name in constants}
+    assert exported == constants
+    module_names = {n for n in dir(_dism) if n.startswith("WIM_") or n == "INVALID_CALLBACK_VALUE"}
+    assert module_names == set(constants)
+
+
+# ---- the functions, each on real WIMs --------------------------------------------
+
+def test_capture_info_and_apply_round_trip(tmp_path, source):
+    path = tmp_path / "new.wim"
+    with new_wim(path) as wim:
+        assert not wim.closed and not wim.is_image
+        with capture(wim, source, "Round trip") as image:
+            assert image.is_image
+            xml = _dism.wim_get_image_information(image)
+            assert xml.startswith("<IMAGE") and "<NAME>Round trip</NAME>" in xml
+            assert "\ufeff" not in xml and "\0" not in xml
+        assert _dism.wim_get_image_count(wim) == 1
+        whole = _dism.wim_get_image_information(wim)
+        assert whole.startswith("<WIM>") and "Round trip" in whole
+    assert image.closed and wim.closed
+    assert path.is_file()
+
+    with open_wim(path, READ) as wim, _dism.wim_load_image(wim, 1) as image:
+        target = tmp_path / "applied"
+        target.mkdir()
+        assert _dism.wim_apply_image(image, target, 0) is None
+    assert tree_files(target) == tree_files(source)
+
+
+def test_get_attributes(wim_path):
+    with open_wim(wim_path) as wim:
+        (path, guid, count, compression, part, parts, boot, attributes,
+         flags) = _dism.wim_get_attributes(wim)
+    assert path == str(wim_path)
+    assert isinstance(guid, bytes) and len(guid) == 16 and guid != bytes(16)
+    assert (count, compression, part, parts, boot) == (2, _dism.WIM_COMPRESS_XPRESS, 1, 1, 0)
+    assert attributes & _dism.WIM_ATTRIBUTE_SPANNED == 0
+    assert flags == 0
+
+
+def test_set_boot_image_and_image_information(wim_path):
+    with open_wim(wim_path) as wim:
+        _dism.wim_set_boot_image(wim, 2)
+        with _dism.wim_load_image(wim, 1) as image:
+            _dism.wim_set_image_information(image, image_xml("Renamed", "with ü and 𝄞"))
+    with open_wim(wim_path, READ) as wim:
+        assert _dism.wim_get_attributes(wim)[6] == 2
+        with _dism.wim_load_image(wim, 1) as image:
+            xml = _dism.wim_get_image_information(image)
+    assert "<NAME>Renamed</NAME>" in xml and "with ü and 𝄞" in xml
+
+
+def test_export_and_delete(tmp_path, wim_path, source):
+    dest_path = tmp_path / "dest.wim"
+    with open_wim(wim_path) as src, new_wim(dest_path, _dism.WIM_COMPRESS_LZX) as dest:
+        with _dism.wim_load_image(src, 2) as image:
+            _dism.wim_export_image(image, dest, 0)
+            assert _dism.wim_get_image_count(dest) == 1
+            with pytest.raises(_dism.DismError) as e:
+                _dism.wim_export_image(image, dest, 0)
+            assert e.value.hresult == HR(183)  # ERROR_ALREADY_EXISTS
+            assert "WIMExportImage" in str(e.value)
+    with open_wim(dest_path) as dest:
+        assert _dism.wim_get_attributes(dest)[3] == _dism.WIM_COMPRESS_LZX
+        assert "Second" in _dism.wim_get_image_information(dest)
+    with open_wim(wim_path) as wim:
+        _dism.wim_delete_image(wim, 1)
+        assert _dism.wim_get_image_count(wim) == 1
+        with pytest.raises(_dism.DismError) as e:
+            _dism.wim_delete_image(wim, 1)  # the only image left
+        assert e.value.hresult == HR(5)
+    with open_wim(wim_path) as wim:
+        assert _dism.wim_get_image_count(wim) == 1
+        assert "First" not in _dism.wim_get_image_information(wim)
+
+
+def test_split_query_split_and_reference_parts(tmp_path):
+    source = make_tree(tmp_path / "src", payload=3 * 1024 * 1024)
+    (source / "more.bin").write_bytes(os.urandom(2 * 1024 * 1024))
+    path = tmp_path / "big.wim"
+    with new_wim(path, _dism.WIM_COMPRESS_NONE) as wim:
+        capture(wim, source, "Big").close()
+    parts_dir = tmp_path / "parts"
+    parts_dir.mkdir()
+    first = parts_dir / "big.swm"
+    rec = Messages()
+    with open_wim(path, READ) as wim:
+        minimum = _dism.wim_split_file(wim, first, 0, 0)
+        assert minimum >= 3 * 1024 * 1024
+        assert list(parts_dir.iterdir()) == []  # the query writes nothing
+        _dism.wim_split_file(wim, first, minimum, 0, messages=rec)
+    parts = sorted(p.name for p in parts_dir.iterdir())
+    assert len(parts) >= 2 and "big.swm" in parts
+    split_messages = rec.of(_dism.WIM_MSG_SPLIT)
+    assert split_messages and all(isinstance(a, str) and isinstance(b, int)
+                                  for a, b in split_messages)
+
+    with open_wim(first, READ) as wim:
+        info = _dism.wim_get_attributes(wim)
+        assert info[4:6] == (1, len(parts)) and info[7] & _dism.WIM_ATTRIBUTE_SPANNED
+        for name in parts:
+            if name != "big.swm":
+                _dism.wim_set_reference_file(wim, parts_dir / name, _dism.WIM_REFERENCE_APPEND)
+        target = tmp_path / "applied"
+        target.mkdir()
+        with _dism.wim_load_image(wim, 1) as image:
+            _dism.wim_apply_image(image, target, 0)
+        _dism.wim_set_reference_file(wim, None, _dism.WIM_REFERENCE_REPLACE)
+    assert tree_files(target) == tree_files(source)
+
+
+def test_extract_image_path(tmp_path, wim_path, source):
+    out = tmp_path / "out" / "leaf.copy"
+    out.parent.mkdir()
+    with open_wim(wim_path, READ) as wim, _dism.wim_load_image(wim, 1) as image:
+        _dism.wim_extract_image_path(image, "sub\\deeper\\leaf.txt", out, 0)
+        with pytest.raises(_dism.DismError) as e:
+            _dism.wim_extract_image_path(image, "no\\such\\file", tmp_path / "x", 0)
+        assert "WIMExtractImagePath" in str(e.value)
+    assert out.read_bytes() == (source / "sub" / "deeper" / "leaf.txt").read_bytes()
+
+
+def test_create_always_and_open_always(tmp_path, source):
+    path = tmp_path / "a.wim"
+    wim, result = _dism.wim_create_file(path, WRITE, _dism.WIM_OPEN_ALWAYS, 0,
+                                        _dism.WIM_COMPRESS_NONE)
+    with wim:
+        assert result == _dism.WIM_CREATED_NEW
+        capture(wim, source, "A").close()
+    wim, result = _dism.wim_create_file(path, WRITE, _dism.WIM_OPEN_ALWAYS, 0, 0)
+    with wim:
+        assert result == _dism.WIM_OPENED_EXISTING
+        assert _dism.wim_get_image_count(wim) == 1
+    with pytest.raises(_dism.DismError) as e:
+        _dism.wim_create_file(path, WRITE, _dism.WIM_CREATE_NEW, 0, 0)
+    assert "WIMCreateFile" in str(e.value)
+
+
+# ---- errors --------------------------------------------------------------------
+
+def test_failures_raise_the_typed_class_with_the_function_named(tmp_path, wim_path):
+    with pytest.raises(_dism.PathNotFoundError) as e:
+        _dism.wim_create_file(tmp_path / "missing.wim", READ, _dism.WIM_OPEN_EXISTING, 0, 0)
+    assert e.value.hresult == HR(ERROR_FILE_NOT_FOUND)
+    assert e.value.message.startswith("WIMCreateFile: ") and len(e.value.message) > 20
+    assert isinstance(e.value, FileNotFoundError)
+
+    not_a_wim = tmp_path / "text.wim"
+    not_a_wim.write_text("not a WIM at all\n" * 100)
+    with pytest.raises(_dism.DismError) as e:
+        _dism.wim_create_file(not_a_wim, READ, _dism.WIM_OPEN_EXISTING, 0, 0)
+    assert e.value.hresult == HR(ERROR_BAD_FORMAT)
+
+    with open_wim(wim_path) as wim:
+        for index in (0, 3):
+            with pytest.raises(_dism.InvalidArgumentError) as e:
+                _dism.wim_load_image(wim, index)
+            assert e.value.hresult == HR(ERROR_INVALID_PARAMETER)
+            assert "WIMLoadImage" in e.value.message
+
+
+# ---- argument checking -----------------------------------------------------------
+
+def test_arguments_are_checked(tmp_path, wim_path):
+    with open_wim(wim_path) as wim, _dism.wim_load_image(wim, 1) as image:
+        with pytest.raises(TypeError, match="image"):
+            _dism.wim_apply_image(wim, tmp_path, 0)  # a file where an image goes
+        with pytest.raises(TypeError, match="WIM file"):
+            _dism.wim_get_image_count(image)  # an image where a file goes
+        with pytest.raises(TypeError, match="WIM file"):
+            _dism.wim_export_image(image, image, 0)
+        with pytest.raises(TypeError):
+            _dism.wim_get_image_count(None)
+        with pytest.raises(TypeError):
+            _dism.wim_get_image_information("not a handle")
+        with pytest.raises(TypeError):
+            _dism.wim_set_temporary_path(wim, 42)
+        with pytest.raises(TypeError):
+            _dism.wim_set_temporary_path(wim, None)
+        with pytest.raises(TypeError):
+            _dism.wim_set_image_information(image, b"<IMAGE/>")
+        with pytest.raises(TypeError):
+            _dism.wim_apply_image(image, tmp_path, 0, messages=42)
+        with pytest.raises(TypeError):
+            _dism.wim_apply_image(image, tmp_path, 0, cancel=object())
+        with pytest.raises(_dism.InvalidArgumentError):
+            _dism.wim_load_image(wim, -1)
+        with pytest.raises(_dism.InvalidArgumentError):
+            _dism.wim_load_image(wim, 2**32 + 1)  # never wrapped to 1
+        with pytest.raises(TypeError):
+            _dism.wim_load_image(wim, True)
+        with pytest.raises(_dism.InvalidArgumentError):
+            _dism.wim_split_file(wim, tmp_path / "x.swm", -1, 0)
+    with pytest.raises(TypeError):
+        _dism.WimHandle()
+
+
+def test_a_closed_handle_is_refused_and_close_is_idempotent(wim_path, tmp_path):
+    wim = open_wim(wim_path)
+    image = _dism.wim_load_image(wim, 1)
+    wim.close()  # closes the open image first
+    assert wim.closed and image.closed
+    wim.close()
+    image.close()
+    for call in (lambda: _dism.wim_get_image_count(wim),
+                 lambda: _dism.wim_get_image_information(image),
+                 lambda: _dism.wim_apply_image(image, tmp_path, 0),
+                 lambda: _dism.wim_load_image(wim, 1)):
+        with pytest.raises(_dism.DismError) as e:
+            call()
+        assert e.value.hresult == HR(ERROR_INVALID_HANDLE) and "closed" in e.value.message
+
+
+def test_a_dropped_handle_is_closed(wim_path):
+    wim = open_wim(wim_path)
+    image = _dism.wim_load_image(wim, 1)
+    del wim  # the image keeps its file alive
+    assert not image.closed
+    del image
+    gc.collect()
+    with open_wim(wim_path) as again:  # a writer again: nothing holds the file
+        _dism.wim_set_boot_image(again, 1)
+
+
+# ---- messages ---------------------------------------------------------------------
+
+def test_capture_messages(tmp_path, source):
+    rec = Messages()
+    with new_wim(tmp_path / "m.wim") as wim:
+        _dism.wim_capture_image(wim, source, 0, messages=rec).close()
+    assert threading.get_ident() not in rec.threads
+    processed = [a for a, b in rec.of(_dism.WIM_MSG_PROCESS)]
+    assert processed and all(isinstance(a, str) for a in processed)
+    assert any(a.endswith("leaf.txt") for a in processed)
+    assert all(b is None for a, b in rec.of(_dism.WIM_MSG_PROCESS))
+    progress = rec.of(_dism.WIM_MSG_PROGRESS)
+    assert progress and all(0 <= p <= 100 and isinstance(ms, int) for p, ms in progress)
+    for message in (_dism.WIM_MSG_SCANNING, _dism.WIM_MSG_SETRANGE, _dism.WIM_MSG_SETPOS):
+        assert all(isinstance(a, int) and isinstance(b, int) for a, b in rec.of(message))
+    assert all(ab == (None, None) for ab in rec.of(_dism.WIM_MSG_STEPIT))
+
+
+def test_process_false_skips_a_file(tmp_path, source):
+    def skip_leaf(message, a, b):
+        if message == _dism.WIM_MSG_PROCESS and a.endswith("leaf.txt"):
+            return False
+        return None
+
+    path = tmp_path / "skip.wim"
+    with new_wim(path) as wim:
+        capture(wim, source, "Skip", messages=Messages(skip_leaf)).close()
+    target = tmp_path / "applied"
+    target.mkdir()
+    with open_wim(path, READ) as wim, _dism.wim_load_image(wim, 1) as image:
+        _dism.wim_apply_image(image, target, 0)
+    expected = tree_files(source)
+    del expected["sub/deeper/leaf.txt"]
+    assert tree_files(target) == expected
+
+
+def test_apply_listing_sends_fileinfo(wim_path, source):
+    rec = Messages()
+    with open_wim(wim_path, READ) as wim, _dism.wim_load_image(wim, 1) as image:
+        _dism.wim_apply_image(image, None, _dism.WIM_FLAG_NO_APPLY | _dism.WIM_FLAG_FILEINFO,
+                              messages=rec)
+    infos = rec.of(_dism.WIM_MSG_FILEINFO)
+    assert infos
+    by_name = {a.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]: b for a, b in infos}
+    attributes, created, accessed, written, size, reserved = by_name["file2.txt"]
+    assert size == len((source / "file2.txt").read_bytes())
+    # FILETIME: 100 ns since 1601; the file was written a moment ago.
+    seconds = written / 10**7 - 11644473600
+    assert abs(seconds - (source / "file2.txt").stat().st_mtime) < 5
+    assert all(isinstance(v, int) for v in (attributes, created, accessed, reserved))
+    assert by_name["deeper"][0] & 0x10  # FILE_ATTRIBUTE_DIRECTORY
+
+
+def test_the_answer_of_each_kind_of_message_is_checked(tmp_path, source):
+    def bad(message, a, b):
+        return "yes" if message == _dism.WIM_MSG_PROCESS else None
+
+    path = tmp_path / "bad.wim"
+    with new_wim(path) as wim:
+        with pytest.raises(TypeError, match="message callback") as e:
+            _dism.wim_capture_image(wim, source, 0, messages=Messages(bad))
+    assert e.value.completed is False
+    assert not path.exists()
+
+
+# ---- cancellation -----------------------------------------------------------------
+
+class Boom(Exception):
+    pass
+
+
+def test_a_callback_exception_cancels_and_is_raised(tmp_path, source):
+    calls = []
+
+    def explode(message, a, b):
+        calls.append(message)
+        if message == _dism.WIM_MSG_PROCESS:
+            raise Boom("from the callback")
+
+    path = tmp_path / "boom.wim"
+    with new_wim(path) as wim:
+        with pytest.raises(Boom) as e:
+            _dism.wim_capture_image(wim, source, 0, messages=explode)
+        assert e.value.completed is False
+        assert calls.count(_dism.WIM_MSG_PROCESS) == 1  # nothing after the exception
+        assert _dism.wim_get_image_count(wim) == 0
+    assert not path.exists()  # a failed capture leaves no new WIM
+
+
+def test_abort_returned_by_the_callback(tmp_path, wim_path):
+    def abort(message, a, b):
+        return _dism.WIM_MSG_ABORT_IMAGE if message == _dism.WIM_MSG_PROCESS else None
+
+    target = tmp_path / "t"
+    target.mkdir()
+    with open_wim(wim_path, READ) as wim, _dism.wim_load_image(wim, 1) as image:
+        with pytest.raises(_dism.CancelledError) as e:
+            _dism.wim_apply_image(image, target, 0, messages=abort)
+    assert e.value.hresult == HR(ERROR_REQUEST_ABORTED) and e.value.completed is False
+
+
+def test_a_cancel_token(tmp_path, wim_path, source):
+    token = threading.Event()
+
+    def set_token(message, a, b):
+        if message == _dism.WIM_MSG_PROCESS:
+            token.set()
+
+    path = tmp_path / "cancelled.wim"
+    with new_wim(path) as wim:
+        with pytest.raises(_dism.CancelledError) as e:
+            _dism.wim_capture_image(wim, source, 0, messages=set_token, cancel=token)
+        assert e.value.completed is False
+        # An already-set token: WIMGAPI is not called at all.
+        with pytest.raises(_dism.CancelledError) as e:
+            _dism.wim_capture_image(wim, source, 0, cancel=token)
+        assert e.value.completed is False
+    assert not path.exists()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="os.kill(SIGINT) is POSIX's")
+def test_ctrl_c_during_a_long_call(tmp_path):
+    source = make_tree(tmp_path / "src", files=200, payload=24 * 1024 * 1024)
+    sent = []
+
+    def interrupt(message, a, b):
+        if message == _dism.WIM_MSG_PROCESS and not sent:
+            sent.append(True)
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.2)  # the waiting thread runs the handler meanwhile
+
+    path = tmp_path / "interrupted.wim"
+    with new_wim(path) as wim:
+        with pytest.raises(KeyboardInterrupt) as e:
+            _dism.wim_capture_image(wim, source, 0, messages=interrupt)
+        assert e.value.completed is False
+    assert sent and not path.exists()
+
+
+# ---- threads and the lock ------------------------------------------------------------
+
+def test_close_waits_for_a_call_in_flight(tmp_path):
+    source = make_tree(tmp_path / "src", payload=4 * 1024 * 1024)
+    path = tmp_path / "w.wim"
+    with new_wim(path) as wim:
+        capture(wim, source, "W").close()
+    wim = open_wim(path, READ)
+    image = _dism.wim_load_image(wim, 1)
+    started, order = threading.Event(), []
+
+    def slow(message, a, b):
+        started.set()
+        time.sleep(0.002)
+
+    def apply():
+        target = tmp_path / "t"
+        target.mkdir()
+        _dism.wim_apply_image(image, target, 0, messages=slow)
+        order.append("applied")
+
+    worker = threading.Thread(target=apply)
+    worker.start()
+    assert started.wait(30)
+    wim.close()  # waits for the apply holding the file's lock, then closes both
+    order.append("closed")
+    worker.join()
+    assert order == ["applied", "closed"]
+    assert wim.closed and image.closed
+    assert tree_files(tmp_path / "t") == tree_files(source)
+
+
+def test_a_callback_using_its_own_wim_gets_busy(tmp_path, source):
+    holder = {}
+
+    def reenter(message, a, b):
+        if message == _dism.WIM_MSG_PROCESS:
+            _dism.wim_get_image_count(holder["wim"])
+
+    with new_wim(tmp_path / "r.wim") as wim:
+        holder["wim"] = wim
+        with pytest.raises(_dism.BusyError) as e:
+            _dism.wim_capture_image(wim, source, 0, messages=reenter)
+        assert e.value.hresult == HR(ERROR_BUSY) and e.value.completed is False
+
+
+def test_calls_from_many_threads_on_one_handle(wim_path):
+    with open_wim(wim_path, READ) as wim:
+        errors = []
+
+        def work():
+            try:
+                for _ in range(50):
+                    assert _dism.wim_get_image_count(wim) == 2
+                    with _dism.wim_load_image(wim, 2) as image:
+                        assert "Second" in _dism.wim_get_image_information(image)
+            except Exception as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=work) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+
+
+# ---- references and memory -------------------------------------------------------------
+
+def test_reference_counts_stay_put(tmp_path, wim_path):
+    rec = Messages()
+    with open_wim(wim_path, READ) as wim, _dism.wim_load_image(wim, 1) as image:
+        before = (sys.getrefcount(wim), sys.getrefcount(image), sys.getrefcount(rec))
+        for _ in range(20):
+            _dism.wim_get_attributes(wim)
+            _dism.wim_get_image_information(image)
+            _dism.wim_apply_image(image, None, _dism.WIM_FLAG_NO_APPLY | _dism.WIM_FLAG_FILEINFO,
+                                  messages=rec)
+            with pytest.raises(_dism.InvalidArgumentError):
+                _dism.wim_load_image(wim, 9)
+        rec.seen.clear()
+        after = (sys.getrefcount(wim), sys.getrefcount(image), sys.getrefcount(rec))
+    assert before == after
+
+
+def rss_kib() -> int:
+    with open("/proc/self/status") as status:
+        return int(next(line for line in status if line.startswith("VmRSS")).split()[1])
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc")
+def test_repeated_calls_keep_memory_flat(wim_path):
+    def round_of_calls(n):
+        for _ in range(n):
+            with open_wim(wim_path, READ) as wim, _dism.wim_load_image(wim, 1) as image:
+                _dism.wim_get_attributes(wim)
+                _dism.wim_get_image_information(image)
+                _dism.wim_get_image_information(wim)
+                try:
+                    _dism.wim_load_image(wim, 7)
+                except _dism.InvalidArgumentError:
+                    pass
+
+    round_of_calls(100)  # warm up allocators and caches
+    gc.collect()
+    start = rss_kib()
+    round_of_calls(400)
+    gc.collect()
+    assert rss_kib() - start < 4096, "400 rounds of calls grew RSS by more than 4 MiB"
