@@ -89,7 +89,8 @@ def header_version(path: str) -> Optional[int]:
         return None
     if len(head) < 16 or head[:8] not in _MAGICS:
         return None
-    return struct.unpack_from("<I", head, 12)[0]
+    version: int = struct.unpack_from("<I", head, 12)[0]
+    return version
 
 
 def is_solid(path: str) -> bool:
@@ -122,6 +123,16 @@ def open_wim(path: str, access: str, *, disposition: Optional[int] = None,
         wim.close()
         raise
     return wim, created
+
+
+@contextlib.contextmanager
+def closing(handle: "_dism.WimHandle") -> Iterator["_dism.WimHandle"]:
+    """`with closing(wim):` - WimHandle's own context manager, typed as one
+    that never swallows an exception."""
+    try:
+        yield handle
+    finally:
+        handle.close()
 
 
 def natural_key(path: str) -> Tuple[object, ...]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import xml.etree.ElementTree as ET
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple, Union
 
 from ..types import Architecture, ImageBootable, ImageInfo, ImageType, Version, as_enum
 from .types import filetime
@@ -54,7 +54,7 @@ def image_names(wim_xml: str) -> List[Tuple[int, Optional[str]]]:
             for image in images(wim_xml)]
 
 
-def _architecture(windows: Optional[ET.Element]):
+def _architecture(windows: Optional[ET.Element]) -> Union[Architecture, int]:
     value = _int(windows, "ARCH")
     return Architecture.UNKNOWN if value is None else as_enum(Architecture, value)
 

@@ -159,7 +159,7 @@ def capture_image(source_dir: PathArg, image_path: PathArg, *, name: str,
         path = _wim.existing_file(path)
         with _wim.keep_existing(path):
             wim, _ = _wim.open_wim(path, _wim.WRITE, flags=flags)
-            with wim:
+            with _wim.closing(wim):
                 _check_existing_compression(wim, path, wanted, what)
                 return _capture_into(wim, *args)
     _refuse_existing(path, what, "append to it with append=True (append-image), or choose "
@@ -168,7 +168,7 @@ def capture_image(source_dir: PathArg, image_path: PathArg, *, name: str,
     _check_new_compression(chosen, path, what)
     wim, _ = _wim.open_wim(path, _wim.WRITE, disposition=_dism.WIM_CREATE_NEW, flags=flags,
                            compression=int(chosen))
-    with _wim.remove_on_failure(lambda: [path]), wim:
+    with _wim.remove_on_failure(lambda: [path]), _wim.closing(wim):
         return _capture_into(wim, *args)
 
 
@@ -230,14 +230,14 @@ def export_image(source_image: PathArg, destination_image: PathArg, *,
             dest = _wim.existing_file(dest, "destination_image")
             with _wim.keep_existing(dest):
                 wim, _ = _wim.open_wim(dest, _wim.WRITE, flags=flags)
-                with wim:
+                with _wim.closing(wim):
                     _check_existing_compression(wim, dest, wanted, what)
                     return _export_into(source.image, wim, *args)
         chosen = wanted if wanted is not None else DEFAULT_COMPRESSION
         _check_new_compression(chosen, dest, what)
         wim, _ = _wim.open_wim(dest, _wim.WRITE, disposition=_dism.WIM_CREATE_NEW, flags=flags,
                                compression=int(chosen))
-        with _wim.remove_on_failure(lambda: [dest]), wim:
+        with _wim.remove_on_failure(lambda: [dest]), _wim.closing(wim):
             return _export_into(source.image, wim, *args)
 
 
@@ -282,7 +282,8 @@ def split_image(image_path: PathArg, swm_path: PathArg, *, file_size_mb: int,
     wim, _ = _wim.open_wim(path, _wim.READ,
                            flags=_dism.WIM_FLAG_VERIFY if check_integrity else 0)
     messages = _wim.Messages(progress)
-    with _wim.remove_on_failure(lambda: sorted(set(_part_names(swm)) - before)), wim:
+    with _wim.remove_on_failure(lambda: sorted(set(_part_names(swm)) - before)), \
+            _wim.closing(wim):
         _dism.wim_split_file(wim, swm, file_size_mb << 20, 0, messages, cancel)
     from .read import get_wim_info   # read imports nothing from here
     total = get_wim_info(swm).total_parts
@@ -306,7 +307,7 @@ def delete_image(image_path: PathArg, *, index: Optional[int] = None,
     with _wim.keep_existing(path):
         wim, _ = _wim.open_wim(path, _wim.WRITE,
                                flags=_dism.WIM_FLAG_VERIFY if check_integrity else 0)
-        with wim:
+        with _wim.closing(wim):
             index = _wim.resolve(wim, path, index, name, what)
             if _dism.wim_get_image_count(wim) == 1:
                 raise _wim.fail(errors.DismError, _wim.ERROR_ACCESS_DENIED,
@@ -336,7 +337,7 @@ def set_image_info(image_path: PathArg, *, index: Optional[int] = None,
     path = _wim.existing_file(image_path)
     with _wim.keep_existing(path):
         wim, _ = _wim.open_wim(path, _wim.WRITE)
-        with wim:
+        with _wim.closing(wim):
             index = _wim.resolve(wim, path, index, name, what)
             others = [n for i, n in _xml.image_names(_wim.wim_xml(wim)) if i != index]
             if new_name is not None and new_name in others:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import List, Optional
+from typing import Any, Dict, List, Optional
 
 import dism
 
@@ -127,7 +127,7 @@ def check_set_imageinfo(args: argparse.Namespace) -> Optional[str]:
 # Actions
 # ---------------------------------------------------------------------------
 
-def _image_details(info: dism.ImageInfo) -> dict:
+def _image_details(info: dism.ImageInfo) -> Dict[str, Any]:
     return {"index": info.index, "name": info.name, "description": info.description,
             "size": info.size, "bootable": info.bootable}
 
