@@ -135,10 +135,12 @@ def closing(handle: "_dism.WimHandle") -> Iterator["_dism.WimHandle"]:
         handle.close()
 
 
-def natural_key(path: str) -> Tuple[object, ...]:
-    """install.swm < install2.swm < install10.swm."""
-    return tuple(int(part) if part.isdigit() else part.lower()
-                 for part in re.split(r"(\d+)", path))
+def natural_key(path: str) -> Tuple[str, int, str]:
+    """install.swm (part 1) < install2.swm < install10.swm."""
+    stem, suffix = os.path.splitext(path)
+    match = re.match(r"(.*?)(\d*)\Z", stem, re.DOTALL)
+    assert match is not None
+    return match.group(1).lower(), int(match.group(2) or 1), suffix.lower()
 
 
 def reference_parts(wim: "_dism.WimHandle", image_path: str, swm_files: Optional[PathArg]) -> None:
