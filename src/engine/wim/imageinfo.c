@@ -484,6 +484,7 @@ static HRESULT read_image_infos(const char *path, DismImageInfo **out, UINT *cou
     if (FAILED(hr))
         return hr;
     WIMStruct *wim = NULL;
+    engine_wimlib_init();
     int rc = wimlib_open_wim(through, 0, &wim);
     close(fd);
     if (rc)

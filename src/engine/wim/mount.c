@@ -258,6 +258,7 @@ static HRESULT validate_wim(const char *wim_path, UINT index, PCWSTR name,
     if (flags & DISM_MOUNT_CHECK_INTEGRITY)
         open_flags |= WIMLIB_OPEN_FLAG_CHECK_INTEGRITY;
     WIMStruct *wim = NULL;
+    engine_wimlib_init();
     int rc = wimlib_open_wim_with_progress(wim_path, open_flags, &wim, verify_progress,
                                            (void *)sink);
     if (rc == WIMLIB_ERR_ABORTED_BY_PROGRESS)
@@ -826,6 +827,7 @@ HRESULT WINAPI DismUnmountImage(PCWSTR MountPath, DWORD Flags, HANDLE CancelEven
 static HRESULT last_image_index(const char *wim_path, unsigned *index)
 {
     WIMStruct *wim;
+    engine_wimlib_init();
     int rc = wimlib_open_wim(wim_path, 0, &wim);
     if (rc)
         return engine_fail_wimlib(rc, "DismCommitImage: cannot reopen '%s'", wim_path);

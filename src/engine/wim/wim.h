@@ -9,7 +9,7 @@
  *   registry.c   the persistent registry of mounts
  *   helper.c     running dism-mountd and fusermount (never through a shell)
  *   mountinfo.c  the kernel's mount table, the wimfs servers' answers, processes
- *   wimerr.c     wimlib error codes -> HRESULT
+ *   wimerr.c     wimlib error codes -> Win32 errors and HRESULTs; wimlib init
  */
 #ifndef DISM_ENGINE_WIM_H
 #define DISM_ENGINE_WIM_H
@@ -17,7 +17,11 @@
 #include "core/core.h"
 
 /* ---- wimerr.c ---- */
+DWORD win32_from_wimlib(int code); /* 0: no closer Win32 error than a failure */
 HRESULT hresult_from_wimlib(int code);
+/* wimlib_global_init, once per process, from whichever thread comes first;
+ * every user of wimlib calls it before its first wimlib call. */
+int engine_wimlib_init(void);
 HRESULT engine_fail_wimlib(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- mountinfo.c: the kernel's and the wimfs servers' view of mounts ---- */

@@ -1,0 +1,202 @@
+/*
+ * imaging.h - what the imaging folder offers: the WIMGAPI functions of
+ * src/include/wimgapi.h implemented on wimlib, for the portable engine.
+ * Nothing here needs DismInitialize; wimlib is initialised once, on first
+ * use (wim/wim.h: engine_wimlib_init).
+ *
+ * The WIMGAPI entry points are the public surface (wimgapi.h); this header
+ * is what the files of the folder share:
+ *   lasterror.c  GetLastError/SetLastError, the sentence behind
+ *                _WIMPortableGetLastErrorMessage, LocalFree
+ *   handles.c    the table of live handles (WIM files and images)
+ *   create.c     WIMCreateFile, WIMCloseHandle, WIMSetTemporaryPath
+ *   commit.c     writing inside the calls: a new WIM through a private
+ *                temporary file renamed into place, a change to an existing
+ *                WIM locked against other writers and undone byte for byte
+ *                when it fails
+ *   capture.c    WIMCaptureImage (config.c: DISM's WimScript.ini)
+ *   apply.c      WIMApplyImage, listing (NO_APPLY, FILEINFO)
+ *   applysafe.c  keeping an apply inside its target; what Linux cannot hold
+ *   extract.c    WIMExtractImagePath
+ *   export.c     WIMExportImage
+ *   delete.c     WIMDeleteImage
+ *   split.c      WIMSplitFile and its size query
+ *   info.c       WIMGetImageInformation, WIMSetImageInformation
+ *   attrs.c      WIMGetImageCount, WIMGetAttributes, WIMSetBootImage, WIMLoadImage
+ *   refs.c       WIMSetReferenceFile
+ *   messages.c   message callbacks and the translation of wimlib's progress
+ */
+#ifndef DISM_ENGINE_IMAGING_H
+#define DISM_ENGINE_IMAGING_H
+
+#include "wim/wim.h"
+#include "wimgapi.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <wimlib.h>
+
+#ifndef ERROR_GEN_FAILURE
+#  define ERROR_GEN_FAILURE 31L
+#endif
+#ifndef ERROR_INVALID_NAME
+#  define ERROR_INVALID_NAME 123L
+#endif
+
+/* ---- lasterror.c ---- */
+
+/* Every entry point starts with this: the thread's last error is cleared. */
+void wim_begin(void);
+/* Records `code` and the sentence for the calling thread; returns FALSE so
+ * that failures read `return wim_fail(...)`.  The sentence is also logged
+ * through the engine's error path (core/errors.c). */
+BOOL wim_fail(DWORD code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same for a wimlib error: its Win32 code (wim/wimerr.c), wimlib's
+ * words, and what to do about it. */
+BOOL wim_fail_wimlib(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+BOOL wim_fail_errno(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Keeps a failure already recorded but prefixes nothing; for HANDLE results. */
+#define WIM_FAILED_HANDLE NULL
+
+/* ---- messages.c: callbacks ---- */
+
+typedef struct callback_entry {
+    WIM_MESSAGE_CALLBACK fn;
+    void *user;
+} callback_entry;
+
+typedef struct {
+    callback_entry *items;
+    size_t count, cap;
+} callback_list;
+
+/* One long call's view of the messages: whose callbacks hear them, and how
+ * far the byte count has come (for WIM_MSG_PROGRESS percentages). */
+struct wim_file;
+typedef struct {
+    const char *function;
+    struct wim_file *files[2]; /* the handles whose callbacks are asked; [1] may be NULL */
+    DWORD flags;               /* the call's WIM_FLAG_* (apply: FILEINFO) */
+    bool aborted;              /* a callback answered WIM_MSG_ABORT_IMAGE */
+    bool listing;              /* capture: ask WIM_MSG_PROCESS per file */
+    uint64_t start_ms;
+    unsigned last_percent;
+    uint64_t scanned;          /* SCANNING: files and folders seen */
+    uint64_t part_size;        /* SPLIT: the size asked for each part */
+    char **parts;              /* SPLIT: the parts begun, to remove them on failure */
+    size_t part_count;
+    /* capture: the exclusions of the WimScript.ini, if any (config.c) */
+    const struct capture_config *config;
+    const char *capture_root;
+    const char *exclude_path;  /* capture: the WIM being written is never captured */
+} wim_op;
+
+void op_init(wim_op *op, const char *function, struct wim_file *a, struct wim_file *b);
+void op_free(wim_op *op);
+bool op_has_callbacks(const wim_op *op);
+/* Sends a message to the handles' callbacks, then to the global ones, until
+ * one answers WIM_MSG_DONE; returns the first answer that is not
+ * WIM_MSG_SUCCESS (WIM_MSG_SUCCESS if none). */
+DWORD op_send(wim_op *op, DWORD msg, WPARAM w, LPARAM l);
+/* op_send with a UTF-8 path converted to the wide string WIMGAPI sends. */
+DWORD op_send_path(wim_op *op, DWORD msg, const char *path, LPARAM l);
+/* WIM_MSG_PROGRESS from a byte count. */
+void op_progress(wim_op *op, uint64_t done, uint64_t total);
+/* Registers op as the progress function of `wim` for the next call. */
+void op_attach(wim_op *op, WIMStruct *wim);
+void op_detach(WIMStruct *wim);
+/* The failure of an operation: ERROR_REQUEST_ABORTED when a callback
+ * aborted it, else the wimlib error. */
+BOOL op_fail(wim_op *op, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+void callback_list_free(callback_list *list);
+
+/* ---- handles.c ---- */
+
+typedef enum { HANDLE_WIM = 0x57494D46, HANDLE_IMAGE = 0x494D4147 } handle_kind;
+
+typedef struct wim_file {
+    handle_kind kind;
+    pthread_mutex_t lock;   /* one call at a time on the WIMStruct */
+    WIMStruct *wim;         /* NULL only transiently while reopening */
+    char *path;             /* absolute */
+    DWORD access, disposition, flags, compression;
+    bool pending;           /* a new WIM not yet on disk (nothing captured yet) */
+    bool replace;           /* CREATE_ALWAYS over an existing file */
+    bool existed;           /* the file was there when the handle was made */
+    char *temp_dir;         /* WIMSetTemporaryPath (unused by wimlib) */
+    char **refs;            /* WIMSetReferenceFile paths, re-referenced on reopen */
+    size_t ref_count;
+    DWORD ref_flags;
+    unsigned open_images;
+    callback_list callbacks;
+    struct capture_config *config; /* _WIMPortableSetCaptureConfig */
+} wim_file;
+
+typedef struct {
+    handle_kind kind;
+    wim_file *file;
+    int index;              /* 1-based */
+} wim_image;
+
+/* Adds/removes a live handle; lookups never dereference unknown pointers. */
+bool handle_register(void *h);
+bool handle_unregister(void *h);
+/* The WIM file of a WIM handle (`allow_image`: or of an image handle). */
+wim_file *handle_file(HANDLE h, bool allow_image);
+wim_image *handle_image(HANDLE h);
+/* The same with the file's lock taken (unlock f->lock when done); NULL with
+ * the last error set for a bad handle or a file that could not be reopened. */
+wim_file *file_lock(HANDLE h, bool allow_image, const char *function);
+wim_image *image_lock(HANDLE h, const char *function);
+/* A new image handle on image `index` of f (counted in f->open_images). */
+HANDLE image_handle_new(wim_file *f, int index, const char *function);
+/* Locks the handle table around a change of open_images. */
+void handles_lock(void);
+void handles_unlock(void);
+
+/* ---- commit.c ---- */
+
+/* wimlib's write flags for this handle (integrity, solid). */
+int file_write_flags(const wim_file *f);
+/* Writes what is in memory: a pending WIM to a private temporary file
+ * renamed into place, an existing one in place (locked, restored byte for
+ * byte on failure).  The WIMStruct is then reopened from disk. */
+BOOL file_commit(wim_file *f, wim_op *op, int extra_write_flags);
+/* Throws away the in-memory changes after a failed call (reopens the file,
+ * or recreates the empty in-memory WIM). */
+void file_discard(wim_file *f);
+/* Opens f->path into f->wim with the handle's flags and references. */
+int file_reopen(wim_file *f);
+/* The shared part of every writing call: write access, not split. */
+BOOL file_require_write(const wim_file *f, const char *function);
+
+/* ---- refs.c ---- */
+int refs_apply(wim_file *f);
+
+/* ---- config.c: DISM's WimScript.ini ---- */
+struct capture_config;
+/* Reads a configuration file; NULL with the last error set on failure. */
+struct capture_config *config_load(const char *path, const char *function);
+void config_free(struct capture_config *c);
+/* Whether `rel` (the path inside the image, '/'-separated, leading '/')
+ * is excluded. */
+bool config_excludes(const struct capture_config *c, const char *rel);
+
+/* ---- applysafe.c ---- */
+/* Removes, inside `target`, links and files that stand where the image has
+ * a directory on the way to its files, so that wimlib never follows one. */
+BOOL apply_clear_way(WIMStruct *wim, int index, const char *target, const char *function);
+/* One WIM_MSG_WARNING per file that a Linux directory cannot hold whole. */
+int apply_warn_losses(wim_op *op, WIMStruct *wim, int index, const char *target, DWORD flags);
+
+/* ---- shared helpers ---- */
+uint64_t filetime_of(int64_t sec, int32_t high, int32_t nsec);
+uint64_t now_ms(void);
+/* Checks a wide path argument: NULL/"" gives ERROR_INVALID_PARAMETER. */
+BOOL wide_path_arg(PCWSTR w, const char *function, const char *what, char **out);
+/* An absolute, normalised copy of a path (no symlink resolution). */
+char *absolute_path(const char *path);
+
+#endif /* DISM_ENGINE_IMAGING_H */
