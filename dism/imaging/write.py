@@ -176,12 +176,23 @@ def capture_image(source_dir: PathArg, image_path: PathArg, *, name: str,
 # Export
 # ---------------------------------------------------------------------------
 
+_HR_ALREADY_EXISTS = _wim.hr_win32(183)
+
+
 def _export_into(image: "_dism.WimHandle", wim: "_dism.WimHandle",
-                 destination_name: Optional[str], bootable: bool,
+                 destination_name: Optional[str], bootable: bool, allow_duplicates: bool,
                  progress: Optional[ProgressCallback],
                  cancel: Optional[CancelLike]) -> ImageInfo:
     messages = _wim.Messages(progress)
-    _dism.wim_export_image(image, wim, 0, messages, cancel)
+    flags = _dism.WIM_EXPORT_ALLOW_DUPLICATES if allow_duplicates else 0
+    try:
+        _dism.wim_export_image(image, wim, flags, messages, cancel)
+    except errors.DismError as error:
+        if error.hresult != _HR_ALREADY_EXISTS:
+            raise
+        raise errors.with_code(type(error), error.hresult,
+                               "export_image: the destination already holds this image; "
+                               "pass allow_duplicates=True to add it again") from None
     index = _dism.wim_get_image_count(wim)
     if destination_name is not None:
         with _dism.wim_load_image(wim, index) as exported:
@@ -196,7 +207,7 @@ def export_image(source_image: PathArg, destination_image: PathArg, *,
                  index: Optional[int] = None, name: Optional[str] = None,
                  destination_name: Optional[str] = None, compression: CompressionArg = None,
                  bootable: bool = False, check_integrity: bool = False,
-                 swm_files: Optional[PathArg] = None,
+                 swm_files: Optional[PathArg] = None, allow_duplicates: bool = False,
                  progress: Optional[ProgressCallback] = None,
                  cancel: Optional[CancelLike] = None) -> ImageInfo:
     """DISM.exe's /Export-Image (WIMExportImage): copy one image, chosen by
@@ -212,6 +223,8 @@ def export_image(source_image: PathArg, destination_image: PathArg, *,
     renames the copy, `bootable` makes it the destination's boot image,
     `check_integrity` checks the source's integrity table and writes one in
     a new destination, `swm_files` references a split source's other parts.
+    An image the destination already holds is refused (WIMGAPI's
+    ERROR_ALREADY_EXISTS) unless `allow_duplicates`.
 
     A cancelled or failed export leaves no new destination behind, and an
     existing destination byte-identical.
@@ -225,7 +238,7 @@ def export_image(source_image: PathArg, destination_image: PathArg, *,
         if os.path.exists(dest) and os.path.samefile(dest, source.path):
             raise _wim.invalid(f"{what}: the source and the destination are the same file, "
                                f"'{dest}'")
-        args = (destination_name, bootable, progress, cancel)
+        args = (destination_name, bootable, allow_duplicates, progress, cancel)
         if os.path.exists(dest):
             dest = _wim.existing_file(dest, "destination_image")
             with _wim.keep_existing(dest):
@@ -259,7 +272,8 @@ def split_image(image_path: PathArg, swm_path: PathArg, *, file_size_mb: int,
                 cancel: Optional[CancelLike] = None) -> List[Path]:
     """DISM.exe's /Split-Image (WIMSplitFile): `image_path` into parts of at
     most `file_size_mb` MiB (2**20 bytes, as wimlib-imagex split; a part
-    grows beyond it when one file is larger), named as DISM names them:
+    is as large as the WIM's largest resource when that is larger: WIMGAPI's
+    minimum, asked for first), named as DISM names them:
     `swm_path` (install.swm), then install2.swm, install3.swm, ... .
     Returns the parts in order.  A WIM with solid resources (an ESD) cannot
     be split: export it to a non-solid WIM ("max") first.  A cancelled or
@@ -284,7 +298,10 @@ def split_image(image_path: PathArg, swm_path: PathArg, *, file_size_mb: int,
     messages = _wim.Messages(progress)
     with _wim.remove_on_failure(lambda: sorted(set(_part_names(swm)) - before)), \
             _wim.closing(wim):
-        _dism.wim_split_file(wim, swm, file_size_mb << 20, 0, messages, cancel)
+        # WIMSplitFile fails when a part cannot hold the largest resource;
+        # DISM lets that part grow instead, so ask for the minimum first.
+        minimum = _dism.wim_split_file(wim, swm, 0, 0)
+        _dism.wim_split_file(wim, swm, max(file_size_mb << 20, minimum), 0, messages, cancel)
     from .read import get_wim_info   # read imports nothing from here
     total = get_wim_info(swm).total_parts
     stem, suffix = os.path.splitext(swm)

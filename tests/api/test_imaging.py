@@ -16,7 +16,7 @@ import pytest
 import dism
 from support.imaging import (PORTABLE_ENGINE_ONLY, REAL, build_tree, same_inode,  # noqa: F401
                              tree, tree_digest, wim, wimlib, wimlib_dir, wimlib_info,
-                             wimlib_names)
+                             wimlib_names, wimlib_xml)
 
 pytestmark = PORTABLE_ENGINE_ONLY
 
@@ -207,7 +207,7 @@ def test_delete_and_rename(tree, wim):
                                display_name="Shown", flags="Professional")
     assert (info.index, info.name, info.description) == (2, "Renamed", "new words")
     assert wimlib_names(wim) == ["First", "Renamed"]
-    xml = wimlib("info", wim, "--xml").stdout
+    xml = wimlib_xml(wim)
     assert "Shown" in xml and "Professional" in xml
     wimlib("verify", wim)
     dism.delete_image(wim, index=1)

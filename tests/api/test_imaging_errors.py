@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 from pathlib import Path
 
 import pytest
@@ -202,13 +203,20 @@ def _run_cancelled(action, rng, attempts=3):
     action(lambda c, t: counted.append(c), None)
     for _ in range(attempts):
         token = dism.CancelToken()
-        point = rng.randint(1, max(len(counted), 1))
+        point = rng.randint(1, max(len(counted) - 1, 1))   # before the last report
         try:
             action(_cancel_at(point, token), token)
         except dism.CancelledError as error:
             yield error.completed
         else:
             yield None
+
+
+def assert_cancelled(outcomes) -> None:
+    """At least one of the random cancels stopped the call (False) or came
+    too late (True); None means the call ended before its cancel point."""
+    outcomes = list(outcomes)
+    assert any(outcome is not None for outcome in outcomes), outcomes
 
 
 @pytest.fixture
@@ -228,7 +236,7 @@ def test_cancelled_capture_leaves_no_file(tree, tmp_path, rng):
         except dism.CancelledError as error:
             assert target.exists() == bool(error.completed)
             raise
-    outcomes = list(_run_cancelled(action, rng))
+    assert_cancelled(_run_cancelled(action, rng))
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".") or "tmp" in p.name]
 
 
@@ -248,19 +256,34 @@ def test_cancelled_append_leaves_the_wim_identical(tree, wim, rng):
     n = iter(range(100))
     run = _identical_unless_completed(wim, lambda progress, cancel: dism.capture_image(
         tree, wim, name=f"more{next(n)}", append=True, progress=progress, cancel=cancel))
-    list(_run_cancelled(run, rng))
+    assert_cancelled(_run_cancelled(run, rng))
     wimlib("verify", wim)
 
 
 def test_cancelled_export_into_existing_leaves_it_identical(wim, tmp_path, rng):
-    dest = tmp_path / "dest.wim"
-    dism.capture_image(tmp_path / "tree" / "Windows", dest, name="base")
+    base = tmp_path / "base.wim"
+    dism.capture_image(tmp_path / "tree" / "Windows", base, name="base")
     n = iter(range(100))
-    run = _identical_unless_completed(dest, lambda progress, cancel: dism.export_image(
-        wim, dest, index=1, destination_name=f"copy{next(n)}", progress=progress,
-        cancel=cancel))
-    list(_run_cancelled(run, rng))
-    wimlib("verify", dest)
+
+    def action(progress, cancel):
+        dest = tmp_path / f"dest{next(n)}.wim"
+        shutil.copyfile(base, dest)
+        _identical_unless_completed(dest, lambda progress, cancel: dism.export_image(
+            wim, dest, index=1, progress=progress, cancel=cancel))(progress, cancel)
+        wimlib("verify", dest)
+    assert_cancelled(_run_cancelled(action, rng))
+
+
+def test_export_of_an_image_the_destination_holds(wim, tmp_path):
+    dest = tmp_path / "d.wim"
+    dism.export_image(wim, dest, index=1)
+    before = dest.read_bytes()
+    with pytest.raises(dism.DismError, match="allow_duplicates=True") as caught:
+        dism.export_image(wim, dest, index=1)
+    assert caught.value.hresult == 0x800700B7
+    assert dest.read_bytes() == before
+    assert dism.export_image(wim, dest, index=1, allow_duplicates=True,
+                             destination_name="again").index == 2
 
 
 def test_cancelled_export_to_esd_leaves_no_file(wim, tmp_path, rng):
@@ -274,7 +297,7 @@ def test_cancelled_export_to_esd_leaves_no_file(wim, tmp_path, rng):
         except dism.CancelledError as error:
             assert target.exists() == bool(error.completed)
             raise
-    list(_run_cancelled(action, rng))
+    assert_cancelled(_run_cancelled(action, rng))
 
 
 def test_cancelled_split_leaves_no_part(tree, tmp_path, rng):
@@ -292,7 +315,7 @@ def test_cancelled_split_leaves_no_part(tree, tmp_path, rng):
             if not error.completed:
                 assert list(folder.iterdir()) == []
             raise
-    list(_run_cancelled(action, rng))
+    assert_cancelled(_run_cancelled(action, rng))
 
 
 def test_cancelled_apply_raises(wim, tmp_path, rng):
@@ -302,7 +325,7 @@ def test_cancelled_apply_raises(wim, tmp_path, rng):
         target = tmp_path / f"a{next(n)}"
         target.mkdir()
         dism.apply_image(wim, target, index=1, progress=progress, cancel=cancel)
-    list(_run_cancelled(action, rng))
+    assert_cancelled(_run_cancelled(action, rng))
 
 
 def test_exception_in_progress_cancels_capture(tree, tmp_path):

@@ -66,6 +66,13 @@ def wimlib(*args: object, check: bool = True) -> subprocess.CompletedProcess:
                           check=check)
 
 
+def wimlib_xml(path: Path) -> str:
+    """`wimlib-imagex info --xml` (UTF-16LE with a BOM) as text."""
+    out = subprocess.run([WIMLIB, "info", str(path), "--xml"], capture_output=True,
+                         check=True).stdout
+    return out.decode("utf-16")
+
+
 def wimlib_info(path: Path) -> Dict[str, str]:
     """`wimlib-imagex info` header lines as a dict."""
     out = wimlib("info", path, "--header").stdout

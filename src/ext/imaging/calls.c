@@ -398,7 +398,7 @@ static BOOL call_set_image_information(HANDLE h, void *args)
 
 PyDoc_STRVAR(wim_set_image_information_doc,
 "wim_set_image_information(handle, xml)\n--\n\n"
-"WIMSetImageInformation: replaces the XML (sent as UTF-16LE with a BOM, the NUL counted).");
+"WIMSetImageInformation: replaces the XML (sent in WCHAR units with a BOM, the NUL counted).");
 
 static PyObject *dism_wim_set_image_information(PyObject *module, PyObject *args, PyObject *kwargs)
 {
@@ -408,7 +408,10 @@ static PyObject *dism_wim_set_image_information(PyObject *module, PyObject *args
                                      &handle, &xml))
         return NULL;
     PyObject *framed = PyUnicode_FromFormat("%c%U%c", 0xFEFF, xml, 0); /* BOM, text, NUL */
-    PyObject *encoded = framed ? PyUnicode_AsEncodedString(framed, "utf-16-le", "strict") : NULL;
+    /* In WCHAR units, as every PCWSTR: UTF-16LE on Windows, 4-byte wchar_t
+     * (UTF-32LE) for the portable engine, whose WCHAR is wchar_t. */
+    const char *encoding = sizeof(WCHAR) == 4 ? "utf-32-le" : "utf-16-le";
+    PyObject *encoded = framed ? PyUnicode_AsEncodedString(framed, encoding, "strict") : NULL;
     Py_XDECREF(framed);
     if (!encoded)
         return NULL;
