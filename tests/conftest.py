@@ -42,6 +42,7 @@ PORTABLE_ENGINE_MODULES = {
     "cli/test_cli.py", "cli/test_cli_servicing.py",
     "engine/test_engine_c.py", "engine/test_hostile_hives.py", "engine/test_inf_parser.py",
     "engine/test_servicing_engine.py", "engine/test_xml_scanner.py",
+    "engine/test_wimgapi_engine.py", "engine/test_wimgapi_safety.py",
     "ext/test_stable_abi.py", "ext/test_wim_binding.py",
 }
 

@@ -166,6 +166,9 @@ struct long_call {
     /* What "it completed" means for this operation (a commit saved, a
      * discard discarded); set by the call; NULL: "the image was changed". */
     const char *completed_sentence;
+    /* What "it stopped" means when that is not "nothing was saved" (an
+     * apply leaves the files written so far); NULL: nothing was saved. */
+    const char *stopped_sentence;
     /* Set by an operation that reads its own failure's message (WIMGAPI:
      * GetLastError), so that DISM's last-error message is not read. */
     int captures_own_error;

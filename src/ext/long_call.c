@@ -207,8 +207,9 @@ static const char *completed_sentence(const long_call *call)
 static void mark_outcome(PyObject *exc, const long_call *call, HRESULT hr, int note)
 {
     int completed = SUCCEEDED(hr);
+    const char *stopped = call->stopped_sentence ? call->stopped_sentence : SENTENCE_STOPPED;
     const char *sentence = completed ? completed_sentence(call)
-                           : class_for(hr) == ERR_CANCELLED ? SENTENCE_STOPPED
+                           : class_for(hr) == ERR_CANCELLED ? stopped
                                                             : SENTENCE_FAILED;
     if (PyObject_SetAttrString(exc, "completed", completed ? Py_True : Py_False) < 0)
         PyErr_Clear();

@@ -10,6 +10,8 @@
  *
  * The engine's layers, from the top:
  *   session.c    DismOpenSession / DismCloseSession (uses wim/ and core/)
+ *   imaging/     WIMGAPI (wimgapi.h) on wimlib: capture, apply, export, ...
+ *                (imaging.h; uses wim/, formats/ and core/, needs no DismInitialize)
  *   servicing/   the servicing calls: packages, features, drivers, ... (servicing.h)
  *   offline/     read-only access to an offline image: hives, manifests (offline.h)
  *   wim/         WIM images: info, mount, unmount, the mount registry (wim.h)

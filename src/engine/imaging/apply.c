@@ -24,6 +24,7 @@
 BOOL apply_clear_entry(const char *target_path, const struct wimlib_dir_entry *d,
                        const char *function);
 const char *apply_losses(const struct wimlib_dir_entry *d, DWORD flags, char *out, size_t size);
+bool apply_name_unusable(const struct wimlib_dir_entry *d);
 
 typedef struct {
     char *path; /* inside the image */
@@ -40,6 +41,8 @@ typedef struct {
     bool skipped;
     size_t skip_depth;   /* inside a skipped folder while depth > this */
     bool in_skip;
+    size_t lost_depth;   /* inside a folder wimlib cannot extract while depth > this */
+    bool in_lost;
     BOOL failed;
 } walk_ctx;
 
@@ -137,6 +140,25 @@ static void warn_losses(walk_ctx *w, const struct wimlib_dir_entry *d, const cha
     op_send_path(w->op, WIM_MSG_WARNING, path, (LPARAM)ERROR_NOT_SUPPORTED);
 }
 
+/* Whether d is left out by wimlib for a name Linux cannot hold (its own or
+ * a folder's above it); says so when it is. */
+static bool lost_to_linux(walk_ctx *w, const struct wimlib_dir_entry *d, const char *path)
+{
+    if (w->in_lost && d->depth <= w->lost_depth)
+        w->in_lost = false;
+    if (!w->in_lost && apply_name_unusable(d)) {
+        w->in_lost = true;
+        w->lost_depth = d->depth;
+    }
+    if (!w->in_lost)
+        return false;
+    engine_log(LOG_WARNING, "%s: '%s' is not applied: its name (or its folder's) cannot exist "
+               "on Linux", w->op->function, path);
+    if (w->messages)
+        op_send_path(w->op, WIM_MSG_WARNING, path, (LPARAM)ERROR_INVALID_NAME);
+    return true;
+}
+
 static int visit(const struct wimlib_dir_entry *d, void *ctx)
 {
     walk_ctx *w = ctx;
@@ -151,14 +173,16 @@ static int visit(const struct wimlib_dir_entry *d, void *ctx)
         return WIMLIB_ERR_ABORTED_BY_PROGRESS;
     if (w->no_apply)
         return 0;
-    if (w->messages && d->depth > 0 && !remember(w, d, !included))
+    bool lost = included && lost_to_linux(w, d, path);
+    if (w->messages && d->depth > 0 && !remember(w, d, !included || lost))
         return WIMLIB_ERR_NOMEM;
     if (!included) {
         w->skipped = true;
         w->in_skip = true;
         w->skip_depth = d->depth;
-        return 0;
     }
+    if (!included || lost)
+        return 0;
     if (w->messages)
         warn_losses(w, d, path);
     if (w->clear_way && !apply_clear_entry(path, d, w->op->function)) {
@@ -268,6 +292,7 @@ BOOL WINAPI WIMApplyImage(HANDLE Image, PCWSTR Path, DWORD ApplyFlags)
         wim_op op;
         op_init(&op, "WIMApplyImage", img->file, NULL);
         op.flags = ApplyFlags;
+        op.partial = !(ApplyFlags & WIM_FLAG_NO_APPLY);
         ok = run_apply(img, target, ApplyFlags, &op);
         pthread_mutex_unlock(&img->file->lock);
     }

@@ -14,7 +14,9 @@
  * A Linux directory cannot hold NTFS security descriptors, named data
  * streams, short names, Windows attributes or reparse points other than
  * symbolic links and junctions; a file that carries any of them gets one
- * WIM_MSG_WARNING (ERROR_NOT_SUPPORTED) naming it.
+ * WIM_MSG_WARNING (ERROR_NOT_SUPPORTED) naming it.  A name no Linux
+ * directory can hold (one with a '/') is not extracted by wimlib at all: that
+ * file and everything below it get a WIM_MSG_WARNING (ERROR_INVALID_NAME).
  */
 #include "imaging.h"
 
@@ -53,6 +55,13 @@ BOOL apply_clear_entry(const char *target_path, const struct wimlib_dir_entry *d
     engine_log(LOG_INFO, "%s: removed '%s', which stood in the image's way", function,
                target_path);
     return TRUE;
+}
+
+/* A name wimlib will not extract on Linux (it holds a '/'), so the file and
+ * everything below it are left out. */
+bool apply_name_unusable(const struct wimlib_dir_entry *d)
+{
+    return d->depth > 0 && d->filename && strchr(d->filename, '/') != NULL;
 }
 
 /* What of this file a Linux directory cannot hold; "" when nothing. */

@@ -69,9 +69,22 @@ int file_reopen(wim_file *f)
     if (f->access & WIM_GENERIC_WRITE)
         open_flags |= WIMLIB_OPEN_FLAG_WRITE_ACCESS;
     int rc = wimlib_open_wim(f->path, open_flags, &f->wim);
-    if (rc == 0)
+    if (rc == 0) {
+        file_remember_header(f);
         rc = refs_apply(f);
+    }
     return rc;
+}
+
+void file_remember_header(wim_file *f)
+{
+    memset(f->header, 0, sizeof f->header);
+    int fd = open(f->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    if (pread(fd, f->header, sizeof f->header, 0) != (ssize_t)sizeof f->header)
+        memset(f->header, 0, sizeof f->header);
+    close(fd);
 }
 
 void file_discard(wim_file *f)
@@ -109,12 +122,15 @@ static int make_temporary(const char *path, char *tmp, size_t size)
 /* Takes the writers' lock of an existing file: ours (every engine writer)
  * and a probe of wimlib's (other wimlib programs).  -1 with errno
  * EWOULDBLOCK when another writer holds either. */
-static int lock_writer(const char *path, int open_flags)
+static int lock_writer(const char *path)
 {
-    int fd = open(path, open_flags | O_CLOEXEC | O_NOFOLLOW);
+    int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    bool writable = fd >= 0;
+    if (fd < 0 && errno == EACCES) /* a read-only file: a read lock still meets writers' */
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
         return -1;
-    struct flock lk = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    struct flock lk = {.l_type = writable ? F_WRLCK : F_RDLCK, .l_whence = SEEK_SET};
     if (fcntl(fd, F_OFD_SETLK, &lk) != 0 || flock(fd, LOCK_EX | LOCK_NB) != 0) {
         int err = errno == EACCES || errno == EAGAIN ? EWOULDBLOCK : errno;
         close(fd);
@@ -149,7 +165,7 @@ static BOOL place_new(wim_file *f, const char *tmp, const char *function)
         return wim_fail_errno(errno, "%s: cannot move the new WIM into place as '%s'",
                               function, f->path);
     }
-    int lock = lock_writer(f->path, O_RDONLY);
+    int lock = lock_writer(f->path);
     if (lock < 0 && errno == EWOULDBLOCK)
         return wim_fail(ERROR_SHARING_VIOLATION, "%s: another program is writing '%s', so it "
                         "was not replaced.", function, f->path);
@@ -171,14 +187,20 @@ static BOOL commit_new(wim_file *f, wim_op *op, int extra)
                               op->function, f->path);
     op_attach(op, f->wim);
     int rc = wimlib_write_to_fd(f->wim, fd, WIMLIB_ALL_IMAGES, file_write_flags(f) | extra, 0);
+    int write_errno = errno;
     op_detach(f->wim);
-    if (rc == 0 && (fsync(fd) != 0 || fchmod(fd, new_file_mode()) != 0))
+    if (rc == 0 && (fsync(fd) != 0 || fchmod(fd, new_file_mode()) != 0)) {
         rc = WIMLIB_ERR_WRITE;
-    close(fd);
-    if (rc != 0) {
-        unlink(tmp);
-        return op_fail(op, rc, "%s: cannot write the new WIM '%s'", op->function, f->path);
+        write_errno = errno;
     }
+    close(fd);
+    if (rc != 0)
+        unlink(tmp);
+    if (rc == WIMLIB_ERR_WRITE && write_errno)
+        return wim_fail_errno(write_errno, "%s: cannot write the new WIM '%s'; nothing was "
+                              "created", op->function, f->path);
+    if (rc != 0)
+        return op_fail(op, rc, "%s: cannot write the new WIM '%s'", op->function, f->path);
     if (!place_new(f, tmp, op->function)) {
         unlink(tmp);
         return FALSE;
@@ -305,7 +327,7 @@ static void restore_snapshot(int fd, const wim_snapshot *s)
 
 static BOOL commit_existing(wim_file *f, wim_op *op, int extra)
 {
-    int fd = lock_writer(f->path, O_RDWR);
+    int fd = lock_writer(f->path);
     if (fd < 0) {
         if (errno == EWOULDBLOCK)
             return wim_fail(ERROR_SHARING_VIOLATION, "%s: another program is writing '%s'; "
@@ -320,6 +342,17 @@ static BOOL commit_existing(wim_file *f, wim_op *op, int extra)
         return wim_fail(ERROR_FILE_CORRUPT, "%s: cannot read the header of '%s'.", op->function,
                         f->path);
     }
+    /* wimlib writes where this handle's view of the file ends: if another
+     * handle or program changed the file since, that would overwrite its
+     * change.  Refuse, and read the file again for the next call. */
+    if (memcmp(snap.header, f->header, WIM_HEADER_SIZE) != 0) {
+        close(fd);
+        free(snap.tail);
+        file_discard(f);
+        return wim_fail(ERROR_SHARING_VIOLATION, "%s: '%s' was changed by another handle or "
+                        "program since this handle read it; nothing was changed. The handle "
+                        "now sees the new file: try again.", op->function, f->path);
+    }
     /* wimlib rebuilds a pipable WIM through a temporary file without its
      * flock; hold it for wimlib then, so wimlib programs wait for us too. */
     struct wimlib_wim_info info;
@@ -328,6 +361,7 @@ static BOOL commit_existing(wim_file *f, wim_op *op, int extra)
 
     op_attach(op, f->wim);
     int rc = wimlib_overwrite(f->wim, file_write_flags(f) | extra, 0);
+    int write_errno = errno;
     op_detach(f->wim);
     if (rc != 0)
         restore_snapshot(fd, &snap);
@@ -336,12 +370,17 @@ static BOOL commit_existing(wim_file *f, wim_op *op, int extra)
     close(fd);
     free(snap.tail);
     if (rc != 0) {
-        BOOL r = rc == WIMLIB_ERR_ALREADY_LOCKED
-                     ? wim_fail(ERROR_SHARING_VIOLATION, "%s: another program is writing '%s'; "
-                                "nothing was changed. Wait for it to finish and try again.",
-                                op->function, f->path)
-                     : op_fail(op, rc, "%s: cannot write the change to '%s'; it was left as it "
-                               "was", op->function, f->path);
+        BOOL r;
+        if (rc == WIMLIB_ERR_ALREADY_LOCKED)
+            r = wim_fail(ERROR_SHARING_VIOLATION, "%s: another program is writing '%s'; nothing "
+                         "was changed. Wait for it to finish and try again.", op->function,
+                         f->path);
+        else if (rc == WIMLIB_ERR_WRITE && write_errno)
+            r = wim_fail_errno(write_errno, "%s: cannot write the change to '%s'; it was left "
+                               "as it was", op->function, f->path);
+        else
+            r = op_fail(op, rc, "%s: cannot write the change to '%s'; it was left as it was",
+                        op->function, f->path);
         file_discard(f);
         return r;
     }
@@ -354,6 +393,14 @@ static BOOL commit_existing(wim_file *f, wim_op *op, int extra)
 
 BOOL file_commit(wim_file *f, wim_op *op, int extra_write_flags)
 {
+    /* The last point where a change that sends no byte counts (delete,
+     * information, boot index) can be cancelled. */
+    op_send(op, WIM_MSG_QUERY_ABORT, 0, 0);
+    if (op->aborted) {
+        op_fail(op, WIMLIB_ERR_ABORTED_BY_PROGRESS, "%s", op->function);
+        file_discard(f);
+        return FALSE;
+    }
     if (f->pending) {
         BOOL ok = commit_new(f, op, extra_write_flags);
         if (!ok && f->pending)

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <libgen.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -42,8 +43,23 @@ static void free_file(wim_file *f)
     free(f->path);
     free(f->temp_dir);
     callback_list_free(&f->callbacks);
+    config_free(f->config);
     pthread_mutex_destroy(&f->lock);
     free(f);
+}
+
+/* wimlib calls a file shorter than a header corrupt; it is simply not a
+ * WIM (nor a pipable one, "WLPWM").  1: it is, 0: it is not, else -errno. */
+static int has_wim_magic(const char *path)
+{
+    char magic[8] = {0};
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return -errno;
+    size_t n = fread(magic, 1, sizeof magic, fp);
+    fclose(fp);
+    return n == sizeof magic && (memcmp(magic, "MSWIM\0\0\0", 8) == 0 ||
+                                 memcmp(magic, "WLPWM\0\0\0", 8) == 0);
 }
 
 /* Opens an existing WIM; a split part opened for writing stays readable
@@ -55,9 +71,16 @@ static BOOL open_existing(wim_file *f)
         flags |= WIMLIB_OPEN_FLAG_WRITE_ACCESS;
     if (f->flags & WIM_FLAG_VERIFY)
         flags |= WIMLIB_OPEN_FLAG_CHECK_INTEGRITY;
+    int magic = has_wim_magic(f->path);
+    if (magic < 0)
+        return wim_fail_errno(-magic, "WIMCreateFile: cannot read '%s'", f->path);
+    if (!magic)
+        return wim_fail(ERROR_BAD_FORMAT, "WIMCreateFile: '%s' is not a WIM or ESD image (it "
+                        "does not start with a WIM header).", f->path);
     wim_op op;
     op_init(&op, "WIMCreateFile", NULL, NULL);
-    int rc = wimlib_open_wim_with_progress(f->path, flags, &f->wim, NULL, NULL);
+    int rc = op_open_wim(&op, f->path, flags, &f->wim);
+    op_detach(f->wim);
     if (rc == WIMLIB_ERR_WIM_IS_READONLY) {
         rc = wimlib_open_wim(f->path, flags & ~WIMLIB_OPEN_FLAG_WRITE_ACCESS, &f->wim);
         struct wimlib_wim_info info;
@@ -73,6 +96,7 @@ static BOOL open_existing(wim_file *f)
         f->wim = NULL;
         return op_fail(&op, rc, "WIMCreateFile: cannot open '%s'", f->path);
     }
+    file_remember_header(f);
     return TRUE;
 }
 
@@ -105,7 +129,6 @@ static BOOL open_or_create(wim_file *f, DWORD disposition, DWORD *result)
         return wim_fail(ERROR_ACCESS_DENIED, "WIMCreateFile: '%s' is not a file.", f->path);
     if (!exists && err != ENOENT)
         return wim_fail_errno(err, "WIMCreateFile: cannot use '%s'", f->path);
-    f->existed = exists;
     if (exists && disposition == WIM_CREATE_NEW)
         return wim_fail(ERROR_FILE_EXISTS, "WIMCreateFile: '%s' already exists "
                         "(WIM_CREATE_NEW).", f->path);

@@ -26,6 +26,8 @@ static char *image_path_of(const char *given)
         out[k++] = '/';
     for (size_t i = 0; i < n; i++)
         out[k++] = given[i] == '\\' ? '/' : given[i];
+    while (k > 1 && out[k - 1] == '/') /* "Windows\\" names the folder */
+        k--;
     out[k] = '\0';
     return out;
 }

@@ -25,6 +25,29 @@
  *   attrs.c      WIMGetImageCount, WIMGetAttributes, WIMSetBootImage, WIMLoadImage
  *   refs.c       WIMSetReferenceFile
  *   messages.c   message callbacks and the translation of wimlib's progress
+ *
+ * Where the engine differs from wimgapi.dll (callers and docs rely on this):
+ *   - Applying to a Linux directory cannot keep NTFS security descriptors,
+ *     named data streams, short names, Windows attributes or reparse points
+ *     other than symbolic links and junctions: each file that carries one
+ *     gets a WIM_MSG_WARNING (ERROR_NOT_SUPPORTED) and a line in the log;
+ *     WIM_FLAG_NO_DIRACL/NO_FILEACL say the ACLs are not wanted.  Names a
+ *     WIM may hold but a directory may not ("..", "/") are skipped by wimlib.
+ *   - WIM_FLAG_CHUNKED is not needed to open an ESD; with WIM_COMPRESS_LZMS
+ *     it makes a new WIM solid.  WIM_FLAG_WIM_BOOT, APPLY_COMPACT and
+ *     WIM_EXPORT_ONLY_RESOURCES/ONLY_METADATA are ERROR_NOT_SUPPORTED.
+ *   - wimlib wants image names unique: an export whose name is taken gets
+ *     " (2)", " (3)", ...; WIMSetImageInformation to a taken name is
+ *     ERROR_ALREADY_EXISTS.  Captured images have no name until one is set.
+ *   - A handle whose view is older than the file (another writer came
+ *     between) refuses to write (ERROR_SHARING_VIOLATION) and rereads it.
+ *   - WIMCloseHandle of a WIM with open image handles fails (ERROR_BUSY);
+ *     WIMDeleteImage with open image handles too.
+ *   - WIM_MSG_QUERY_ABORT comes with every byte count and before every
+ *     write; SETRANGE, SETPOS, STEPIT, COMPRESS, ALIGNMENT, RETRY are never
+ *     sent.  WIM_MSG_SPLIT cannot rename a part.
+ *   - WIMGetImageInformation's size counts the BOM and the text, not the
+ *     terminating NUL; the text is wchar_t (UTF-32) like every WCHAR here.
  */
 #ifndef DISM_ENGINE_IMAGING_H
 #define DISM_ENGINE_IMAGING_H
@@ -80,6 +103,7 @@ typedef struct {
     DWORD flags;               /* the call's WIM_FLAG_* (apply: FILEINFO) */
     bool aborted;              /* a callback answered WIM_MSG_ABORT_IMAGE */
     bool listing;              /* capture: ask WIM_MSG_PROCESS per file */
+    bool partial;              /* apply: a cancel leaves what was written */
     uint64_t start_ms;
     unsigned last_percent;
     uint64_t scanned;          /* SCANNING: files and folders seen */
@@ -103,6 +127,8 @@ DWORD op_send(wim_op *op, DWORD msg, WPARAM w, LPARAM l);
 DWORD op_send_path(wim_op *op, DWORD msg, const char *path, LPARAM l);
 /* WIM_MSG_PROGRESS from a byte count. */
 void op_progress(wim_op *op, uint64_t done, uint64_t total);
+/* wimlib_open_wim with op as its progress function (integrity checks). */
+int op_open_wim(wim_op *op, const char *path, int open_flags, WIMStruct **out);
 /* Registers op as the progress function of `wim` for the next call. */
 void op_attach(wim_op *op, WIMStruct *wim);
 void op_detach(WIMStruct *wim);
@@ -124,7 +150,7 @@ typedef struct wim_file {
     DWORD access, disposition, flags, compression;
     bool pending;           /* a new WIM not yet on disk (nothing captured yet) */
     bool replace;           /* CREATE_ALWAYS over an existing file */
-    bool existed;           /* the file was there when the handle was made */
+    unsigned char header[208]; /* the file's header when wimlib read it (commit.c) */
     char *temp_dir;         /* WIMSetTemporaryPath (unused by wimlib) */
     char **refs;            /* WIMSetReferenceFile paths, re-referenced on reopen */
     size_t ref_count;
@@ -169,6 +195,9 @@ BOOL file_commit(wim_file *f, wim_op *op, int extra_write_flags);
 void file_discard(wim_file *f);
 /* Opens f->path into f->wim with the handle's flags and references. */
 int file_reopen(wim_file *f);
+/* Notes the header of the file f->wim was read from, so that a write can
+ * tell whether someone else changed the file since. */
+void file_remember_header(wim_file *f);
 /* The shared part of every writing call: write access, not split. */
 BOOL file_require_write(const wim_file *f, const char *function);
 

@@ -17,6 +17,11 @@
 
 static __thread DWORD last_code;
 static __thread wchar_t *last_message;
+/* Frees a thread's last message when the thread ends. */
+static pthread_key_t message_key;
+static pthread_once_t message_key_once = PTHREAD_ONCE_INIT;
+
+static void make_message_key(void) { pthread_key_create(&message_key, free); }
 
 DWORD WINAPI GetLastError(void) { return last_code; }
 
@@ -94,7 +99,9 @@ static DWORD win32_from_errno(int err)
     case EACCES:
     case EPERM: return ERROR_ACCESS_DENIED;
     case ENOMEM: return ERROR_NOT_ENOUGH_MEMORY;
-    case ENOSPC: return ERROR_DISK_FULL;
+    case ENOSPC:
+    case EFBIG:
+    case EDQUOT: return ERROR_DISK_FULL;
     case EROFS: return ERROR_WRITE_PROTECT;
     case EEXIST: return ERROR_FILE_EXISTS;
     case EWOULDBLOCK: return ERROR_SHARING_VIOLATION;
@@ -118,8 +125,10 @@ PCWSTR WINAPI _WIMPortableGetLastErrorMessage(void)
 {
     if (last_code == ERROR_SUCCESS)
         return NULL;
+    pthread_once(&message_key_once, make_message_key);
     free(last_message);
     last_message = utf8_to_wide(engine_last_error());
+    pthread_setspecific(message_key, last_message);
     return last_message;
 }
 

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static pthread_mutex_t callbacks_lock = PTHREAD_MUTEX_INITIALIZER;
 static callback_list global_callbacks;
@@ -256,7 +257,11 @@ static void on_scan(wim_op *op, struct wimlib_progress_info_scan *s, bool end)
 
 static void on_split(wim_op *op, struct wimlib_progress_info_split *s)
 {
-    char **grown = realloc(op->parts, (op->part_count + 1) * sizeof *grown);
+    /* Parts are removed when the split fails, but only those it created:
+     * wimlib announces a part before it opens it. */
+    char **grown = access(s->part_name, F_OK) != 0
+                       ? realloc(op->parts, (op->part_count + 1) * sizeof *grown)
+                       : NULL;
     if (grown) {
         op->parts = grown;
         if ((grown[op->part_count] = strdup(s->part_name)))
@@ -297,6 +302,8 @@ static enum wimlib_progress_status on_progress(enum wimlib_progress_msg msg,
         op_progress(op, info->split.completed_bytes, info->split.total_bytes);
         break;
     case WIMLIB_PROGRESS_MSG_VERIFY_INTEGRITY:
+        op_progress(op, info->integrity.completed_bytes, info->integrity.total_bytes);
+        break;
     case WIMLIB_PROGRESS_MSG_CALC_INTEGRITY:
         op_send(op, WIM_MSG_QUERY_ABORT, 0, 0);
         break;
@@ -310,6 +317,11 @@ static enum wimlib_progress_status on_progress(enum wimlib_progress_msg msg,
     default: break;
     }
     return op->aborted ? WIMLIB_PROGRESS_STATUS_ABORT : WIMLIB_PROGRESS_STATUS_CONTINUE;
+}
+
+int op_open_wim(wim_op *op, const char *path, int open_flags, WIMStruct **out)
+{
+    return wimlib_open_wim_with_progress(path, open_flags, out, on_progress, op);
 }
 
 void op_attach(wim_op *op, WIMStruct *wim)
@@ -333,6 +345,7 @@ BOOL op_fail(wim_op *op, int rc, const char *fmt, ...)
     if (op->aborted || rc == WIMLIB_ERR_ABORTED_BY_PROGRESS)
         return wim_fail(ERROR_REQUEST_ABORTED, "%s: cancelled by a message callback "
                         "(WIM_MSG_ABORT_IMAGE); %s.", op->function,
-                        "nothing was changed");
+                        op->partial ? "the files already written stay in the target"
+                                    : "nothing was changed");
     return wim_fail_wimlib(rc, "%s", what);
 }

@@ -39,8 +39,20 @@ static wchar_t *sentence_for(DWORD code)
 }
 
 /* "<function>: <sentence>" (or "<function> failed with error <code>"). */
+/* Whether the sentence already starts with "<function>:" (the engine's do). */
+static int names_function(const wchar_t *sentence, const char *function)
+{
+    size_t i = 0;
+    for (; function[i]; i++)
+        if (sentence[i] != (wchar_t)(unsigned char)function[i])
+            return 0;
+    return sentence[i] == L':';
+}
+
 static wchar_t *name_the_function(const char *function, DWORD code, wchar_t *sentence)
 {
+    if (sentence && names_function(sentence, function))
+        return sentence;
     size_t name_len = strlen(function), text_len = sentence ? wcslen(sentence) : 32;
     wchar_t *out = malloc((name_len + text_len + 40) * sizeof(wchar_t));
     if (out) {
@@ -355,8 +367,9 @@ static BOOL call_get_image_information(HANDLE h, void *args)
     return WIMGetImageInformation(h, &a->buffer, &a->size);
 }
 
-/* The XML without its BOM and final NUL.  wimgapi.h says UTF-16LE; a
- * buffer of 4-byte wchar_t units (FF FE 00 00) is read as such too. */
+/* The XML without its BOM and final NUL, from WCHAR units: UTF-16LE on
+ * Windows; elsewhere the engine's wchar_t (4 bytes, BOM FF FE 00 00), and
+ * UTF-16LE too, as wimgapi.h's comment has it. */
 static PyObject *decode_xml(const unsigned char *bytes, DWORD size)
 {
     int wide32 = sizeof(WCHAR) == 4 && size >= 4 && bytes[0] == 0xFF && bytes[1] == 0xFE &&
@@ -398,7 +411,7 @@ static BOOL call_set_image_information(HANDLE h, void *args)
 
 PyDoc_STRVAR(wim_set_image_information_doc,
 "wim_set_image_information(handle, xml)\n--\n\n"
-"WIMSetImageInformation: replaces the XML (sent in WCHAR units with a BOM, the NUL counted).");
+"WIMSetImageInformation: replaces the XML (sent as WCHARs with a BOM, the NUL counted).");
 
 static PyObject *dism_wim_set_image_information(PyObject *module, PyObject *args, PyObject *kwargs)
 {
@@ -407,26 +420,23 @@ static PyObject *dism_wim_set_image_information(PyObject *module, PyObject *args
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OU:wim_set_image_information", kwlist,
                                      &handle, &xml))
         return NULL;
-    PyObject *framed = PyUnicode_FromFormat("%c%U%c", 0xFEFF, xml, 0); /* BOM, text, NUL */
-    /* In WCHAR units, as every PCWSTR: UTF-16LE on Windows, 4-byte wchar_t
-     * (UTF-32LE) for the portable engine, whose WCHAR is wchar_t. */
-    const char *encoding = sizeof(WCHAR) == 4 ? "utf-32-le" : "utf-16-le";
-    PyObject *encoded = framed ? PyUnicode_AsEncodedString(framed, encoding, "strict") : NULL;
+    /* WCHAR units (UTF-16 on Windows, the engine's wchar_t elsewhere):
+     * BOM, text, NUL, the NUL counted, as ManagedWimgApi sends it. */
+    PyObject *framed = PyUnicode_FromFormat("%c%U", 0xFEFF, xml);
+    Py_ssize_t units = 0;
+    wchar_t *wide = framed ? PyUnicode_AsWideCharString(framed, &units) : NULL;
     Py_XDECREF(framed);
-    if (!encoded)
+    if (!wide)
         return NULL;
-    char *bytes;
-    Py_ssize_t size;
-    if (PyBytes_AsStringAndSize(encoded, &bytes, &size) < 0 || size > (Py_ssize_t)0xFFFFFFFFu) {
-        if (!PyErr_Occurred())
-            PyErr_SetString(PyExc_OverflowError, "the XML is too large for WIMGAPI");
-        Py_DECREF(encoded);
+    if ((size_t)(units + 1) > 0xFFFFFFFFu / sizeof(wchar_t)) {
+        PyMem_Free(wide);
+        PyErr_SetString(PyExc_OverflowError, "the XML is too large for WIMGAPI");
         return NULL;
     }
-    info_args a = {bytes, (DWORD)size};
+    info_args a = {wide, (DWORD)((size_t)(units + 1) * sizeof(wchar_t))};
     int rc = short_call(module, handle, WIM_KIND_ANY, call_set_image_information, &a,
                         "WIMSetImageInformation");
-    Py_DECREF(encoded);
+    PyMem_Free(wide);
     return rc < 0 ? NULL : Py_NewRef(Py_None);
 }
 

@@ -97,17 +97,22 @@ WimObject *wim_arg(PyObject *module, PyObject *obj, enum wim_kind kind, const ch
 /* Closes w's WIMGAPI handle and unlinks it from its file's images; the
  * caller holds the file's lock.  The close of an image cannot fail in a way
  * the caller could act on, so only a file's failure is reported. */
+static void unlink_image(WimObject *w)
+{
+    for (WimObject **p = &w->file->next_image; *p; p = &(*p)->next_image)
+        if (*p == w) {
+            *p = w->next_image;
+            break;
+        }
+    w->next_image = NULL;
+}
+
 static HRESULT close_locked(WimObject *w, captured_message *msg)
 {
     if (!w->handle)
         return S_OK;
     if (wim_is_image(w)) {
-        for (WimObject **p = &w->file->next_image; *p; p = &(*p)->next_image)
-            if (*p == w) {
-                *p = w->next_image;
-                break;
-            }
-        w->next_image = NULL;
+        unlink_image(w);
     } else {
         /* Images first: WIMGAPI refuses to close a file with open images. */
         while (w->next_image)
@@ -228,7 +233,12 @@ static void wim_dealloc(WimObject *self)
             close_locked(self, NULL);
             PyThread_release_lock(lock_of(self));
         } else {
+            /* Dropped inside a callback of a call on its own file, which
+             * holds the lock: the WIMGAPI handle cannot be closed now and is
+             * leaked, but the list must not keep a dangling pointer. */
             PyErr_Clear();
+            if (wim_is_image(self))
+                unlink_image(self);
         }
         PyErr_Restore(exc_type, exc_value, exc_tb);
     }

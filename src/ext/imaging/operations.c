@@ -20,6 +20,8 @@ typedef BOOL (*wim_call)(wim_operation *op);
 struct wim_operation {
     wim_call call;
     const char *function; /* its name, for the error's sentence */
+    const char *done;     /* what a cancel that came too late let happen */
+    const char *stopped;  /* what a cancel in time leaves, if not nothing */
     HANDLE messages_from; /* the file whose callbacks see the messages */
     HANDLE handle;        /* the WIM or image the call is made on */
     HANDLE other;         /* export: the destination WIM */
@@ -65,6 +67,8 @@ static PyObject *run_operation(PyObject *module, WimObject *a, WimObject *b, wim
         prepare_long_call(&call, run_wim_operation, op, messages, cancel) < 0)
         return NULL;
     call.captures_own_error = 1;
+    call.completed_sentence = op->done;
+    call.stopped_sentence = op->stopped;
     if (wim_lock(a, b) < 0)
         return NULL;
     op->handle = a->handle;
@@ -89,6 +93,11 @@ static PyObject *run_operation(PyObject *module, WimObject *a, WimObject *b, wim
     wim_unlock(a, b);
     return result;
 }
+
+/* The completed_sentence of an operation (long_call.c's rule). */
+#define DONE(what)                                                                          \
+    "The cancel came after the point where the operation can stop: it completed "         \
+    "successfully and " what "."
 
 #define DWORD_ARG(function, param) \
     {get_state(module), HR_INVALID_PARAMETER, function ": " param, 0}
@@ -127,7 +136,7 @@ static PyObject *dism_wim_capture_image(PyObject *module, PyObject *args, PyObje
     PyObject *result = NULL;
     WimObject *w = wim_arg(module, obj, WIM_KIND_FILE, "a WimHandle of a WIM file");
     if (w) {
-        wim_operation op = {do_capture, "WIMCaptureImage"};
+        wim_operation op = {do_capture, "WIMCaptureImage", DONE("the image was captured")};
         op.path = path.wide;
         op.flags = flags.value;
         result = run_operation(module, w, NULL, &op, messages, cancel, new_image);
@@ -159,7 +168,9 @@ static PyObject *dism_wim_apply_image(PyObject *module, PyObject *args, PyObject
     PyObject *result = NULL;
     WimObject *w = wim_arg(module, obj, WIM_KIND_IMAGE, "a WimHandle of an image");
     if (w) {
-        wim_operation op = {do_apply, "WIMApplyImage"};
+        wim_operation op = {do_apply, "WIMApplyImage", DONE("the image was applied"),
+                            "The apply was stopped part-way: the files it wrote so far stay "
+                            "in the target folder."};
         op.path = path.wide;
         op.flags = flags.value;
         result = run_operation(module, w, NULL, &op, messages, cancel, NULL);
@@ -192,7 +203,7 @@ static PyObject *dism_wim_extract_image_path(PyObject *module, PyObject *args, P
     PyObject *result = NULL;
     WimObject *w = wim_arg(module, obj, WIM_KIND_IMAGE, "a WimHandle of an image");
     if (w) {
-        wim_operation op = {do_extract, "WIMExtractImagePath"};
+        wim_operation op = {do_extract, "WIMExtractImagePath", DONE("the file was extracted")};
         op.path = source.wide;
         op.path2 = destination.wide;
         op.flags = flags.value;
@@ -229,7 +240,7 @@ static PyObject *dism_wim_export_image(PyObject *module, PyObject *args, PyObjec
         w ? wim_arg(module, dest_obj, WIM_KIND_FILE, "a WimHandle of a WIM file") : NULL;
     if (!dest)
         return NULL;
-    wim_operation op = {do_export, "WIMExportImage"};
+    wim_operation op = {do_export, "WIMExportImage", DONE("the image was exported")};
     op.flags = flags.value;
     return run_operation(module, w, dest, &op, messages, cancel, NULL);
 }
@@ -250,7 +261,7 @@ static PyObject *dism_wim_delete_image(PyObject *module, PyObject *args, PyObjec
     WimObject *w = wim_arg(module, obj, WIM_KIND_FILE, "a WimHandle of a WIM file");
     if (!w)
         return NULL;
-    wim_operation op = {do_delete, "WIMDeleteImage"};
+    wim_operation op = {do_delete, "WIMDeleteImage", DONE("the image was deleted")};
     op.index = index.value;
     return run_operation(module, w, NULL, &op, messages, cancel, NULL);
 }
@@ -298,7 +309,7 @@ static PyObject *dism_wim_split_file(PyObject *module, PyObject *args, PyObject 
         raise_with_sentence(get_state(module), HR_INVALID_PARAMETER,
                             PyUnicode_FromString("WIMSplitFile: PartSize must not be negative"));
     else if (w) {
-        wim_operation op = {do_split, "WIMSplitFile"};
+        wim_operation op = {do_split, "WIMSplitFile", DONE("the WIM was split")};
         op.path = path.wide;
         op.size.QuadPart = part_size;
         op.flags = flags.value;

@@ -14,14 +14,18 @@
  *   ref V PATH|- FLAGS             getinfo V               setinfo V XML...
  *   config V PATH|-                race V DIR (two threads append; see below)
  *   callback V|- MODE              unregister V|- [all]
+ *   fsizelimit BYTES               (later writes beyond BYTES fail with EFBIG)
  * Callback modes: "log" prints every message as "MSG name a b"; "abort:N"
  * answers WIM_MSG_ABORT_IMAGE to the N-th message of any kind;
  * "abortmsg:NAME:N" to the N-th message NAME; "skip:TEXT" answers FALSE to
- * WIM_MSG_PROCESS for paths containing TEXT; "wait:NAME:FILE" blocks at the
+ * WIM_MSG_PROCESS for paths containing TEXT; "skiperror" logs like "log" and
+ * answers WIM_MSG_SKIP_ERROR to WIM_MSG_ERROR; "wait:NAME:FILE" blocks at the
  * first message NAME until FILE exists (printing "WAITING" first).
  */
 #include <locale.h>
 #include <pthread.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,6 +118,10 @@ static DWORD CALLBACK on_message(DWORD m, WPARAM w, LPARAM l, PVOID user)
     if (strcmp(s->mode, "log") == 0) {
         log_message(m, w, l);
         return WIM_MSG_SUCCESS;
+    }
+    if (strcmp(s->mode, "skiperror") == 0) {
+        log_message(m, w, l);
+        return m == WIM_MSG_ERROR ? WIM_MSG_SKIP_ERROR : WIM_MSG_SUCCESS;
     }
     if (strcmp(s->mode, "skip") == 0 && m == WIM_MSG_PROCESS) {
         char *p = narrow((const wchar_t *)w);
@@ -408,6 +416,11 @@ static void do_wim_call(char **a, int n)
         wchar_t *d = strcmp(a[2], "-") == 0 ? NULL : wide(a[2]);
         report(_WIMPortableSetCaptureConfig(var(a[1]), d), NULL);
         free(d);
+    } else if (strcmp(c, "fsizelimit") == 0 && n >= 2) {
+        /* Writes past this many bytes fail (EFBIG): a write that fails half-way. */
+        signal(SIGXFSZ, SIG_IGN);
+        struct rlimit rl = {(rlim_t)strtoull(a[1], NULL, 0), RLIM_INFINITY};
+        report(setrlimit(RLIMIT_FSIZE, &rl) == 0, NULL);
     } else if (strcmp(c, "close") == 0 && n >= 2) {
         report(WIMCloseHandle(var(a[1])), NULL);
     } else if (strcmp(c, "unregister") == 0 && n >= 2) {
