@@ -245,6 +245,23 @@ class OpenedImage:
 # Messages
 # ---------------------------------------------------------------------------
 
+_WIN32_WORDS = {
+    5: "access denied", 32: "in use by another process", 50: "not supported here",
+    87: "invalid parameter", 123: "a name this file system cannot hold",
+    1314: "a privilege the process does not hold (security data not applied)",
+}
+
+
+def win32_text(code: object) -> str:
+    """A Win32 error of a WIM_MSG_WARNING in words (FormatMessage on Windows)."""
+    if not isinstance(code, int):
+        return str(code)
+    if os.name == "nt":
+        import ctypes
+        return f"{ctypes.FormatError(code).strip()} ({code})"  # type: ignore[attr-defined]
+    return f"{_WIN32_WORDS.get(code, 'Win32 error')} ({code})"
+
+
 class Messages:
     """The `messages` callable of the binding's long calls: forwards
     WIM_MSG_PROGRESS to `progress(percent, 100)`, answers WIM_MSG_PROCESS
@@ -275,8 +292,7 @@ class Messages:
             self.parts.append(str(a))
         elif message in (_dism.WIM_MSG_WARNING, _dism.WIM_MSG_WARNING_OBJECTID):
             self.warnings.append((a if isinstance(a, str) else None, int(b or 0)))  # type: ignore
-            log.warning("%s: %s", a, os.strerror(int(b)) if isinstance(b, int) and b < 200
-                        else f"Win32 error {b}")
+            log.warning("%s: %s", a, win32_text(b))
         return None
 
     def finish(self) -> None:

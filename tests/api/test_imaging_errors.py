@@ -338,3 +338,30 @@ def test_exception_in_progress_cancels_capture(tree, tmp_path):
     with pytest.raises(Stop):
         dism.capture_image(tree, tmp_path / "x.wim", name="x", progress=progress)
     assert not (tmp_path / "x.wim").exists()
+
+
+def test_a_hostile_wim_writes_nothing_outside_and_warns(tmp_path, caplog):
+    """Names no tool writes, crafted into the metadata: ".." (wimlib drops it
+    on reading, so the listing never shows it) and "zz/zz" (inside the
+    target either way; no Linux directory can hold it, so the engine warns
+    per file).  Nothing lands outside the target, and each loss is logged."""
+    from support.wimgapi import rename_in_metadata
+    src = tmp_path / "src"
+    (src / "zzQzz").mkdir(parents=True)
+    (src / "zzQzz" / "inner.txt").write_text("inside\n")
+    (src / "d" / "qq").mkdir(parents=True)
+    (src / "d" / "keep.txt").write_text("kept\n")
+    (src / "d" / "qq" / "evil.txt").write_text("must not land above d\n")
+    wim = tmp_path / "hostile.wim"
+    dism.capture_image(src, wim, name="x", compression="none")
+    rename_in_metadata(wim, "zzQzz", "zz/zz")
+    rename_in_metadata(wim, "qq", "..")
+    target = tmp_path / "target"
+    target.mkdir()
+    with caplog.at_level("WARNING", logger="dism.imaging"):
+        dism.apply_image(wim, target, index=1)
+    assert (target / "d" / "keep.txt").read_text() == "kept\n"
+    assert not any(p.name == "evil.txt" for p in tmp_path.rglob("*") if "src" not in p.parts)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hostile.wim", "src", "target"]
+    warned = [r.getMessage() for r in caplog.records]
+    assert any("zz/zz" in m and "cannot hold (123)" in m for m in warned), warned
