@@ -119,3 +119,35 @@ def test_split_parts_sort_naturally():
                                   "a..b", "...x"])
 def test_safe_names(path):
     assert unsafe_reason(dism.ImageFile(path, 0, 0, None, None, None), set()) is None
+
+
+def test_unchanged_puts_back_length_and_header(tmp_path):
+    """What keeps an existing WIM byte-identical after WIMGAPI on Windows
+    (which appends, then rewrites the header): the old length and header."""
+    from dism.imaging._wim import Unchanged, keep_existing
+    path = tmp_path / "x.wim"
+    original = b"MSWIM\0\0\0" + bytes(range(200)) + b"resources" * 1000
+    path.write_bytes(original)
+    with pytest.raises(KeyboardInterrupt):
+        with keep_existing(str(path)):
+            with open(path, "r+b") as stream:
+                stream.seek(0, 2)
+                stream.write(b"appended blobs, lookup table and XML")
+                stream.seek(0)
+                stream.write(b"MSWIM\0\0\0NEW HEADER")
+            raise KeyboardInterrupt
+    assert path.read_bytes() == original
+    guard = Unchanged(str(path))
+    assert guard.intact() and guard.restore() is False
+
+
+def test_remove_on_failure_only_on_failure(tmp_path):
+    from dism.imaging._wim import remove_on_failure
+    made = tmp_path / "new.wim"
+    with remove_on_failure(lambda: [str(made)]):
+        made.write_bytes(b"kept")
+    assert made.exists()
+    with pytest.raises(RuntimeError):
+        with remove_on_failure(lambda: [str(made), str(tmp_path / "never made")]):
+            raise RuntimeError
+    assert not made.exists()
