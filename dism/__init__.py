@@ -9,6 +9,12 @@ same API on top of wimlib (WIM files, mounted through FUSE) - see README.md.
         print(image.index, image.name, image.version)
     with dism.mount("install.wim", "/mnt/img", index=1) as mounted:
         ...  # change files; a normal exit commits, an exception discards
+
+Image management (capture, apply, export WIM <-> ESD, split, delete, list,
+extract) goes through WIMGAPI instead (dism.imaging): wimgapi.dll on
+Windows, the portable engine's implementation of it elsewhere.
+
+    dism.export_image("install.esd", "install.wim", index=1, compression="max")
 """
 from . import _dism
 from ._library import DismLibrary, DismSource, dism_library

@@ -258,7 +258,8 @@ def win32_text(code: object) -> str:
         return str(code)
     if os.name == "nt":
         import ctypes
-        return f"{ctypes.FormatError(code).strip()} ({code})"  # type: ignore[attr-defined]
+        format_error = getattr(ctypes, "FormatError")   # Windows only
+        return f"{str(format_error(code)).strip()} ({code})"
     return f"{_WIN32_WORDS.get(code, 'Win32 error')} ({code})"
 
 
