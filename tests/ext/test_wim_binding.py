@@ -24,6 +24,8 @@ from pathlib import Path
 import pytest
 
 from dism import _dism
+from support.sanitizer import (SanitizerUnavailable, build_sanitized_package, run_sanitized,
+                               sanitizer_reports)
 
 HEADER = Path(__file__).resolve().parents[2] / "src" / "include" / "wimgapi.h"
 WRITE = _dism.WIM_GENERIC_WRITE
@@ -183,7 +185,9 @@ def test_export_and_delete(tmp_path, wim_path, source):
     dest_path = tmp_path / "dest.wim"
     with open_wim(wim_path) as src, new_wim(dest_path, _dism.WIM_COMPRESS_LZX) as dest:
         with _dism.wim_load_image(src, 2) as image:
-            _dism.wim_export_image(image, dest, 0)
+            rec = Messages()
+            _dism.wim_export_image(image, dest, 0, messages=rec)
+            assert rec.of(_dism.WIM_MSG_PROGRESS)[-1][0] == 100  # the source file's messages
             assert _dism.wim_get_image_count(dest) == 1
             with pytest.raises(_dism.DismError) as e:
                 _dism.wim_export_image(image, dest, 0)
@@ -241,8 +245,11 @@ def test_split_query_split_and_reference_parts(tmp_path):
 def test_extract_image_path(tmp_path, wim_path, source):
     out = tmp_path / "out" / "leaf.copy"
     out.parent.mkdir()
+    rec = Messages()
     with open_wim(wim_path, READ) as wim, _dism.wim_load_image(wim, 1) as image:
-        _dism.wim_extract_image_path(image, "sub\\deeper\\leaf.txt", out, 0)
+        _dism.wim_extract_image_path(image, "sub\\deeper\\leaf.txt", out, 0, messages=rec)
+        assert all(m in (_dism.WIM_MSG_PROGRESS, _dism.WIM_MSG_QUERY_ABORT, _dism.WIM_MSG_PROCESS)
+                   for m, a, b in rec.seen)
         with pytest.raises(_dism.DismError) as e:
             _dism.wim_extract_image_path(image, "no\\such\\file", tmp_path / "x", 0)
         assert "WIMExtractImagePath" in str(e.value)
@@ -620,6 +627,35 @@ def test_a_callback_using_its_own_wim_gets_busy(tmp_path, source):
         assert e.value.hresult == HR(ERROR_BUSY) and e.value.completed is False
 
 
+def test_exports_in_opposite_directions_do_not_deadlock(tmp_path, wim_path):
+    """Each export locks two files; both threads take them in one order."""
+    other = tmp_path / "other.wim"
+    with open_wim(wim_path) as a, new_wim(other) as b:
+        with _dism.wim_load_image(a, 1) as image:
+            _dism.wim_export_image(image, b, 0)
+        errors, rounds = [], 4
+
+        def export(source, dest):
+            try:
+                for _ in range(rounds):
+                    with _dism.wim_load_image(source, 1) as image:
+                        _dism.wim_export_image(image, dest, _dism.WIM_EXPORT_ALLOW_DUPLICATES,
+                                               messages=lambda m, x, y: time.sleep(0))
+            except Exception as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=export, args=(a, b)),
+                   threading.Thread(target=export, args=(b, a))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        assert not any(t.is_alive() for t in threads), "the exports deadlocked"
+        assert errors == []
+        assert _dism.wim_get_image_count(a) == 2 + rounds
+        assert _dism.wim_get_image_count(b) == 1 + rounds
+
+
 def test_calls_from_many_threads_on_one_handle(wim_path):
     with open_wim(wim_path, READ) as wim:
         errors = []
@@ -685,3 +721,87 @@ def test_repeated_calls_keep_memory_flat(wim_path):
     # A leaked XML buffer alone (2 per round, 4-byte characters) would be
     # over 10 MiB.
     assert rss_kib() - start < 3072, "3000 rounds of calls grew RSS by more than 3 MiB"
+
+
+# ---- under AddressSanitizer and UBSan -----------------------------------------------------
+
+SANITIZED_RUN = textwrap.dedent("""
+    import os, sys, threading, time
+    from pathlib import Path
+    from dism import _dism
+    assert _dism.__file__.startswith(os.environ["SANITIZED_PACKAGE"]), _dism.__file__
+    root = Path(os.environ["SANITIZED_ROOT"])
+    src = root / "src"
+    (src / "sub").mkdir(parents=True)
+    for i in range(20):
+        (src / f"f{i}.txt").write_text("x" * (i * 100))
+    (src / "sub" / "big.bin").write_bytes(os.urandom(2_000_000))
+    W, R = _dism.WIM_GENERIC_WRITE, _dism.WIM_GENERIC_READ
+    seen = []
+    rec = lambda m, a, b: seen.append((m, a, b))
+    def skip(m, a, b):
+        return False if m == _dism.WIM_MSG_PROCESS and a.endswith("f3.txt") else None
+    def boom(m, a, b):
+        raise LookupError("boom")
+    wim, _ = _dism.wim_create_file(root / "a.wim", W, _dism.WIM_CREATE_NEW, 0, 2)
+    _dism.wim_set_temporary_path(wim, root)
+    img = _dism.wim_capture_image(wim, src, 0, messages=rec)
+    _dism.wim_set_image_information(img, "<IMAGE><NAME>A \u00fc \U0001d11e</NAME></IMAGE>")
+    assert "\U0001d11e" in _dism.wim_get_image_information(img)
+    _dism.wim_capture_image(wim, src, 0, messages=skip).close()
+    _dism.wim_get_attributes(wim)
+    _dism.wim_set_boot_image(wim, 1)
+    try:
+        _dism.wim_capture_image(wim, src, 0, messages=boom)
+    except LookupError as e:
+        assert e.completed is False
+    out = root / "out"
+    out.mkdir()
+    _dism.wim_apply_image(img, out, 0, messages=rec)
+    _dism.wim_apply_image(img, None, _dism.WIM_FLAG_NO_APPLY | _dism.WIM_FLAG_FILEINFO,
+                          messages=rec)
+    _dism.wim_extract_image_path(img, "sub/big.bin", root / "big.copy", 0, messages=rec)
+    dest, _ = _dism.wim_create_file(root / "b.esd", W, _dism.WIM_CREATE_NEW,
+                                    _dism.WIM_FLAG_CHUNKED, _dism.WIM_COMPRESS_LZMS)
+    _dism.wim_export_image(img, dest, 0, messages=rec)
+    try:
+        _dism.wim_export_image(img, dest, 0)
+    except _dism.DismError as e:
+        assert "WIMExportImage" in str(e)
+    dest.close()
+    img.close()
+    _dism.wim_delete_image(wim, 2, messages=rec)
+    size = _dism.wim_split_file(wim, root / "p.swm", 0, 0)
+    _dism.wim_split_file(wim, root / "p.swm", size, 0, messages=rec)
+    image = _dism.wim_load_image(wim, 1)
+    listing = threading.Thread(target=lambda: _dism.wim_apply_image(
+        image, None, _dism.WIM_FLAG_NO_APPLY, messages=lambda *a: time.sleep(0.001)))
+    listing.start()
+    time.sleep(0.01)
+    wim.close()
+    listing.join()
+    assert image.closed and len(seen) > 100
+    for bad in (lambda: _dism.wim_load_image(wim, 1),
+                lambda: _dism.wim_create_file(root / "nope.wim", R, 3, 0, 0)):
+        try:
+            bad()
+        except _dism.DismError:
+            pass
+    again, _ = _dism.wim_create_file(root / "a.wim", R, 3, 0, 0)
+    dropped = _dism.wim_load_image(again, 1)
+    del again, dropped
+    print("CLEAN")
+""")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the sanitized build is the portable one")
+def test_every_function_runs_clean_under_asan_and_ubsan(tmp_path_factory):
+    try:
+        package = build_sanitized_package(tmp_path_factory.mktemp("sanitized"))
+    except SanitizerUnavailable as why:  # a failure in CI, which must have it
+        (pytest.fail if os.environ.get("CI") else pytest.skip)(f"no sanitized build: {why}")
+    work = tmp_path_factory.mktemp("sanitized-run")
+    ran = run_sanitized(package, SANITIZED_RUN, cwd=work, SANITIZED_PACKAGE=str(package),
+                        SANITIZED_ROOT=str(work))
+    assert sanitizer_reports(ran.stderr) == [], ran.stderr
+    assert ran.returncode == 0 and ran.stdout.strip() == "CLEAN", ran.stderr
