@@ -1,4 +1,4 @@
-"""5. Image management: dism.imaging vs wimlib-imagex doing the same on the
+"""6. Image management: dism.imaging vs wimlib-imagex doing the same on the
 same tree, in one run.
 
   capture (max)      dism.capture_image(TREE, WIM, name=, compression="max")
@@ -32,7 +32,7 @@ import dism
 from _mounts import WIMLIB_IMAGEX, wimlib
 from _timing import Row, Target, collect, log
 
-SECTION = "5. image management (capture / apply / export to ESD)"
+SECTION = "6. image management (capture / apply / export to ESD)"
 GOAL = Target("ratio_max", 1.10)
 
 
