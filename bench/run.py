@@ -66,18 +66,21 @@ from _timing import RETRIED, Row, format_table, log  # noqa: E402
 FULL = dict(info_repeats=15, info_inner=50, info_warmup=2,
             mount_repeats=7, mount_warmup=1, write_mib=32,
             thread_repeats=5, thread_warmup=1, payload_mib=64, solo_seconds=2.0,
-            drivers_repeats=11, drivers_inner=10, drivers_warmup=1)
+            drivers_repeats=11, drivers_inner=10, drivers_warmup=1,
+            imaging_repeats=5, imaging_warmup=1, imaging_mib=64)
 QUICK = dict(info_repeats=5, info_inner=10, info_warmup=1,
              mount_repeats=3, mount_warmup=1, write_mib=8,
              thread_repeats=1, thread_warmup=0, payload_mib=16, solo_seconds=0.5,
-             drivers_repeats=3, drivers_inner=3, drivers_warmup=1)
+             drivers_repeats=3, drivers_inner=3, drivers_warmup=1,
+             imaging_repeats=2, imaging_warmup=0, imaging_mib=16)
 
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="fast smoke run (< 60 s)")
     p.add_argument("--repeats", type=int, help="measured repeats for every section "
-                   "(default: 15/7/5/11 for info/mount/threads/drivers, 5/3/1/3 with --quick)")
+                   "(default: 15/7/5/11/5 for info/mount/threads/drivers/imaging, 5/3/1/3/2 with "
+                   "--quick)")
     p.add_argument("--warmup", type=int, help="discarded warm-up runs for every section")
     p.add_argument("--only", action="append", choices=SECTIONS,
                    help="run only this section (may be repeated)")
@@ -95,10 +98,11 @@ def settings(args: argparse.Namespace) -> dict:
     s = dict(QUICK if args.quick else FULL)
     if args.repeats is not None:
         s.update(info_repeats=args.repeats, mount_repeats=args.repeats,
-                 thread_repeats=args.repeats, drivers_repeats=args.repeats)
+                 thread_repeats=args.repeats, drivers_repeats=args.repeats,
+                 imaging_repeats=args.repeats)
     if args.warmup is not None:
         s.update(info_warmup=args.warmup, mount_warmup=args.warmup, thread_warmup=args.warmup,
-                 drivers_warmup=args.warmup)
+                 drivers_warmup=args.warmup, imaging_warmup=args.warmup)
     if args.write_mib is not None:
         s["write_mib"] = args.write_mib
     if args.payload_mib is not None:
@@ -163,6 +167,12 @@ def _unmounted(run: Section) -> List[Row]:
     return rows
 
 
+def _imaging(run: Section) -> List[Row]:
+    import bench_imaging
+    return bench_imaging.run(run.work, payload_bytes=run.s["imaging_mib"] << 20,
+                             repeats=run.s["imaging_repeats"], warmup=run.s["imaging_warmup"])
+
+
 # name: (measure, whether it mounts, so that its mounts are cleaned up after it)
 SECTION_RUNNERS: Dict[str, Tuple[Callable[[Section], List[Row]], bool]] = {
     "info": (_info, False),
@@ -170,6 +180,7 @@ SECTION_RUNNERS: Dict[str, Tuple[Callable[[Section], List[Row]], bool]] = {
     "threads": (_threads, True),
     "drivers": (_drivers, False),
     "unmounted": (_unmounted, True),
+    "imaging": (_imaging, False),
 }
 SECTIONS = tuple(SECTION_RUNNERS)   # in the order they run
 

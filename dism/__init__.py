@@ -9,6 +9,12 @@ same API on top of wimlib (WIM files, mounted through FUSE) - see README.md.
         print(image.index, image.name, image.version)
     with dism.mount("install.wim", "/mnt/img", index=1) as mounted:
         ...  # change files; a normal exit commits, an exception discards
+
+Image management (capture, apply, export WIM <-> ESD, split, delete, list,
+extract) goes through WIMGAPI instead (dism.imaging): wimgapi.dll on
+Windows, the portable engine's implementation of it elsewhere.
+
+    dism.export_image("install.esd", "install.wim", index=1, compression="max")
 """
 from . import _dism
 from ._library import DismLibrary, DismSource, dism_library
@@ -24,6 +30,20 @@ from .image import (
     mount,
     remount,
     unmount,
+)
+from .imaging import (
+    Compression,
+    ImageFile,
+    WimInfo,
+    apply_image,
+    capture_image,
+    delete_image,
+    export_image,
+    extract_files,
+    get_wim_info,
+    list_image,
+    set_image_info,
+    split_image,
 )
 from .progress import CancelToken, ProgressCallback
 from .session import ONLINE, Session, find_driver_infs
@@ -66,10 +86,11 @@ BACKEND = _dism.BACKEND
 
 __all__ = [
     "AppxPackage", "Architecture", "BACKEND", "BusyError", "CancelToken", "CancelledError",
-    "Capability", "CapabilityInfo", "CustomProperty", "DismError", "DismLibrary",
+    "Capability", "CapabilityInfo", "Compression", "CustomProperty", "DismError", "DismLibrary",
     "DismLibraryError", "DismSource", "Driver", "DriverPackage",
     "DriverSignature", "ElevationRequiredError", "ExportNotAvailableError", "Feature",
-    "FeatureInfo", "FullyOfflineInstallable", "ImageBootable", "ImageHealthState", "ImageInfo",
+    "FeatureInfo", "FullyOfflineInstallable", "ImageBootable", "ImageFile", "ImageHealthState",
+    "ImageInfo",
     "ImageType", "InvalidArgumentError", "InvalidImageIndexError", "InvalidImageNameError",
     "InvalidProductKeyError", "InvalidSessionError", "LogLevel", "MountMode", "MountPathError",
     "MountStatus", "MountedImage", "MountedImageInfo", "NeedsRemountError", "NotApplicableError",
@@ -77,7 +98,8 @@ __all__ = [
     "ONLINE", "OpenSessionsError", "Package", "PackageFeatureState", "PackageInfo",
     "ParentFeatureDisabledError", "PathNotFoundError", "ProductKeyInfo", "ProgressCallback",
     "RegistryHive", "ReleaseType", "ReservedStorageState", "RestartType", "Session",
-    "StubPackageOption", "UnknownFeatureError", "Version", "cleanup_mountpoints",
-    "dism_library", "find_driver_infs", "get_image_info", "get_mounted_images", "initialize", "is_initialized",
+    "StubPackageOption", "UnknownFeatureError", "Version", "WimInfo", "apply_image",
+    "capture_image", "cleanup_mountpoints", "delete_image", "dism_library", "export_image",
+    "extract_files", "get_wim_info", "list_image", "set_image_info", "split_image", "find_driver_infs", "get_image_info", "get_mounted_images", "initialize", "is_initialized",
     "mount", "remount", "shutdown", "unmount",
 ]

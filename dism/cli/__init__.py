@@ -10,6 +10,22 @@
     python -m dism get-mountedimageinfo
     python -m dism cleanup-mountpoints
 
+Image management, through WIMGAPI (dism.imaging):
+
+    capture-image --image-file X.wim --capture-dir DIR --name N [--description D]
+                  [--compress none|fast|max|recovery] [--config-file INI] [--bootable]
+                  [--check-integrity] [--verify]
+    append-image  (the same, without --compress: the WIM's own is used)
+    apply-image --image-file X.wim (--index N | --name N) --apply-dir DIR [--swm-file PATTERN]
+    export-image --source-image-file X (--source-index N | --source-name N)
+                 --destination-image-file Y [--destination-name N] [--compress TYPE]
+    split-image --image-file X.wim --swm-file X.swm --file-size MB
+    delete-image --image-file X.wim (--index N | --name N)
+    set-imageinfo --image-file X.wim (--index N | --name N) [--new-name N] [--description D]
+    list-image --image-file X.wim (--index N | --name N) [--path IMAGE_PATH]
+    extract-files --image-file X.wim (--index N | --name N) --path P [--path P...] --dest-dir DIR
+    get-imageinfo X.wim --header      (the WIM header: GUID, parts, compression, solid)
+
 Servicing verbs work on a session: each takes ``--image DIR`` (a mounted
 image or an offline Windows root; ``--windows-dir`` names its Windows
 directory) or ``--online`` (Windows only), as DISM.exe's /Image: and /Online:
@@ -43,6 +59,8 @@ is accepted too and translated before parsing (names are case-insensitive):
     python -m dism /Image:/mnt/img /Get-Features /Format:Table
     python -m dism /Image:/mnt/img /Cleanup-Image /CheckHealth
     python -m dism /Image:/mnt/img /Apply-Unattend:answer.xml
+    python -m dism /Export-Image /SourceImageFile:install.esd /SourceIndex:1
+                   /DestinationImageFile:install.wim /Compress:max
 
 Global options, accepted before or after the verb: ``--json`` prints one JSON
 document on stdout (enums by name, datetimes in ISO 8601, versions as strings;

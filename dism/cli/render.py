@@ -10,7 +10,9 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import dism
 
-from .results import ActionResult, ImageInfoResult, MountedImagesResult, Result, ServicingResult
+from . import render_imaging
+from .results import (ActionResult, ImageFilesResult, ImageInfoResult, MountedImagesResult,
+                      Result, ServicingResult, WimInfoResult)
 
 # Keyed by enum member; a value newer than this program comes as a plain int
 # and is shown as it is.
@@ -114,6 +116,7 @@ def _human_cleanup(details: Mapping[str, Any]) -> List[str]:
 
 _ACTION_RENDERERS: Mapping[str, Callable[[Mapping[str, Any]], List[str]]] = {
     "cleanup-mountpoints": _human_cleanup,
+    **render_imaging.ACTION_RENDERERS,
 }
 
 
@@ -391,6 +394,8 @@ _HUMAN_RENDERERS: Mapping[type, Callable[[Any], List[str]]] = {
     MountedImagesResult: _human_mounted_images,
     ActionResult: _human_action,
     ServicingResult: _human_servicing,
+    WimInfoResult: render_imaging.human_wim_info,
+    ImageFilesResult: render_imaging.human_files,
 }
 
 
@@ -417,6 +422,10 @@ def jsonable(value: Any) -> Any:
 
 
 def json_document(result: Result) -> Dict[str, Any]:
+    if isinstance(result, WimInfoResult):
+        return render_imaging.wim_info_document(result, jsonable)
+    if isinstance(result, ImageFilesResult):
+        return render_imaging.files_document(result, jsonable)
     if isinstance(result, ImageInfoResult):
         return {"image_file": result.image_file, "images": jsonable(result.images)}
     if isinstance(result, ActionResult):

@@ -16,6 +16,20 @@ class ImageInfoResult:
 
 
 @dataclass
+class WimInfoResult:
+    """get-imageinfo --header: the WIM header view (dism.get_wim_info)."""
+    image_file: str
+    info: dism.WimInfo
+
+
+@dataclass
+class ImageFilesResult:
+    """list-image: the files of one image."""
+    image_file: str
+    files: List[dism.ImageFile]
+
+
+@dataclass
 class MountedImagesResult:
     mounted_images: List[dism.MountedImageInfo]
 
@@ -40,4 +54,5 @@ class ServicingResult:
 
 
 #: What any verb returns.
-Result = Union[ImageInfoResult, MountedImagesResult, ActionResult, ServicingResult]
+Result = Union[ImageInfoResult, MountedImagesResult, ActionResult, ServicingResult,
+               WimInfoResult, ImageFilesResult]

@@ -26,6 +26,16 @@ _DISM_OPTIONS = {
     "preventpending": "--prevent-pending", "driver": "--driver", "recurse": "--recurse",
     "forceunsigned": "--force-unsigned", "capabilityname": "--capability-name",
     "format": "--format",
+    # image management
+    "capturedir": "--capture-dir", "applydir": "--apply-dir", "description": "--description",
+    "compress": "--compress", "configfile": "--config-file", "bootable": "--bootable",
+    "verify": "--verify", "sourceimagefile": "--source-image-file",
+    "sourceindex": "--source-index", "sourcename": "--source-name",
+    "destinationimagefile": "--destination-image-file",
+    "destinationname": "--destination-name", "swmfile": "--swm-file",
+    "filesize": "--file-size", "header": "--header", "newname": "--new-name",
+    "displayname": "--display-name", "displaydescription": "--display-description",
+    "flags": "--flags", "path": "--path", "destdir": "--dest-dir",
 }
 
 # DISM.exe still takes the names its WIM verbs had before Windows 8.
@@ -71,21 +81,21 @@ def _compound_verb(verb: Optional[str], match: Optional["re.Match[str]"]) -> Opt
 # /? listings), so that they are named as unsupported rather than left to
 # argparse, which would complain about whatever token came first.
 _DISM_EXE_VERBS_NOT_HERE = frozenset(name.lower() for name in (
-    "Add-Edge", "Add-ProvisionedAppxPackage", "Add-ProvisioningPackage", "Append-Image",
-    "Apply-CustomDataImage", "Apply-FFU", "Apply-Image", "Apply-SiloedPackage",
-    "Capture-CustomImage", "Capture-FFU", "Capture-Image", "Check-AppPatch", "Delete-Image",
+    "Add-Edge", "Add-ProvisionedAppxPackage", "Add-ProvisioningPackage",
+    "Apply-CustomDataImage", "Apply-FFU", "Apply-SiloedPackage",
+    "Capture-CustomImage", "Capture-FFU", "Check-AppPatch",
     "Disable-Edge", "Enable-Edge", "Export-DefaultAppAssociations", "Export-Driver",
-    "Export-Image", "Export-Source", "Get-AppInfo", "Get-AppPatchInfo", "Get-AppPatches",
+    "Export-Source", "Get-AppInfo", "Get-AppPatchInfo", "Get-AppPatches",
     "Get-Apps", "Get-DefaultAppAssociations", "Get-Intl", "Get-OSUninstallWindow",
     "Get-ProvisioningPackageInfo", "Get-ReservedStorageState", "Get-WimBootEntry",
-    "Import-DefaultAppAssociations", "Initiate-OSUninstall", "List-Image", "Optimize-FFU",
+    "Import-DefaultAppAssociations", "Initiate-OSUninstall", "Optimize-FFU",
     "Optimize-Image", "Optimize-ProvisionedAppxPackages", "Remove-DefaultAppAssociations",
     "Remove-Edge", "Remove-OSUninstall", "Remove-ProvisionedAppxPackage", "Set-AllIntl",
     "Set-Edition", "Set-InputLocale", "Set-LayeredDriver", "Set-OSUninstallWindow",
     "Set-ProductKey", "Set-ProvisionedAppxDataFile", "Set-ReservedStorageState",
     "Set-ScratchSpace", "Set-SKUIntlDefaults", "Set-SysLocale", "Set-TargetPath",
     "Set-TimeZone", "Set-UILang", "Set-UILangFallback", "Set-UserLocale", "Split-FFU",
-    "Split-Image", "Update-WimBootEntry",
+    "Update-WimBootEntry",
 )) - {verb.name for verb in VERBS}
 
 # /Cleanup-Image's actions this command line lacks.

@@ -33,6 +33,15 @@ API_TO_CLI: Mapping[str, str] = {
     "FeatureName": "--feature-name", "PackagePath": "--package-path",
     "RemovePayload": "--remove", "ForceUnsigned": "--force-unsigned",
     "ScratchDirectory": "--scratch-dir", "LogFilePath": "--log-path",
+    # dism.imaging's messages name its functions and keywords
+    "capture_image": "capture-image", "append_image": "append-image",
+    "apply_image": "apply-image", "export_image": "export-image", "split_image": "split-image",
+    "delete_image": "delete-image", "set_image_info": "set-imageinfo",
+    "list_image": "list-image", "extract_files": "extract-files",
+    "source_dir": "--capture-dir", "target_dir": "--apply-dir", "image_path": "--image-file",
+    "destination_image": "--destination-image-file",
+    "config_file": "--config-file", "swm_files": "--swm-file", "swm_path": "--swm-file",
+    "file_size_mb": "--file-size", "new_name": "--new-name",
 }
 
 #: API names that stand for the verb being run (every servicing verb opens a

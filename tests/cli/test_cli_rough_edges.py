@@ -78,9 +78,8 @@ def test_quoted_text_is_never_translated():
 
 @pytest.mark.parametrize("argv, named", [
     (["/Image:/mnt/img", "/Set-Edition:Professional"], "/Set-Edition"),
-    (["/Export-Image", "/SourceImageFile:a.wim", "/SourceIndex:1", "/DestinationImageFile:b.wim"],
-     "/Export-Image"),
-    (["/Capture-Image", "/ImageFile:a.wim", "/CaptureDir:/src", "/Name:x"], "/Capture-Image"),
+    (["/Capture-FFU", "/ImageFile:a.ffu", "/CaptureDrive:/dev/sda", "/Name:x"], "/Capture-FFU"),
+    (["/Optimize-Image", "/Image:/mnt/img", "/WIMBoot"], "/Optimize-Image"),
     (["/Image:/mnt/img", "/Cleanup-Image", "/StartComponentCleanup"],
      "/Cleanup-Image /StartComponentCleanup"),
 ])

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 import dism
 from dism.errors import with_code
 
 from ..console import Console
-from ..results import ActionResult, ImageInfoResult, MountedImagesResult
+from ..results import ActionResult, ImageInfoResult, MountedImagesResult, WimInfoResult
 from .verb import Verb, flag, image_index, one_of, options, value
 
 # ---------------------------------------------------------------------------
@@ -39,6 +39,10 @@ _INDEX_OR_NAME = (
     value("--index", "N", "the image's index, from 1 (DISM.exe: /Index)", type=image_index),
     value("--name", "NAME", "the image's exact name; \"1\" is a name here (DISM.exe: /Name)"))
 any_index_or_name = one_of(*_INDEX_OR_NAME, required=False)
+
+header_option = options(flag("--header", "show the WIM's header instead: GUID, compression, "
+                                         "parts, boot index, integrity, solid (DISM.exe: "
+                                         "/Header; WIMGetAttributes)"))
 one_index_or_name = one_of(*_INDEX_OR_NAME, required=True)
 
 mount_options = options(
@@ -65,6 +69,8 @@ def check_get_imageinfo(args: argparse.Namespace) -> Optional[str]:
         return "give the image file: IMAGE_FILE or --image-file PATH"
     if args.image_file is None:
         args.image_file = args.image_file_given
+    if args.header and (args.index is not None or args.name is not None):
+        return "--header shows the whole WIM: give no --index or --name with it"
     return None
 
 
@@ -96,7 +102,10 @@ def _select_image(images: Sequence[dism.ImageInfo], image_file: str, index: Opti
     return list(images)
 
 
-def get_imageinfo(args: argparse.Namespace, console: Console) -> ImageInfoResult:
+def get_imageinfo(args: argparse.Namespace,
+                  console: Console) -> Union[ImageInfoResult, WimInfoResult]:
+    if args.header:
+        return WimInfoResult(args.image_file, dism.get_wim_info(args.image_file))
     images = dism.get_image_info(args.image_file)
     chosen = _select_image(images, args.image_file, args.index, args.name)
     detailed = args.index is not None or args.name is not None
@@ -188,7 +197,8 @@ def cleanup_mountpoints(args: argparse.Namespace, console: Console) -> ActionRes
 
 VERBS = (
     Verb("Get-ImageInfo", "show the images of a WIM file, or one image in detail",
-         (image_file_either_way, any_index_or_name), get_imageinfo, check_get_imageinfo),
+         (image_file_either_way, any_index_or_name, header_option), get_imageinfo,
+         check_get_imageinfo),
     Verb("Mount-Image", "mount an image of a WIM file into an empty directory",
          (image_file, mount_dir, one_index_or_name, mount_options), mount_image),
     Verb("Commit-Image", "save the changes of a mounted image and stay mounted",
