@@ -193,6 +193,12 @@ def test_error_codes_come_with_sentences(engine, wim, tmp_path):
     assert "missing.wim" in lines[0] and "not a WIM" in lines[1]
 
 
+def test_the_last_error_belongs_to_the_last_call(engine, wim, tmp_path):
+    lines = engine.results(f"open w {tmp_path}/missing.wim r existing 0 0\nlasterror\n"
+                           f"open w {wim} r existing 0 0\nlasterror\nclose w\n")
+    assert lines[1] == "OK 2 message" and lines[3] == "OK 0 null"
+
+
 def test_read_only_handles_refuse_changes(engine, wim, tmp_path):
     lines = engine.results(f"open w {wim} r existing 0 0\ncapture i w {tmp_path} 0\n"
                            "delete w 1\nboot w 1\nclose w\n")
