@@ -63,6 +63,15 @@ def test_cancelled_capture_leaves_no_destination(engine, tree, tmp_path, point):
     assert list(dest_dir.iterdir()) == []  # neither the WIM nor its temporary file
 
 
+def test_create_always_replaces_keeping_the_permissions(engine, tree, wim):
+    wim.chmod(0o640)
+    lines = engine.results(f"open w {wim} w always 0 1\ncapture i w {tree}/Windows 0\nclose i\n"
+                           "close w\n")
+    assert lines == ["OK created", "OK", "OK", "OK"]
+    assert wim.stat().st_mode & 0o777 == 0o640
+    assert wim_dir(wim)[:2] == ["/", "/System32"]
+
+
 @pytest.mark.parametrize("point", CANCEL_POINTS[3:])
 def test_cancelled_create_always_keeps_the_old_file(engine, tree, wim, point):
     before = sha1(wim)
