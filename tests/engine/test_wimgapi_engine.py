@@ -193,6 +193,12 @@ def test_error_codes_come_with_sentences(engine, wim, tmp_path):
     assert "missing.wim" in lines[0] and "not a WIM" in lines[1]
 
 
+def test_the_last_error_belongs_to_the_last_call(engine, wim, tmp_path):
+    lines = engine.results(f"open w {tmp_path}/missing.wim r existing 0 0\nlasterror\n"
+                           f"open w {wim} r existing 0 0\nlasterror\nclose w\n")
+    assert lines[1] == "OK 2 message" and lines[3] == "OK 0 null"
+
+
 def test_read_only_handles_refuse_changes(engine, wim, tmp_path):
     lines = engine.results(f"open w {wim} r existing 0 0\ncapture i w {tmp_path} 0\n"
                            "delete w 1\nboot w 1\nclose w\n")
@@ -297,10 +303,13 @@ def test_extract_one_path(engine, wim, tree, tmp_path):
     dest = tmp_path / "x.sys"
     lines = engine.results(f"open w {wim} r existing 0 0\nload i w 1\n"
                            f"extract i \\Windows\\System32\\drivers\\x.sys {dest}\n"
-                           f"extract i Windows/nothing.here {tmp_path}/y\nclose i\nclose w\n")
+                           f"extract i Windows/nothing.here {tmp_path}/y\n"
+                           f"extract i WINDOWS\\system32\\A.DLL {tmp_path}/a.dll\nclose i\nclose w\n")
     assert lines[2] == "OK" and error_code(lines[3]) == 3
+    assert lines[4] == "OK"  # image paths are case-insensitive, as on Windows
+    assert (tmp_path / "a.dll").read_bytes() == (tree / "Windows" / "System32" / "a.dll").read_bytes()
     assert dest.read_bytes() == (tree / "Windows" / "System32" / "drivers" / "x.sys").read_bytes()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["base.wim", "x.sys"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.dll", "base.wim", "x.sys"]
 
 
 def test_message_callbacks_registration(engine, wim, tmp_path):

@@ -63,6 +63,15 @@ def test_cancelled_capture_leaves_no_destination(engine, tree, tmp_path, point):
     assert list(dest_dir.iterdir()) == []  # neither the WIM nor its temporary file
 
 
+def test_create_always_replaces_keeping_the_permissions(engine, tree, wim):
+    wim.chmod(0o640)
+    lines = engine.results(f"open w {wim} w always 0 1\ncapture i w {tree}/Windows 0\nclose i\n"
+                           "close w\n")
+    assert lines == ["OK created", "OK", "OK", "OK"]
+    assert wim.stat().st_mode & 0o777 == 0o640
+    assert wim_dir(wim)[:2] == ["/", "/System32"]
+
+
 @pytest.mark.parametrize("point", CANCEL_POINTS[3:])
 def test_cancelled_create_always_keeps_the_old_file(engine, tree, wim, point):
     before = sha1(wim)
@@ -308,16 +317,29 @@ def test_esd_flag_creates_a_solid_wim_that_appends_solid(engine, tree, tmp_path)
     assert tree_digest(out) == tree_digest(tree / "empty")
 
 
-@pytest.mark.parametrize("sanitize", [True], ids=["asan-ubsan"])
-def test_a_session_under_sanitizers(tmp_path, tree, sanitize):
+def test_every_call_under_sanitizers(tmp_path, tree):
+    """AddressSanitizer (with its leak checker) and UndefinedBehaviorSanitizer
+    over every entry point, failures and cancels included."""
     engine = Engine(build_check_program(tmp_path, sanitize=True))
-    wim = tmp_path / "s.wim"
-    out = engine.run(capture_script(wim, tree) +
-                     f"open w {wim} w existing 0 0\ncallback w log\nload i w 1\ngetinfo i\n"
-                     f"apply i {tmp_path}/o 128\nclose i\nlog\nsplit w {tmp_path}/p.swm 0\n"
-                     f"callback w abortmsg:PROGRESS:1\ncapture j w {tree} 0\nclose w\n")
-    assert not any("ERROR: AddressSanitizer" in x or "runtime error" in x for x in out)
-    assert tree_digest(tmp_path / "o") == tree_digest(tree)
+    config = tmp_path / "cfg.ini"
+    config.write_text("[ExclusionList]\nSystem32\\*.dll\n[ExclusionException]\n\\notes.txt\n")
+    (tmp_path / "parts").mkdir()
+    out = engine.run(
+        f"open w {tmp_path}/s.wim w new 2 2\nconfig w {config}\ncallback w log\n"
+        f"capture i w {tree} 0\nsetinfo i <IMAGE><NAME>One</NAME></IMAGE>\n"
+        f"capture j w {tree}/Windows 0\nclose j\n"
+        'setinfo w <WIM><IMAGE INDEX="2"><NAME>Two</NAME></IMAGE></WIM>\nboot w 2\ngetinfo i\n'
+        f"open d {tmp_path}/x.esd w new {WIM_FLAG_CHUNKED} 3\nexport i d 0\nexport i d 0\nclose d\n"
+        f"callback i skip:drivers\napply i {tmp_path}/o 128\napply i - 136\n"
+        f"extract i notes.txt {tmp_path}/n.txt\nclose i\ndelete w 1\n"
+        f"split w {tmp_path}/parts/p.swm 0\nsplit w {tmp_path}/parts/p.swm 4000000\n"
+        f"ref w {tmp_path}/parts/p.swm {0x10000}\nref w - {0x20000}\nrace {tmp_path}/s.wim {tree}/empty\n"
+        f"callback w abortmsg:PROGRESS:1\ncapture k w {tmp_path}/parts 0\nunregister -\n"
+        "unregister w\nclose w\nlasterror\n")
+    assert not any("Sanitizer" in x or "runtime error" in x for x in out), out
+    results = [x for x in out if x.startswith(("OK", "ERR"))]
+    assert sum(x.startswith("ERR") for x in results) == 3, results  # duplicate, size query, cancel
+    assert (tmp_path / "n.txt").read_text() == "plain text\n"
 
 
 def test_a_handle_that_read_an_older_file_does_not_overwrite_a_newer_one(engine, tree, fresh,

@@ -21,10 +21,6 @@
 
 #define UNSUPPORTED_APPLY_FLAGS (WIM_FLAG_WIM_BOOT | WIM_FLAG_APPLY_COMPACT)
 
-BOOL apply_clear_entry(const char *target_path, const struct wimlib_dir_entry *d,
-                       const char *function);
-const char *apply_losses(const struct wimlib_dir_entry *d, DWORD flags, char *out, size_t size);
-bool apply_name_unusable(const struct wimlib_dir_entry *d);
 
 typedef struct {
     char *path; /* inside the image */

@@ -141,8 +141,12 @@ static int lock_writer(const char *path)
     return fd;
 }
 
-static mode_t new_file_mode(void)
+/* A replaced file keeps its permissions; a new one gets the umask's. */
+static mode_t new_file_mode(const wim_file *f)
 {
+    struct stat st;
+    if (f->replace && stat(f->path, &st) == 0)
+        return st.st_mode & 07777;
     mode_t mask = umask(0);
     umask(mask);
     return 0666 & ~mask;
@@ -189,7 +193,7 @@ static BOOL commit_new(wim_file *f, wim_op *op, int extra)
     int rc = wimlib_write_to_fd(f->wim, fd, WIMLIB_ALL_IMAGES, file_write_flags(f) | extra, 0);
     int write_errno = errno;
     op_detach(f->wim);
-    if (rc == 0 && (fsync(fd) != 0 || fchmod(fd, new_file_mode()) != 0)) {
+    if (rc == 0 && (fsync(fd) != 0 || fchmod(fd, new_file_mode(f)) != 0)) {
         rc = WIMLIB_ERR_WRITE;
         write_errno = errno;
     }

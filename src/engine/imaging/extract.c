@@ -7,6 +7,7 @@
  */
 #include "imaging.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -32,6 +33,25 @@ static char *image_path_of(const char *given)
     return out;
 }
 
+/* The one entry wimlib extracted into `dir`, under the name the image gives
+ * it (which may differ in case from the one asked for). */
+static bool only_entry(const char *dir, char *out, size_t size)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return false;
+    bool found = false;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        snprintf(out, size, "%s/%s", dir, e->d_name);
+        found = true;
+        break;
+    }
+    closedir(d);
+    return found;
+}
+
 static BOOL extract_locked(wim_image *img, const char *inside, const char *dest)
 {
     char *copy = strdup(dest);
@@ -50,11 +70,13 @@ static BOOL extract_locked(wim_image *img, const char *inside, const char *dest)
     int rc = wimlib_extract_paths(img->file->wim, img->index, staging, paths, 1,
                                   WIMLIB_EXTRACT_FLAG_NO_PRESERVE_DIR_STRUCTURE);
     op_detach(img->file->wim);
-    const char *base = strrchr(inside, '/') + 1;
     char got[ENGINE_PATH_MAX * 2];
-    snprintf(got, sizeof got, "%s/%s", staging, base);
     BOOL ok = TRUE;
-    if (rc != 0)
+    if (rc == 0 && !only_entry(staging, got, sizeof got))
+        ok = wim_fail(ERROR_PATH_NOT_FOUND, "WIMExtractImagePath: '%s' of image %d of '%s' "
+                      "extracted to nothing (its name cannot exist on Linux?).", inside,
+                      img->index, img->file->path);
+    else if (rc != 0)
         ok = op_fail(&op, rc, "WIMExtractImagePath: cannot extract '%s' from image %d of '%s'",
                      inside, img->index, img->file->path);
     else if (rename(got, dest) != 0)

@@ -79,8 +79,6 @@ BOOL wim_fail(DWORD code, const char *fmt, ...) __attribute__((format(printf, 2,
  * words, and what to do about it. */
 BOOL wim_fail_wimlib(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 BOOL wim_fail_errno(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Keeps a failure already recorded but prefixes nothing; for HANDLE results. */
-#define WIM_FAILED_HANDLE NULL
 
 /* ---- messages.c: callbacks ---- */
 
@@ -214,11 +212,15 @@ void config_free(struct capture_config *c);
 bool config_excludes(const struct capture_config *c, const char *rel);
 
 /* ---- applysafe.c ---- */
-/* Removes, inside `target`, links and files that stand where the image has
- * a directory on the way to its files, so that wimlib never follows one. */
-BOOL apply_clear_way(WIMStruct *wim, int index, const char *target, const char *function);
-/* One WIM_MSG_WARNING per file that a Linux directory cannot hold whole. */
-int apply_warn_losses(wim_op *op, WIMStruct *wim, int index, const char *target, DWORD flags);
+struct wimlib_dir_entry;
+/* Removes, inside the target, a link or file standing where the image has a
+ * folder (or a link where it has anything), never following one. */
+BOOL apply_clear_entry(const char *target_path, const struct wimlib_dir_entry *d,
+                       const char *function);
+/* What of this file a Linux directory cannot hold, as words; "" if nothing. */
+const char *apply_losses(const struct wimlib_dir_entry *d, DWORD flags, char *out, size_t size);
+/* A name wimlib will not extract on Linux (one holding a '/'). */
+bool apply_name_unusable(const struct wimlib_dir_entry *d);
 
 /* ---- shared helpers ---- */
 uint64_t filetime_of(int64_t sec, int32_t high, int32_t nsec);

@@ -103,3 +103,11 @@ int engine_wimlib_init(void)
     pthread_once(&wimlib_once, init_wimlib_once);
     return wimlib_init_rc;
 }
+
+/* Also when the engine is loaded, before any of its code can reach wimlib:
+ * whichever part of the engine (or of the process) calls wimlib first, the
+ * case rule above holds. */
+__attribute__((constructor)) static void init_wimlib_at_load(void)
+{
+    engine_wimlib_init();
+}

@@ -15,6 +15,7 @@
  *   config V PATH|-                race V DIR (two threads append; see below)
  *   callback V|- MODE              unregister V|- [all]
  *   fsizelimit BYTES               (later writes beyond BYTES fail with EFBIG)
+ *   lasterror                      GetLastError and whether a message is there
  * Callback modes: "log" prints every message as "MSG name a b"; "abort:N"
  * answers WIM_MSG_ABORT_IMAGE to the N-th message of any kind;
  * "abortmsg:NAME:N" to the N-th message NAME; "skip:TEXT" answers FALSE to
@@ -421,6 +422,9 @@ static void do_wim_call(char **a, int n)
         signal(SIGXFSZ, SIG_IGN);
         struct rlimit rl = {(rlim_t)strtoull(a[1], NULL, 0), RLIM_INFINITY};
         report(setrlimit(RLIMIT_FSIZE, &rl) == 0, NULL);
+    } else if (strcmp(c, "lasterror") == 0) {
+        PCWSTR m = _WIMPortableGetLastErrorMessage();
+        printf("OK %u %s\n", (unsigned)GetLastError(), m ? "message" : "null");
     } else if (strcmp(c, "close") == 0 && n >= 2) {
         report(WIMCloseHandle(var(a[1])), NULL);
     } else if (strcmp(c, "unregister") == 0 && n >= 2) {
