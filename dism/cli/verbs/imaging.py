@@ -14,8 +14,8 @@ import dism
 
 from ..console import Console
 from ..results import ActionResult, ImageFilesResult
-from .images import one_index_or_name, _positive_int
-from .verb import Verb, flag, one_of, options, value
+from .images import one_index_or_name
+from .verb import Verb, flag, image_index, one_of, options, value
 
 # ---------------------------------------------------------------------------
 # Options
@@ -80,7 +80,7 @@ export_options = options(
 
 source_index_or_name = one_of(
     value("--source-index", "N", "the source image's index, from 1 (DISM.exe: /SourceIndex)",
-          type=_positive_int),
+          type=image_index),
     value("--source-name", "NAME", "the source image's name (DISM.exe: /SourceName)"),
     required=True)
 
