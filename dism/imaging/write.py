@@ -24,10 +24,14 @@ from .types import Compression
 
 __all__ = ["capture_image", "delete_image", "export_image", "set_image_info", "split_image"]
 
-#: DISM.exe's /Compress default for /Capture-Image and /Export-Image to a
-#: new file ("fast" is "the default compression type that is used if you do
-#: not specify the argument"; New-WindowsImage documents Fast too).
-DEFAULT_COMPRESSION = Compression.FAST
+#: A new WIM captured from Python: "max" (LZX), as the API was specified:
+#: smaller files for a little more time.  The CLI keeps DISM.exe's
+#: /Compress default, "fast", for capture-image (dism/cli/verbs/imaging.py).
+CAPTURE_COMPRESSION = Compression.MAX
+#: An export to a new file: DISM.exe's /Export-Image default, "fast" ("the
+#: default compression type that is used if you do not specify the
+#: argument").
+EXPORT_COMPRESSION = Compression.FAST
 
 CompressionArg = Union[Compression, str, None]
 
@@ -129,8 +133,8 @@ def capture_image(source_dir: PathArg, image_path: PathArg, *, name: str,
     requires /Name) in `image_path`.  Returns the new image's ImageInfo.
 
     `compression`: DISM's name or a Compression, for a new file only.  The
-    default is "fast" (XPRESS), DISM.exe's documented default for /Compress
-    (the issue's sketch said "max"; DISM.exe wins).  "recovery" (solid LZMS)
+    default for a new file is "max" (LZX); the CLI's capture-image keeps
+    DISM.exe's /Compress default, "fast".  "recovery" (solid LZMS)
     needs an .esd file.  An append uses the WIM's own compression: giving
     another one is an error.  A new capture refuses an existing file (use
     append=True).  `config_file` is a WimScript.ini (see
@@ -164,7 +168,7 @@ def capture_image(source_dir: PathArg, image_path: PathArg, *, name: str,
                 return _capture_into(wim, *args)
     _refuse_existing(path, what, "append to it with append=True (append-image), or choose "
                                  "another file")
-    chosen = wanted if wanted is not None else DEFAULT_COMPRESSION
+    chosen = wanted if wanted is not None else CAPTURE_COMPRESSION
     _check_new_compression(chosen, path, what)
     wim, _ = _wim.open_wim(path, _wim.WRITE, disposition=_dism.WIM_CREATE_NEW, flags=flags,
                            compression=int(chosen))
@@ -246,7 +250,7 @@ def export_image(source_image: PathArg, destination_image: PathArg, *,
                 with _wim.closing(wim):
                     _check_existing_compression(wim, dest, wanted, what)
                     return _export_into(source.image, wim, *args)
-        chosen = wanted if wanted is not None else DEFAULT_COMPRESSION
+        chosen = wanted if wanted is not None else EXPORT_COMPRESSION
         _check_new_compression(chosen, dest, what)
         wim, _ = _wim.open_wim(dest, _wim.WRITE, disposition=_dism.WIM_CREATE_NEW, flags=flags,
                                compression=int(chosen))

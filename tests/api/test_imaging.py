@@ -48,11 +48,11 @@ def test_capture_returns_the_new_image_and_writes_what_wimlib_reads(tree, tmp_pa
     assert listed == wimlib_dir(path)
 
 
-def test_capture_default_compression_is_dism_exe_fast(tree, tmp_path):
-    path = tmp_path / "fast.wim"
+def test_capture_default_compression_is_max(tree, tmp_path):
+    path = tmp_path / "max.wim"
     dism.capture_image(tree, path, name="n")
     info = dism.get_wim_info(path)
-    assert info.compression == dism.Compression.FAST
+    assert info.compression == dism.Compression.MAX
     assert not info.solid
     assert wimlib_info(path)["Chunk Size"] == "32768"
 

@@ -31,7 +31,7 @@ def tree(tmp_path) -> Path:
 @pytest.fixture
 def wim(tree, tmp_path) -> Path:
     path = tmp_path / "image.wim"
-    dism.capture_image(tree, path, name="First")
+    dism.capture_image(tree, path, name="First", compression="fast")
     dism.capture_image(tree / "Windows", path, name="Second", append=True)
     return path
 

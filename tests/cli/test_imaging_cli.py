@@ -33,6 +33,14 @@ def test_capture_image_dism_spelling(capsys, tree, tmp_path):
     assert wimlib_names(path) == ["Captured"]
 
 
+def test_capture_image_without_compress_is_dism_exe_fast(capsys, tree, tmp_path):
+    path = tmp_path / "default.wim"
+    code, out, err = run(capsys, "/Capture-Image", f"/ImageFile:{path}",
+                         f"/CaptureDir:{tree}", "/Name:Captured")
+    assert code == 0, err
+    assert dism.get_wim_info(path).compression == dism.Compression.FAST
+
+
 def test_append_and_get_imageinfo_header_json(capsys, tree, wim):
     code, doc, err = run_json(capsys, "append-image", "--image-file", wim, "--capture-dir",
                               tree, "--name", "Second", "--bootable")

@@ -123,9 +123,10 @@ def _fixtures():
 
     @pytest.fixture
     def wim(tree, tmp_path) -> Path:
-        """image.wim: `tree` captured as one image named First."""
+        """image.wim: `tree` captured as one image named First, XPRESS ("fast")."""
         path = tmp_path / "image.wim"
-        dism.capture_image(tree, path, name="First", description="the first image")
+        dism.capture_image(tree, path, name="First", description="the first image",
+                           compression="fast")
         return path
     return tree, wim
 

@@ -132,12 +132,21 @@ def _image_details(info: dism.ImageInfo) -> Dict[str, Any]:
             "size": info.size, "bootable": info.bootable}
 
 
+def _capture_compression(args: argparse.Namespace, append: bool) -> Optional[dism.Compression]:
+    """DISM.exe's /Compress default, "fast", for a new WIM (the Python API's
+    is "max"); an append keeps the WIM's own."""
+    given: Optional[dism.Compression] = getattr(args, "compress", None)
+    if given is None and not append:
+        return dism.Compression.FAST
+    return given
+
+
 def _capture(args: argparse.Namespace, console: Console, append: bool) -> ActionResult:
     verb = "append-image" if append else "capture-image"
     with console.step("Capturing image") as progress:
         info = dism.capture_image(
             args.capture_dir, args.image_file, name=args.name, description=args.description,
-            compression=getattr(args, "compress", None), append=append,
+            compression=_capture_compression(args, append), append=append,
             config_file=args.config_file, check_integrity=args.check_integrity,
             verify=args.verify, bootable=args.bootable, progress=progress)
     return ActionResult(verb, {"image_file": os.path.abspath(args.image_file),
