@@ -212,12 +212,6 @@ void *WINAPI LocalFree(void *Memory);
  * or NULL when the last call succeeded.  Valid until the thread's next call.
  * ------------------------------------------------------------------------ */
 PCWSTR WINAPI _WIMPortableGetLastErrorMessage(void);
-
-/* Portable engine only: DISM's capture configuration (a WimScript.ini:
- * [ExclusionList], [ExclusionException], [CompressionExclusionList]) for
- * the next WIMCaptureImage calls on this WIM handle; NULL clears it.  On
- * Windows a caller applies such a file itself through WIM_MSG_PROCESS. */
-BOOL WINAPI _WIMPortableSetCaptureConfig(HANDLE Wim, PCWSTR ConfigFile);
 #endif
 
 /* ------------------------------------------------------------------------

@@ -110,27 +110,6 @@ def test_capture_skips_what_process_refuses(engine, tree, tmp_path):
     assert "/Windows/System32" in listed and not any("drivers" in p for p in listed)
 
 
-def test_capture_config_translates_dism_patterns(engine, tree, tmp_path):
-    config = tmp_path / "WimScript.ini"
-    # UTF-16 with a BOM, as DISM writes it; a multi-component relative
-    # pattern wimlib would refuse; an exception inside an excluded folder.
-    config.write_text("[ExclusionList]\n\\Windows\\System32\nSystem32\\*.dll\n*.bin\n"
-                      "\"\\Ünïcødé ☃ dir\"\n[ExclusionException]\n\\Windows\\System32\\drivers\n"
-                      "[CompressionExclusionList]\n*.mp3\n", encoding="utf-16")
-    path = tmp_path / "cfg.wim"
-    lines = engine.results(f"open w {path} w new 0 1\nconfig w {config}\n"
-                           f"capture i w {tree} 0\nclose i\nclose w\n")
-    assert lines == ["OK created", "OK", "OK", "OK", "OK"]
-    listed = wim_dir(path)
-    assert "/Windows/System32/drivers/x.sys" in listed
-    assert "/Windows/System32/a.dll" not in listed and "/big.bin" not in listed
-    assert not any("Ünïcødé" in p for p in listed) and "/notes.txt" in listed
-    bad = tmp_path / "bad.ini"
-    bad.write_text("[Exclusions]\n*.txt\n")
-    lines = engine.results(f"open w {path} w existing 0 0\nconfig w {bad}\nclose w\n")
-    assert error_code(lines[1]) == 13 and "unknown section [Exclusions]" in lines[1]
-
-
 def test_set_and_get_image_information(engine, wim):
     xml = ("<IMAGE><NAME>Renamed</NAME><DESCRIPTION>A &amp; B</DESCRIPTION><FLAGS>Pro</FLAGS>"
            "<DISPLAYNAME>Shown</DISPLAYNAME><DISPLAYDESCRIPTION>Long</DISPLAYDESCRIPTION></IMAGE>")
