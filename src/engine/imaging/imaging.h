@@ -195,8 +195,11 @@ void file_remember_header(wim_file *f);
 /* The shared part of every writing call: write access, not split. */
 BOOL file_require_write(const wim_file *f, const char *function);
 
-/* ---- refs.c ---- */
-int refs_apply(wim_file *f);
+/* ---- attrs.c ---- */
+/* ERROR_INVALID_PARAMETER, with the image count, unless `index` names an
+ * image of f (or is 0 when `zero_ok`: WIMSetBootImage's "no boot image").
+ * Call it with f->lock held. */
+BOOL file_check_index(wim_file *f, DWORD index, bool zero_ok, const char *function);
 
 /* ---- applysafe.c ---- */
 struct wimlib_dir_entry;
