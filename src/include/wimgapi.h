@@ -188,11 +188,18 @@ BOOL WINAPI WIMSetBootImage(_In_ HANDLE Wim, _In_ DWORD ImageIndex);
 HANDLE WINAPI WIMCaptureImage(_In_ HANDLE Wim, _In_ PCWSTR Path, _In_ DWORD CaptureFlags);
 HANDLE WINAPI WIMLoadImage(_In_ HANDLE Wim, _In_ DWORD ImageIndex);
 BOOL WINAPI WIMApplyImage(_In_ HANDLE Image, _In_opt_ PCWSTR Path, _In_ DWORD ApplyFlags);
-/* UTF-16 XML starting with a BOM, NUL-terminated; free it with LocalFree
- * (the portable engine: with WIMFreeMemory, which LocalFree names there). */
+/* The XML of the WIM (<WIM> root) or of one image (<IMAGE> root) as WCHAR
+ * units: UTF-16LE on Windows; off Windows the portable engine's wchar_t
+ * (UTF-32, 4 bytes a unit on Linux).  The first unit is the BOM (U+FEFF)
+ * and a NUL unit ends the text; *cbImageInfo is in bytes and counts the BOM
+ * and the text, not the NUL.  Free it with LocalFree (the portable engine:
+ * with WIMFreeMemory, which LocalFree names there). */
 BOOL WINAPI WIMGetImageInformation(_In_ HANDLE Object, _Out_ PVOID *ImageInfo,
                                    _Out_ PDWORD cbImageInfo);
-/* Replaces the XML of the WIM (<WIM> root) or of one image (<IMAGE> root). */
+/* Replaces the XML of the WIM (<WIM> root) or of one image (<IMAGE> root),
+ * given as WCHAR units as above; cbImageInfo is in bytes.  The binding sends
+ * the BOM, the text and a NUL, the NUL counted (as ManagedWimgApi does); the
+ * portable engine takes the text with or without the BOM and the NUL. */
 BOOL WINAPI WIMSetImageInformation(_In_ HANDLE Object, _In_ PVOID ImageInfo,
                                    _In_ DWORD cbImageInfo);
 DWORD WINAPI WIMGetMessageCallbackCount(_In_opt_ HANDLE Wim);
@@ -212,12 +219,6 @@ void *WINAPI LocalFree(void *Memory);
  * or NULL when the last call succeeded.  Valid until the thread's next call.
  * ------------------------------------------------------------------------ */
 PCWSTR WINAPI _WIMPortableGetLastErrorMessage(void);
-
-/* Portable engine only: DISM's capture configuration (a WimScript.ini:
- * [ExclusionList], [ExclusionException], [CompressionExclusionList]) for
- * the next WIMCaptureImage calls on this WIM handle; NULL clears it.  On
- * Windows a caller applies such a file itself through WIM_MSG_PROCESS. */
-BOOL WINAPI _WIMPortableSetCaptureConfig(HANDLE Wim, PCWSTR ConfigFile);
 #endif
 
 /* ------------------------------------------------------------------------

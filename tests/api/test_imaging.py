@@ -118,6 +118,27 @@ def test_config_file_excludes_and_excepts(tree, tmp_path):
     assert "keep.tmp" in names and "pagefile.sys" in names  # the file replaces DISM's list
 
 
+def test_config_file_as_dism_writes_it(tree, tmp_path):
+    """UTF-16 with a BOM, a relative pattern of two components (wimlib's
+    own reader refuses it), a quoted name, an exception inside an excluded
+    folder; an unknown section is refused before anything is written."""
+    config = tmp_path / "WimScript.ini"
+    config.write_text("[ExclusionList]\n\\Windows\\System32\nWindows\\*.bin\n"
+                      "\"\\Ünïcødé ✓ 名前\"\n[ExclusionException]\n\\Windows\\System32\\drivers\n"
+                      "[CompressionExclusionList]\n*.mp3\n", encoding="utf-16")
+    path = tmp_path / "cfg.wim"
+    dism.capture_image(tree, path, name="n", config_file=config)
+    listed = wimlib_dir(path)
+    assert "Windows\\System32\\drivers\\a.sys" in listed
+    assert "Windows\\System32\\big.bin" not in listed and "Windows\\copy of big.bin" not in listed
+    assert not any("Ünïcødé" in p for p in listed) and "readme.txt" in listed
+    bad = tmp_path / "bad.ini"
+    bad.write_text("[Exclusions]\n*.txt\n")
+    with pytest.raises(dism.InvalidArgumentError, match=r"unknown section \[Exclusions\]"):
+        dism.capture_image(tree, tmp_path / "bad.wim", name="n", config_file=bad)
+    assert not (tmp_path / "bad.wim").exists()
+
+
 def test_default_exclusions_are_dism_exes(tree, tmp_path):
     (tree / "pagefile.sys").write_text("p")
     (tree / "System Volume Information").mkdir()

@@ -62,6 +62,41 @@ def test_config_errors_say_where(text):
         CaptureConfig.parse(text)
 
 
+def test_config_relative_patterns_may_hold_several_components():
+    # DISM's "myfolder\*.txt"; wimlib's own reader refuses it.
+    config = CaptureConfig.parse("[ExclusionList]\nSystem32\\*.dll\n")
+    assert not config.keeps("Windows\\System32\\a.DLL") and not config.keeps("System32\\b.dll")
+    assert config.keeps("Windows\\System32\\a.sys") and config.keeps("System32x\\a.dll")
+    assert config.keeps("Windows\\System32\\sub\\a.dll")  # * stays within one component
+
+
+def test_config_exception_inside_an_excluded_folder_keeps_the_way_to_it():
+    config = CaptureConfig.parse("[ExclusionList]\n\\Windows\\System32\n"
+                                 "[ExclusionException]\n\\Windows\\System32\\drivers\n")
+    # The folder stays (a False for a folder would skip the exception too),
+    # but what it holds besides the exception is left out.
+    assert config.keeps("Windows\\System32") and config.keeps("Windows")
+    assert not config.keeps("Windows\\System32\\a.dll")
+    assert not config.keeps("Windows\\System32\\other\\b.dll")
+    assert config.keeps("Windows\\System32\\drivers")
+    assert config.keeps("Windows\\System32\\DRIVERS\\x.sys")
+
+
+def test_config_star_dot_star_drive_and_a_lone_backslash():
+    config = CaptureConfig.parse("[ExclusionList]\n\\cache\\*.*\nC:\\scratch\n\\\n")
+    assert not config.keeps("cache\\no extension") and config.keeps("cache")
+    assert not config.keeps("scratch") and not config.keeps("scratch\\deep\\file")
+    assert config.keeps("sub\\scratch") and config.keeps("other")
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-8", "utf-8-sig"])
+def test_config_files_in_dism_encodings(tmp_path, encoding):
+    path = tmp_path / "WimScript.ini"
+    path.write_text("[ExclusionList]\n\"\\Ünïcødé ✓ 名前\"\n", encoding=encoding)
+    config = CaptureConfig.load(str(path))
+    assert not config.keeps("ünïcødé ✓ 名前\\файл.txt") and config.keeps("readme.txt")
+
+
 WIM_XML = """\ufeff<WIM><TOTALBYTES>9</TOTALBYTES>
 <IMAGE INDEX="2"><NAME>Two</NAME><TOTALBYTES>5</TOTALBYTES></IMAGE>
 <IMAGE INDEX="1"><DIRCOUNT>3</DIRCOUNT><FILECOUNT>7</FILECOUNT><TOTALBYTES>123</TOTALBYTES>

@@ -1,7 +1,8 @@
 """Trees to capture and ways to compare them, for the image-management
 tests: Unicode names, empty folders, hard links, single-instanced data and
 a link inside the tree; hashes of a tree as files, directories and links;
-wimlib-imagex run on what dism wrote."""
+wimlib-imagex run on what dism (or the engine's WIMGAPI) wrote.  The one
+place of these for every image-management test (api, cli, engine)."""
 from __future__ import annotations
 
 import hashlib
@@ -62,8 +63,12 @@ def file_bytes(path: Path) -> bytes:
 
 
 def wimlib(*args: object, check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run([WIMLIB, *map(str, args)], capture_output=True, text=True,
-                          check=check)
+    """Runs wimlib-imagex; with `check`, a failure fails the test with its output."""
+    done = subprocess.run([WIMLIB or "wimlib-imagex", *map(str, args)], capture_output=True,
+                          text=True, timeout=300)
+    if check:
+        assert done.returncode == 0, done.stdout + done.stderr
+    return done
 
 
 def wimlib_xml(path: Path) -> str:

@@ -1,11 +1,11 @@
 """Driving the portable engine's WIMGAPI from tests: tests/engine/c/wimgapi_check.c
-(a line interpreter over the C API) built once per session, trees to capture,
-and the checks wimlib-imagex makes on what the engine wrote."""
+(a line interpreter over the C API) built once per session, the tree its
+tests capture, and wimlib-imagex's raw views of what the engine wrote
+(tree_digest and the wimlib-imagex runner are support.imaging's)."""
 from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -13,6 +13,7 @@ import pytest
 
 from support import REPO
 from support.cprograms import compile_program
+from support.imaging import WIMLIB, wimlib
 
 CHECK_SOURCE = REPO / "tests" / "engine" / "c" / "wimgapi_check.c"
 
@@ -42,7 +43,7 @@ ERROR_FILE_CORRUPT = 1392
 
 
 def build_check_program(tmp_dir: Path, sanitize: bool = False) -> Path:
-    if not shutil.which("wimlib-imagex"):
+    if WIMLIB is None:
         pytest.skip("wimlib-imagex is not installed")
     return compile_program(CHECK_SOURCE, tmp_dir / ("wimgapi_check" + ("_asan" if sanitize else "")),
                            sanitize)
@@ -96,39 +97,16 @@ def make_tree(root: Path) -> Path:
     return root
 
 
-def tree_digest(root: Path) -> dict[str, str]:
-    """path -> 'dir' / 'link:<target>' / sha1 of the content, for comparing trees."""
-    out = {}
-    for parent, dirs, files in os.walk(root):
-        for name in dirs + files:
-            p = Path(parent) / name
-            rel = str(p.relative_to(root))
-            if p.is_symlink():
-                out[rel] = "link:" + os.readlink(p)
-            elif p.is_dir():
-                out[rel] = "dir"
-            else:
-                out[rel] = sha1(p)
-    return out
-
-
-def imagex(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    done = subprocess.run(["wimlib-imagex", *args], capture_output=True, text=True, timeout=120)
-    if check:
-        assert done.returncode == 0, done.stdout + done.stderr
-    return done
-
-
 def wim_verify(path: Path, *refs: Path) -> None:
-    imagex("verify", str(path), *(f"--ref={r}" for r in refs))
+    wimlib("verify", path, *(f"--ref={r}" for r in refs))
 
 
 def wim_info(path: Path) -> str:
-    return imagex("info", str(path)).stdout
+    return wimlib("info", path).stdout
 
 
 def wim_dir(path: Path, index: int = 1) -> list[str]:
-    return imagex("dir", str(path), str(index)).stdout.splitlines()
+    return wimlib("dir", path, index).stdout.splitlines()
 
 
 def capture_script(wim: Path, source: Path, name: str = "Base", compression: int = 2,

@@ -20,6 +20,16 @@ DWORD WINAPI WIMGetImageCount(HANDLE Wim)
     return info.image_count;
 }
 
+BOOL file_check_index(wim_file *f, DWORD index, bool zero_ok, const char *function)
+{
+    struct wimlib_wim_info info;
+    wimlib_get_wim_info(f->wim, &info);
+    if ((index >= 1 || zero_ok) && index <= info.image_count)
+        return TRUE;
+    return wim_fail(ERROR_INVALID_PARAMETER, "%s: '%s' has %u image(s); there is no image %u.",
+                    function, f->path, info.image_count, (unsigned)index);
+}
+
 static DWORD attributes_of(const struct wimlib_wim_info *info)
 {
     DWORD a = WIM_ATTRIBUTE_NORMAL;
@@ -75,12 +85,10 @@ BOOL WINAPI WIMSetBootImage(HANDLE Wim, DWORD ImageIndex)
     wim_file *f = file_lock(Wim, false, "WIMSetBootImage");
     if (!f)
         return FALSE;
-    BOOL ok = file_require_write(f, "WIMSetBootImage");
+    BOOL ok = file_require_write(f, "WIMSetBootImage") &&
+              file_check_index(f, ImageIndex, true, "WIMSetBootImage");
     struct wimlib_wim_info info;
     wimlib_get_wim_info(f->wim, &info);
-    if (ok && ImageIndex > info.image_count)
-        ok = wim_fail(ERROR_INVALID_PARAMETER, "WIMSetBootImage: '%s' has %u image(s); there "
-                      "is no image %u.", f->path, info.image_count, (unsigned)ImageIndex);
     if (ok && info.boot_index != ImageIndex) {
         info.boot_index = ImageIndex;
         int rc = wimlib_set_wim_info(f->wim, &info, WIMLIB_CHANGE_BOOT_INDEX);
@@ -99,12 +107,7 @@ HANDLE WINAPI WIMLoadImage(HANDLE Wim, DWORD ImageIndex)
     wim_file *f = file_lock(Wim, false, "WIMLoadImage");
     if (!f)
         return NULL;
-    struct wimlib_wim_info info;
-    wimlib_get_wim_info(f->wim, &info);
+    BOOL ok = file_check_index(f, ImageIndex, false, "WIMLoadImage");
     pthread_mutex_unlock(&f->lock);
-    if (ImageIndex < 1 || ImageIndex > info.image_count)
-        return wim_fail(ERROR_INVALID_PARAMETER, "WIMLoadImage: '%s' has %u image(s); there is "
-                        "no image %u.", f->path, info.image_count, (unsigned)ImageIndex),
-               NULL;
-    return image_handle_new(f, (int)ImageIndex, "WIMLoadImage");
+    return ok ? image_handle_new(f, (int)ImageIndex, "WIMLoadImage") : NULL;
 }

@@ -6,9 +6,10 @@
  * WIMSetImageInformation afterwards, so the image is captured unnamed.
  *
  * Every file is offered to the exclusion test: the WIM being written is
- * never captured into itself, a configuration file's exclusions apply
- * (config.c), and with callbacks registered each path is sent as
- * WIM_MSG_PROCESS, where FALSE skips it.
+ * never captured into itself, and with callbacks registered each path is
+ * sent as WIM_MSG_PROCESS, where FALSE skips it.  WIMCaptureImage takes no
+ * WimScript.ini; a caller applies one through those answers, as DISM.exe
+ * does (dism/imaging/_config.py).
  */
 #include "imaging.h"
 
@@ -49,8 +50,6 @@ static int capture_into(wim_file *f, const char *source, DWORD flags)
     op_init(&op, "WIMCaptureImage", f, NULL);
     op.flags = flags;
     op.listing = op_has_callbacks(&op);
-    op.capture_root = source;
-    op.config = f->config;
     op.exclude_path = f->path;
     op_attach(&op, f->wim);
     int rc = wimlib_add_image(f->wim, source, NULL, NULL, add_flags_for(flags, op.listing));

@@ -60,6 +60,17 @@ BOOL file_require_write(const wim_file *f, const char *function)
     return TRUE;
 }
 
+/* The handle's WIMSetReferenceFile list, again on a fresh WIMStruct
+ * (wimlib keeps references per WIMStruct and cannot forget one). */
+static int reference_again(wim_file *f)
+{
+    if (!f->ref_count || !f->wim)
+        return 0;
+    int open_flags = (f->ref_flags & WIM_FLAG_VERIFY) ? WIMLIB_OPEN_FLAG_CHECK_INTEGRITY : 0;
+    return wimlib_reference_resource_files(f->wim, (const char *const *)f->refs, f->ref_count,
+                                           0, open_flags);
+}
+
 int file_reopen(wim_file *f)
 {
     if (f->wim)
@@ -71,7 +82,7 @@ int file_reopen(wim_file *f)
     int rc = wimlib_open_wim(f->path, open_flags, &f->wim);
     if (rc == 0) {
         file_remember_header(f);
-        rc = refs_apply(f);
+        rc = reference_again(f);
     }
     return rc;
 }

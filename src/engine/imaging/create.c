@@ -43,7 +43,6 @@ static void free_file(wim_file *f)
     free(f->path);
     free(f->temp_dir);
     callback_list_free(&f->callbacks);
-    config_free(f->config);
     pthread_mutex_destroy(&f->lock);
     free(f);
 }

@@ -18,11 +18,9 @@ BOOL WINAPI WIMDeleteImage(HANDLE Wim, DWORD ImageIndex)
     handles_lock();
     unsigned images = f->open_images;
     handles_unlock();
-    BOOL ok = file_require_write(f, "WIMDeleteImage");
-    if (ok && (ImageIndex < 1 || ImageIndex > info.image_count))
-        ok = wim_fail(ERROR_INVALID_PARAMETER, "WIMDeleteImage: '%s' has %u image(s); there is "
-                      "no image %u.", f->path, info.image_count, (unsigned)ImageIndex);
-    else if (ok && info.image_count == 1)
+    BOOL ok = file_require_write(f, "WIMDeleteImage") &&
+              file_check_index(f, ImageIndex, false, "WIMDeleteImage");
+    if (ok && info.image_count == 1)
         ok = wim_fail(ERROR_ACCESS_DENIED, "WIMDeleteImage: image %u is the only image of '%s', "
                       "and a WIM keeps at least one; delete the file instead.",
                       (unsigned)ImageIndex, f->path);

@@ -14,7 +14,7 @@
  *                temporary file renamed into place, a change to an existing
  *                WIM locked against other writers and undone byte for byte
  *                when it fails
- *   capture.c    WIMCaptureImage (config.c: DISM's WimScript.ini)
+ *   capture.c    WIMCaptureImage (a WimScript.ini is the caller's: WIM_MSG_PROCESS)
  *   apply.c      WIMApplyImage, listing (NO_APPLY, FILEINFO)
  *   applysafe.c  keeping an apply inside its target; what Linux cannot hold
  *   extract.c    WIMExtractImagePath
@@ -108,9 +108,6 @@ typedef struct {
     uint64_t part_size;        /* SPLIT: the size asked for each part */
     char **parts;              /* SPLIT: the parts begun, to remove them on failure */
     size_t part_count;
-    /* capture: the exclusions of the WimScript.ini, if any (config.c) */
-    const struct capture_config *config;
-    const char *capture_root;
     const char *exclude_path;  /* capture: the WIM being written is never captured */
 } wim_op;
 
@@ -155,7 +152,6 @@ typedef struct wim_file {
     DWORD ref_flags;
     unsigned open_images;
     callback_list callbacks;
-    struct capture_config *config; /* _WIMPortableSetCaptureConfig */
 } wim_file;
 
 typedef struct {
@@ -199,17 +195,11 @@ void file_remember_header(wim_file *f);
 /* The shared part of every writing call: write access, not split. */
 BOOL file_require_write(const wim_file *f, const char *function);
 
-/* ---- refs.c ---- */
-int refs_apply(wim_file *f);
-
-/* ---- config.c: DISM's WimScript.ini ---- */
-struct capture_config;
-/* Reads a configuration file; NULL with the last error set on failure. */
-struct capture_config *config_load(const char *path, const char *function);
-void config_free(struct capture_config *c);
-/* Whether `rel` (the path inside the image, '/'-separated, leading '/')
- * is excluded. */
-bool config_excludes(const struct capture_config *c, const char *rel);
+/* ---- attrs.c ---- */
+/* ERROR_INVALID_PARAMETER, with the image count, unless `index` names an
+ * image of f (or is 0 when `zero_ok`: WIMSetBootImage's "no boot image").
+ * Call it with f->lock held. */
+BOOL file_check_index(wim_file *f, DWORD index, bool zero_ok, const char *function);
 
 /* ---- applysafe.c ---- */
 struct wimlib_dir_entry;

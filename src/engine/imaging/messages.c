@@ -231,14 +231,6 @@ static void on_exclusion(wim_op *op, struct wimlib_progress_info_test_file_exclu
         t->will_exclude = true;
         return;
     }
-    if (op->config && op->capture_root) {
-        size_t n = strlen(op->capture_root);
-        const char *rel = strncmp(t->path, op->capture_root, n) == 0 ? t->path + n : t->path;
-        if (config_excludes(op->config, *rel ? rel : "/")) {
-            t->will_exclude = true;
-            return;
-        }
-    }
     if (!op->listing)
         return;
     BOOL include = TRUE;

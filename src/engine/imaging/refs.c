@@ -3,7 +3,7 @@
  * WIM, usually) whose resources an apply or export may read.  wimlib
  * cannot forget a reference, so the list is kept on the handle: REPLACE
  * reopens the WIM and references the new list, and every reopen after a
- * write references it again.
+ * write references it again (commit.c: file_reopen).
  */
 #include "imaging.h"
 
@@ -11,15 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-int refs_apply(wim_file *f)
-{
-    if (!f->ref_count || !f->wim)
-        return 0;
-    int open_flags = (f->ref_flags & WIM_FLAG_VERIFY) ? WIMLIB_OPEN_FLAG_CHECK_INTEGRITY : 0;
-    return wimlib_reference_resource_files(f->wim, (const char *const *)f->refs, f->ref_count,
-                                           0, open_flags);
-}
 
 static void clear_refs(wim_file *f)
 {

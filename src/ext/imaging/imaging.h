@@ -9,6 +9,8 @@
  *                wim_lock)
  *   messages.c   the WIM_MSG_* trampoline of the long calls and what each
  *                message hands the Python callback
+ *   lasterror.c  the error of a failed call: GetLastError() and its sentence,
+ *                read at once, raised as the typed DismError
  *   calls.c      the short calls (create, attributes, info, load, ...)
  *   operations.c the long calls (capture, apply, export, delete, split,
  *                extract), run by long_call.c
@@ -66,7 +68,7 @@ int wim_lock(WimObject *a, WimObject *b);
 void wim_unlock(WimObject *a, WimObject *b);
 
 /* ------------------------------------------------------------------------
- * Errors (calls.c): GetLastError() read at once, on the failing thread
+ * lasterror.c: GetLastError() read at once, on the failing thread
  * ------------------------------------------------------------------------ */
 
 /* Reads GetLastError() (before anything else can change it) and the

@@ -12,7 +12,7 @@
  *   split V PART SIZE              extract I PATH DEST     count V
  *   attrs V                        boot V INDEX            temp V DIR
  *   ref V PATH|- FLAGS             getinfo V               setinfo V XML...
- *   config V PATH|-                race V DIR (two threads append; see below)
+ *   race V DIR (two threads append; see below)
  *   callback V|- MODE              unregister V|- [all]
  *   fsizelimit BYTES               (later writes beyond BYTES fail with EFBIG)
  *   lasterror                      GetLastError and whether a message is there
@@ -412,10 +412,6 @@ static void do_wim_call(char **a, int n)
     } else if (strcmp(c, "ref") == 0 && n >= 4) {
         wchar_t *d = strcmp(a[2], "-") == 0 ? NULL : wide(a[2]);
         report(WIMSetReferenceFile(var(a[1]), d, (DWORD)strtoul(a[3], NULL, 0)), NULL);
-        free(d);
-    } else if (strcmp(c, "config") == 0 && n >= 3) {
-        wchar_t *d = strcmp(a[2], "-") == 0 ? NULL : wide(a[2]);
-        report(_WIMPortableSetCaptureConfig(var(a[1]), d), NULL);
         free(d);
     } else if (strcmp(c, "fsizelimit") == 0 && n >= 2) {
         /* Writes past this many bytes fail (EFBIG): a write that fails half-way. */
