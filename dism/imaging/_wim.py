@@ -34,6 +34,7 @@ ERROR_FILE_EXISTS = 80
 ERROR_NOT_SUPPORTED = 50
 ERROR_INVALID_PARAMETER = 87
 ERROR_INVALID_NAME = 123
+ERROR_SHARING_VIOLATION = 32
 
 
 def fail(cls: Type[errors.DismError], code: int, sentence: str) -> errors.DismError:
@@ -310,26 +311,50 @@ _HEADER_SIZE = 208   # the WIM header WIMGAPI rewrites at offset 0 after an appe
 
 class Unchanged:
     """Keeps an existing WIM byte-identical when a change fails or is
-    cancelled.  The engine guarantees it on Linux; on Windows an append or an
-    export writes new resources, lookup table and XML after the old end of
-    the file and only then the header at offset 0 (the WIM format leaves no
-    other way), so truncating to the old length and putting the old header
-    back restores the file.  Doing it everywhere costs one stat and one
-    208-byte read, and is a no-op when the file is already intact."""
+    cancelled.  On Windows an append or an export writes new resources,
+    lookup table and XML after the old end of the file and only then the
+    header at offset 0 (the WIM format leaves no other way), so truncating
+    to the old length and putting the old header back restores the file.
+    The portable engine already puts the file back when one of its calls
+    fails; what is left to undo there are this call's own earlier steps
+    (a capture appended, then the naming failed), marked by written().
 
-    def __init__(self, path: str) -> None:
+    Never another writer's change: a file that differs from both the state
+    before the call and the state this call last wrote (or a failure that
+    is a sharing violation: another program was writing) was changed by
+    someone else, and is left as it is."""
+
+    def __init__(self, path: str, engine_restores: bool = False) -> None:
         self.path = path
-        self.size = os.path.getsize(path)
-        with open(path, "rb") as stream:
-            self.header = stream.read(_HEADER_SIZE)
+        self.engine_restores = engine_restores
+        self.before = self.state()
+        if self.before is None:
+            raise errors.path_not_found(f"cannot read the image file '{path}'")
+        self.size, self.header = self.before
+        self.after: Optional[Tuple[int, bytes]] = None
 
-    def intact(self) -> bool:
+    def state(self) -> Optional[Tuple[int, bytes]]:
         try:
             with open(self.path, "rb") as stream:
-                return (os.fstat(stream.fileno()).st_size == self.size
-                        and stream.read(_HEADER_SIZE) == self.header)
+                return os.fstat(stream.fileno()).st_size, stream.read(_HEADER_SIZE)
         except OSError:
+            return None
+
+    def written(self) -> None:
+        """This call's own write succeeded: the file as it is now is ours."""
+        self.after = self.state()
+
+    def intact(self) -> bool:
+        return self.state() == self.before
+
+    def ours(self, error: Optional[BaseException] = None) -> bool:
+        """Whether the file's difference from before is this call's doing."""
+        if getattr(error, "hresult", None) == hr_win32(ERROR_SHARING_VIOLATION):
             return False
+        if self.after is not None and self.state() == self.after:
+            return True
+        # WIMGAPI leaves its own failed write behind; the engine never does
+        return not self.engine_restores
 
     def restore(self) -> bool:
         """Puts the old length and header back; True if it had to."""
@@ -342,14 +367,25 @@ class Unchanged:
         return True
 
 
+#: The portable engine puts an existing WIM back itself when one of its
+#: calls fails (src/engine/imaging/commit.c); wimgapi.dll does not.
+ENGINE_RESTORES = os.name != "nt"
+
+
 @contextlib.contextmanager
-def keep_existing(path: str) -> Iterator[None]:
-    guard = Unchanged(path)
+def keep_existing(path: str, engine_restores: bool = False) -> Iterator[Unchanged]:
+    guard = Unchanged(path, engine_restores)
     try:
-        yield
+        yield guard
     except BaseException as error:
-        if guard.restore():
+        if guard.intact():
+            raise
+        if guard.ours(error):
+            guard.restore()
             add_note(error, f"'{path}' was restored to its state before the call.")
+        else:
+            add_note(error, f"'{path}' was changed by another program meanwhile and was "
+                            f"left as that program wrote it.")
         raise
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import List, Optional, Union
+from typing import Callable, List, Optional, Union
 
 from .. import _dism, errors
 from ..progress import CancelLike, ProgressCallback
@@ -104,16 +104,21 @@ def _capture_config(config_file: Optional[PathArg]) -> CaptureConfig:
 def _capture_into(wim: "_dism.WimHandle", source: str, name: str, description: Optional[str],
                   config: CaptureConfig, verify: bool, bootable: bool,
                   progress: Optional[ProgressCallback],
-                  cancel: Optional[CancelLike]) -> ImageInfo:
+                  cancel: Optional[CancelLike],
+                  written: Callable[[], None] = lambda: None) -> ImageInfo:
+    """`written` is told after each step that changed the file."""
     messages = _wim.Messages(progress,
                              process=lambda path: config.keeps(_wim.relative(path, source)))
     image = _dism.wim_capture_image(wim, source, _dism.WIM_FLAG_VERIFY if verify else 0,
                                     messages, cancel)
+    written()
     with image:  # WIMCaptureImage takes no name: DISM sets it afterwards, as here
         _set_info(image, {"NAME": name, "DESCRIPTION": description})
+    written()
     index = _dism.wim_get_image_count(wim)
     if bootable:
         _dism.wim_set_boot_image(wim, index)
+        written()
     messages.finish()
     return image_info_of(wim, index)
 
@@ -157,11 +162,11 @@ def capture_image(source_dir: PathArg, image_path: PathArg, *, name: str,
     args = (source, name, description, config, verify, bootable, progress, cancel)
     if append:
         path = _wim.existing_file(path)
-        with _wim.keep_existing(path):
+        with _wim.keep_existing(path, _wim.ENGINE_RESTORES) as guard:
             wim, _ = _wim.open_wim(path, _wim.WRITE, flags=flags)
             with _wim.closing(wim):
                 _check_existing_compression(wim, path, wanted, what)
-                return _capture_into(wim, *args)
+                return _capture_into(wim, *args, written=guard.written)
     _refuse_existing(path, what, "append to it with append=True (append-image), or choose "
                                  "another file")
     chosen = wanted if wanted is not None else DEFAULT_COMPRESSION
@@ -182,7 +187,9 @@ _HR_ALREADY_EXISTS = _wim.hr_win32(183)
 def _export_into(image: "_dism.WimHandle", wim: "_dism.WimHandle",
                  destination_name: Optional[str], bootable: bool, allow_duplicates: bool,
                  progress: Optional[ProgressCallback],
-                 cancel: Optional[CancelLike]) -> ImageInfo:
+                 cancel: Optional[CancelLike],
+                 written: Callable[[], None] = lambda: None) -> ImageInfo:
+    """`written` is told after each step that changed the file."""
     messages = _wim.Messages(progress)
     flags = _dism.WIM_EXPORT_ALLOW_DUPLICATES if allow_duplicates else 0
     try:
@@ -193,12 +200,15 @@ def _export_into(image: "_dism.WimHandle", wim: "_dism.WimHandle",
         raise errors.with_code(type(error), error.hresult,
                                "export_image: the destination already holds this image; "
                                "pass allow_duplicates=True to add it again") from None
+    written()
     index = _dism.wim_get_image_count(wim)
     if destination_name is not None:
         with _dism.wim_load_image(wim, index) as exported:
             _set_info(exported, {"NAME": destination_name})
+        written()
     if bootable:
         _dism.wim_set_boot_image(wim, index)
+        written()
     messages.finish()
     return image_info_of(wim, index)
 
@@ -241,11 +251,11 @@ def export_image(source_image: PathArg, destination_image: PathArg, *,
         args = (destination_name, bootable, allow_duplicates, progress, cancel)
         if os.path.exists(dest):
             dest = _wim.existing_file(dest, "destination_image")
-            with _wim.keep_existing(dest):
+            with _wim.keep_existing(dest, _wim.ENGINE_RESTORES) as guard:
                 wim, _ = _wim.open_wim(dest, _wim.WRITE, flags=flags)
                 with _wim.closing(wim):
                     _check_existing_compression(wim, dest, wanted, what)
-                    return _export_into(source.image, wim, *args)
+                    return _export_into(source.image, wim, *args, written=guard.written)
         chosen = wanted if wanted is not None else DEFAULT_COMPRESSION
         _check_new_compression(chosen, dest, what)
         wim, _ = _wim.open_wim(dest, _wim.WRITE, disposition=_dism.WIM_CREATE_NEW, flags=flags,
@@ -321,7 +331,7 @@ def delete_image(image_path: PathArg, *, index: Optional[int] = None,
     file for that).  The last image of a WIM cannot be deleted."""
     what = "delete_image"
     path = _wim.existing_file(image_path)
-    with _wim.keep_existing(path):
+    with _wim.keep_existing(path, _wim.ENGINE_RESTORES):
         wim, _ = _wim.open_wim(path, _wim.WRITE,
                                flags=_dism.WIM_FLAG_VERIFY if check_integrity else 0)
         with _wim.closing(wim):
@@ -352,7 +362,7 @@ def set_image_info(image_path: PathArg, *, index: Optional[int] = None,
     if new_name == "":
         raise _wim.invalid(f"{what}: an image's name cannot be empty")
     path = _wim.existing_file(image_path)
-    with _wim.keep_existing(path):
+    with _wim.keep_existing(path, _wim.ENGINE_RESTORES):
         wim, _ = _wim.open_wim(path, _wim.WRITE)
         with _wim.closing(wim):
             index = _wim.resolve(wim, path, index, name, what)
