@@ -403,6 +403,45 @@ def remove_on_failure(paths: Callable[[], Sequence[str]]) -> Iterator[None]:
         raise
 
 
+class NewFile:
+    """A file this call creates: wimgapi.dll creates it at WIMCreateFile,
+    the engine only when its write succeeds.  written() marks the file on
+    disk as this call's (after the open and after each writing step), so a
+    failure removes it, and never a file someone else created meanwhile
+    under the same name (the engine then fails with ERROR_FILE_EXISTS)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.identity: Optional[Tuple[int, int]] = None
+
+    def _identity(self) -> Optional[Tuple[int, int]]:
+        try:
+            st = os.lstat(self.path)
+        except OSError:
+            return None
+        return st.st_dev, st.st_ino
+
+    def written(self) -> None:
+        self.identity = self._identity()
+
+    def ours(self) -> bool:
+        return self.identity is not None and self._identity() == self.identity
+
+
+@contextlib.contextmanager
+def remove_new_on_failure(path: str) -> Iterator[NewFile]:
+    """Removes the new file `path` when the block fails, if it is this
+    call's (see NewFile)."""
+    new = NewFile(path)
+    try:
+        yield new
+    except BaseException:
+        if new.ours():
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(path)
+        raise
+
+
 def add_note(error: BaseException, sentence: str) -> None:
     if hasattr(error, "add_note"):
         error.add_note(sentence)

@@ -173,8 +173,9 @@ def capture_image(source_dir: PathArg, image_path: PathArg, *, name: str,
     _check_new_compression(chosen, path, what)
     wim, _ = _wim.open_wim(path, _wim.WRITE, disposition=_dism.WIM_CREATE_NEW, flags=flags,
                            compression=int(chosen))
-    with _wim.remove_on_failure(lambda: [path]), _wim.closing(wim):
-        return _capture_into(wim, *args)
+    with _wim.remove_new_on_failure(path) as new, _wim.closing(wim):
+        new.written()   # wimgapi.dll has created it; the engine has not yet
+        return _capture_into(wim, *args, written=new.written)
 
 
 # ---------------------------------------------------------------------------
@@ -260,8 +261,9 @@ def export_image(source_image: PathArg, destination_image: PathArg, *,
         _check_new_compression(chosen, dest, what)
         wim, _ = _wim.open_wim(dest, _wim.WRITE, disposition=_dism.WIM_CREATE_NEW, flags=flags,
                                compression=int(chosen))
-        with _wim.remove_on_failure(lambda: [dest]), _wim.closing(wim):
-            return _export_into(source.image, wim, *args)
+        with _wim.remove_new_on_failure(dest) as new, _wim.closing(wim):
+            new.written()   # wimgapi.dll has created it; the engine has not yet
+            return _export_into(source.image, wim, *args, written=new.written)
 
 
 # ---------------------------------------------------------------------------

@@ -65,3 +65,44 @@ def test_losing_writer_keeps_the_winners_change(tmp_path):
     assert outcome["delete"] or outcome["append"]
     assert ("First" not in names) == outcome["delete"], (outcome, names)
     assert ("Appended" in names) == outcome["append"], (outcome, names)
+
+
+def _small(tmp_path: Path) -> Path:
+    small = tmp_path / "small"
+    small.mkdir(exist_ok=True)
+    (small / "a.txt").write_text("a")
+    return small
+
+
+def test_failed_capture_keeps_a_file_someone_else_created(tmp_path):
+    """The engine refuses to replace a file created while it wrote
+    (ERROR_FILE_EXISTS, "nothing was replaced"); the file is not ours to remove."""
+    wim = tmp_path / "new.wim"
+    small = _small(tmp_path)
+
+    def create_theirs():
+        dism.capture_image(small, wim, name="Theirs")
+
+    try:
+        dism.capture_image(_many_files(tmp_path / "many"), wim, name="Mine",
+                           cancel=_StartOther(create_theirs))
+    except dism.DismError as error:
+        assert error.hresult == 0x80070050
+    assert wimlib_names(wim) == ["Theirs"]
+
+
+def test_failed_export_keeps_a_file_someone_else_created(tmp_path):
+    small = _small(tmp_path)
+    source = tmp_path / "source.wim"
+    dism.capture_image(_many_files(tmp_path / "many"), source, name="Big")
+    dest = tmp_path / "dest.wim"
+
+    def create_theirs():
+        dism.capture_image(small, dest, name="Theirs")
+
+    try:
+        dism.export_image(source, dest, index=1, compression="max",
+                          cancel=_StartOther(create_theirs))
+    except dism.DismError as error:
+        assert error.hresult == 0x80070050
+    assert wimlib_names(dest) == ["Theirs"]
