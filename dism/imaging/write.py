@@ -305,6 +305,11 @@ def split_image(image_path: PathArg, swm_path: PathArg, *, file_size_mb: int,
     _wim.existing_dir(os.path.dirname(os.path.abspath(swm)), "swm_path's folder")
     _refuse_existing(swm, what, "remove it or choose another name")
     before = set(_part_names(swm))
+    if before:   # WIMSplitFile would overwrite name2.swm, name3.swm, ...
+        raise _wim.fail(errors.DismError, _wim.ERROR_FILE_EXISTS,
+                        f"{what}: {', '.join(repr(p) for p in sorted(before, key=_wim.natural_key))}"
+                        f" already exist(s), and the split would overwrite them as its later "
+                        f"parts; remove them or choose another name")
     wim, _ = _wim.open_wim(path, _wim.READ,
                            flags=_dism.WIM_FLAG_VERIFY if check_integrity else 0)
     messages = _wim.Messages(progress)

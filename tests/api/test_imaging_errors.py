@@ -365,3 +365,16 @@ def test_a_hostile_wim_writes_nothing_outside_and_warns(tmp_path, caplog):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["hostile.wim", "src", "target"]
     warned = [r.getMessage() for r in caplog.records]
     assert any("zz/zz" in m and "cannot hold (123)" in m for m in warned), warned
+
+
+def test_split_never_overwrites_an_existing_later_part(tree, tmp_path):
+    """The first part's name is refused when it exists; so is a later one
+    (install2.swm): a split never clobbers a file it did not create."""
+    wim = tmp_path / "s.wim"
+    dism.capture_image(tree, wim, name="x", compression="none")
+    (tmp_path / "p2.swm").write_bytes(b"someone's file")
+    with pytest.raises(dism.DismError, match="p2.swm") as caught:
+        dism.split_image(wim, tmp_path / "p.swm", file_size_mb=1)
+    assert caught.value.hresult == 0x80070050
+    assert (tmp_path / "p2.swm").read_bytes() == b"someone's file"
+    assert sorted(p.name for p in tmp_path.glob("*.swm")) == ["p2.swm"]
