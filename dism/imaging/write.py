@@ -82,6 +82,21 @@ def _refuse_existing(path: str, what: str, advice: str) -> None:
                         f"{what}: '{path}' already exists; {advice}")
 
 
+def _check_text(what: str, **values: Optional[str]) -> None:
+    """Refuses, before anything is written, a value the image's XML cannot
+    hold (WIMSetImageInformation would fail only after the capture or
+    export had been written, with an XML parse error)."""
+    for argument, text in values.items():
+        if text is None:
+            continue
+        if not isinstance(text, str):
+            raise TypeError(f"{argument} must be a str, not {type(text).__name__}")
+        char = _xml.unholdable(text)
+        if char is not None:
+            raise _wim.invalid(f"{what}: {argument} holds {char}, a character an image's "
+                               f"XML cannot hold")
+
+
 def _set_info(image: "_dism.WimHandle", values: "dict[str, Optional[str]]") -> None:
     xml = _dism.wim_get_image_information(image)
     _dism.wim_set_image_information(image, _xml.edit_image(xml, values))
@@ -156,6 +171,7 @@ def capture_image(source_dir: PathArg, image_path: PathArg, *, name: str,
     if not os.listdir(source):
         raise _wim.invalid(f"{what}: '{source}' is empty; DISM cannot capture an empty "
                            f"directory")
+    _check_text(what, name=name, description=description)
     wanted = _compression(compression, what)
     config = _capture_config(config_file)
     flags = _dism.WIM_FLAG_VERIFY if check_integrity else 0
@@ -242,6 +258,7 @@ def export_image(source_image: PathArg, destination_image: PathArg, *,
     """
     what = "export_image"
     dest = _wim.path_of(destination_image, "destination_image")
+    _check_text(what, destination_name=destination_name)
     wanted = _compression(compression, what)
     flags = _dism.WIM_FLAG_VERIFY if check_integrity else 0
     with _wim.OpenedImage(source_image, index, name, what, swm_files=swm_files,
@@ -368,6 +385,8 @@ def set_image_info(image_path: PathArg, *, index: Optional[int] = None,
                            f"display_name, display_description or flags")
     if new_name == "":
         raise _wim.invalid(f"{what}: an image's name cannot be empty")
+    _check_text(what, new_name=new_name, description=description, display_name=display_name,
+                display_description=display_description, flags=flags)
     path = _wim.existing_file(image_path)
     with _wim.keep_existing(path, _wim.ENGINE_RESTORES):
         wim, _ = _wim.open_wim(path, _wim.WRITE)

@@ -378,3 +378,19 @@ def test_split_never_overwrites_an_existing_later_part(tree, tmp_path):
     assert caught.value.hresult == 0x80070050
     assert (tmp_path / "p2.swm").read_bytes() == b"someone's file"
     assert sorted(p.name for p in tmp_path.glob("*.swm")) == ["p2.swm"]
+
+
+@pytest.mark.parametrize("text, char", [("a\x00b", "U+0000"), ("bell\x07", "U+0007"),
+                                        ("\ufffe", "U+FFFE"), ("\ud800", "U+D800")])
+def test_text_xml_cannot_hold_is_refused_by_name(wim, tree, tmp_path, text, char):
+    """A value the image's XML cannot hold is refused before anything is
+    written, naming the argument and the character (not an XML parse error
+    from inside WIMSetImageInformation after the capture was written)."""
+    before = wim.read_bytes()
+    with pytest.raises(dism.InvalidArgumentError, match=f"description.*U\\+{char[2:]}"):
+        dism.set_image_info(wim, index=1, description=text)
+    with pytest.raises(dism.InvalidArgumentError, match=f"name.*U\\+{char[2:]}"):
+        dism.capture_image(tree, wim, name=text, append=True)
+    with pytest.raises(dism.InvalidArgumentError, match=f"destination_name.*U\\+{char[2:]}"):
+        dism.export_image(wim, tmp_path / "x.wim", index=1, destination_name=text)
+    assert wim.read_bytes() == before and not (tmp_path / "x.wim").exists()
