@@ -216,7 +216,8 @@ def _export_into(image: "_dism.WimHandle", wim: "_dism.WimHandle",
             raise
         raise errors.with_code(type(error), error.hresult,
                                "export_image: the destination already holds this image; "
-                               "pass allow_duplicates=True to add it again") from None
+                               "pass allow_duplicates=True (--allow-duplicates) to add "
+                               "it again") from None
     written()
     index = _dism.wim_get_image_count(wim)
     if destination_name is not None:
