@@ -68,7 +68,9 @@ def existing_file(value: PathArg, what: str = "image_path") -> str:
 def existing_dir(value: PathArg, what: str) -> str:
     path = path_of(value, what)
     if not os.path.isdir(path):
-        raise errors.path_not_found(f"the directory '{path}' ({what}) does not exist")
+        raise errors.path_not_found(f"the directory '{path}' ({what}) does not exist"
+                                    if not os.path.exists(path)
+                                    else f"'{path}' ({what}) is not a directory")
     return path
 
 

@@ -394,3 +394,14 @@ def test_text_xml_cannot_hold_is_refused_by_name(wim, tree, tmp_path, text, char
     with pytest.raises(dism.InvalidArgumentError, match=f"destination_name.*U\\+{char[2:]}"):
         dism.export_image(wim, tmp_path / "x.wim", index=1, destination_name=text)
     assert wim.read_bytes() == before and not (tmp_path / "x.wim").exists()
+
+
+def test_a_file_given_as_a_directory_is_named_as_such(wim, tree, tmp_path):
+    """A file where a directory is expected is 'not a directory', not 'does
+    not exist' (which sends the user looking for a missing path)."""
+    a_file = tree / "readme.txt"
+    with pytest.raises(dism.PathNotFoundError, match="is not a directory"):
+        dism.capture_image(a_file, tmp_path / "x.wim", name="x")
+    with pytest.raises(dism.PathNotFoundError, match="is not a directory"):
+        dism.apply_image(wim, a_file, index=1)
+    assert not (tmp_path / "x.wim").exists()
