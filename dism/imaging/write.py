@@ -361,6 +361,10 @@ def delete_image(image_path: PathArg, *, index: Optional[int] = None,
                                flags=_dism.WIM_FLAG_VERIFY if check_integrity else 0)
         with _wim.closing(wim):
             index = _wim.resolve(wim, path, index, name, what)
+            if _dism.wim_get_attributes(wim)[5] > 1:   # total parts
+                raise _wim.fail(errors.NotSupportedError, _wim.ERROR_NOT_SUPPORTED,
+                                f"{what}: '{path}' is one part of a split WIM, which cannot "
+                                f"be changed; export its images to a single WIM first")
             if _dism.wim_get_image_count(wim) == 1:
                 raise _wim.fail(errors.DismError, _wim.ERROR_ACCESS_DENIED,
                                 f"{what}: image {index} is the only image of '{path}', and a "

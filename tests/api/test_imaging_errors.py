@@ -405,3 +405,16 @@ def test_a_file_given_as_a_directory_is_named_as_such(wim, tree, tmp_path):
     with pytest.raises(dism.PathNotFoundError, match="is not a directory"):
         dism.apply_image(wim, a_file, index=1)
     assert not (tmp_path / "x.wim").exists()
+
+
+def test_delete_on_a_split_part_says_it_is_a_part(tree, tmp_path):
+    """A one-image split WIM: the reason it cannot be changed is that it is
+    a part, not that its image is the last one."""
+    wim = tmp_path / "s.wim"
+    dism.capture_image(tree, wim, name="x", compression="none")
+    parts = dism.split_image(wim, tmp_path / "p.swm", file_size_mb=1)
+    assert len(parts) > 1
+    before = parts[0].read_bytes()
+    with pytest.raises(dism.NotSupportedError, match="split"):
+        dism.delete_image(parts[0], index=1)
+    assert parts[0].read_bytes() == before
