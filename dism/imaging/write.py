@@ -288,6 +288,11 @@ def export_image(source_image: PathArg, destination_image: PathArg, *,
 # Split
 # ---------------------------------------------------------------------------
 
+#: WIMSplitFile's part size is a signed 64-bit count of bytes; a larger
+#: file_size_mb means "larger than any WIM": one part.
+_MAX_PART = 2**63 - 1
+
+
 def _part_names(swm: str) -> List[str]:
     """The files that are or could be parts of the split `swm` (name.swm,
     name2.swm, name3.swm, ...), as they are on disk now."""
@@ -336,7 +341,8 @@ def split_image(image_path: PathArg, swm_path: PathArg, *, file_size_mb: int,
         # WIMSplitFile fails when a part cannot hold the largest resource;
         # DISM lets that part grow instead, so ask for the minimum first.
         minimum = _dism.wim_split_file(wim, swm, 0, 0)
-        _dism.wim_split_file(wim, swm, max(file_size_mb << 20, minimum), 0, messages, cancel)
+        size = min(max(file_size_mb << 20, minimum), _MAX_PART)
+        _dism.wim_split_file(wim, swm, size, 0, messages, cancel)
     from .read import get_wim_info   # read imports nothing from here
     total = get_wim_info(swm).total_parts
     stem, suffix = os.path.splitext(swm)

@@ -418,3 +418,12 @@ def test_delete_on_a_split_part_says_it_is_a_part(tree, tmp_path):
     with pytest.raises(dism.NotSupportedError, match="split"):
         dism.delete_image(parts[0], index=1)
     assert parts[0].read_bytes() == before
+
+
+@pytest.mark.parametrize("size_mb", [10**13, 2**64])
+def test_split_with_a_huge_size_gives_one_part(wim, tmp_path, size_mb):
+    """A part size beyond what WIMSplitFile's 64-bit size holds is simply
+    larger than the WIM: one part, not an OverflowError."""
+    parts = dism.split_image(wim, tmp_path / "one.swm", file_size_mb=size_mb)
+    assert parts == [tmp_path / "one.swm"]
+    assert dism.get_wim_info(parts[0]).total_parts == 1
