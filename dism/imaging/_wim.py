@@ -59,7 +59,8 @@ def path_of(value: PathArg, what: str) -> str:
 def existing_file(value: PathArg, what: str = "image_path") -> str:
     path = path_of(value, what)
     if not os.path.isfile(path):
-        raise errors.path_not_found(f"the image file '{path}' does not exist"
+        noun = "the image file" if what == "image_path" else f"the {what}"
+        raise errors.path_not_found(f"{noun} '{path}' does not exist"
                                     if not os.path.exists(path)
                                     else f"'{path}' is not a file")
     return path

@@ -427,3 +427,11 @@ def test_split_with_a_huge_size_gives_one_part(wim, tmp_path, size_mb):
     parts = dism.split_image(wim, tmp_path / "one.swm", file_size_mb=size_mb)
     assert parts == [tmp_path / "one.swm"]
     assert dism.get_wim_info(parts[0]).total_parts == 1
+
+
+def test_missing_config_file_is_named_as_the_config_file(tree, tmp_path):
+    with pytest.raises(dism.PathNotFoundError, match="config_file") as caught:
+        dism.capture_image(tree, tmp_path / "x.wim", name="x",
+                           config_file=tmp_path / "wimscript.ini")
+    assert "image file" not in str(caught.value)
+    assert not (tmp_path / "x.wim").exists()
