@@ -97,6 +97,17 @@ def _check_text(what: str, **values: Optional[str]) -> None:
                                f"XML cannot hold")
 
 
+def _refuse_taken_name(wim: "_dism.WimHandle", path: str, name: Optional[str],
+                       what: str) -> None:
+    """WIMSetImageInformation refuses a name the WIM already holds, but only
+    after the capture or export was written; refuse it before any work."""
+    held = [image_name for _, image_name in _xml.image_names(_wim.wim_xml(wim))]
+    if name is not None and name in held:
+        raise _wim.fail(errors.DismError, _HR_ALREADY_EXISTS,
+                        f"{what}: '{path}' already holds an image named {name!r}; "
+                        f"choose another name")
+
+
 def _set_info(image: "_dism.WimHandle", values: "dict[str, Optional[str]]") -> None:
     xml = _dism.wim_get_image_information(image)
     _dism.wim_set_image_information(image, _xml.edit_image(xml, values))
@@ -182,6 +193,7 @@ def capture_image(source_dir: PathArg, image_path: PathArg, *, name: str,
             wim, _ = _wim.open_wim(path, _wim.WRITE, flags=flags)
             with _wim.closing(wim):
                 _check_existing_compression(wim, path, wanted, what)
+                _refuse_taken_name(wim, path, name, what)
                 return _capture_into(wim, *args, written=guard.written)
     _refuse_existing(path, what, "append to it with append=True (append-image), or choose "
                                  "another file")
@@ -274,6 +286,7 @@ def export_image(source_image: PathArg, destination_image: PathArg, *,
                 wim, _ = _wim.open_wim(dest, _wim.WRITE, flags=flags)
                 with _wim.closing(wim):
                     _check_existing_compression(wim, dest, wanted, what)
+                    _refuse_taken_name(wim, dest, destination_name, what)
                     return _export_into(source.image, wim, *args, written=guard.written)
         chosen = wanted if wanted is not None else DEFAULT_COMPRESSION
         _check_new_compression(chosen, dest, what)

@@ -435,3 +435,22 @@ def test_missing_config_file_is_named_as_the_config_file(tree, tmp_path):
                            config_file=tmp_path / "wimscript.ini")
     assert "image file" not in str(caught.value)
     assert not (tmp_path / "x.wim").exists()
+
+
+def test_a_name_already_taken_is_refused_before_capturing(wim, tree):
+    """Appending (or exporting as) a name the WIM already holds is refused
+    before any work, naming the name, not after capturing the whole tree."""
+    before = wim.read_bytes()
+    seen = []
+    with pytest.raises(dism.DismError, match="'First'") as caught:
+        dism.capture_image(tree, wim, name="First", append=True,
+                           progress=lambda done, total: seen.append(done))
+    assert caught.value.hresult == 0x800700B7 and seen == []
+    other = wim.with_name("other.wim")
+    dism.export_image(wim, other, index=1)
+    other_before = other.read_bytes()
+    with pytest.raises(dism.DismError, match="'First'") as caught:
+        dism.export_image(wim, other, index=2, destination_name="First",
+                          progress=lambda done, total: seen.append(done))
+    assert caught.value.hresult == 0x800700B7 and seen == []
+    assert wim.read_bytes() == before and other.read_bytes() == other_before
