@@ -387,8 +387,8 @@ def keep_existing(path: str, engine_restores: bool = False) -> Iterator[Unchange
             guard.restore()
             add_note(error, f"'{path}' was restored to its state before the call.")
         else:
-            add_note(error, f"'{path}' was changed by another program meanwhile and was "
-                            f"left as that program wrote it.")
+            add_note(error, f"'{path}' was changed meanwhile by something other than this "
+                            f"call (another program writing it?) and was left as it is.")
         raise
 
 
