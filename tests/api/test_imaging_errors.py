@@ -454,3 +454,30 @@ def test_a_name_already_taken_is_refused_before_capturing(wim, tree):
                           progress=lambda done, total: seen.append(done))
     assert caught.value.hresult == 0x800700B7 and seen == []
     assert wim.read_bytes() == before and other.read_bytes() == other_before
+
+
+def _shared_folders(tmp_path: Path):
+    """Folders others may write to: world-writable, and another user's."""
+    open_to_all = tmp_path / "open to all"
+    open_to_all.mkdir()
+    open_to_all.chmod(0o777)
+    theirs = tmp_path / "nobody's"
+    theirs.mkdir()
+    os.chown(theirs, 65534, 65534)
+    return [open_to_all, theirs]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="chown to another user needs root")
+def test_apply_and_extract_refuse_a_folder_others_can_write(wim, tmp_path):
+    """Another user who can write to the target can swap a folder the apply
+    has just made for a link between its creation and the writes below it
+    (reproduced with an unprivileged process: every file of the image landed
+    outside the target); such a target is refused before anything is written."""
+    for folder in _shared_folders(tmp_path):
+        with pytest.raises(dism.DismError, match="other users") as caught:
+            dism.apply_image(wim, folder, index=1)
+        assert caught.value.hresult == 0x80070005
+        with pytest.raises(dism.DismError, match="other users") as caught:
+            dism.extract_files(wim, ["readme.txt"], folder, index=1)
+        assert caught.value.hresult == 0x80070005
+        assert list(folder.iterdir()) == []
