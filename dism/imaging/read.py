@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 from typing import Iterable, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
 from .. import _dism, errors
@@ -185,7 +186,7 @@ def _refuse_shared(destination: str) -> None:
     destination itself must be too: whoever else may write to it can swap a
     folder just made for a link between the check and the write (the same
     rule as the engine's WIMApplyImage)."""
-    if os.name == "nt":
+    if sys.platform == "win32":   # spelled out, so the type checker follows it
         return
     st = os.stat(destination)
     if st.st_uid != os.geteuid() or st.st_mode & stat.S_IWOTH or \
