@@ -34,6 +34,7 @@ ERROR_FILE_EXISTS = 80
 ERROR_NOT_SUPPORTED = 50
 ERROR_INVALID_PARAMETER = 87
 ERROR_INVALID_NAME = 123
+ERROR_SHARING_VIOLATION = 32
 
 
 def fail(cls: Type[errors.DismError], code: int, sentence: str) -> errors.DismError:
@@ -58,7 +59,8 @@ def path_of(value: PathArg, what: str) -> str:
 def existing_file(value: PathArg, what: str = "image_path") -> str:
     path = path_of(value, what)
     if not os.path.isfile(path):
-        raise errors.path_not_found(f"the image file '{path}' does not exist"
+        noun = "the image file" if what == "image_path" else f"the {what}"
+        raise errors.path_not_found(f"{noun} '{path}' does not exist"
                                     if not os.path.exists(path)
                                     else f"'{path}' is not a file")
     return path
@@ -67,7 +69,9 @@ def existing_file(value: PathArg, what: str = "image_path") -> str:
 def existing_dir(value: PathArg, what: str) -> str:
     path = path_of(value, what)
     if not os.path.isdir(path):
-        raise errors.path_not_found(f"the directory '{path}' ({what}) does not exist")
+        raise errors.path_not_found(f"the directory '{path}' ({what}) does not exist"
+                                    if not os.path.exists(path)
+                                    else f"'{path}' ({what}) is not a directory")
     return path
 
 
@@ -310,26 +314,50 @@ _HEADER_SIZE = 208   # the WIM header WIMGAPI rewrites at offset 0 after an appe
 
 class Unchanged:
     """Keeps an existing WIM byte-identical when a change fails or is
-    cancelled.  The engine guarantees it on Linux; on Windows an append or an
-    export writes new resources, lookup table and XML after the old end of
-    the file and only then the header at offset 0 (the WIM format leaves no
-    other way), so truncating to the old length and putting the old header
-    back restores the file.  Doing it everywhere costs one stat and one
-    208-byte read, and is a no-op when the file is already intact."""
+    cancelled.  On Windows an append or an export writes new resources,
+    lookup table and XML after the old end of the file and only then the
+    header at offset 0 (the WIM format leaves no other way), so truncating
+    to the old length and putting the old header back restores the file.
+    The portable engine already puts the file back when one of its calls
+    fails; what is left to undo there are this call's own earlier steps
+    (a capture appended, then the naming failed), marked by written().
 
-    def __init__(self, path: str) -> None:
+    Never another writer's change: a file that differs from both the state
+    before the call and the state this call last wrote (or a failure that
+    is a sharing violation: another program was writing) was changed by
+    someone else, and is left as it is."""
+
+    def __init__(self, path: str, engine_restores: bool = False) -> None:
         self.path = path
-        self.size = os.path.getsize(path)
-        with open(path, "rb") as stream:
-            self.header = stream.read(_HEADER_SIZE)
+        self.engine_restores = engine_restores
+        self.before = self.state()
+        if self.before is None:
+            raise errors.path_not_found(f"cannot read the image file '{path}'")
+        self.size, self.header = self.before
+        self.after: Optional[Tuple[int, bytes]] = None
 
-    def intact(self) -> bool:
+    def state(self) -> Optional[Tuple[int, bytes]]:
         try:
             with open(self.path, "rb") as stream:
-                return (os.fstat(stream.fileno()).st_size == self.size
-                        and stream.read(_HEADER_SIZE) == self.header)
+                return os.fstat(stream.fileno()).st_size, stream.read(_HEADER_SIZE)
         except OSError:
+            return None
+
+    def written(self) -> None:
+        """This call's own write succeeded: the file as it is now is ours."""
+        self.after = self.state()
+
+    def intact(self) -> bool:
+        return self.state() == self.before
+
+    def ours(self, error: Optional[BaseException] = None) -> bool:
+        """Whether the file's difference from before is this call's doing."""
+        if getattr(error, "hresult", None) == hr_win32(ERROR_SHARING_VIOLATION):
             return False
+        if self.after is not None and self.state() == self.after:
+            return True
+        # WIMGAPI leaves its own failed write behind; the engine never does
+        return not self.engine_restores
 
     def restore(self) -> bool:
         """Puts the old length and header back; True if it had to."""
@@ -342,14 +370,25 @@ class Unchanged:
         return True
 
 
+#: The portable engine puts an existing WIM back itself when one of its
+#: calls fails (src/engine/imaging/commit.c); wimgapi.dll does not.
+ENGINE_RESTORES = os.name != "nt"
+
+
 @contextlib.contextmanager
-def keep_existing(path: str) -> Iterator[None]:
-    guard = Unchanged(path)
+def keep_existing(path: str, engine_restores: bool = False) -> Iterator[Unchanged]:
+    guard = Unchanged(path, engine_restores)
     try:
-        yield
+        yield guard
     except BaseException as error:
-        if guard.restore():
+        if guard.intact():
+            raise
+        if guard.ours(error):
+            guard.restore()
             add_note(error, f"'{path}' was restored to its state before the call.")
+        else:
+            add_note(error, f"'{path}' was changed meanwhile by something other than this "
+                            f"call (another program writing it?) and was left as it is.")
         raise
 
 
@@ -362,6 +401,45 @@ def remove_on_failure(paths: Callable[[], Sequence[str]]) -> Iterator[None]:
         yield
     except BaseException:
         for path in paths():
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(path)
+        raise
+
+
+class NewFile:
+    """A file this call creates: wimgapi.dll creates it at WIMCreateFile,
+    the engine only when its write succeeds.  written() marks the file on
+    disk as this call's (after the open and after each writing step), so a
+    failure removes it, and never a file someone else created meanwhile
+    under the same name (the engine then fails with ERROR_FILE_EXISTS)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.identity: Optional[Tuple[int, int]] = None
+
+    def _identity(self) -> Optional[Tuple[int, int]]:
+        try:
+            st = os.lstat(self.path)
+        except OSError:
+            return None
+        return st.st_dev, st.st_ino
+
+    def written(self) -> None:
+        self.identity = self._identity()
+
+    def ours(self) -> bool:
+        return self.identity is not None and self._identity() == self.identity
+
+
+@contextlib.contextmanager
+def remove_new_on_failure(path: str) -> Iterator[NewFile]:
+    """Removes the new file `path` when the block fails, if it is this
+    call's (see NewFile)."""
+    new = NewFile(path)
+    try:
+        yield new
+    except BaseException:
+        if new.ours():
             with contextlib.suppress(FileNotFoundError):
                 os.remove(path)
         raise

@@ -93,6 +93,17 @@ def image_info(image: ET.Element, boot_index: int) -> ImageInfo:
         created=_time(image, "CREATIONTIME"), modified=_time(image, "LASTMODIFICATIONTIME"))
 
 
+def unholdable(text: str) -> Optional[str]:
+    """The first character XML 1.0 cannot hold (controls but tab and line
+    ends, surrogates, U+FFFE/U+FFFF), as U+XXXX; None when all can be held."""
+    for char in text:
+        code = ord(char)
+        if (code < 0x20 and char not in "\t\n\r") or 0xD800 <= code <= 0xDFFF \
+                or code in (0xFFFE, 0xFFFF):
+            return f"U+{code:04X}"
+    return None
+
+
 def edit_image(image_xml: str, values: Dict[str, Optional[str]]) -> str:
     """The <IMAGE> document with each element of `values` set (None: left as
     it is; "": emptied), new elements added in WIMGAPI's order."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import List, Optional, Union
+from typing import Callable, List, Optional, Union
 
 from .. import _dism, errors
 from ..progress import CancelLike, ProgressCallback
@@ -86,6 +86,32 @@ def _refuse_existing(path: str, what: str, advice: str) -> None:
                         f"{what}: '{path}' already exists; {advice}")
 
 
+def _check_text(what: str, **values: Optional[str]) -> None:
+    """Refuses, before anything is written, a value the image's XML cannot
+    hold (WIMSetImageInformation would fail only after the capture or
+    export had been written, with an XML parse error)."""
+    for argument, text in values.items():
+        if text is None:
+            continue
+        if not isinstance(text, str):
+            raise TypeError(f"{argument} must be a str, not {type(text).__name__}")
+        char = _xml.unholdable(text)
+        if char is not None:
+            raise _wim.invalid(f"{what}: {argument} holds {char}, a character an image's "
+                               f"XML cannot hold")
+
+
+def _refuse_taken_name(wim: "_dism.WimHandle", path: str, name: Optional[str],
+                       what: str) -> None:
+    """WIMSetImageInformation refuses a name the WIM already holds, but only
+    after the capture or export was written; refuse it before any work."""
+    held = [image_name for _, image_name in _xml.image_names(_wim.wim_xml(wim))]
+    if name is not None and name in held:
+        raise _wim.fail(errors.DismError, _HR_ALREADY_EXISTS,
+                        f"{what}: '{path}' already holds an image named {name!r}; "
+                        f"choose another name")
+
+
 def _set_info(image: "_dism.WimHandle", values: "dict[str, Optional[str]]") -> None:
     xml = _dism.wim_get_image_information(image)
     _dism.wim_set_image_information(image, _xml.edit_image(xml, values))
@@ -108,16 +134,21 @@ def _capture_config(config_file: Optional[PathArg]) -> CaptureConfig:
 def _capture_into(wim: "_dism.WimHandle", source: str, name: str, description: Optional[str],
                   config: CaptureConfig, verify: bool, bootable: bool,
                   progress: Optional[ProgressCallback],
-                  cancel: Optional[CancelLike]) -> ImageInfo:
+                  cancel: Optional[CancelLike],
+                  written: Callable[[], None] = lambda: None) -> ImageInfo:
+    """`written` is told after each step that changed the file."""
     messages = _wim.Messages(progress,
                              process=lambda path: config.keeps(_wim.relative(path, source)))
     image = _dism.wim_capture_image(wim, source, _dism.WIM_FLAG_VERIFY if verify else 0,
                                     messages, cancel)
+    written()
     with image:  # WIMCaptureImage takes no name: DISM sets it afterwards, as here
         _set_info(image, {"NAME": name, "DESCRIPTION": description})
+    written()
     index = _dism.wim_get_image_count(wim)
     if bootable:
         _dism.wim_set_boot_image(wim, index)
+        written()
     messages.finish()
     return image_info_of(wim, index)
 
@@ -155,25 +186,28 @@ def capture_image(source_dir: PathArg, image_path: PathArg, *, name: str,
     if not os.listdir(source):
         raise _wim.invalid(f"{what}: '{source}' is empty; DISM cannot capture an empty "
                            f"directory")
+    _check_text(what, name=name, description=description)
     wanted = _compression(compression, what)
     config = _capture_config(config_file)
     flags = _dism.WIM_FLAG_VERIFY if check_integrity else 0
     args = (source, name, description, config, verify, bootable, progress, cancel)
     if append:
         path = _wim.existing_file(path)
-        with _wim.keep_existing(path):
+        with _wim.keep_existing(path, _wim.ENGINE_RESTORES) as guard:
             wim, _ = _wim.open_wim(path, _wim.WRITE, flags=flags)
             with _wim.closing(wim):
                 _check_existing_compression(wim, path, wanted, what)
-                return _capture_into(wim, *args)
+                _refuse_taken_name(wim, path, name, what)
+                return _capture_into(wim, *args, written=guard.written)
     _refuse_existing(path, what, "append to it with append=True (append-image), or choose "
                                  "another file")
     chosen = wanted if wanted is not None else CAPTURE_COMPRESSION
     _check_new_compression(chosen, path, what)
     wim, _ = _wim.open_wim(path, _wim.WRITE, disposition=_dism.WIM_CREATE_NEW, flags=flags,
                            compression=int(chosen))
-    with _wim.remove_on_failure(lambda: [path]), _wim.closing(wim):
-        return _capture_into(wim, *args)
+    with _wim.remove_new_on_failure(path) as new, _wim.closing(wim):
+        new.written()   # wimgapi.dll has created it; the engine has not yet
+        return _capture_into(wim, *args, written=new.written)
 
 
 # ---------------------------------------------------------------------------
@@ -186,7 +220,9 @@ _HR_ALREADY_EXISTS = _wim.hr_win32(183)
 def _export_into(image: "_dism.WimHandle", wim: "_dism.WimHandle",
                  destination_name: Optional[str], bootable: bool, allow_duplicates: bool,
                  progress: Optional[ProgressCallback],
-                 cancel: Optional[CancelLike]) -> ImageInfo:
+                 cancel: Optional[CancelLike],
+                 written: Callable[[], None] = lambda: None) -> ImageInfo:
+    """`written` is told after each step that changed the file."""
     messages = _wim.Messages(progress)
     flags = _dism.WIM_EXPORT_ALLOW_DUPLICATES if allow_duplicates else 0
     try:
@@ -196,13 +232,17 @@ def _export_into(image: "_dism.WimHandle", wim: "_dism.WimHandle",
             raise
         raise errors.with_code(type(error), error.hresult,
                                "export_image: the destination already holds this image; "
-                               "pass allow_duplicates=True to add it again") from None
+                               "pass allow_duplicates=True (--allow-duplicates) to add "
+                               "it again") from None
+    written()
     index = _dism.wim_get_image_count(wim)
     if destination_name is not None:
         with _dism.wim_load_image(wim, index) as exported:
             _set_info(exported, {"NAME": destination_name})
+        written()
     if bootable:
         _dism.wim_set_boot_image(wim, index)
+        written()
     messages.finish()
     return image_info_of(wim, index)
 
@@ -235,6 +275,7 @@ def export_image(source_image: PathArg, destination_image: PathArg, *,
     """
     what = "export_image"
     dest = _wim.path_of(destination_image, "destination_image")
+    _check_text(what, destination_name=destination_name)
     wanted = _compression(compression, what)
     flags = _dism.WIM_FLAG_VERIFY if check_integrity else 0
     with _wim.OpenedImage(source_image, index, name, what, swm_files=swm_files,
@@ -245,22 +286,29 @@ def export_image(source_image: PathArg, destination_image: PathArg, *,
         args = (destination_name, bootable, allow_duplicates, progress, cancel)
         if os.path.exists(dest):
             dest = _wim.existing_file(dest, "destination_image")
-            with _wim.keep_existing(dest):
+            with _wim.keep_existing(dest, _wim.ENGINE_RESTORES) as guard:
                 wim, _ = _wim.open_wim(dest, _wim.WRITE, flags=flags)
                 with _wim.closing(wim):
                     _check_existing_compression(wim, dest, wanted, what)
-                    return _export_into(source.image, wim, *args)
+                    _refuse_taken_name(wim, dest, destination_name, what)
+                    return _export_into(source.image, wim, *args, written=guard.written)
         chosen = wanted if wanted is not None else EXPORT_COMPRESSION
         _check_new_compression(chosen, dest, what)
         wim, _ = _wim.open_wim(dest, _wim.WRITE, disposition=_dism.WIM_CREATE_NEW, flags=flags,
                                compression=int(chosen))
-        with _wim.remove_on_failure(lambda: [dest]), _wim.closing(wim):
-            return _export_into(source.image, wim, *args)
+        with _wim.remove_new_on_failure(dest) as new, _wim.closing(wim):
+            new.written()   # wimgapi.dll has created it; the engine has not yet
+            return _export_into(source.image, wim, *args, written=new.written)
 
 
 # ---------------------------------------------------------------------------
 # Split
 # ---------------------------------------------------------------------------
+
+#: WIMSplitFile's part size is a signed 64-bit count of bytes; a larger
+#: file_size_mb means "larger than any WIM": one part.
+_MAX_PART = 2**63 - 1
+
 
 def _part_names(swm: str) -> List[str]:
     """The files that are or could be parts of the split `swm` (name.swm,
@@ -297,6 +345,11 @@ def split_image(image_path: PathArg, swm_path: PathArg, *, file_size_mb: int,
     _wim.existing_dir(os.path.dirname(os.path.abspath(swm)), "swm_path's folder")
     _refuse_existing(swm, what, "remove it or choose another name")
     before = set(_part_names(swm))
+    if before:   # WIMSplitFile would overwrite name2.swm, name3.swm, ...
+        raise _wim.fail(errors.DismError, _wim.ERROR_FILE_EXISTS,
+                        f"{what}: {', '.join(repr(p) for p in sorted(before, key=_wim.natural_key))}"
+                        f" already exist(s), and the split would overwrite them as its later "
+                        f"parts; remove them or choose another name")
     wim, _ = _wim.open_wim(path, _wim.READ,
                            flags=_dism.WIM_FLAG_VERIFY if check_integrity else 0)
     messages = _wim.Messages(progress)
@@ -305,7 +358,8 @@ def split_image(image_path: PathArg, swm_path: PathArg, *, file_size_mb: int,
         # WIMSplitFile fails when a part cannot hold the largest resource;
         # DISM lets that part grow instead, so ask for the minimum first.
         minimum = _dism.wim_split_file(wim, swm, 0, 0)
-        _dism.wim_split_file(wim, swm, max(file_size_mb << 20, minimum), 0, messages, cancel)
+        size = min(max(file_size_mb << 20, minimum), _MAX_PART)
+        _dism.wim_split_file(wim, swm, size, 0, messages, cancel)
     from .read import get_wim_info   # read imports nothing from here
     total = get_wim_info(swm).total_parts
     stem, suffix = os.path.splitext(swm)
@@ -325,11 +379,15 @@ def delete_image(image_path: PathArg, *, index: Optional[int] = None,
     file for that).  The last image of a WIM cannot be deleted."""
     what = "delete_image"
     path = _wim.existing_file(image_path)
-    with _wim.keep_existing(path):
+    with _wim.keep_existing(path, _wim.ENGINE_RESTORES):
         wim, _ = _wim.open_wim(path, _wim.WRITE,
                                flags=_dism.WIM_FLAG_VERIFY if check_integrity else 0)
         with _wim.closing(wim):
             index = _wim.resolve(wim, path, index, name, what)
+            if _dism.wim_get_attributes(wim)[5] > 1:   # total parts
+                raise _wim.fail(errors.NotSupportedError, _wim.ERROR_NOT_SUPPORTED,
+                                f"{what}: '{path}' is one part of a split WIM, which cannot "
+                                f"be changed; export its images to a single WIM first")
             if _dism.wim_get_image_count(wim) == 1:
                 raise _wim.fail(errors.DismError, _wim.ERROR_ACCESS_DENIED,
                                 f"{what}: image {index} is the only image of '{path}', and a "
@@ -355,8 +413,10 @@ def set_image_info(image_path: PathArg, *, index: Optional[int] = None,
                            f"display_name, display_description or flags")
     if new_name == "":
         raise _wim.invalid(f"{what}: an image's name cannot be empty")
+    _check_text(what, new_name=new_name, description=description, display_name=display_name,
+                display_description=display_description, flags=flags)
     path = _wim.existing_file(image_path)
-    with _wim.keep_existing(path):
+    with _wim.keep_existing(path, _wim.ENGINE_RESTORES):
         wim, _ = _wim.open_wim(path, _wim.WRITE)
         with _wim.closing(wim):
             index = _wim.resolve(wim, path, index, name, what)

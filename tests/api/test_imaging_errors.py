@@ -365,3 +365,119 @@ def test_a_hostile_wim_writes_nothing_outside_and_warns(tmp_path, caplog):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["hostile.wim", "src", "target"]
     warned = [r.getMessage() for r in caplog.records]
     assert any("zz/zz" in m and "cannot hold (123)" in m for m in warned), warned
+
+
+def test_split_never_overwrites_an_existing_later_part(tree, tmp_path):
+    """The first part's name is refused when it exists; so is a later one
+    (install2.swm): a split never clobbers a file it did not create."""
+    wim = tmp_path / "s.wim"
+    dism.capture_image(tree, wim, name="x", compression="none")
+    (tmp_path / "p2.swm").write_bytes(b"someone's file")
+    with pytest.raises(dism.DismError, match="p2.swm") as caught:
+        dism.split_image(wim, tmp_path / "p.swm", file_size_mb=1)
+    assert caught.value.hresult == 0x80070050
+    assert (tmp_path / "p2.swm").read_bytes() == b"someone's file"
+    assert sorted(p.name for p in tmp_path.glob("*.swm")) == ["p2.swm"]
+
+
+@pytest.mark.parametrize("text, char", [("a\x00b", "U+0000"), ("bell\x07", "U+0007"),
+                                        ("\ufffe", "U+FFFE"), ("\ud800", "U+D800")])
+def test_text_xml_cannot_hold_is_refused_by_name(wim, tree, tmp_path, text, char):
+    """A value the image's XML cannot hold is refused before anything is
+    written, naming the argument and the character (not an XML parse error
+    from inside WIMSetImageInformation after the capture was written)."""
+    before = wim.read_bytes()
+    with pytest.raises(dism.InvalidArgumentError, match=f"description.*U\\+{char[2:]}"):
+        dism.set_image_info(wim, index=1, description=text)
+    with pytest.raises(dism.InvalidArgumentError, match=f"name.*U\\+{char[2:]}"):
+        dism.capture_image(tree, wim, name=text, append=True)
+    with pytest.raises(dism.InvalidArgumentError, match=f"destination_name.*U\\+{char[2:]}"):
+        dism.export_image(wim, tmp_path / "x.wim", index=1, destination_name=text)
+    assert wim.read_bytes() == before and not (tmp_path / "x.wim").exists()
+
+
+def test_a_file_given_as_a_directory_is_named_as_such(wim, tree, tmp_path):
+    """A file where a directory is expected is 'not a directory', not 'does
+    not exist' (which sends the user looking for a missing path)."""
+    a_file = tree / "readme.txt"
+    with pytest.raises(dism.PathNotFoundError, match="is not a directory"):
+        dism.capture_image(a_file, tmp_path / "x.wim", name="x")
+    with pytest.raises(dism.PathNotFoundError, match="is not a directory"):
+        dism.apply_image(wim, a_file, index=1)
+    assert not (tmp_path / "x.wim").exists()
+
+
+def test_delete_on_a_split_part_says_it_is_a_part(tree, tmp_path):
+    """A one-image split WIM: the reason it cannot be changed is that it is
+    a part, not that its image is the last one."""
+    wim = tmp_path / "s.wim"
+    dism.capture_image(tree, wim, name="x", compression="none")
+    parts = dism.split_image(wim, tmp_path / "p.swm", file_size_mb=1)
+    assert len(parts) > 1
+    before = parts[0].read_bytes()
+    with pytest.raises(dism.NotSupportedError, match="split"):
+        dism.delete_image(parts[0], index=1)
+    assert parts[0].read_bytes() == before
+
+
+@pytest.mark.parametrize("size_mb", [10**13, 2**64])
+def test_split_with_a_huge_size_gives_one_part(wim, tmp_path, size_mb):
+    """A part size beyond what WIMSplitFile's 64-bit size holds is simply
+    larger than the WIM: one part, not an OverflowError."""
+    parts = dism.split_image(wim, tmp_path / "one.swm", file_size_mb=size_mb)
+    assert parts == [tmp_path / "one.swm"]
+    assert dism.get_wim_info(parts[0]).total_parts == 1
+
+
+def test_missing_config_file_is_named_as_the_config_file(tree, tmp_path):
+    with pytest.raises(dism.PathNotFoundError, match="config_file") as caught:
+        dism.capture_image(tree, tmp_path / "x.wim", name="x",
+                           config_file=tmp_path / "wimscript.ini")
+    assert "image file" not in str(caught.value)
+    assert not (tmp_path / "x.wim").exists()
+
+
+def test_a_name_already_taken_is_refused_before_capturing(wim, tree):
+    """Appending (or exporting as) a name the WIM already holds is refused
+    before any work, naming the name, not after capturing the whole tree."""
+    before = wim.read_bytes()
+    seen = []
+    with pytest.raises(dism.DismError, match="'First'") as caught:
+        dism.capture_image(tree, wim, name="First", append=True,
+                           progress=lambda done, total: seen.append(done))
+    assert caught.value.hresult == 0x800700B7 and seen == []
+    other = wim.with_name("other.wim")
+    dism.export_image(wim, other, index=1)
+    other_before = other.read_bytes()
+    with pytest.raises(dism.DismError, match="'First'") as caught:
+        dism.export_image(wim, other, index=2, destination_name="First",
+                          progress=lambda done, total: seen.append(done))
+    assert caught.value.hresult == 0x800700B7 and seen == []
+    assert wim.read_bytes() == before and other.read_bytes() == other_before
+
+
+def _shared_folders(tmp_path: Path):
+    """Folders others may write to: world-writable, and another user's."""
+    open_to_all = tmp_path / "open to all"
+    open_to_all.mkdir()
+    open_to_all.chmod(0o777)
+    theirs = tmp_path / "nobody's"
+    theirs.mkdir()
+    os.chown(theirs, 65534, 65534)
+    return [open_to_all, theirs]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="chown to another user needs root")
+def test_apply_and_extract_refuse_a_folder_others_can_write(wim, tmp_path):
+    """Another user who can write to the target can swap a folder the apply
+    has just made for a link between its creation and the writes below it
+    (reproduced with an unprivileged process: every file of the image landed
+    outside the target); such a target is refused before anything is written."""
+    for folder in _shared_folders(tmp_path):
+        with pytest.raises(dism.DismError, match="other users") as caught:
+            dism.apply_image(wim, folder, index=1)
+        assert caught.value.hresult == 0x80070005
+        with pytest.raises(dism.DismError, match="other users") as caught:
+            dism.extract_files(wim, ["readme.txt"], folder, index=1)
+        assert caught.value.hresult == 0x80070005
+        assert list(folder.iterdir()) == []

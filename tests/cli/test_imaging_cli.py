@@ -140,3 +140,15 @@ def test_image_verbs_are_no_longer_refused_as_unsupported(capsys):
                  "/Split-Image", "/Delete-Image", "/List-Image"):
         code, out, err = run(capsys, verb)
         assert code == 2 and "not supported by this CLI" not in err, verb
+
+
+def test_export_of_an_image_already_there_says_how_in_cli_terms(capsys, wim, tmp_path):
+    dest = tmp_path / "dest.wim"
+    args = ("export-image", "--source-image-file", wim, "--source-index", "1",
+            "--destination-image-file", dest)
+    assert run(capsys, *args)[0] == 0
+    code, out, err = run(capsys, *args)
+    assert code == 1 and "--allow-duplicates" in err, err
+    code, out, err = run(capsys, *args, "--allow-duplicates")
+    assert code == 0, err
+    assert len(wimlib_names(dest)) == 2

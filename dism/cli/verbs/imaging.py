@@ -76,7 +76,9 @@ export_options = options(
     value("--compress", "TYPE", "for a new destination: none, fast (default), max, or "
                                 "recovery for an .esd (DISM.exe: /Compress)",
           type=_compression),
-    flag("--bootable", "mark the copy bootable (DISM.exe: /Bootable)"), _SWM, _CHECK)
+    flag("--bootable", "mark the copy bootable (DISM.exe: /Bootable)"),
+    flag("--allow-duplicates", "export it even if the destination already holds this "
+                               "image (WIM_EXPORT_ALLOW_DUPLICATES)"), _SWM, _CHECK)
 
 source_index_or_name = one_of(
     value("--source-index", "N", "the source image's index, from 1 (DISM.exe: /SourceIndex)",
@@ -177,7 +179,8 @@ def export_image(args: argparse.Namespace, console: Console) -> ActionResult:
             args.source_image_file, args.destination_image_file, index=args.source_index,
             name=args.source_name, destination_name=args.destination_name,
             compression=args.compress, bootable=args.bootable,
-            check_integrity=args.check_integrity, swm_files=args.swm_file, progress=progress)
+            check_integrity=args.check_integrity, swm_files=args.swm_file,
+            allow_duplicates=args.allow_duplicates, progress=progress)
     return ActionResult("export-image", {
         "destination_image_file": os.path.abspath(args.destination_image_file),
         "image": _image_details(info)})

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define UNSUPPORTED_APPLY_FLAGS (WIM_FLAG_WIM_BOOT | WIM_FLAG_APPLY_COMPACT)
 
@@ -216,6 +217,16 @@ static BOOL prepare_target(const char *target, bool *empty)
     }
     if (!S_ISDIR(st.st_mode))
         return wim_fail(ERROR_DIRECTORY, "WIMApplyImage: '%s' is not a folder.", target);
+    /* wimlib resolves every file's path from the target again: whoever else
+     * may write to the target can swap a folder the apply just made for a
+     * link to anywhere (between wimlib's mkdir and its opens below it), and
+     * this process would write the image there.  Only the caller (and its
+     * own group) may write to the target. */
+    if (st.st_uid != geteuid() || (st.st_mode & S_IWOTH) ||
+        ((st.st_mode & S_IWGRP) && st.st_gid != getegid()))
+        return wim_fail(ERROR_ACCESS_DENIED, "WIMApplyImage: '%s' can be written by other "
+                        "users, who could redirect the files being applied out of it through "
+                        "links; apply into a folder only you can write to.", target);
     int err = 0;
     *empty = dir_is_empty(target, &err);
     if (err)
