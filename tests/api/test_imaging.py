@@ -304,3 +304,14 @@ def test_real_wims_export_and_apply_as_wimlib_does(source, tmp_path):
             again.mkdir()
             dism.apply_image(dest, again, index=1)
             assert tree_digest(again) == tree_digest(theirs)
+
+
+def test_a_special_file_left_out_of_a_capture_is_a_warning(tree, tmp_path, caplog):
+    # wimlib cannot store a FIFO in a WIM and leaves it out: never silently.
+    os.mkfifo(tree / "a pipe")
+    path = tmp_path / "fifo.wim"
+    with caplog.at_level("WARNING", logger="dism.imaging"):
+        dism.capture_image(tree, path, name="n")
+    warned = [record.getMessage() for record in caplog.records if "a pipe" in record.getMessage()]
+    assert len(warned) == 1, caplog.text
+    assert "a pipe" not in wimlib_dir(path)

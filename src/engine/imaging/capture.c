@@ -20,14 +20,15 @@
 
 #define UNSUPPORTED_CAPTURE_FLAGS (WIM_FLAG_WIM_BOOT)
 
-static int add_flags_for(DWORD flags, bool callbacks)
+static int add_flags_for(DWORD flags)
 {
     int add = WIMLIB_ADD_FLAG_TEST_FILE_EXCLUSION;
     if (flags & (WIM_FLAG_NO_DIRACL | WIM_FLAG_NO_FILEACL))
         add |= WIMLIB_ADD_FLAG_NO_ACLS;
     add |= (flags & WIM_FLAG_NO_RP_FIX) ? WIMLIB_ADD_FLAG_NORPFIX : WIMLIB_ADD_FLAG_RPFIX;
-    if (callbacks)
-        add |= WIMLIB_ADD_FLAG_VERBOSE; /* SCAN_DENTRY, for WIM_MSG_SCANNING */
+    /* SCAN_DENTRY: WIM_MSG_SCANNING, and the special files left out (a
+     * warning in the log even when nobody listens for messages) */
+    add |= WIMLIB_ADD_FLAG_VERBOSE;
     return add;
 }
 
@@ -52,7 +53,7 @@ static int capture_into(wim_file *f, const char *source, DWORD flags)
     op.listing = op_has_callbacks(&op);
     op.exclude_path = f->path;
     op_attach(&op, f->wim);
-    int rc = wimlib_add_image(f->wim, source, NULL, NULL, add_flags_for(flags, op.listing));
+    int rc = wimlib_add_image(f->wim, source, NULL, NULL, add_flags_for(flags));
     op_detach(f->wim);
     if (rc != 0) {
         op_fail(&op, rc, "WIMCaptureImage: cannot capture '%s'", source);

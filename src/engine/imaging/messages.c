@@ -239,8 +239,19 @@ static void on_exclusion(wim_op *op, struct wimlib_progress_info_test_file_exclu
         t->will_exclude = true;
 }
 
+/* wimlib leaves out what a WIM cannot hold (FIFOs, sockets, device nodes)
+ * and says so only in a verbose scan: never a silent loss. */
+static void warn_left_out(wim_op *op, struct wimlib_progress_info_scan *s)
+{
+    engine_log(LOG_WARNING, "%s: '%s' is a special file (FIFO, socket or device) that a WIM "
+               "cannot hold; it was left out", op->function, s->cur_path);
+    op_send_path(op, WIM_MSG_WARNING, s->cur_path, (LPARAM)ERROR_NOT_SUPPORTED);
+}
+
 static void on_scan(wim_op *op, struct wimlib_progress_info_scan *s, bool end)
 {
+    if (!end && s->status == WIMLIB_SCAN_DENTRY_UNSUPPORTED)
+        warn_left_out(op, s);
     if (!end && ++op->scanned % 256 != 0)
         return;
     op_send(op, WIM_MSG_SCANNING, 0, (LPARAM)s->num_nondirs_scanned);
