@@ -282,14 +282,10 @@ BOOL WINAPI WIMApplyImage(HANDLE Image, PCWSTR Path, DWORD ApplyFlags)
     if (ApplyFlags & UNSUPPORTED_APPLY_FLAGS)
         return wim_fail(ERROR_NOT_SUPPORTED, "WIMApplyImage: WIM_FLAG_WIM_BOOT and "
                         "WIM_FLAG_APPLY_COMPACT need Windows (WOF); apply without them.");
-    char *given = NULL, *target = NULL;
-    if (Path && *Path && !wide_path_arg(Path, "WIMApplyImage", "the target folder", &given))
+    char *target = NULL;
+    if (Path && *Path &&
+        !wide_absolute_path_arg(Path, "WIMApplyImage", "the target folder", &target))
         return FALSE;
-    if (given && !(target = absolute_path(given))) {
-        free(given);
-        return wim_fail(ERROR_NOT_ENOUGH_MEMORY, "WIMApplyImage: out of memory.");
-    }
-    free(given);
     if (!target && !(ApplyFlags & WIM_FLAG_NO_APPLY))
         return wim_fail(ERROR_INVALID_PARAMETER, "WIMApplyImage: a target folder is required "
                         "unless WIM_FLAG_NO_APPLY is given.");

@@ -72,13 +72,9 @@ HANDLE WINAPI WIMCaptureImage(HANDLE Wim, PCWSTR Path, DWORD CaptureFlags)
     if (CaptureFlags & UNSUPPORTED_CAPTURE_FLAGS)
         return wim_fail(ERROR_NOT_SUPPORTED, "WIMCaptureImage: WIM_FLAG_WIM_BOOT needs Windows; "
                         "the portable engine captures ordinary images only."), NULL;
-    char *given;
-    if (!wide_path_arg(Path, "WIMCaptureImage", "the folder to capture", &given))
+    char *source;
+    if (!wide_absolute_path_arg(Path, "WIMCaptureImage", "the folder to capture", &source))
         return NULL;
-    char *source = absolute_path(given);
-    free(given);
-    if (!source)
-        return wim_fail(ERROR_NOT_ENOUGH_MEMORY, "WIMCaptureImage: out of memory."), NULL;
     HANDLE image = NULL;
     wim_file *f = check_source(source) ? file_lock(Wim, false, "WIMCaptureImage") : NULL;
     if (f) {

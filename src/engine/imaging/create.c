@@ -156,15 +156,14 @@ HANDLE WINAPI WIMCreateFile(PCWSTR WimPath, DWORD DesiredAccess, DWORD CreationD
         return wim_fail_wimlib(rc, "WIMCreateFile: wimlib cannot start"), NULL;
     char *path;
     if (!check_create_args(DesiredAccess, CreationDisposition, CompressionType) ||
-        !wide_path_arg(WimPath, "WIMCreateFile", "the WIM path", &path))
+        !wide_absolute_path_arg(WimPath, "WIMCreateFile", "the WIM path", &path))
         return NULL;
     wim_file *f = calloc(1, sizeof *f);
-    if (!f || !(f->path = absolute_path(path))) {
-        free(f);
+    if (!f) {
         free(path);
         return wim_fail(ERROR_NOT_ENOUGH_MEMORY, "WIMCreateFile: out of memory."), NULL;
     }
-    free(path);
+    f->path = path;
     f->kind = HANDLE_WIM;
     pthread_mutex_init(&f->lock, NULL);
     f->access = DesiredAccess;

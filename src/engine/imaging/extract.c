@@ -90,19 +90,18 @@ BOOL WINAPI WIMExtractImagePath(HANDLE Image, PCWSTR ImagePath, PCWSTR Destinati
                                 DWORD ExtractFlags)
 {
     wim_begin();
-    char *given = NULL, *dest_given = NULL;
+    char *given = NULL, *dest = NULL;
     if (!wide_path_arg(ImagePath, "WIMExtractImagePath", "the path in the image", &given))
         return FALSE;
-    if (!wide_path_arg(DestinationPath, "WIMExtractImagePath", "the destination file",
-                       &dest_given)) {
+    if (!wide_absolute_path_arg(DestinationPath, "WIMExtractImagePath", "the destination file",
+                                &dest)) {
         free(given);
         return FALSE;
     }
-    char *inside = image_path_of(given), *dest = absolute_path(dest_given);
+    char *inside = image_path_of(given);
     free(given);
-    free(dest_given);
     BOOL ok = FALSE;
-    if (!inside || !dest) {
+    if (!inside) {
         ok = wim_fail(ERROR_NOT_ENOUGH_MEMORY, "WIMExtractImagePath: out of memory.");
     } else if (strcmp(inside, "/") == 0) {
         ok = wim_fail(ERROR_INVALID_PARAMETER, "WIMExtractImagePath: give a file inside the "

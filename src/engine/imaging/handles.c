@@ -201,3 +201,15 @@ char *absolute_path(const char *path)
     free(joined);
     return out;
 }
+
+BOOL wide_absolute_path_arg(PCWSTR w, const char *function, const char *what, char **out)
+{
+    char *given;
+    if (!wide_path_arg(w, function, what, &given))
+        return *out = NULL, FALSE;
+    *out = absolute_path(given);
+    free(given);
+    if (!*out)
+        return wim_fail(ERROR_NOT_ENOUGH_MEMORY, "%s: out of memory.", function);
+    return TRUE;
+}

@@ -219,5 +219,8 @@ uint64_t now_ms(void);
 BOOL wide_path_arg(PCWSTR w, const char *function, const char *what, char **out);
 /* An absolute, normalised copy of a path (no symlink resolution). */
 char *absolute_path(const char *path);
+/* wide_path_arg, then absolute_path; a failure of the latter is
+ * ERROR_NOT_ENOUGH_MEMORY ("<function>: out of memory."). */
+BOOL wide_absolute_path_arg(PCWSTR w, const char *function, const char *what, char **out);
 
 #endif /* DISM_ENGINE_IMAGING_H */

@@ -54,15 +54,10 @@ BOOL WINAPI WIMSetReferenceFile(HANDLE Wim, PCWSTR Path, DWORD Flags)
     if (mode != WIM_REFERENCE_APPEND && mode != WIM_REFERENCE_REPLACE)
         return wim_fail(ERROR_INVALID_PARAMETER, "WIMSetReferenceFile: give exactly one of "
                         "WIM_REFERENCE_APPEND and WIM_REFERENCE_REPLACE.");
-    char *given = NULL, *path = NULL;
-    if (!(mode == WIM_REFERENCE_REPLACE && (!Path || !*Path))) {
-        if (!wide_path_arg(Path, "WIMSetReferenceFile", "the reference file", &given))
-            return FALSE;
-        path = absolute_path(given);
-        free(given);
-        if (!path)
-            return wim_fail(ERROR_NOT_ENOUGH_MEMORY, "WIMSetReferenceFile: out of memory.");
-    }
+    char *path = NULL;
+    if (!(mode == WIM_REFERENCE_REPLACE && (!Path || !*Path)) &&
+        !wide_absolute_path_arg(Path, "WIMSetReferenceFile", "the reference file", &path))
+        return FALSE;
     wim_file *f = file_lock(Wim, false, "WIMSetReferenceFile");
     BOOL ok = f != NULL;
     if (f && mode == WIM_REFERENCE_REPLACE) {

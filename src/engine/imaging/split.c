@@ -75,13 +75,9 @@ BOOL WINAPI WIMSplitFile(HANDLE Wim, PCWSTR PartPath, PLARGE_INTEGER PartSize, D
     wim_begin();
     if (!PartSize)
         return wim_fail(ERROR_INVALID_PARAMETER, "WIMSplitFile: PartSize is required.");
-    char *given;
-    if (!wide_path_arg(PartPath, "WIMSplitFile", "the first part's path", &given))
+    char *part;
+    if (!wide_absolute_path_arg(PartPath, "WIMSplitFile", "the first part's path", &part))
         return FALSE;
-    char *part = absolute_path(given);
-    free(given);
-    if (!part)
-        return wim_fail(ERROR_NOT_ENOUGH_MEMORY, "WIMSplitFile: out of memory.");
     wim_file *f = file_lock(Wim, false, "WIMSplitFile");
     BOOL ok = FALSE;
     if (f) {
