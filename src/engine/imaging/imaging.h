@@ -56,6 +56,7 @@
 #include "wimgapi.h"
 
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <wimlib.h>
@@ -78,6 +79,7 @@ BOOL wim_fail(DWORD code, const char *fmt, ...) __attribute__((format(printf, 2,
 /* The same for a wimlib error: its Win32 code (wim/wimerr.c), wimlib's
  * words, and what to do about it. */
 BOOL wim_fail_wimlib(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+BOOL wim_vfail_wimlib(int rc, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 BOOL wim_fail_errno(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- messages.c: callbacks ---- */

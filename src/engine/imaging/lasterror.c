@@ -55,8 +55,11 @@ static const char *advice_for(DWORD code)
     }
 }
 
-static BOOL record(DWORD code, const char *what, const char *cause)
+/* The sentence is "<fmt...>: <cause>. <advice>", each part when there is one. */
+static BOOL vrecord(DWORD code, const char *cause, const char *fmt, va_list ap)
 {
+    char what[1536];
+    vsnprintf(what, sizeof what, fmt, ap);
     const char *advice = advice_for(code);
     HRESULT hr = HRESULT_FROM_WIN32(code);
     if (cause && advice)
@@ -71,24 +74,28 @@ static BOOL record(DWORD code, const char *what, const char *cause)
 
 BOOL wim_fail(DWORD code, const char *fmt, ...)
 {
-    char what[1536];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
+    BOOL ok = vrecord(code, NULL, fmt, ap);
     va_end(ap);
-    return record(code, what, NULL);
+    return ok;
+}
+
+BOOL wim_vfail_wimlib(int rc, const char *fmt, va_list ap)
+{
+    char cause[512];
+    snprintf(cause, sizeof cause, "%s (wimlib error %d)", wimlib_get_error_string(rc), rc);
+    DWORD code = win32_from_wimlib(rc);
+    return vrecord(code ? code : ERROR_GEN_FAILURE, cause, fmt, ap);
 }
 
 BOOL wim_fail_wimlib(int rc, const char *fmt, ...)
 {
-    char what[1536], cause[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
+    BOOL ok = wim_vfail_wimlib(rc, fmt, ap);
     va_end(ap);
-    snprintf(cause, sizeof cause, "%s (wimlib error %d)", wimlib_get_error_string(rc), rc);
-    DWORD code = win32_from_wimlib(rc);
-    return record(code ? code : ERROR_GEN_FAILURE, what, cause);
+    return ok;
 }
 
 static DWORD win32_from_errno(int err)
@@ -113,12 +120,11 @@ static DWORD win32_from_errno(int err)
 
 BOOL wim_fail_errno(int err, const char *fmt, ...)
 {
-    char what[1536];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
+    BOOL ok = vrecord(win32_from_errno(err), strerror(err), fmt, ap);
     va_end(ap);
-    return record(win32_from_errno(err), what, strerror(err));
+    return ok;
 }
 
 PCWSTR WINAPI _WIMPortableGetLastErrorMessage(void)

@@ -340,15 +340,14 @@ void op_detach(WIMStruct *wim)
 
 BOOL op_fail(wim_op *op, int rc, const char *fmt, ...)
 {
-    char what[1536];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
     if (op->aborted || rc == WIMLIB_ERR_ABORTED_BY_PROGRESS)
         return wim_fail(ERROR_REQUEST_ABORTED, "%s: cancelled by a message callback "
                         "(WIM_MSG_ABORT_IMAGE); %s.", op->function,
                         op->partial ? "the files already written stay in the target"
                                     : "nothing was changed");
-    return wim_fail_wimlib(rc, "%s", what);
+    va_list ap;
+    va_start(ap, fmt);
+    BOOL ok = wim_vfail_wimlib(rc, fmt, ap);
+    va_end(ap);
+    return ok;
 }
