@@ -381,3 +381,21 @@ def test_scan_errors_reach_the_error_message(engine, tmp_path):
     finally:
         (box / "src" / "locked").chmod(0o755)
         shutil.rmtree(box)
+
+
+def test_relative_paths_are_taken_from_the_working_directory(engine, tree, tmp_path, monkeypatch):
+    """Every path argument is made absolute against the working directory,
+    with "." and ".." dropped: the WIM, the folder captured, the apply
+    target and the extract destination."""
+    work = tmp_path / "work"
+    (work / "sub").mkdir(parents=True)
+    monkeypatch.chdir(work)
+    source = os.path.relpath(tree, work)
+    lines = engine.results(f"open w ./sub/../new.wim w new 0 0\ncapture i w sub/../{source} 0\n"
+                           "close i\nload j w 1\napply j sub/./out 0\n"
+                           "extract j /notes.txt ./sub/../one.txt\nclose j\nattrs w\nclose w\n")
+    assert lines[:7] == ["OK created", "OK", "OK", "OK", "OK", "OK", "OK"], lines
+    assert f"path={work}/new.wim " in lines[7], lines
+    wim_verify(work / "new.wim")
+    assert tree_digest(work / "sub" / "out") == tree_digest(tree)
+    assert (work / "one.txt").read_text() == "plain text\n"
