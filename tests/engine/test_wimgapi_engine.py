@@ -131,9 +131,9 @@ def test_set_and_get_image_information(engine, wim):
     wim_verify(wim)
 
 
-def test_boot_index_and_attributes(engine, wim, tree, tmp_path):
+def test_boot_index_and_attributes(engine, wim, tree, tmp_path, monkeypatch):
     engine.results(f"open w {wim} w existing 0 0\ncapture i w {tree} 0\nclose i\nclose w\n")
-    os.chdir(tmp_path)
+    monkeypatch.chdir(tmp_path)
     lines = engine.results(f"open w {wim.name} w existing 0 0\nboot w 2\nattrs w\nboot w 9\n"
                            "close w\n")
     assert lines[1] == "OK"
