@@ -399,3 +399,16 @@ def test_relative_paths_are_taken_from_the_working_directory(engine, tree, tmp_p
     wim_verify(work / "new.wim")
     assert tree_digest(work / "sub" / "out") == tree_digest(tree)
     assert (work / "one.txt").read_text() == "plain text\n"
+
+
+def test_temporary_path_must_be_an_existing_folder(engine, wim, tmp_path):
+    """WIMSetTemporaryPath takes an existing folder; a missing path or a
+    file is ERROR_PATH_NOT_FOUND (3), a closed handle ERROR_INVALID_HANDLE."""
+    (tmp_path / "a-file").write_text("x")
+    lines = engine.results(f"open w {wim} r existing 0 0\ntemp w {tmp_path}\n"
+                           f"temp w {tmp_path}/missing\ntemp w {tmp_path}/a-file\nclose w\n"
+                           f"temp w {tmp_path}\n")
+    assert lines[1] == "OK", lines
+    assert [error_code(line) for line in lines[2:4]] == [3, 3], lines
+    assert "not an existing folder" in lines[2], lines
+    assert error_code(lines[5]) == ERROR_INVALID_HANDLE, lines
