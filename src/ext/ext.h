@@ -196,9 +196,12 @@ const char *saved_or_discarded(UINT flags);
  * wins) and cancels the call, then the cancel token is polled.  Returns
  * fn's result (a new reference) or NULL. */
 PyObject *long_call_callback(long_call *call, PyObject *(*fn)(long_call *, void *), void *arg);
-/* Whether this thread is running a callback (progress, cancel token, signal
- * handler) of `call`. */
-int thread_is_in_callback_of(const long_call *call);
+/* Takes `lock` (waiting without the GIL), the lock of an object whose
+ * running long call, if any, is `active`.  From a callback (progress,
+ * message, cancel token, signal handler) of that call, which would wait for
+ * itself, it raises `busy` with busy_sentence instead: 0, or -1 raised. */
+int lock_outside_callback(module_state *st, PyThread_type_lock lock, const long_call *active,
+                          HRESULT busy, const char *busy_sentence);
 
 /* ------------------------------------------------------------------------
  * convert.c: results

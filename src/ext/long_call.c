@@ -62,11 +62,26 @@ typedef struct callback_frame {
 
 static _Thread_local callback_frame *callbacks_of_this_thread;
 
-int thread_is_in_callback_of(const long_call *call)
+static int thread_is_in_callback_of(const long_call *call)
 {
     for (callback_frame *f = callbacks_of_this_thread; f; f = f->outer)
         if (f->call == call)
             return 1;
+    return 0;
+}
+
+int lock_outside_callback(module_state *st, PyThread_type_lock lock, const long_call *active,
+                          HRESULT busy, const char *busy_sentence)
+{
+    if (active && thread_is_in_callback_of(active)) {
+        raise_with_sentence(st, busy, PyUnicode_FromString(busy_sentence));
+        return -1;
+    }
+    if (!PyThread_acquire_lock(lock, NOWAIT_LOCK)) {
+        Py_BEGIN_ALLOW_THREADS
+        PyThread_acquire_lock(lock, WAIT_LOCK);
+        Py_END_ALLOW_THREADS
+    }
     return 0;
 }
 

@@ -19,21 +19,10 @@ static int session_check_open(SessionObject *self);
  * wait for itself. */
 static int session_lock(SessionObject *self)
 {
-    long_call *active = self->active_call;
-    if (active && thread_is_in_callback_of(active)) {
-        raise_with_sentence(
-            get_state(self->module), DISMAPI_E_BUSY,
-            PyUnicode_FromString("the session is busy with the call whose progress callback, "
-                                 "cancel token or signal handler is running; use the session "
-                                 "after that call returns"));
-        return -1;
-    }
-    if (!PyThread_acquire_lock(self->lock, NOWAIT_LOCK)) {
-        Py_BEGIN_ALLOW_THREADS
-        PyThread_acquire_lock(self->lock, WAIT_LOCK);
-        Py_END_ALLOW_THREADS
-    }
-    return 0;
+    return lock_outside_callback(
+        get_state(self->module), self->lock, self->active_call, DISMAPI_E_BUSY,
+        "the session is busy with the call whose progress callback, cancel token or signal "
+        "handler is running; use the session after that call returns");
 }
 
 static PyObject *run_session_long_call(SessionObject *self, long_call *call)

@@ -331,6 +331,45 @@ def test_arguments_are_checked(tmp_path, wim_path):
         _dism.WimHandle()
 
 
+def test_an_out_of_range_dword_names_its_function_and_parameter(tmp_path, wim_path, source):
+    """Every DWORD argument is refused above 2**32 - 1, never wrapped, and
+    the error names the WIMGAPI function and parameter."""
+    big = 2**32 + 1
+    with open_wim(wim_path) as wim, _dism.wim_load_image(wim, 1) as image, \
+            new_wim(tmp_path / "dest.wim") as dest:
+        fresh = tmp_path / "fresh.wim"
+        create = _dism.wim_create_file
+        calls = [
+            ("WIMCreateFile: DesiredAccess",
+             lambda: create(fresh, big, _dism.WIM_CREATE_NEW, 0, 0)),
+            ("WIMCreateFile: CreationDisposition", lambda: create(fresh, WRITE, big, 0, 0)),
+            ("WIMCreateFile: FlagsAndAttributes",
+             lambda: create(fresh, WRITE, _dism.WIM_CREATE_NEW, big, 0)),
+            ("WIMCreateFile: CompressionType",
+             lambda: create(fresh, WRITE, _dism.WIM_CREATE_NEW, 0, big)),
+            ("WIMSetReferenceFile: Flags",
+             lambda: _dism.wim_set_reference_file(wim, wim_path, big)),
+            ("WIMSetBootImage: ImageIndex", lambda: _dism.wim_set_boot_image(wim, big)),
+            ("WIMCaptureImage: CaptureFlags",
+             lambda: _dism.wim_capture_image(wim, source, big)),
+            ("WIMApplyImage: ApplyFlags",
+             lambda: _dism.wim_apply_image(image, tmp_path / "out", big)),
+            ("WIMExtractImagePath: ExtractFlags",
+             lambda: _dism.wim_extract_image_path(image, "a", tmp_path / "a", big)),
+            ("WIMExportImage: Flags", lambda: _dism.wim_export_image(image, dest, big)),
+            ("WIMDeleteImage: ImageIndex", lambda: _dism.wim_delete_image(wim, big)),
+            ("WIMSplitFile: Flags",
+             lambda: _dism.wim_split_file(wim, tmp_path / "x.swm", 0, big)),
+        ]
+        for sentence, call in calls:
+            with pytest.raises(_dism.InvalidArgumentError) as e:
+                call()
+            assert sentence in e.value.message, sentence
+            assert e.value.hresult == HR(ERROR_INVALID_PARAMETER), sentence
+        assert _dism.wim_get_image_count(wim) == 2
+    assert not fresh.exists()
+
+
 def test_a_closed_handle_is_refused_and_close_is_idempotent(wim_path, tmp_path):
     wim = open_wim(wim_path)
     image = _dism.wim_load_image(wim, 1)

@@ -48,10 +48,6 @@ static int short_call(PyObject *module, PyObject *obj, enum wim_kind kind, wim_f
     return 0;
 }
 
-/* A DWORD argument of a WIMGAPI function, checked like DISM's UINTs. */
-#define DWORD_ARG(module, function, param) \
-    {get_state(module), HR_INVALID_PARAMETER, function ": " param, 0}
-
 /* ------------------------------------------------------------------------
  * WIMCreateFile
  * ------------------------------------------------------------------------ */

@@ -19,21 +19,10 @@ static PyThread_type_lock lock_of(WimObject *w) { return w->file->lock; }
  * itself. */
 static int lock_file(WimObject *w)
 {
-    long_call *active = w->file->active_call;
-    if (active && thread_is_in_callback_of(active)) {
-        raise_with_sentence(get_state(w->module), HR_BUSY,
-                            PyUnicode_FromString(
-                                "the WIM is busy with the call whose message callback, cancel "
-                                "token or signal handler is running; use it after that call "
-                                "returns"));
-        return -1;
-    }
-    if (!PyThread_acquire_lock(lock_of(w), NOWAIT_LOCK)) {
-        Py_BEGIN_ALLOW_THREADS
-        PyThread_acquire_lock(lock_of(w), WAIT_LOCK);
-        Py_END_ALLOW_THREADS
-    }
-    return 0;
+    return lock_outside_callback(
+        get_state(w->module), lock_of(w), w->file->active_call, HR_BUSY,
+        "the WIM is busy with the call whose message callback, cancel token or signal handler "
+        "is running; use it after that call returns");
 }
 
 static int check_open(WimObject *w)

@@ -41,6 +41,10 @@ typedef struct wim_object {
 /* The DWORD arguments' range error, as WIMGAPI's own. */
 #define HR_INVALID_PARAMETER HR_WIN32(87) /* ERROR_INVALID_PARAMETER */
 
+/* A DWORD argument of a WIMGAPI function, checked like DISM's UINTs. */
+#define DWORD_ARG(module, function, param) \
+    {get_state(module), HR_INVALID_PARAMETER, function ": " param, 0}
+
 static inline int wim_is_image(const WimObject *w) { return w->file != w; }
 
 extern PyType_Spec wim_handle_spec;

@@ -97,9 +97,6 @@ static PyObject *run_operation(PyObject *module, WimObject *a, WimObject *b, wim
     "The cancel came after the point where the operation can stop: it completed "         \
     "successfully and " what "."
 
-#define DWORD_ARG(function, param) \
-    {get_state(module), HR_INVALID_PARAMETER, function ": " param, 0}
-
 /* ------------------------------------------------------------------------
  * WIMCaptureImage
  * ------------------------------------------------------------------------ */
@@ -126,7 +123,7 @@ static PyObject *dism_wim_capture_image(PyObject *module, PyObject *args, PyObje
     static char *kwlist[] = {"wim", "path", "flags", "messages", "cancel", NULL};
     PyObject *obj, *messages = Py_None, *cancel = Py_None;
     wide_arg path = {0};
-    uint_arg flags = DWORD_ARG("WIMCaptureImage", "CaptureFlags");
+    uint_arg flags = DWORD_ARG(module, "WIMCaptureImage", "CaptureFlags");
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO&O&|OO:wim_capture_image", kwlist, &obj,
                                      path_converter, &path, uint_converter, &flags, &messages,
                                      &cancel))
@@ -158,7 +155,7 @@ static PyObject *dism_wim_apply_image(PyObject *module, PyObject *args, PyObject
     static char *kwlist[] = {"image", "path", "flags", "messages", "cancel", NULL};
     PyObject *obj, *messages = Py_None, *cancel = Py_None;
     wide_arg path = {0};
-    uint_arg flags = DWORD_ARG("WIMApplyImage", "ApplyFlags");
+    uint_arg flags = DWORD_ARG(module, "WIMApplyImage", "ApplyFlags");
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO&O&|OO:wim_apply_image", kwlist, &obj,
                                      optional_path_converter, &path, uint_converter, &flags,
                                      &messages, &cancel))
@@ -193,7 +190,7 @@ static PyObject *dism_wim_extract_image_path(PyObject *module, PyObject *args, P
                              "cancel", NULL};
     PyObject *obj, *messages = Py_None, *cancel = Py_None;
     wide_arg source = {0}, destination = {0};
-    uint_arg flags = DWORD_ARG("WIMExtractImagePath", "ExtractFlags");
+    uint_arg flags = DWORD_ARG(module, "WIMExtractImagePath", "ExtractFlags");
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO&O&O&|OO:wim_extract_image_path", kwlist,
                                      &obj, path_converter, &source, path_converter, &destination,
                                      uint_converter, &flags, &messages, &cancel))
@@ -229,7 +226,7 @@ static PyObject *dism_wim_export_image(PyObject *module, PyObject *args, PyObjec
 {
     static char *kwlist[] = {"image", "dest_wim", "flags", "messages", "cancel", NULL};
     PyObject *obj, *dest_obj, *messages = Py_None, *cancel = Py_None;
-    uint_arg flags = DWORD_ARG("WIMExportImage", "Flags");
+    uint_arg flags = DWORD_ARG(module, "WIMExportImage", "Flags");
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOO&|OO:wim_export_image", kwlist, &obj,
                                      &dest_obj, uint_converter, &flags, &messages, &cancel))
         return NULL;
@@ -252,7 +249,7 @@ static PyObject *dism_wim_delete_image(PyObject *module, PyObject *args, PyObjec
 {
     static char *kwlist[] = {"wim", "index", "messages", "cancel", NULL};
     PyObject *obj, *messages = Py_None, *cancel = Py_None;
-    uint_arg index = DWORD_ARG("WIMDeleteImage", "ImageIndex");
+    uint_arg index = DWORD_ARG(module, "WIMDeleteImage", "ImageIndex");
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO&|OO:wim_delete_image", kwlist, &obj,
                                      uint_converter, &index, &messages, &cancel))
         return NULL;
@@ -296,7 +293,7 @@ static PyObject *dism_wim_split_file(PyObject *module, PyObject *args, PyObject 
     PyObject *obj, *messages = Py_None, *cancel = Py_None;
     wide_arg path = {0};
     long long part_size;
-    uint_arg flags = DWORD_ARG("WIMSplitFile", "Flags");
+    uint_arg flags = DWORD_ARG(module, "WIMSplitFile", "Flags");
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO&LO&|OO:wim_split_file", kwlist, &obj,
                                      path_converter, &path, &part_size, uint_converter, &flags,
                                      &messages, &cancel))
