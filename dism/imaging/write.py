@@ -9,10 +9,11 @@ Windows too).
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from pathlib import Path
-from typing import Callable, List, Optional, Union
+from typing import Callable, Iterator, List, Optional, Tuple, Union
 
 from .. import _dism, errors
 from ..progress import CancelLike, ProgressCallback
@@ -153,6 +154,32 @@ def _capture_into(wim: "_dism.WimHandle", source: str, name: str, description: O
     return image_info_of(wim, index)
 
 
+@contextlib.contextmanager
+def _destination(path: str, exists: bool, wanted: Optional[Compression],
+                 default: Compression, name: Optional[str], flags: int,
+                 what: str) -> Iterator[Tuple["_dism.WimHandle", Callable[[], None]]]:
+    """The WIM a capture or export writes `name` into, opened for writing,
+    and the `written` callback to tell after each step that changed it: the
+    existing `path` (kept byte-identical on failure; its own compression,
+    `wanted` must agree; `name` must not be taken), or a new one in `wanted`
+    or `default` compression (removed on failure)."""
+    if exists:
+        with _wim.keep_existing(path, _wim.ENGINE_RESTORES) as guard:
+            wim, _ = _wim.open_wim(path, _wim.WRITE, flags=flags)
+            with _wim.closing(wim):
+                _check_existing_compression(wim, path, wanted, what)
+                _refuse_taken_name(wim, path, name, what)
+                yield wim, guard.written
+        return
+    chosen = wanted if wanted is not None else default
+    _check_new_compression(chosen, path, what)
+    wim, _ = _wim.open_wim(path, _wim.WRITE, disposition=_dism.WIM_CREATE_NEW, flags=flags,
+                           compression=int(chosen))
+    with _wim.remove_new_on_failure(path) as new, _wim.closing(wim):
+        new.written()   # wimgapi.dll has created it; the engine has not yet
+        yield wim, new.written
+
+
 def capture_image(source_dir: PathArg, image_path: PathArg, *, name: str,
                   description: Optional[str] = None, compression: CompressionArg = None,
                   append: bool = False, config_file: Optional[PathArg] = None,
@@ -193,21 +220,12 @@ def capture_image(source_dir: PathArg, image_path: PathArg, *, name: str,
     args = (source, name, description, config, verify, bootable, progress, cancel)
     if append:
         path = _wim.existing_file(path)
-        with _wim.keep_existing(path, _wim.ENGINE_RESTORES) as guard:
-            wim, _ = _wim.open_wim(path, _wim.WRITE, flags=flags)
-            with _wim.closing(wim):
-                _check_existing_compression(wim, path, wanted, what)
-                _refuse_taken_name(wim, path, name, what)
-                return _capture_into(wim, *args, written=guard.written)
-    _refuse_existing(path, what, "append to it with append=True (append-image), or choose "
-                                 "another file")
-    chosen = wanted if wanted is not None else CAPTURE_COMPRESSION
-    _check_new_compression(chosen, path, what)
-    wim, _ = _wim.open_wim(path, _wim.WRITE, disposition=_dism.WIM_CREATE_NEW, flags=flags,
-                           compression=int(chosen))
-    with _wim.remove_new_on_failure(path) as new, _wim.closing(wim):
-        new.written()   # wimgapi.dll has created it; the engine has not yet
-        return _capture_into(wim, *args, written=new.written)
+    else:
+        _refuse_existing(path, what, "append to it with append=True (append-image), or "
+                                     "choose another file")
+    with _destination(path, append, wanted, CAPTURE_COMPRESSION, name, flags,
+                      what) as (wim, written):
+        return _capture_into(wim, *args, written=written)
 
 
 # ---------------------------------------------------------------------------
@@ -284,21 +302,12 @@ def export_image(source_image: PathArg, destination_image: PathArg, *,
             raise _wim.invalid(f"{what}: the source and the destination are the same file, "
                                f"'{dest}'")
         args = (destination_name, bootable, allow_duplicates, progress, cancel)
-        if os.path.exists(dest):
+        exists = os.path.exists(dest)
+        if exists:
             dest = _wim.existing_file(dest, "destination_image")
-            with _wim.keep_existing(dest, _wim.ENGINE_RESTORES) as guard:
-                wim, _ = _wim.open_wim(dest, _wim.WRITE, flags=flags)
-                with _wim.closing(wim):
-                    _check_existing_compression(wim, dest, wanted, what)
-                    _refuse_taken_name(wim, dest, destination_name, what)
-                    return _export_into(source.image, wim, *args, written=guard.written)
-        chosen = wanted if wanted is not None else EXPORT_COMPRESSION
-        _check_new_compression(chosen, dest, what)
-        wim, _ = _wim.open_wim(dest, _wim.WRITE, disposition=_dism.WIM_CREATE_NEW, flags=flags,
-                               compression=int(chosen))
-        with _wim.remove_new_on_failure(dest) as new, _wim.closing(wim):
-            new.written()   # wimgapi.dll has created it; the engine has not yet
-            return _export_into(source.image, wim, *args, written=new.written)
+        with _destination(dest, exists, wanted, EXPORT_COMPRESSION, destination_name, flags,
+                          what) as (wim, written):
+            return _export_into(source.image, wim, *args, written=written)
 
 
 # ---------------------------------------------------------------------------

@@ -281,6 +281,23 @@ def test_extract_never_writes_through_a_link_in_the_destination(wim, tmp_path):
     assert list(outside.iterdir()) == []
 
 
+def test_extract_never_writes_through_a_link_at_the_file_itself(wim, tmp_path):
+    """A link already at the name a file lands as is refused too, not
+    followed (extract_files' docstring: "not even through a link already
+    there"), whether it points at a file outside or at nothing yet."""
+    dest, outside = tmp_path / "dest", tmp_path / "outside"
+    dest.mkdir()
+    outside.mkdir()
+    (outside / "victim").write_text("keep\n")
+    os.symlink(outside / "victim", dest / "readme.txt")
+    os.symlink(outside / "new", dest / "big.bin")
+    for image_path in ("readme.txt", "Windows\\System32\\big.bin"):
+        with pytest.raises(dism.InvalidArgumentError, match="outside"):
+            dism.extract_files(wim, image_path, dest, index=1)
+    assert sorted(p.name for p in outside.iterdir()) == ["victim"]
+    assert (outside / "victim").read_text() == "keep\n"
+
+
 # --- the real WIMs --------------------------------------------------------------------
 
 REAL_WIMS = sorted(REAL.glob("*.wim")) if REAL.is_dir() else []

@@ -68,6 +68,18 @@ def test_index_must_be_an_int(wim):
         list(dism.list_image(wim, index="1"))
 
 
+def test_list_image_raises_when_called_not_when_iterated(wim):
+    """list_image's docstring: the listing is made when called (errors raise
+    there), so a wrong index or a cancel never waits for the first next()."""
+    with pytest.raises(dism.InvalidImageIndexError, match="no image 3"):
+        dism.list_image(wim, index=3)
+    token = dism.CancelToken()
+    token.set()
+    with pytest.raises(dism.CancelledError) as caught:
+        dism.list_image(wim, index=1, cancel=token)
+    assert caught.value.completed is False
+
+
 # --- refusals that change nothing ----------------------------------------------------
 
 def test_delete_refuses_the_last_image(tree, tmp_path):
