@@ -149,6 +149,8 @@ def test_choosing_the_image(tmp_path):
         dism.Session.open_image_file(wim, index=1, name="Second")
     with pytest.raises(TypeError):
         dism.Session.open_image_file(wim, index="1")
+    with pytest.raises(TypeError, match="index must be an int"):
+        dism.Session.open_image_file(wim, index=True)             # a bool is no index
 
 
 def test_an_index_below_one_says_images_are_numbered_from_1(servicing_wim):
