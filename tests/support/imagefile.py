@@ -18,6 +18,7 @@ import dism
 from dism.testing import build_windows_tree, sample_servicing_spec
 
 from . import SHARED_REAL
+from .imaging import wimlib
 
 REAL_SYSTEM_HIVE = SHARED_REAL / "regipy__SYSTEM_WIN_10_1709"
 REAL_DRIVER_COUNT = 238
@@ -38,15 +39,13 @@ def real_hive_tree(root: Path) -> Path:
 
 
 def capture(tree: Path, wim: Path, *extra: str) -> Path:
-    subprocess.run(["wimlib-imagex", "capture", str(tree), str(wim), "Real", *extra],
-                   check=True, capture_output=True)
+    wimlib("capture", tree, wim, "Real", *extra)
     return wim
 
 
 def export_solid(wim: Path, esd: Path) -> Path:
     """`wim` as a solid (LZMS) ESD, as Microsoft ships install.esd."""
-    subprocess.run(["wimlib-imagex", "export", str(wim), "all", str(esd), "--solid"],
-                   check=True, capture_output=True)
+    wimlib("export", wim, "all", esd, "--solid")
     return esd
 
 
