@@ -18,8 +18,8 @@ from dism.testing import build_wim, sample_servicing_spec
 
 from support import wimfs_mounts
 from support.imagefile import (REAL_DRIVER_COUNT, REAL_SYSTEM_HIVE, areas, capture,
-                               export_solid, public_directory, read_as_nobody, read_everything, real_hive_tree,
-                               write_outcomes)
+                               export_solid, public_directory, read_as_nobody, read_everything,
+                               real_hive_tree, split_wim, write_outcomes)
 
 needs_real = pytest.mark.skipif(not REAL_SYSTEM_HIVE.is_file(),
                                 reason="../shared/testdata/real absent")
@@ -302,3 +302,15 @@ def test_a_scratch_directory_is_used_when_given(servicing_wim, tmp_path):
     finally:
         dism.shutdown()
     shutil.rmtree(scratch)
+
+
+def test_a_part_of_a_split_wim_is_refused(tmp_path, engine_tmpdir):
+    """A part holds only some of the image's files: refused as dism.mount
+    refuses it, never read half-way, and no private area is left."""
+    parts = tmp_path / "split"
+    parts.mkdir()
+    first = split_wim(parts)
+    with pytest.raises(dism.DismError, match="part 1 of a split WIM") as raised:
+        dism.Session.open_image_file(first, index=1)
+    assert raised.value.hresult == 0x80070032                    # ERROR_NOT_SUPPORTED
+    assert areas(engine_tmpdir) == []
