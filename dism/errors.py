@@ -61,9 +61,12 @@ MAX_UINT = 0xFFFFFFFF
 
 
 def check_image_index(function: str, index: int) -> None:
-    """Raises InvalidImageIndexError for an index no image can have (images
-    are numbered from 1), before the binding's own range check, which would
+    """Raises TypeError for an index that is not an int (a bool included),
+    and InvalidImageIndexError for one no image can have (images are
+    numbered from 1), before the binding's own range check, which would
     name 0 as allowed."""
+    if isinstance(index, bool) or not isinstance(index, int):
+        raise TypeError("index must be an int")
     if not 1 <= index <= MAX_UINT:
         raise with_code(InvalidImageIndexError, _dism.DISMAPI_E_INVALID_IMAGE_INDEX,
                         f"{function}: index={index} is not an image index; images are "

@@ -194,8 +194,6 @@ def mount(image_path: PathArg, mount_path: PathArg, *, index: Optional[int] = No
     """
     if (index is None) == (name is None):
         raise ValueError("give exactly one of index= or name=")
-    if index is not None and (isinstance(index, bool) or not isinstance(index, int)):
-        raise TypeError("index must be an int")
     if index is not None:
         errors.check_image_index("mount", index)
     flags = _dism.DISM_MOUNT_READONLY if read_only else _dism.DISM_MOUNT_READWRITE

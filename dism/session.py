@@ -148,6 +148,10 @@ class Session:
         self._windows_dir = os.fspath(windows_dir) if windows_dir is not None else None
         self._system_drive = system_drive
         self._image_file: Optional[Tuple[str, Optional[int], Optional[str]]] = None
+        self._start()
+
+    def _start(self) -> None:
+        """Opens the session the fields describe and tracks it."""
         self.reboot_required = False
         # None only until _open() returns: a half-built session reads as closed.
         self._handle: _dism.Session = None  # type: ignore[assignment]
@@ -182,8 +186,6 @@ class Session:
         """
         if index is not None and name is not None:
             raise ValueError("give index= or name=, not both")
-        if index is not None and (isinstance(index, bool) or not isinstance(index, int)):
-            raise TypeError("index must be an int")
         if index is not None:
             check_image_index("Session.open_image_file", index)
         if name is not None and not isinstance(name, str):
@@ -194,11 +196,7 @@ class Session:
         self._windows_dir = None
         self._system_drive = None
         self._image_file = (path, index, name)
-        self.reboot_required = False
-        self._handle = None  # type: ignore[assignment]
-        _runtime.ensure_initialized()
-        self._handle = self._open()
-        _runtime.track_session(self)
+        self._start()
         return self
 
     def _open(self) -> _dism.Session:

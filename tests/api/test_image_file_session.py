@@ -18,8 +18,8 @@ from dism.testing import build_wim, sample_servicing_spec
 
 from support import wimfs_mounts
 from support.imagefile import (REAL_DRIVER_COUNT, REAL_SYSTEM_HIVE, areas, capture,
-                               export_solid, public_directory, read_as_nobody, read_everything, real_hive_tree,
-                               write_outcomes)
+                               export_solid, public_directory, read_as_nobody, read_everything,
+                               real_hive_tree, split_wim, write_outcomes)
 
 needs_real = pytest.mark.skipif(not REAL_SYSTEM_HIVE.is_file(),
                                 reason="../shared/testdata/real absent")
@@ -149,6 +149,8 @@ def test_choosing_the_image(tmp_path):
         dism.Session.open_image_file(wim, index=1, name="Second")
     with pytest.raises(TypeError):
         dism.Session.open_image_file(wim, index="1")
+    with pytest.raises(TypeError, match="index must be an int"):
+        dism.Session.open_image_file(wim, index=True)             # a bool is no index
 
 
 def test_an_index_below_one_says_images_are_numbered_from_1(servicing_wim):
@@ -300,3 +302,15 @@ def test_a_scratch_directory_is_used_when_given(servicing_wim, tmp_path):
     finally:
         dism.shutdown()
     shutil.rmtree(scratch)
+
+
+def test_a_part_of_a_split_wim_is_refused(tmp_path, engine_tmpdir):
+    """A part holds only some of the image's files: refused as dism.mount
+    refuses it, never read half-way, and no private area is left."""
+    parts = tmp_path / "split"
+    parts.mkdir()
+    first = split_wim(parts)
+    with pytest.raises(dism.DismError, match="part 1 of a split WIM") as raised:
+        dism.Session.open_image_file(first, index=1)
+    assert raised.value.hresult == 0x80070032                    # ERROR_NOT_SUPPORTED
+    assert areas(engine_tmpdir) == []

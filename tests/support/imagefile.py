@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Tuple
 
 import dism
-from dism.testing import build_windows_tree, sample_servicing_spec
+from dism.testing import WindowsImageSpec, build_wim, build_windows_tree, sample_servicing_spec
 
 from . import SHARED_REAL
+from .imaging import wimlib
 
 REAL_SYSTEM_HIVE = SHARED_REAL / "regipy__SYSTEM_WIN_10_1709"
 REAL_DRIVER_COUNT = 238
@@ -38,16 +39,26 @@ def real_hive_tree(root: Path) -> Path:
 
 
 def capture(tree: Path, wim: Path, *extra: str) -> Path:
-    subprocess.run(["wimlib-imagex", "capture", str(tree), str(wim), "Real", *extra],
-                   check=True, capture_output=True)
+    wimlib("capture", tree, wim, "Real", *extra)
     return wim
 
 
 def export_solid(wim: Path, esd: Path) -> Path:
     """`wim` as a solid (LZMS) ESD, as Microsoft ships install.esd."""
-    subprocess.run(["wimlib-imagex", "export", str(wim), "all", str(esd), "--solid"],
-                   check=True, capture_output=True)
+    wimlib("export", wim, "all", esd, "--solid")
     return esd
+
+
+def split_wim(parts: Path) -> Path:
+    """A WIM of one image split into several parts in the empty folder
+    `parts`; returns the first part (part.swm)."""
+    # Two payload files larger than a part, so that there are several
+    # parts (wimlib never splits a file, and a small WIM stays one part).
+    whole = build_wim(parts / "whole.wim", [WindowsImageSpec(name="Split",
+                                                             payload_bytes=64 * 1024)])
+    wimlib("split", whole, parts / "part.swm", "0.01")
+    assert (parts / "part2.swm").exists(), "the split made a single part"
+    return parts / "part.swm"
 
 
 def areas(parent: Path) -> List[str]:

@@ -6,8 +6,11 @@ whether the System32 DismApi.dll is the Windows lane's stand-in
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
-from typing import List
+from typing import List, Optional
 
 import dism
 
@@ -94,8 +97,6 @@ def run_in_own_console(script: str, work: Path, *args: str, timeout: float = 300
     arguments (result file, *args), and returns the JSON object the script
     wrote to that result file."""
     import json
-    import subprocess
-    import sys
 
     result_file = work / "result.json"
     code = subprocess.run([sys.executable, "-c", script, str(result_file), *args], cwd=work,
@@ -106,3 +107,37 @@ def run_in_own_console(script: str, work: Path, *args: str, timeout: float = 300
     assert "crash" not in result, result["crash"]
     assert code == 0, (code, result)
     return result
+
+
+# The kernel32 functions the probes that run in a child Python (tests/windows'
+# loader cases) ask which DLLs that child loaded; a probe puts this text
+# after its imports of ctypes and ctypes.wintypes.
+KERNEL32_PROBE_SETUP = r'''
+kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+kernel32.GetModuleHandleW.restype = wintypes.HMODULE
+kernel32.GetModuleHandleW.argtypes = [wintypes.LPCWSTR]
+kernel32.FreeLibrary.argtypes = [wintypes.HMODULE]
+kernel32.GetProcAddress.restype = ctypes.c_void_p
+kernel32.GetProcAddress.argtypes = [wintypes.HMODULE, ctypes.c_char_p]
+kernel32.GetModuleFileNameW.argtypes = [wintypes.HMODULE, wintypes.LPWSTR, wintypes.DWORD]
+kernel32.GetCurrentProcess.restype = wintypes.HANDLE
+kernel32.K32EnumProcessModules.argtypes = [
+    wintypes.HANDLE, ctypes.POINTER(wintypes.HMODULE), wintypes.DWORD,
+    ctypes.POINTER(wintypes.DWORD)]
+'''
+
+
+def run_python(script: str, *args: str, cwd: Optional[Path] = None,
+               env: Optional[dict] = None) -> subprocess.CompletedProcess:
+    """Runs `script` in a child Python with `args` and returns its exit code
+    and output. The output goes through files, not pipes: a crashing child
+    may hand its handles to a process Wine starts for the crash (its
+    desktop), and a pipe would then never reach end-of-file."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        code = subprocess.run([sys.executable, "-c", script, *args], cwd=cwd, env=env,
+                              stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                              timeout=300).returncode
+        out.seek(0)
+        err.seek(0)
+        return subprocess.CompletedProcess(
+            [], code, out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace"))

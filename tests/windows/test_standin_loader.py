@@ -15,14 +15,12 @@ import json
 import os
 import shutil
 import subprocess
-import sys
-import tempfile
 from pathlib import Path
 from typing import List, Optional
 
 import pytest
 
-from support.windows import system32_dismapi_path
+from support.windows import KERNEL32_PROBE_SETUP, run_python, system32_dismapi_path
 
 PROBE = r'''
 import ctypes, json, os, sys
@@ -31,18 +29,7 @@ from ctypes import wintypes
 import dism
 from dism import _dism
 
-kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
-kernel32.GetModuleHandleW.restype = wintypes.HMODULE
-kernel32.GetModuleHandleW.argtypes = [wintypes.LPCWSTR]
-kernel32.FreeLibrary.argtypes = [wintypes.HMODULE]
-kernel32.GetProcAddress.restype = ctypes.c_void_p
-kernel32.GetProcAddress.argtypes = [wintypes.HMODULE, ctypes.c_char_p]
-kernel32.GetModuleFileNameW.argtypes = [wintypes.HMODULE, wintypes.LPWSTR, wintypes.DWORD]
-kernel32.GetCurrentProcess.restype = wintypes.HANDLE
-kernel32.K32EnumProcessModules.argtypes = [
-    wintypes.HANDLE, ctypes.POINTER(wintypes.HMODULE), wintypes.DWORD,
-    ctypes.POINTER(wintypes.DWORD)]
-
+''' + KERNEL32_PROBE_SETUP + r'''
 
 def identity(module, export):
     address = kernel32.GetProcAddress(module, export)
@@ -113,17 +100,7 @@ def run_probe(steps: List[list], *, cwd: Optional[Path] = None,
     env = {k: v for k, v in os.environ.items() if k.upper() != "DISMAPI_DISM_DIR"}
     if path_front is not None:
         env["PATH"] = str(path_front) + os.pathsep + env.get("PATH", "")
-    # Output through files, not pipes: a crashing probe may hand its handles
-    # to a process Wine starts for the crash (its desktop), and a pipe would
-    # then never reach end-of-file.
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        code = subprocess.run([sys.executable, "-c", PROBE, json.dumps(steps)], cwd=cwd,
-                              env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                              timeout=300).returncode
-        out.seek(0)
-        err.seek(0)
-        return subprocess.CompletedProcess(
-            [], code, out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace"))
+    return run_python(PROBE, json.dumps(steps), cwd=cwd, env=env)
 
 
 def probe(steps: List[list], **kwargs) -> dict:

@@ -18,9 +18,6 @@ import gc
 import json
 import os
 import shutil
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -30,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from dism import _dism
-from support.windows import run_in_own_console
+from support.windows import KERNEL32_PROBE_SETUP, run_in_own_console, run_python
 
 CLEF = "\U0001D11E"
 FACE = "\U0001F600"
@@ -476,14 +473,7 @@ import ctypes, json, os, sys
 from ctypes import wintypes
 from dism import _dism
 
-kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
-kernel32.GetModuleHandleW.restype = wintypes.HMODULE
-kernel32.GetModuleHandleW.argtypes = [wintypes.LPCWSTR]
-kernel32.FreeLibrary.argtypes = [wintypes.HMODULE]
-kernel32.GetProcAddress.restype = ctypes.c_void_p
-kernel32.GetProcAddress.argtypes = [wintypes.HMODULE, ctypes.c_char_p]
-kernel32.GetModuleFileNameW.argtypes = [wintypes.HMODULE, wintypes.LPWSTR, wintypes.DWORD]
-
+''' + KERNEL32_PROBE_SETUP + r'''
 
 def module():
     handle = kernel32.GetModuleHandleW("wimgapi.dll")
@@ -519,16 +509,9 @@ def run_loader_probe(*args, cwd=None, path_front=None) -> dict:
     env = dict(os.environ)
     if path_front is not None:
         env["PATH"] = str(path_front) + os.pathsep + env.get("PATH", "")
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        code = subprocess.run([sys.executable, "-c", LOADER_PROBE, *args], cwd=cwd, env=env,
-                              stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                              timeout=300).returncode
-        out.seek(0)
-        err.seek(0)
-        stdout, stderr = out.read().decode("utf-8", "replace"), err.read().decode("utf-8",
-                                                                                   "replace")
-    assert code == 0, (code, stdout, stderr)
-    return json.loads(stdout.strip().splitlines()[-1])
+    run = run_python(LOADER_PROBE, *args, cwd=cwd, env=env)
+    assert run.returncode == 0, (run.returncode, run.stdout, run.stderr)
+    return json.loads(run.stdout.strip().splitlines()[-1])
 
 
 @pytest.fixture

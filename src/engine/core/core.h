@@ -62,8 +62,9 @@ const char *state_directory(void);
 HRESULT state_subdir(const char *function, const char *name, char *out, size_t size);
 /* Where a read-write mount with this id keeps its changes. */
 void state_staging_path(const char *id, char *out, size_t size);
-/* The ScratchDirectory given to DismInitialize, or NULL when none was. */
-const char *state_scratch_given(void);
+/* Copies the ScratchDirectory given to DismInitialize into `out` (under
+ * the state lock, as state_staging_path does); false when none was. */
+bool state_scratch_given(char *out, size_t size);
 /* Takes the lock of one mount directory.  Another process's lock is waited
  * for when `wait` is set (a set `cancel` event ends the wait); a lock held
  * by this process is never waited for: ERROR_BUSY.  Without `wait`, a held

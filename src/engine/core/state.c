@@ -85,12 +85,14 @@ void state_choose(const char *scratch)
     pthread_mutex_unlock(&state_lock);
 }
 
-const char *state_scratch_given(void)
+bool state_scratch_given(char *out, size_t size)
 {
     pthread_mutex_lock(&state_lock);
-    const char *dir = scratch_given ? scratch_dir : NULL;
+    bool given = scratch_given && scratch_dir[0];
+    if (given)
+        snprintf(out, size, "%s", scratch_dir);
     pthread_mutex_unlock(&state_lock);
-    return dir;
+    return given;
 }
 
 /* Refuses a directory another user could change: not ours, writable by

@@ -169,11 +169,10 @@ static HRESULT wanted_paths(const char *function, WIMStruct *wim, int image, pat
 
 static void area_parent(char *out, size_t size)
 {
-    const char *scratch = state_scratch_given();
+    if (state_scratch_given(out, size))
+        return;
     const char *tmp = getenv("TMPDIR");
-    if (scratch && *scratch)
-        snprintf(out, size, "%s", scratch);
-    else if (tmp && tmp[0] == '/')
+    if (tmp && tmp[0] == '/')
         snprintf(out, size, "%s", tmp);
     else
         snprintf(out, size, "/tmp");
