@@ -97,8 +97,8 @@ def emit_error(exc: BaseException, console: Console, log_path: Optional[str],
         if exc.parser is not None:
             exc.parser.print_usage(err)
             err.write(f"{exc.parser.prog}: error: {exc.message}\n")
-        else:
-            err.write(f"error: {exc.message}\n")
+        else:  # a DISM.exe line: DISM.exe's way, with its code for a bad command line
+            err.write(f"Error: 87\n\n{exc.message}\n")
     else:
         err.write(f"Error: {_hresult_text(exc) or 'unknown'}\n\n"
                   f"{_error_message(exc, verb, given)}\n")
