@@ -8,6 +8,7 @@ from typing import Any, List, NoReturn, Optional
 import dism
 
 from .exit_codes import EXIT_STATUS_TABLE, UsageError
+from .reference import help_lines
 from .syntax import in_dism_exe_words, translate_dism_syntax, uses_dism_exe_syntax
 from .verbs import VERBS
 
@@ -70,6 +71,7 @@ def _epilog() -> str:
             "  /Unmount-Image /MountDir:/mnt/img /Commit\n"
             "  /Image:/mnt/img /Enable-Feature /FeatureName:NetFx3 /All\n"
             "  /Image:/mnt/img /Cleanup-Image /CheckHealth\n\n"
+            + "\n".join(help_lines()) + "\n\n"
             "exit status:\n" + EXIT_STATUS_TABLE)
 
 
