@@ -110,15 +110,21 @@ def _read(argv: Sequence[str]) -> _Line:
     return line
 
 
+def _refuse_unknown(options: Sequence[_Given]) -> None:
+    for given in options:
+        if given.key not in grammar.OPTIONS:
+            raise UsageError(f"The {given.spelling} option is unknown. {_HELP}.")
+
+
 def _the_verb(line: _Line) -> Tuple[DismVerb, _Given]:
     if len(line.verbs) > 1:
         names = " and ".join(given.spelling for _, given in line.verbs)
         raise UsageError(f"The line names two verbs, {names}: DISM.exe runs one verb per line.")
     if not line.verbs:
-        named = ", ".join(given.spelling for given in line.options[:2])
-        what = f" ({named} only say{'s' if len(line.options) == 1 else ''} what to work on)" \
-            if named else ""
-        raise UsageError(f"No DISM.exe verb was given{what}: add one, such as /Get-ImageInfo "
+        _refuse_unknown(line.options)
+        named = ", ".join(given.spelling for given in line.options)
+        only = f", only {named}" if named else ""
+        raise UsageError(f"No DISM.exe verb was given{only}: add one, such as /Get-ImageInfo "
                          f"or /Get-Features. {_HELP}.")
     return line.verbs[0]
 
@@ -182,9 +188,8 @@ def _argparse_options(row: DismVerb, options: Sequence[_Given]) -> List[str]:
     out: List[str] = []
     seen = {}
     for given in options:
-        option = grammar.OPTIONS.get(given.key)
-        if option is None:
-            raise UsageError(f"The {given.spelling} option is unknown. {_HELP}.")
+        _refuse_unknown([given])
+        option = grammar.OPTIONS[given.key]
         if not row.takes(given.key):
             raise UsageError(f"The {option.spelling} option is not recognized in this context: "
                              f"{row.spelling} does not take it.")

@@ -111,7 +111,8 @@ def test_repeatable_values_are_kept_in_order():
      "The /Index option was given twice (/Index and /Index); /Mount-Image takes one."),
     (["/Mount-Image", "/ImageFile:a", "/WimFile:b", "/Index:1", "/MountDir:/m"],
      "The /WimFile option was given twice (/ImageFile and /WimFile)"),
-    (["/Image:/m"], "No DISM.exe verb was given (/Image only says what to work on)"),
+    (["/Image:/m"], "No DISM.exe verb was given, only /Image: add one"),
+    (["/Image:/m", "/Get-Feature"], "The /Get-Feature option is unknown."),
     (["/Image:/m", "/Get-Packages", "/Get-Features"], "two verbs, /Get-Packages and "
                                                       "/Get-Features"),
     (["/Get-WimInfo", "/WimFile:x", "/Name:Windows", "10"], "'10' is not a DISM.exe option"),
