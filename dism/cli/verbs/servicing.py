@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import os
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import dism
 
@@ -317,28 +318,58 @@ def disable_feature(args: argparse.Namespace, console: Console) -> ActionResult:
                      "remove_payload": args.remove})
 
 
-def add_package(args: argparse.Namespace, console: Console) -> ActionResult:
-    paths = args.package_path
+#: Acts on one of several values (a package, a driver, a capability) in the
+#: session, with the progress callback of its step.
+ActOnOne = Callable[[dism.Session, str, Optional[ProgressBar]], object]
+
+
+def _in_turn(args: argparse.Namespace, console: Console, values: Sequence[str],
+             title: Optional[Callable[[int, str], str]], act: ActOnOne) -> bool:
+    """`act` on each value in order, in one session, each under its own
+    progress step when it has a `title`; whether the image now needs a
+    restart.  A failure says which values were done before it: their
+    changes stay, and the report says so."""
+    done: List[str] = []
     with _session(args) as session:
-        for number, path in enumerate(paths, 1):
-            with console.step(f"Processing {number} of {len(paths)} - Adding package {path}") \
-                    as progress:
-                session.add_package(path, ignore_check=args.ignore_check,
-                                    prevent_pending=args.prevent_pending, progress=progress)
-        restart = session.reboot_required
+        for number, item in enumerate(values, 1):
+            step = console.step(title(number, item)) if title else contextlib.nullcontext()
+            with _telling_what_was_done(done), step as progress:
+                act(session, item, progress)
+            done.append(item)
+        return session.reboot_required
+
+
+@contextlib.contextmanager
+def _telling_what_was_done(done: Sequence[str]) -> Iterator[None]:
+    try:
+        yield
+    except (dism.DismError, KeyboardInterrupt) as error:
+        if done:
+            error.done_before = ("Done before it, and kept in the image: "  # type: ignore[union-attr]
+                                 + ", ".join(done) + ".")
+        raise
+
+
+def add_package(args: argparse.Namespace, console: Console) -> ActionResult:
+    paths: List[str] = args.package_path
+    restart = _in_turn(args, console, paths,
+                       lambda number, path: f"Processing {number} of {len(paths)} - "
+                                            f"Adding package {path}",
+                       lambda session, path, progress: session.add_package(
+                           path, ignore_check=args.ignore_check,
+                           prevent_pending=args.prevent_pending, progress=progress))
     return _changed(args, "add-package", restart, {"packages": paths})
 
 
 def remove_package(args: argparse.Namespace, console: Console) -> ActionResult:
     by_name = args.package_name is not None
     given: List[str] = args.package_name if by_name else args.package_path
-    with _session(args) as session:
-        for number, package in enumerate(given, 1):
-            with console.step(f"Processing {number} of {len(given)} - Removing package "
-                              f"{package}") as progress:
-                session.remove_package(package if by_name else None,
-                                       path=None if by_name else package, progress=progress)
-        restart = session.reboot_required
+    restart = _in_turn(args, console, given,
+                       lambda number, package: f"Processing {number} of {len(given)} - "
+                                               f"Removing package {package}",
+                       lambda session, package, progress: session.remove_package(
+                           package if by_name else None, path=None if by_name else package,
+                           progress=progress))
     return _changed(args, "remove-package", restart, _package_context(args))
 
 
@@ -349,38 +380,37 @@ def add_driver(args: argparse.Namespace, console: Console) -> ActionResult:
     infs = [inf for given in args.driver
             for inf in dism.find_driver_infs(given, recurse=args.recurse)]
     console.say(f"Found {len(infs)} driver package(s) to install.")
-    with _session(args) as session:
-        # One INF at a time, so that the console shows each as it lands and
-        # a failure leaves no doubt about which ones were added before it.
-        for number, inf in enumerate(infs, 1):
-            session.add_driver(inf, force_unsigned=args.force_unsigned)
-            console.say(f"Installing {number} of {len(infs)} - {inf}: "
-                        "The driver package was successfully installed.")
-        restart = session.reboot_required
+
+    # One INF at a time, so that the console shows each as it lands and a
+    # failure leaves no doubt about which ones were added before it.
+    numbers = itertools.count(1)
+
+    def add(session: dism.Session, inf: str, progress: Optional[ProgressBar]) -> None:
+        session.add_driver(inf, force_unsigned=args.force_unsigned)
+        console.say(f"Installing {next(numbers)} of {len(infs)} - {inf}: "
+                    "The driver package was successfully installed.")
+    restart = _in_turn(args, console, infs, None, add)
     return _changed(args, "add-driver", restart, {"drivers": infs})
 
 
 def remove_driver(args: argparse.Namespace, console: Console) -> ActionResult:
-    with _session(args) as session:
-        for number, name in enumerate(args.driver, 1):
-            session.remove_driver(name)
-            console.say(f"Removing {number} of {len(args.driver)} - {name}: "
-                        "The driver package was successfully removed.")
-        restart = session.reboot_required
-    return _changed(args, "remove-driver", restart, {"drivers": args.driver})
+    names: List[str] = args.driver
+    numbers = itertools.count(1)
+
+    def remove(session: dism.Session, name: str, progress: Optional[ProgressBar]) -> None:
+        session.remove_driver(name)
+        console.say(f"Removing {next(numbers)} of {len(names)} - {name}: "
+                    "The driver package was successfully removed.")
+    restart = _in_turn(args, console, names, None, remove)
+    return _changed(args, "remove-driver", restart, {"drivers": names})
 
 
 def _each_capability(args: argparse.Namespace, console: Console, doing: str,
-                     change: Callable[[dism.Session, str, Optional[ProgressBar]], object]) -> bool:
-    """`change` each --capability-name in order, in one session; whether the
-    image now needs a restart."""
+                     change: ActOnOne) -> bool:
     names: List[str] = args.capability_name
-    with _session(args) as session:
-        for number, name in enumerate(names, 1):
-            with console.step(f"{doing} capability {number} of {len(names)} - {name}") \
-                    as progress:
-                change(session, name, progress)
-        return session.reboot_required
+    return _in_turn(args, console, names,
+                    lambda number, name: f"{doing} capability {number} of {len(names)} - "
+                                         f"{name}", change)
 
 
 def add_capability(args: argparse.Namespace, console: Console) -> ActionResult:
