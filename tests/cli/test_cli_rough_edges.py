@@ -77,7 +77,7 @@ def test_quoted_text_is_never_translated():
 
 
 @pytest.mark.parametrize("argv, named", [
-    (["/Image:/mnt/img", "/Set-Edition:Professional"], "/Set-Edition"),
+    (["/Image:/mnt/img", "/Set-TimeZone:W. Europe Standard Time"], "/Set-TimeZone"),
     (["/Capture-FFU", "/ImageFile:a.ffu", "/CaptureDrive:/dev/sda", "/Name:x"], "/Capture-FFU"),
     (["/Optimize-Image", "/Image:/mnt/img", "/WIMBoot"], "/Optimize-Image"),
     (["/Image:/mnt/img", "/Cleanup-Image", "/StartComponentCleanup"],
