@@ -49,6 +49,17 @@ directory) or ``--online`` (Windows only), as DISM.exe's /Image: and /Online:
     get-currentedition | get-targeteditions | get-provisionedappxpackages
     check-health | scan-health | restore-health [--source S]... [--limit-access]
     apply-unattend --unattend answer.xml [--single-session]
+    add-provisionedappxpackage (--package-path P | --folder-path DIR) (--license-path L... |
+                               --skip-license) [--dependency-package-path D]...
+                               [--custom-data-path F] [--region R] [--stub-package-option O]
+    remove-provisionedappxpackage --package-name N
+    set-edition --edition E [--product-key KEY] [--accept-eula]   (--online needs --accept-eula)
+    set-productkey --product-key KEY
+    get-reservedstoragestate
+    set-reservedstoragestate --state enabled|disabled    (--online only, as in DISM.exe)
+
+The get-...info verbs take ``--format table`` too: their `Label : value`
+lines become a table of property and value, as DISM.exe's /Format:Table.
 
 The console script ``dismapi`` is the same program.  DISM.exe's own spelling
 is accepted too and translated before parsing (names are case-insensitive):

@@ -34,6 +34,8 @@ API_TO_CLI: Mapping[str, str] = {
     "FeatureName": "--feature-name", "PackagePath": "--package-path",
     "RemovePayload": "--remove", "ForceUnsigned": "--force-unsigned",
     "ScratchDirectory": "--scratch-dir", "LogFilePath": "--log-path",
+    "PackageName": "--package-name", "SkipLicense": "--skip-license",
+    "EditionID": "--edition", "ProductKey": "--product-key",
     # dism.imaging's messages name its functions and keywords
     "capture_image": "capture-image", "append_image": "append-image",
     "apply_image": "apply-image", "export_image": "export-image", "split_image": "split-image",

@@ -61,7 +61,8 @@ def test_each_name_is_one_verb_or_one_option():
 
 def test_the_readme_lists_every_verb_as_the_table_says():
     text = README.read_text(encoding="utf-8")
-    assert reference.readme_table() in text
+    assert reference.readme_table() in text, "the README's verb table should read:\n" + \
+        reference.readme_table()
     for row in grammar.every_verb():
         assert f"`{row.spelling}" in reference.readme_table()
 

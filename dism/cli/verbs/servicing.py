@@ -48,6 +48,10 @@ image_in_file = one_of(
 list_format = options(value(
     "--format", None, "show the list as blocks (default) or as a table (DISM.exe: /Format)",
     type=str.lower, choices=("list", "table"), default="list"))
+info_format = options(value(
+    "--format", None, "show the record as `Label : value` lines (default) or as a table of "
+    "property and value (DISM.exe: /Format)",
+    type=str.lower, choices=("list", "table"), default="list"))
 
 _PACKAGE = (
     value("--package-name", "NAME", "the package's identity (DISM.exe: /PackageName)"),
@@ -450,11 +454,16 @@ def _servicing(dism_name: str, help: str, own_options: Tuple[AddOptions, ...], a
                 dism_usage)
 
 
+# What the modules declaring more servicing verbs (.appx, .settings) build on.
+servicing_verb, image_session = _servicing, _session
+read, change, changed = _read, _change, _changed
+
+
 VERBS = (
     _servicing("Get-Features", "list the optional features of an image or of one package",
                (any_package, list_format), get_features),
     _servicing("Get-FeatureInfo", "show one optional feature in detail",
-               (feature_name, any_package), get_featureinfo),
+               (feature_name, any_package, info_format), get_featureinfo),
     _servicing("Enable-Feature", "enable optional features",
                (feature_name_list, any_package, enable_all, sources),
                enable_feature, check_feature_names, writes=True),
@@ -464,7 +473,7 @@ VERBS = (
     _servicing("Get-Packages", "list the packages of an image",
                (list_format,), get_packages),
     _servicing("Get-PackageInfo", "show one package in detail",
-               (one_package,), get_packageinfo),
+               (one_package, info_format), get_packageinfo),
     _servicing("Add-Package", "install .cab or .msu packages",
                (package_paths,), add_package, writes=True),
     _servicing("Remove-Package", "uninstall a package",
@@ -472,7 +481,7 @@ VERBS = (
     _servicing("Get-Drivers", "list the driver packages of an image",
                (all_drivers, list_format), get_drivers),
     _servicing("Get-DriverInfo", "show a driver package and the devices it supports",
-               (drivers_to_show,), get_driverinfo),
+               (drivers_to_show, info_format), get_driverinfo),
     _servicing("Add-Driver", "add driver packages (.inf), one file or a folder of them",
                (drivers_to_add,), add_driver, writes=True),
     _servicing("Remove-Driver", "remove out-of-box driver packages",
@@ -480,7 +489,7 @@ VERBS = (
     _servicing("Get-Capabilities", "list the capabilities (Features on Demand) of an image",
                (list_format,), get_capabilities),
     _servicing("Get-CapabilityInfo", "show one capability in detail",
-               (capability_name,), get_capabilityinfo),
+               (capability_name, info_format), get_capabilityinfo),
     _servicing("Add-Capability", "install a capability",
                (capability_names, sources), add_capability, writes=True),
     _servicing("Remove-Capability", "uninstall a capability",
