@@ -20,6 +20,13 @@ What it promises:
   can run again: the old one is moved aside into the scratch folder, the new
   one renamed in, and only then the old one deleted.  Packages exported
   before a failure stay exported.
+
+A session on the running Windows (Session.online) takes the folders from
+%SystemRoot%\\System32\\DriverStore, and refuses any that lies elsewhere.  A
+session on an image read from its WIM (Session.open_image_file) has a
+private copy holding only the INF files: the check runs on that copy and on
+the WIM's listing (a link there is refused too), and the folders are
+extracted from the WIM (extract_files, whose own checks apply).
 """
 from __future__ import annotations
 
@@ -28,10 +35,10 @@ import shutil
 import stat
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Dict, List, NamedTuple, Optional, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, Iterator, List, NamedTuple, Optional, Tuple
 
 from . import _dism, errors
-from .imaging import _wim
+from .imaging import _wim, read
 from .types import DriverPackage
 
 if TYPE_CHECKING:
@@ -67,14 +74,13 @@ class _Plan(NamedTuple):
 # Where the driver store may lie
 # ---------------------------------------------------------------------------
 
-def _store_root(session: "Session") -> str:
-    """The folder every package folder must lie in: the image root, or for
-    the running Windows its DriverStore."""
+def _store_root(session: "Session", packages: List[DriverPackage]) -> str:
+    """The folder every package folder must lie in: the image root; for the
+    running Windows its DriverStore; for an image read from its WIM the
+    session's private copy (see _image_path)."""
     if session.image_file is not None:
-        raise _wim.fail(errors.NotSupportedError, _wim.ERROR_NOT_SUPPORTED,
-                        f"{_CALL}: a session opened on '{session.image_file}' without mounting "
-                        f"it holds only the INF files of its drivers, not their other files; "
-                        f"mount the image (dism.mount) and export from the mount")
+        infs = [p.original_file_name for p in packages if p.original_file_name]
+        return os.path.realpath(_private_root(infs[0])) if infs else ""
     if session.image_root != _dism.DISM_ONLINE_IMAGE:
         return os.path.realpath(session.image_root)
     windows = os.environ.get("SystemRoot") or os.environ.get("WINDIR")
@@ -83,6 +89,34 @@ def _store_root(session: "Session") -> str:
                         f"{_CALL}: neither SystemRoot nor WINDIR is set, so the running "
                         f"Windows' driver store cannot be found")
     return os.path.realpath(os.path.join(windows, "System32", "DriverStore"))
+
+
+# An image read from its WIM (Session.open_image_file) is a private copy of
+# its hives and INF files only: a package's INF lies at
+# <copy>/Windows/System32/DriverStore/FileRepository/<folder>/<inf>, and its
+# folder is extracted from the WIM itself.
+_STORE_PATH = ("windows", "system32", "driverstore", "filerepository")
+
+
+def _store_parts(folder: str) -> List[str]:
+    """Windows/System32/DriverStore/FileRepository/<folder>: the last five
+    components of a package folder in the private copy."""
+    parts = list(Path(folder).parts)
+    if len(parts) < 6 or [part.lower() for part in parts[-5:-1]] != list(_STORE_PATH):
+        raise _wim.fail(errors.DismError, _wim.ERROR_ACCESS_DENIED,
+                        f"{_CALL}: '{folder}' is not a folder of the image's driver store")
+    return parts[-5:]
+
+
+def _private_root(inf: str) -> str:
+    folder = os.path.dirname(inf)
+    _store_parts(folder)
+    return str(Path(folder).parents[4])
+
+
+def _image_path(folder: str) -> str:
+    """The folder's path in the image, as WIMGAPI spells it."""
+    return "\\".join(_store_parts(folder))
 
 
 def _inside(root: str, path: str) -> bool:
@@ -240,14 +274,67 @@ def _swap_in(built: str, target: str, aside: str) -> None:
         _discard(aside)
 
 
-def _export_all(plans: List[_Plan], destination: str,
+#: Makes each planned package's folder inside the scratch folder, one at a
+#: time, and says where: (plan, the folder built).
+Builder = Callable[[List[_Plan], str], Iterator[Tuple[_Plan, str]]]
+
+
+def _copied(plans: List[_Plan], scratch: str) -> Iterator[Tuple[_Plan, str]]:
+    for plan in plans:
+        built = os.path.join(scratch, "new")
+        _copy_tree(plan.source, built)
+        yield plan, built
+
+
+def _wim_folder(plan: _Plan) -> str:
+    return _image_path(os.path.dirname(plan.package.original_file_name or ""))
+
+
+def _refuse_wim_links(session: "Session", plans: List[_Plan]) -> None:
+    """The WIM's own entries below each package folder: a link there (a
+    reparse point) would be extracted as one; refused as on a tree."""
+    path, index, name = _image_choice(session)
+    folders = [_wim_folder(plan).lower() for plan in plans]
+    links = [entry.path for entry in read.list_image(path, index=index, name=name)
+             if entry.is_reparse_point and any(
+                 entry.path.lower() == folder or entry.path.lower().startswith(folder + "\\")
+                 for folder in folders)]
+    if links:
+        raise _wim.fail(errors.DismError, _wim.ERROR_ACCESS_DENIED,
+                        f"{_CALL}: nothing was exported: image {index or name!r} of '{path}' "
+                        f"holds links in its driver store, which are not followed: "
+                        + ", ".join(f"'\\{link}'" for link in links))
+
+
+def _image_choice(session: "Session") -> Tuple[str, Optional[int], Optional[str]]:
+    """The WIM, index and name an open_image_file session was opened with;
+    with neither index nor name the WIM holds one image, index 1."""
+    assert session._image_file is not None
+    path, index, name = session._image_file
+    return path, (1 if index is None and name is None else index), name
+
+
+def _extracted(session: "Session") -> Builder:
+    """Extracts every package folder from the session's WIM at once (one
+    listing of the image), then hands them over one by one."""
+    def build(plans: List[_Plan], scratch: str) -> Iterator[Tuple[_Plan, str]]:
+        landed = os.path.join(scratch, "new")
+        os.mkdir(landed, 0o700)
+        if plans:
+            path, index, name = _image_choice(session)
+            read.extract_files(path, [_wim_folder(plan) for plan in plans], landed,
+                               index=index, name=name)
+        for plan in plans:
+            yield plan, os.path.join(landed, plan.name)
+    return build
+
+
+def _export_all(plans: List[_Plan], destination: str, build: Builder,
                 on_exported: Optional[ExportCallback]) -> List[ExportedDriver]:
     scratch = tempfile.mkdtemp(prefix=".dism-export-driver-", dir=destination)
     exported: List[ExportedDriver] = []
     try:
-        for number, plan in enumerate(plans, 1):
-            built = os.path.join(scratch, "new")
-            _copy_tree(plan.source, built)
+        for number, (plan, built) in enumerate(build(plans, scratch), 1):
             target = os.path.join(destination, plan.name)
             _swap_in(built, target, os.path.join(scratch, "old"))
             exported.append(ExportedDriver(plan.package, Path(target)))
@@ -268,7 +355,11 @@ def export_drivers(session: "Session", destination: "os.PathLike[str] | str", *,
     """See Session.export_drivers."""
     folder = _wim.existing_dir(destination, "destination")
     _wim.refuse_shared(folder, _CALL)
-    root = _store_root(session)
-    plans = _plan(session.get_drivers(all_drivers=False), root)
+    packages = session.get_drivers(all_drivers=False)
+    plans = _plan(packages, _store_root(session, packages))
     _refuse_overlap(plans, folder)
-    return _export_all(plans, folder, on_exported)
+    build: Builder = _copied
+    if session.image_file is not None:
+        _refuse_wim_links(session, plans)
+        build = _extracted(session)
+    return _export_all(plans, folder, build, on_exported)

@@ -417,8 +417,9 @@ class Session:
         link (out of the image or inside a package folder) is refused, and
         then nothing is written.  An existing destination/<folder> is
         replaced, so a script can run again; a failure or Ctrl+C leaves no
-        half-copied folder (see dism.drivers_export).  A session opened with
-        open_image_file() holds only INF files: refused (NotSupportedError).
+        half-copied folder (see dism.drivers_export).  On a session opened
+        with open_image_file() the folders are extracted from the WIM itself
+        (its private copy holds only the INF files).
         """
         self._require_open()
         return drivers_export.export_drivers(self, destination, on_exported=on_exported)

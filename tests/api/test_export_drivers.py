@@ -234,3 +234,76 @@ def test_a_closed_session_is_refused(tree, destination):
     session.close()
     with pytest.raises(dism.InvalidSessionError):
         session.export_drivers(destination)
+
+
+# --- an image read from its WIM (Session.open_image_file) ------------------------------
+
+def captured(tree: Path, wim: Path, name: str = "Sample", append: bool = False) -> Path:
+    dism.capture_image(tree, wim, name=name, append=append)
+    return wim
+
+
+@pytest.mark.usefixtures("engine_tmpdir")
+def test_from_an_image_file_the_folders_are_extracted_from_the_wim(tree, destination,
+                                                                   tmp_path):
+    """The session's private copy holds only the INF files; what lands is
+    the whole folder, as the WIM holds it."""
+    wim = captured(tree, tmp_path / "sample.wim")
+    with dism.Session.open_image_file(wim) as session:
+        for package in session.get_drivers():
+            inf = Path(package.original_file_name)
+            assert [p.name for p in inf.parent.iterdir()] == [inf.name]
+        exported = session.export_drivers(destination)
+        again = session.export_drivers(destination)
+    assert [item.package.published_name for item in exported] == ["oem0.inf", "oem1.inf",
+                                                                   "oem2.inf"]
+    assert [item.folder for item in again] == [item.folder for item in exported]
+    assert sorted(p.name for p in destination.iterdir()) == sorted(OUT_OF_BOX.values())
+    for folder in OUT_OF_BOX.values():
+        assert files_below(destination / folder) == files_below(tree / STORE / folder)
+        assert "payload.bin" in files_below(destination / folder)
+
+
+@pytest.mark.usefixtures("engine_tmpdir")
+def test_from_an_image_file_the_image_chosen_is_the_one_exported(tree, destination, tmp_path):
+    wim = captured(tree, tmp_path / "two.wim", name="First")
+    (tree / STORE / OUT_OF_BOX["oem1.inf"] / "payload.bin").write_bytes(b"the second image's")
+    captured(tree, wim, name="Second", append=True)
+    with dism.Session.open_image_file(wim, name="First") as session:
+        session.export_drivers(destination)
+    assert (destination / OUT_OF_BOX["oem1.inf"] / "payload.bin").read_bytes() != \
+        b"the second image's"
+    with dism.Session.open_image_file(wim, index=2) as session:
+        session.export_drivers(destination)
+    assert (destination / OUT_OF_BOX["oem1.inf"] / "payload.bin").read_bytes() == \
+        b"the second image's"
+
+
+@pytest.mark.usefixtures("engine_tmpdir")
+def test_from_an_image_file_a_link_in_the_store_is_refused(tree, destination, tmp_path):
+    (tree / STORE / OUT_OF_BOX["oem2.inf"] / "elsewhere").symlink_to("/etc/hostname")
+    wim = captured(tree, tmp_path / "linked.wim")
+    with dism.Session.open_image_file(wim) as session:
+        with pytest.raises(dism.DismError) as caught:
+            session.export_drivers(destination)
+    assert caught.value.hresult == 0x80070005
+    assert (f"\\Windows\\System32\\DriverStore\\FileRepository\\{OUT_OF_BOX['oem2.inf']}"
+            f"\\elsewhere") in caught.value.message
+    assert "nothing was exported" in caught.value.message
+    assert list(destination.iterdir()) == []
+
+
+@pytest.mark.usefixtures("engine_tmpdir")
+def test_from_an_image_file_a_missing_folder_is_named(tree, destination, tmp_path):
+    gone = tree / STORE / OUT_OF_BOX["oem0.inf"]
+    for path in sorted(gone.rglob("*"), reverse=True):
+        path.rmdir() if path.is_dir() else path.unlink()
+    gone.rmdir()
+    wim = captured(tree, tmp_path / "damaged.wim")
+    with dism.Session.open_image_file(wim) as session:
+        with pytest.raises(dism.PathNotFoundError) as caught:
+            session.export_drivers(destination)
+    assert caught.value.hresult == 0x80070003
+    assert "oem0.inf (contosoraid.inf)" in caught.value.message
+    assert OUT_OF_BOX["oem0.inf"] in caught.value.message
+    assert list(destination.iterdir()) == []

@@ -1,7 +1,7 @@
 """export-driver (DISM.exe: /Export-Driver /Destination:DIR) in both
 spellings: the lines DISM.exe prints, the folders it leaves, JSON, and the
-refusals (no destination, --image-file, a package missing from the store,
-a destination others can write to)."""
+refusals (no destination, a package missing from the store,
+a destination others can write to); --image-file extracts from the WIM."""
 from __future__ import annotations
 
 import json
@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import dism
 from dism.testing import build_windows_tree, sample_servicing_spec
 
 from support.cli import run
@@ -100,12 +101,15 @@ def test_the_destination_is_required(capsys, tree):
     assert code == 2 and "--destination" in err
 
 
-def test_image_file_is_refused_with_what_to_do(capsys, tmp_path, out):
-    code, stdout, err = run(capsys, "export-driver", "--image-file", tmp_path / "x.wim",
+@pytest.mark.usefixtures("engine_tmpdir")
+def test_image_file_extracts_the_folders_from_the_wim(capsys, tree, tmp_path, out):
+    wim = tmp_path / "sample.wim"
+    dism.capture_image(tree, wim, name="Sample")
+    code, stdout, err = run(capsys, "export-driver", "--image-file", wim, "--index", "1",
                             "--destination", out)
-    assert code == 2 and stdout == ""
-    assert "--image-file reads only the INF files" in err and "mount-image" in err
-    assert list(out.iterdir()) == []
+    assert (code, err) == (0, "")
+    assert stdout.splitlines()[-4:] == EXPORTED_LINES + [SUCCESS]
+    check_exported(tree, out)
 
 
 def test_a_package_missing_from_the_store_fails_before_any_is_exported(capsys, tree, out):

@@ -351,14 +351,6 @@ export_destination = options(value(
     "(DISM.exe: /Destination)", required=True))
 
 
-def check_export_driver(args: argparse.Namespace) -> Optional[str]:
-    if args.image_file is not None:
-        return ("--image-file reads only the INF files of the image's drivers, not the rest "
-                "of their packages; mount the image (mount-image --read-only) and export "
-                "from the mount with --image DIR")
-    return check_target(args)
-
-
 def export_driver(args: argparse.Namespace, console: Console) -> ActionResult:
     def landed(item: dism.ExportedDriver, number: int, total: int) -> None:
         console.say(f"Exporting {number} of {total} - {item.package.published_name}: "
@@ -437,7 +429,7 @@ VERBS = (
     _servicing("Remove-Driver", "remove out-of-box driver packages",
                (drivers_to_remove,), remove_driver, writes=True),
     _servicing("Export-Driver", "copy every out-of-box driver package of an image to a folder",
-               (export_destination,), export_driver, check_export_driver),
+               (export_destination,), export_driver),
     _servicing("Get-Capabilities", "list the capabilities (Features on Demand) of an image",
                (list_format,), get_capabilities),
     _servicing("Get-CapabilityInfo", "show one capability in detail",
