@@ -41,6 +41,7 @@ API_TO_CLI: Mapping[str, str] = {
     "apply_image": "apply-image", "export_image": "export-image", "split_image": "split-image",
     "delete_image": "delete-image", "set_image_info": "set-imageinfo",
     "list_image": "list-image", "extract_files": "extract-files",
+    "export_drivers": "export-driver",
     "source_dir": "--capture-dir", "target_dir": "--apply-dir", "image_path": "--image-file",
     "destination_image": "--destination-image-file",
     "config_file": "--config-file", "swm_files": "--swm-file", "swm_path": "--swm-file",

@@ -417,6 +417,26 @@ def _each_capability(args: argparse.Namespace, console: Console, doing: str,
                                          f"{name}", change)
 
 
+# export-driver writes only to its destination, never to the image.
+export_destination = options(value(
+    "--destination", "DIR", "an existing folder only you can write to; each out-of-box driver "
+    "package's store folder is copied into it, replacing a folder of the same name there "
+    "(DISM.exe: /Destination)", required=True))
+
+
+def export_driver(args: argparse.Namespace, console: Console) -> ActionResult:
+    def landed(item: dism.ExportedDriver, number: int, total: int) -> None:
+        console.say(f"Exporting {number} of {total} - {item.package.published_name}: "
+                    "The driver package successfully exported.")
+
+    with _session(args) as session:
+        exported = session.export_drivers(args.destination, on_exported=landed)
+    return _changed(args, "export-driver", False, {
+        "destination": os.path.abspath(args.destination),
+        "drivers": [{"driver_package": item.package, "folder": str(item.folder)}
+                    for item in exported]})
+
+
 def add_capability(args: argparse.Namespace, console: Console) -> ActionResult:
     restart = _each_capability(args, console, "Adding",
                                lambda session, name, progress: session.add_capability(
@@ -486,6 +506,8 @@ VERBS = (
                (drivers_to_add,), add_driver, writes=True),
     _servicing("Remove-Driver", "remove out-of-box driver packages",
                (drivers_to_remove,), remove_driver, writes=True),
+    _servicing("Export-Driver", "copy every out-of-box driver package of an image to a folder",
+               (export_destination,), export_driver),
     _servicing("Get-Capabilities", "list the capabilities (Features on Demand) of an image",
                (list_format,), get_capabilities),
     _servicing("Get-CapabilityInfo", "show one capability in detail",
