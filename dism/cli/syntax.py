@@ -168,3 +168,13 @@ def translate_dism_syntax(argv: Sequence[str]) -> List[str]:
         raise UsageError("an action is missing: use " + ", ".join(spellings))
     return ([verb] if verb else []) + verb_value + rest
 
+
+
+def uses_dism_exe_syntax(argv: Sequence[str]) -> bool:
+    """Whether the command line is in DISM.exe's spelling (it names a
+    DISM.exe verb, or `/?`), which on Windows chooses DISM.exe's exit codes.
+    A DISM.exe verb this CLI refuses is DISM.exe's spelling too."""
+    try:
+        return translate_dism_syntax(argv) != list(argv)
+    except UsageError:
+        return True
