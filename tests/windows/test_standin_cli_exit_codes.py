@@ -51,7 +51,7 @@ def test_a_change_that_needs_a_restart_exits_3010(image):
 def test_a_bad_command_line_exits_87():
     done = dism_cli("/Get-ImageInfo")      # no /ImageFile
     assert done.returncode == 87, done
-    assert "error" in done.stderr
+    assert done.stderr.startswith("Error: 87") and "/ImageFile" in done.stderr, done
 
 
 def test_a_win32_failure_exits_with_its_win32_error():
