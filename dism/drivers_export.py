@@ -8,8 +8,10 @@ copies that folder to destination/<folder>, as DISM.exe does.
 What it promises:
 - every package is checked before anything is written: a folder or INF
   missing from the store, a folder outside the image (through a link), a
-  link or anything but files and folders inside a package folder: refused,
-  naming each, and nothing is copied;
+  link or anything but files and folders inside a package folder, a folder
+  the image's driver database names that is no plain folder of
+  FileRepository ("." or "x/../../Users"): refused, naming each, and
+  nothing is copied;
 - links are never followed, neither out of the image nor inside a folder;
 - the destination is an existing folder only its owner can write to (as for
   extract_files), and nothing is written outside it;
@@ -158,12 +160,25 @@ def _describe(package: DriverPackage) -> str:
     return f"{package.published_name} ({os.path.basename(package.original_file_name or '')})"
 
 
+def _names_a_store_folder(folder: str) -> bool:
+    """Whether `folder` is a plain name below System32/DriverStore/FileRepository.
+    The folder names come from the image's driver database; one such as "."
+    or "x/../../Users" would have the export copy the whole store or another
+    folder of the image, and ".." would have it replace destination/..."""
+    parts = [part.lower() for part in Path(folder).parts]
+    return ".." not in parts and parts[-4:-1] == ["system32", "driverstore", "filerepository"]
+
+
 def _package_problems(package: DriverPackage, root: str) -> Tuple[Optional[str], List[str]]:
     """(the sentence saying the package is missing, or None; its other problems)."""
     inf = package.original_file_name or ""
     folder = os.path.dirname(inf)
     if not inf:
         return f"{package.published_name}: the driver store names no INF for it", []
+    if not _names_a_store_folder(folder):
+        return None, [f"{_describe(package)}: the image's driver database puts it in "
+                      f"'{folder}', which is not a folder of the driver store "
+                      f"(System32\\DriverStore\\FileRepository\\<folder>)"]
     if not os.path.lexists(folder):
         return f"{_describe(package)}: its folder '{folder}' does not exist", []
     if not os.path.lexists(inf):

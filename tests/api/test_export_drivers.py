@@ -14,6 +14,8 @@ import pytest
 
 import dism
 from dism.testing import build_windows_tree, sample_servicing_spec
+from dism.testing.hive import write_hive
+from dism.testing.servicing import driver_database
 
 STORE = "Windows/System32/DriverStore/FileRepository"
 #: The sample spec's third-party packages: published name -> store folder.
@@ -306,4 +308,40 @@ def test_from_an_image_file_a_missing_folder_is_named(tree, destination, tmp_pat
     assert caught.value.hresult == 0x80070003
     assert "oem0.inf (contosoraid.inf)" in caught.value.message
     assert OUT_OF_BOX["oem0.inf"] in caught.value.message
+    assert list(destination.iterdir()) == []
+
+
+def _database_naming(tree: Path, folder: str) -> None:
+    """The image's driver database with oem0.inf's store folder named `folder`."""
+    spec = sample_servicing_spec()
+    database = driver_database(spec.drivers_in("DRIVERS"), spec.architecture)
+    database["DriverPackages"][folder] = database["DriverPackages"].pop(OUT_OF_BOX["oem0.inf"])
+    write_hive(tree / "Windows/System32/config/DRIVERS", {"DriverDatabase": database},
+               name="DRIVERS")
+
+
+@pytest.mark.parametrize("folder, planted", [
+    # "." names FileRepository itself: every package, in-box ones too.
+    (".", "FileRepository/contosoraid.inf"),
+    # A path that climbs out of the store to another folder of the image.
+    ("x/../../../../../Users", "FileRepository/x/keep.txt"),
+    # ".." names DriverStore: the export would replace destination/..
+    ("..", "contosoraid.inf"),
+])
+def test_a_database_folder_name_that_is_not_a_store_folder_is_refused(tree, destination,
+                                                                      folder, planted):
+    # An image's driver database is the image's to say; a folder name in it
+    # that is no plain name below FileRepository must not make the export
+    # copy (or replace) some other folder.
+    _database_naming(tree, folder)
+    placed = tree / "Windows/System32/DriverStore" / planted
+    placed.parent.mkdir(parents=True, exist_ok=True)
+    placed.write_bytes(b"planted")
+    (tree / "Users/contosoraid.inf").write_bytes(b"planted")
+    with pytest.raises(dism.DismError) as caught:
+        export(tree, destination)
+    assert caught.value.hresult == 0x80070005
+    assert "oem0.inf (contosoraid.inf)" in caught.value.message
+    assert "not a folder of the driver store" in caught.value.message
+    assert "nothing was exported" in caught.value.message
     assert list(destination.iterdir()) == []
