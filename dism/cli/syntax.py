@@ -22,6 +22,7 @@ from . import grammar
 from .exit_codes import UsageError
 from .grammar import DismOption, DismVerb
 from .verbs import VERBS_BY_NAME
+from .words import cli_words
 
 _DISM_TOKEN = re.compile(r"/(\?|[A-Za-z][A-Za-z0-9-]*)(?::(.*))?\Z", re.DOTALL)
 
@@ -225,10 +226,8 @@ def translate_dism_syntax(argv: Sequence[str]) -> List[str]:
             + line.own)
 
 
-_ARGPARSE_OPTION = re.compile(r"--[a-z][a-z-]*")
-
-
 def in_dism_exe_words(message: str) -> str:
-    """A usage message naming argparse's options, with DISM.exe's names instead."""
-    return _ARGPARSE_OPTION.sub(
-        lambda match: grammar.DISM_SPELLING_OF.get(match.group(0), match.group(0)), message)
+    """A usage message naming argparse's options and the CLI's verbs
+    (--image-file, mount-image), with DISM.exe's names instead (/ImageFile,
+    /Mount-Image); quoted text, which may be what the user typed, stays."""
+    return cli_words(message, dism_exe=True)

@@ -2,6 +2,8 @@
 through: a global option's value given twice, the first silently dropped."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from support.cli import run
@@ -36,3 +38,23 @@ def test_a_global_option_given_once_anywhere_still_works(capsys, tmp_path, line)
     code, out, err = run(capsys, *(word.format(tmp=tmp_path) for word in line))
     assert code == 0, err
     assert (tmp_path / "a.log").is_file()
+
+
+def _cli_verbs_named(message: str) -> list:
+    from dism.cli.verbs import VERBS
+    words = set(re.findall(r"(?<![\w/-])[a-z]+(?:-[a-z]+)+(?![\w-])", message))
+    return sorted(words & {verb.name for verb in VERBS})
+
+
+@pytest.mark.parametrize("line, dism_exe_words", [
+    (["/ImageFile:{tmp}/x.wim", "/Add-Driver", "/Driver:{tmp}/a.inf"], "/Mount-Image"),
+    (["/Image:{tmp}", "/Set-ReservedStorageState", "/State:Disabled"],
+     "/Set-ReservedStorageState"),
+    (["/Get-ImageInfo", "/ImageFile:{tmp}/x.wim", "/Index:99999999999"], "/Get-ImageInfo"),
+])
+def test_a_dism_exe_line_s_usage_error_names_dism_exe_verbs(capsys, tmp_path, line,
+                                                            dism_exe_words):
+    code, out, err = run(capsys, *(word.format(tmp=tmp_path) for word in line))
+    assert code == 2 and err.startswith("Error: 87")
+    assert _cli_verbs_named(err) == []
+    assert dism_exe_words in err
