@@ -58,3 +58,22 @@ def test_a_dism_exe_line_s_usage_error_names_dism_exe_verbs(capsys, tmp_path, li
     assert code == 2 and err.startswith("Error: 87")
     assert _cli_verbs_named(err) == []
     assert dism_exe_words in err
+
+
+DRIVER_STORE = "Windows/System32/DriverStore/FileRepository"
+
+
+@pytest.mark.parametrize("spelling", ["cli", "dism.exe"])
+def test_add_driver_refuses_a_missing_inf_before_adding_any(capsys, image, tmp_path, spelling):
+    # The first INF exists; were it added before the second is found
+    # missing, the image would be left half changed (on Windows; the
+    # portable engine refuses adding drivers, which must not come first).
+    present = next((image / DRIVER_STORE).glob("*/*.inf"))
+    missing = tmp_path / "missing.inf"
+    line = {"cli": ["add-driver", "--image", image, "--driver", present, "--driver", missing],
+            "dism.exe": [f"/Image:{image}", "/Add-Driver", f"/Driver:{present}",
+                         f"/Driver:{missing}"]}[spelling]
+    code, out, err = run(capsys, *line)
+    assert code == 3, err
+    assert f"'{missing}'" in err and "nothing was added" in err
+    assert "Found 2 driver package(s)" not in out

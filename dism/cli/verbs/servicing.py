@@ -383,6 +383,13 @@ def add_driver(args: argparse.Namespace, console: Console) -> ActionResult:
     # missing one stops the line before the image changes.
     infs = [inf for given in args.driver
             for inf in dism.find_driver_infs(given, recurse=args.recurse)]
+    # find_driver_infs takes a file as it is: one not there would otherwise
+    # be found missing only after the INFs before it were added.
+    missing = [inf for inf in infs if not os.path.isfile(inf)]
+    if missing:
+        named = ", ".join(f"'{inf}'" for inf in missing)
+        raise dism.errors.path_not_found(f"add-driver: no such driver file: {named}; "
+                                         "nothing was added")
     console.say(f"Found {len(infs)} driver package(s) to install.")
 
     # One INF at a time, so that the console shows each as it lands and a
