@@ -21,7 +21,9 @@ What it promises:
 - destination/<folder> that exists already is replaced, so that a script
   can run again: the old one is moved aside into the scratch folder, the new
   one renamed in, and only then the old one deleted.  Packages exported
-  before a failure stay exported.
+  before a failure stay exported;
+- a failure of the file system (a folder that cannot be moved aside, a
+  full disk) is a DismError with its Win32 code, naming the paths.
 
 A session on the running Windows (Session.online) takes the folders from
 %SystemRoot%\\System32\\DriverStore, and refuses any that lies elsewhere.  A
@@ -32,6 +34,8 @@ extracted from the WIM (extract_files, whose own checks apply).
 """
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import shutil
 import stat
@@ -289,6 +293,44 @@ def _swap_in(built: str, target: str, aside: str) -> None:
         _discard(aside)
 
 
+#: The Win32 error for what the file system says (on Windows, OSError
+#: carries its own winerror).
+_WIN32_OF_ERRNO = {errno.ENOENT: 2, errno.ENOTDIR: 3, errno.EACCES: 5, errno.EPERM: 5,
+                   errno.EROFS: 19, errno.ENOSPC: 112, errno.ENOTEMPTY: 145,
+                   errno.EBUSY: 170, errno.EEXIST: 183,
+                   getattr(errno, "EDQUOT", errno.ENOSPC): 112}
+ERROR_FILE_NOT_FOUND = 2
+
+
+def _file_system_failure(error: OSError) -> errors.DismError:
+    code = getattr(error, "winerror", None) or _WIN32_OF_ERRNO.get(error.errno or 0)
+    paths = f"'{error.filename}'" + (f" -> '{error.filename2}'" if error.filename2 else "")
+    sentence = f"{_CALL}: {error.strerror or error}: {paths}; nothing more was exported."
+    if code == ERROR_FILE_NOT_FOUND:
+        return _wim.fail(errors.PathNotFoundError, code, sentence)
+    return _wim.fail(errors.DismError, code or _dism.E_FAIL, sentence)
+
+
+@contextlib.contextmanager
+def _as_dism_error() -> Iterator[None]:
+    """A file-system failure (a folder that cannot be moved aside, a full
+    disk, a file gone) as a DismError with its Win32 code, naming the paths,
+    rather than a bare OSError."""
+    try:
+        yield
+    except errors.DismError:
+        raise
+    except OSError as error:
+        raise _file_system_failure(error) from error
+
+
+def _built_as_dism_errors(built: Iterator[Tuple[_Plan, str]]) -> Iterator[Tuple[_Plan, str]]:
+    """A builder's folders, its failures as DismErrors; the caller's own
+    (the callback's, such as a closed pipe) are not touched."""
+    with _as_dism_error():
+        yield from built
+
+
 #: Makes each planned package's folder inside the scratch folder, one at a
 #: time, and says where: (plan, the folder built).
 Builder = Callable[[List[_Plan], str], Iterator[Tuple[_Plan, str]]]
@@ -346,12 +388,15 @@ def _extracted(session: "Session") -> Builder:
 
 def _export_all(plans: List[_Plan], destination: str, build: Builder,
                 on_exported: Optional[ExportCallback]) -> List[ExportedDriver]:
-    scratch = tempfile.mkdtemp(prefix=".dism-export-driver-", dir=destination)
+    with _as_dism_error():
+        scratch = tempfile.mkdtemp(prefix=".dism-export-driver-", dir=destination)
     exported: List[ExportedDriver] = []
     try:
-        for number, (plan, built) in enumerate(build(plans, scratch), 1):
+        for number, (plan, built) in enumerate(
+                _built_as_dism_errors(build(plans, scratch)), 1):
             target = os.path.join(destination, plan.name)
-            _swap_in(built, target, os.path.join(scratch, "old"))
+            with _as_dism_error():
+                _swap_in(built, target, os.path.join(scratch, "old"))
             exported.append(ExportedDriver(plan.package, Path(target)))
             if on_exported is not None:
                 on_exported(exported[-1], number, len(plans))
@@ -368,13 +413,14 @@ def _export_all(plans: List[_Plan], destination: str, build: Builder,
 def export_drivers(session: "Session", destination: "os.PathLike[str] | str", *,
                    on_exported: Optional[ExportCallback] = None) -> List[ExportedDriver]:
     """See Session.export_drivers."""
-    folder = _wim.existing_dir(destination, "destination")
-    _wim.refuse_shared(folder, _CALL)
-    packages = session.get_drivers(all_drivers=False)
-    plans = _plan(packages, _store_root(session, packages))
-    _refuse_overlap(plans, folder)
-    build: Builder = _copied
-    if session.image_file is not None:
-        _refuse_wim_links(session, plans)
-        build = _extracted(session)
+    with _as_dism_error():   # the checks read the store and the destination
+        folder = _wim.existing_dir(destination, "destination")
+        _wim.refuse_shared(folder, _CALL)
+        packages = session.get_drivers(all_drivers=False)
+        plans = _plan(packages, _store_root(session, packages))
+        _refuse_overlap(plans, folder)
+        build: Builder = _copied
+        if session.image_file is not None:
+            _refuse_wim_links(session, plans)
+            build = _extracted(session)
     return _export_all(plans, folder, build, on_exported)

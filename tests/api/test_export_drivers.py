@@ -17,6 +17,8 @@ from dism.testing import build_windows_tree, sample_servicing_spec
 from dism.testing.hive import write_hive
 from dism.testing.servicing import driver_database
 
+from support.folders import unmovable
+
 STORE = "Windows/System32/DriverStore/FileRepository"
 #: The sample spec's third-party packages: published name -> store folder.
 OUT_OF_BOX = {"oem0.inf": "contosoraid.inf_amd64_a1b2c3d4e5f60718",
@@ -345,3 +347,22 @@ def test_a_database_folder_name_that_is_not_a_store_folder_is_refused(tree, dest
     assert "not a folder of the driver store" in caught.value.message
     assert "nothing was exported" in caught.value.message
     assert list(destination.iterdir()) == []
+
+
+def test_a_file_system_failure_is_a_typed_error_naming_the_folder(tree, destination):
+    """The second package's earlier export cannot be moved aside: a
+    DismError with the Win32 code and the folder, not a bare OSError; the
+    first package stays exported and no scratch folder is left."""
+    stuck = destination / OUT_OF_BOX["oem1.inf"]
+    stuck.mkdir()
+    with unmovable(stuck):
+        with pytest.raises(dism.DismError) as caught:
+            export(tree, destination)
+    assert caught.value.hresult == 0x80070005
+    assert f"'{stuck}'" in caught.value.message
+    assert caught.value.message.startswith("export_drivers: ")
+    if sys.version_info >= (3, 11):
+        assert caught.value.__notes__ == ["exported before the failure: oem0.inf"]
+    assert sorted(p.name for p in destination.iterdir()) == sorted(
+        [OUT_OF_BOX["oem0.inf"], OUT_OF_BOX["oem1.inf"]])
+    assert list(stuck.iterdir()) == []

@@ -2,11 +2,13 @@
 through: a global option's value given twice, the first silently dropped."""
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 
 from support.cli import run
+from support.folders import unmovable
 
 
 @pytest.mark.parametrize("line", [
@@ -77,3 +79,25 @@ def test_add_driver_refuses_a_missing_inf_before_adding_any(capsys, image, tmp_p
     assert code == 3, err
     assert f"'{missing}'" in err and "nothing was added" in err
     assert "Found 2 driver package(s)" not in out
+
+
+@pytest.mark.parametrize("json_mode", [False, True])
+def test_export_driver_reports_a_file_system_failure_and_what_was_exported(
+        capsys, image, tmp_path, json_mode):
+    # Not a Python traceback (and, with --json, not an empty stdout): the
+    # error with its code, naming the folder, and the packages exported
+    # before it, which stay.
+    destination = tmp_path / "out"
+    destination.mkdir(mode=0o755)
+    folders = sorted(p.name for p in (image / DRIVER_STORE).iterdir()
+                     if p.name.startswith("contoso"))
+    stuck = destination / "contosoport.inf_amd64_fedcba9876543210"
+    stuck.mkdir()
+    line = [f"/Image:{image}", "/Export-Driver", f"/Destination:{destination}"]
+    with unmovable(stuck):
+        code, out, err = run(capsys, *line, *(["--json"] if json_mode else []))
+    message = json.loads(out)["error"]["message"] if json_mode else err
+    assert code == 1, message
+    assert f"'{stuck}'" in message and "/Export-Driver" in message
+    assert "oem0.inf, oem1.inf" in message
+    assert sorted(p.name for p in destination.iterdir()) == folders
