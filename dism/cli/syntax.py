@@ -22,7 +22,7 @@ from . import grammar
 from .exit_codes import UsageError
 from .grammar import DismOption, DismVerb
 from .verbs import VERBS_BY_NAME
-from .words import cli_words
+from .words import dism_exe_spelling
 
 _DISM_TOKEN = re.compile(r"/(\?|[A-Za-z][A-Za-z0-9-]*)(?::(.*))?\Z", re.DOTALL)
 
@@ -230,4 +230,4 @@ def in_dism_exe_words(message: str) -> str:
     """A usage message naming argparse's options and the CLI's verbs
     (--image-file, mount-image), with DISM.exe's names instead (/ImageFile,
     /Mount-Image); quoted text, which may be what the user typed, stays."""
-    return cli_words(message, dism_exe=True)
+    return dism_exe_spelling(message)

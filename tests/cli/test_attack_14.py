@@ -53,6 +53,11 @@ def _cli_verbs_named(message: str) -> list:
     (["/Image:{tmp}", "/Set-ReservedStorageState", "/State:Disabled"],
      "/Set-ReservedStorageState"),
     (["/Get-ImageInfo", "/ImageFile:{tmp}/x.wim", "/Index:99999999999"], "/Get-ImageInfo"),
+    # DISM.exe's option names that are DISM API names too stay as they are
+    (["/Image:{tmp}", "/Get-FeatureInfo", "/FeatureName:A", "/FeatureName:B"],
+     "The /FeatureName option was given twice (/FeatureName and /FeatureName)"),
+    (["/Image:{tmp}", "/Get-PackageInfo", "/PackageName:A", "/PackagePath:B"],
+     "argument /PackagePath: not allowed with argument /PackageName"),
 ])
 def test_a_dism_exe_line_s_usage_error_names_dism_exe_verbs(capsys, tmp_path, line,
                                                             dism_exe_words):
