@@ -32,6 +32,9 @@ _OWN_VALUE_OPTIONS = frozenset(("--log-level", "--log-path", "--scratch-dir"))
 
 _HELP = "dismapi /? lists the verbs; dismapi /VERB /? a verb's options"
 
+#: DISM.exe's help: /? and its other spelling, /Get-Help.
+_HELP_WORDS = ("?", "get-help")
+
 
 def _first_word(argv: Sequence[str]) -> Optional[str]:
     """The first argument that is not one of the program's own --options."""
@@ -102,7 +105,7 @@ def _read(argv: Sequence[str]) -> _Line:
         if match is None:
             raise _bare_word(token)
         given = _Given(match.group(1), match.group(2))
-        if given.key == "?":
+        if given.key in _HELP_WORDS:
             line.help = True
         elif given.key in grammar.VERBS:
             line.verbs.append((grammar.VERBS[given.key], given))

@@ -106,3 +106,17 @@ def test_export_driver_reports_a_file_system_failure_and_what_was_exported(
     assert f"'{stuck}'" in message and "/Export-Driver" in message
     assert "oem0.inf, oem1.inf" in message
     assert sorted(p.name for p in destination.iterdir()) == folders
+
+
+@pytest.mark.parametrize("line, shown", [
+    (["/Get-Help"], "DISM.exe verbs"),
+    (["/Image:/m", "/Get-Help"], "DISM.exe verbs"),
+    (["/Image:/m", "/Get-Packages", "/Get-Help"], "--format"),
+    (["/get-help", "/Mount-Wim"], "--mount-dir"),
+])
+def test_get_help_is_dism_exe_s_other_spelling_of_help(capsys, line, shown):
+    # DISM.exe documents /Get-Help as /?: "Dism /Get-Help",
+    # "Dism /Image:C:\test\offline /Add-Package /Get-Help".
+    code, out, err = run(capsys, *line)
+    assert code == 0, err
+    assert shown in out
