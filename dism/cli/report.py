@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, Dict, Mapping, Optional, Sequence, TextIO
 
-from .console import Console
+from .console import Console, printable
 from .exit_codes import UsageError, completed, hresult_of
 from .render import human_lines, json_document
 from .results import Result
@@ -103,12 +103,12 @@ def emit_error(exc: BaseException, console: Console, log_path: Optional[str],
     if isinstance(exc, UsageError):
         if exc.parser is not None:
             exc.parser.print_usage(err)
-            err.write(f"{exc.parser.prog}: error: {exc.message}\n")
+            err.write(f"{exc.parser.prog}: error: {printable(exc.message)}\n")
         else:  # a DISM.exe line: DISM.exe's way, with its code for a bad command line
-            err.write(f"Error: 87\n\n{exc.message}\n")
+            err.write(f"Error: 87\n\n{printable(exc.message)}\n")
     else:
         err.write(f"Error: {_hresult_text(exc) or 'unknown'}\n\n"
-                  f"{_error_message(exc, verb, given)}\n")
+                  f"{printable(_error_message(exc, verb, given))}\n")
         if log_path:
             err.write(f"\nThe DISM log file can be found at {log_path}\n")
     err.flush()

@@ -7,6 +7,10 @@ import re
 
 import pytest
 
+from dism.testing import build_windows_tree, sample_servicing_spec
+from dism.testing.hive import write_hive
+from dism.testing.servicing import driver_database
+
 from support.cli import run
 from support.folders import unmovable
 
@@ -120,3 +124,40 @@ def test_get_help_is_dism_exe_s_other_spelling_of_help(capsys, line, shown):
     code, out, err = run(capsys, *line)
     assert code == 0, err
     assert shown in out
+
+
+#: What a hostile image could put in a string the CLI prints: a colour, a
+#: window title, and a line forged after a carriage return.
+HOSTILE = "Evil\x1b[31mRED\x1b]0;pwned\x07\r\nThe operation completed successfully.\x9b2J"
+
+
+@pytest.fixture
+def hostile_image(tmp_path):
+    """An image whose driver database names a provider holding control
+    characters."""
+    spec = sample_servicing_spec()
+    root = build_windows_tree(tmp_path / "image", spec)
+    database = driver_database(spec.drivers_in("DRIVERS"), spec.architecture)
+    database["DriverPackages"]["contosoraid.inf_amd64_a1b2c3d4e5f60718"]["Provider"] = HOSTILE
+    write_hive(root / "Windows/System32/config/DRIVERS", {"DriverDatabase": database},
+               name="DRIVERS")
+    return root
+
+
+@pytest.mark.parametrize("verb", ["/Get-Drivers", "/Get-DriverInfo"])
+def test_control_characters_from_an_image_never_reach_the_terminal_raw(capsys, hostile_image,
+                                                                       verb):
+    line = [f"/Image:{hostile_image}", verb] + (["/Driver:oem0.inf"] if "Info" in verb else [])
+    code, out, err = run(capsys, *line)
+    assert code == 0, err
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", out)
+    assert out.splitlines().count("The operation completed successfully.") == 1
+    # Shown, escaped, rather than dropped: the provider is still readable.
+    assert "Evil\\x1b[31mRED\\x1b]0;pwned\\x07\\x0d\\x0aThe operation" in out
+
+
+def test_json_keeps_an_image_s_string_exactly(capsys, hostile_image):
+    code, out, err = run(capsys, f"/Image:{hostile_image}", "/Get-Drivers", "--json")
+    assert code == 0, err
+    providers = [d["provider_name"] for d in json.loads(out)["drivers"]]
+    assert HOSTILE in providers
