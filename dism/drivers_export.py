@@ -182,7 +182,7 @@ def _package_problems(package: DriverPackage, root: str) -> Tuple[Optional[str],
     if not _names_a_store_folder(folder):
         return None, [f"{_describe(package)}: the image's driver database puts it in "
                       f"'{folder}', which is not a folder of the driver store "
-                      f"(System32\\DriverStore\\FileRepository\\<folder>)"]
+                      f"({os.path.join('System32', 'DriverStore', 'FileRepository', '<folder>')})"]
     if not os.path.lexists(folder):
         return f"{_describe(package)}: its folder '{folder}' does not exist", []
     if not os.path.lexists(inf):

@@ -366,3 +366,12 @@ def test_a_file_system_failure_is_a_typed_error_naming_the_folder(tree, destinat
     assert sorted(p.name for p in destination.iterdir()) == sorted(
         [OUT_OF_BOX["oem0.inf"], OUT_OF_BOX["oem1.inf"]])
     assert list(stuck.iterdir()) == []
+
+
+def test_the_refusal_of_a_database_folder_name_uses_one_separator(tree, destination):
+    _database_naming(tree, ".")
+    (tree / STORE / "contosoraid.inf").write_bytes(b"planted")
+    with pytest.raises(dism.DismError) as caught:
+        export(tree, destination)
+    other = "\\" if os.sep == "/" else "/"
+    assert other not in caught.value.message
