@@ -14,7 +14,8 @@ What it promises:
   nothing is copied;
 - links are never followed, neither out of the image nor inside a folder;
 - the destination is an existing folder only its owner can write to (as for
-  extract_files), and nothing is written outside it;
+  extract_files), and nothing is written outside it (a link in its path is
+  resolved once, at the check);
 - each package is built in a scratch folder inside the destination and then
   renamed into place, so a failure or Ctrl+C leaves no half-copied package
   folder (the scratch folder is removed);
@@ -414,7 +415,9 @@ def export_drivers(session: "Session", destination: "os.PathLike[str] | str", *,
                    on_exported: Optional[ExportCallback] = None) -> List[ExportedDriver]:
     """See Session.export_drivers."""
     with _as_dism_error():   # the checks read the store and the destination
-        folder = _wim.existing_dir(destination, "destination")
+        # Resolved once: a link in the path, pointed elsewhere while the
+        # export runs, cannot move its writes out of the folder checked.
+        folder = os.path.realpath(_wim.existing_dir(destination, "destination"))
         _wim.refuse_shared(folder, _CALL)
         packages = session.get_drivers(all_drivers=False)
         plans = _plan(packages, _store_root(session, packages))

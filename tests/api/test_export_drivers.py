@@ -375,3 +375,23 @@ def test_the_refusal_of_a_database_folder_name_uses_one_separator(tree, destinat
         export(tree, destination)
     other = "\\" if os.sep == "/" else "/"
     assert other not in caught.value.message
+
+
+def test_a_destination_link_is_followed_once_not_at_every_write(tree, destination, tmp_path):
+    """A destination given through a link: the folder it names when the
+    export checks it is the one written, even if the link is pointed
+    elsewhere while the export runs (the check would not cover that one)."""
+    link = tmp_path / "link"
+    link.symlink_to(destination, target_is_directory=True)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir(mode=0o755)
+
+    def retarget(item, number, total):
+        if number == 1:
+            link.unlink()
+            link.symlink_to(elsewhere, target_is_directory=True)
+
+    exported = export(tree, link, on_exported=retarget)
+    assert [item.folder.parent for item in exported] == [destination] * 3
+    assert sorted(p.name for p in destination.iterdir()) == sorted(OUT_OF_BOX.values())
+    assert list(elsewhere.iterdir()) == []
