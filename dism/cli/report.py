@@ -3,6 +3,7 @@ DISM.exe's text or as one JSON document."""
 from __future__ import annotations
 
 import json
+import os
 from typing import Any, Dict, Mapping, Optional, Sequence, TextIO
 
 from .console import Console, printable
@@ -109,7 +110,8 @@ def emit_error(exc: BaseException, console: Console, log_path: Optional[str],
     else:
         err.write(f"Error: {_hresult_text(exc) or 'unknown'}\n\n"
                   f"{printable(_error_message(exc, verb, given))}\n")
-        if log_path:
+        # Not when the log file is what failed (a folder, a missing folder).
+        if log_path and os.path.isfile(log_path):
             err.write(f"\nThe DISM log file can be found at {log_path}\n")
     err.flush()
 

@@ -161,3 +161,20 @@ def test_json_keeps_an_image_s_string_exactly(capsys, hostile_image):
     assert code == 0, err
     providers = [d["provider_name"] for d in json.loads(out)["drivers"]]
     assert HOSTILE in providers
+
+
+@pytest.mark.parametrize("log_path", ["{tmp}", "{tmp}/missing/dism.log"])
+def test_a_log_file_that_cannot_be_opened_is_not_said_to_be_found(capsys, image, tmp_path,
+                                                                   log_path):
+    log = log_path.format(tmp=tmp_path)
+    code, out, err = run(capsys, f"/Image:{image}", "/Get-Packages", f"/LogPath:{log}")
+    assert code != 0 and f"'{log}'" in err
+    assert "The DISM log file can be found at" not in err
+
+
+def test_a_failure_with_a_log_file_points_at_it(capsys, image, tmp_path):
+    log = tmp_path / "dism.log"
+    code, out, err = run(capsys, f"/Image:{image}", "/Get-PackageInfo", "/PackageName:nope",
+                         f"/LogPath:{log}")
+    assert code == 3 and log.is_file()
+    assert f"The DISM log file can be found at {log}" in err
