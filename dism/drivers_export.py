@@ -36,7 +36,6 @@ extracted from the WIM (extract_files, whose own checks apply).
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import shutil
 import stat
@@ -294,22 +293,10 @@ def _swap_in(built: str, target: str, aside: str) -> None:
         _discard(aside)
 
 
-#: The Win32 error for what the file system says (on Windows, OSError
-#: carries its own winerror).
-_WIN32_OF_ERRNO = {errno.ENOENT: 2, errno.ENOTDIR: 3, errno.EACCES: 5, errno.EPERM: 5,
-                   errno.EROFS: 19, errno.ENOSPC: 112, errno.ENOTEMPTY: 145,
-                   errno.EBUSY: 170, errno.EEXIST: 183,
-                   getattr(errno, "EDQUOT", errno.ENOSPC): 112}
-ERROR_FILE_NOT_FOUND = 2
-
-
 def _file_system_failure(error: OSError) -> errors.DismError:
-    code = getattr(error, "winerror", None) or _WIN32_OF_ERRNO.get(error.errno or 0)
     paths = f"'{error.filename}'" + (f" -> '{error.filename2}'" if error.filename2 else "")
-    sentence = f"{_CALL}: {error.strerror or error}: {paths}; nothing more was exported."
-    if code == ERROR_FILE_NOT_FOUND:
-        return _wim.fail(errors.PathNotFoundError, code, sentence)
-    return _wim.fail(errors.DismError, code or _dism.E_FAIL, sentence)
+    return errors.from_os_error(
+        error, f"{_CALL}: {error.strerror or error}: {paths}; nothing more was exported.")
 
 
 @contextlib.contextmanager

@@ -9,7 +9,8 @@ ExportNotAvailableError (a NotSupportedError) means the DISM that is loaded
 is too old to have the function called; NotFoundError and UnknownFeatureError
 are LookupErrors as well.
 """
-from typing import Type, TypeVar
+import errno
+from typing import Optional, Type, TypeVar
 
 from . import _dism
 from ._dism import (
@@ -109,3 +110,28 @@ __all__ = [
     "NotInitializedError", "NotSupportedError", "OpenSessionsError",
     "ParentFeatureDisabledError", "PathNotFoundError", "UnknownFeatureError",
 ]
+
+
+#: The Win32 error for what the file system says, where Python's OSError
+#: carries an errno (on Windows it carries its own winerror).
+_WIN32_OF_ERRNO = {errno.ENOENT: 2, errno.ENOTDIR: 3, errno.EACCES: 5, errno.EPERM: 5,
+                   errno.EROFS: 19, errno.ENOSPC: 112, errno.ENOTEMPTY: 145,
+                   errno.EBUSY: 170, errno.EEXIST: 183,
+                   getattr(errno, "EDQUOT", errno.ENOSPC): 112}
+_ERROR_FILE_NOT_FOUND = 2
+_E_FAIL = 0x80004005
+
+
+def win32_error_of(error: OSError) -> Optional[int]:
+    """The Win32 error code of a file-system failure, when it has one."""
+    return getattr(error, "winerror", None) or _WIN32_OF_ERRNO.get(error.errno or 0)
+
+
+def from_os_error(error: OSError, sentence: str) -> DismError:
+    """A file-system failure as a DismError with HRESULT_FROM_WIN32 of its
+    Win32 code (E_FAIL without one): PathNotFoundError for a missing file."""
+    code = win32_error_of(error)
+    if code is None:
+        return with_code(DismError, _E_FAIL, sentence)
+    cls = PathNotFoundError if code == _ERROR_FILE_NOT_FOUND else DismError
+    return with_code(cls, 0x80070000 | code, sentence)

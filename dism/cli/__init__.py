@@ -107,14 +107,16 @@ import sys
 from typing import Iterator, List, Optional, Sequence
 
 import dism
-from dism.errors import with_code
+from dism.errors import from_os_error, with_code
 
 from .console import Console, as_closed_pipe, render_bar, stop_writing_to_closed_pipe
 from .exit_codes import (EXIT_OK, EXIT_STATUS_TABLE, HRESULT_INVALID_STATE, UsageError,
                          dism_exe_exit_status, dism_exe_success_status, exit_status)
 from .parser import build_parser, parse
 from .report import HEADER, emit_error, emit_result
+from .results import Result
 from .syntax import translate_dism_syntax, uses_dism_exe_syntax
+from .verbs.verb import Action
 
 __all__ = ["EXIT_STATUS_TABLE", "dism_exe_exit_status", "exit_status", "main", "render_bar",
            "translate_dism_syntax", "uses_dism_exe_syntax"]
@@ -178,6 +180,22 @@ def main(argv: Optional[Sequence[str]] = None, *, prog: Optional[str] = None) ->
         return codes.failure(closed_pipe)
 
 
+def _file_system_failures_as_dism_errors(action: Action, args: argparse.Namespace,
+                                         console: Console) -> Result:
+    """The verb's action; a file-system failure in the CLI's own Python code
+    (a folder it cannot read while looking for INF files, say) reported as
+    DISM reports one, with its code, instead of as a traceback.  A closed
+    pipe is left to main()."""
+    try:
+        return action(args, console)
+    except dism.DismError:
+        raise
+    except OSError as error:
+        if as_closed_pipe(error) is not None:
+            raise
+        raise from_os_error(error, f"{args.verb}: {error}") from error
+
+
 def _run(argv: List[str], prog: Optional[str], codes: _ExitCodes) -> int:
     parser = build_parser(prog)
     early = Console(sys.stdout, sys.stderr, json_mode="--json" in argv, quiet=True)
@@ -195,7 +213,7 @@ def _run(argv: List[str], prog: Optional[str], codes: _ExitCodes) -> int:
         console.say(HEADER.format(version=dism.__version__))
         console.say()
         with _initialized(args):
-            result = args.spec.action(args, console)
+            result = _file_system_failures_as_dism_errors(args.spec.action, args, console)
     except (dism.DismError, UsageError, KeyboardInterrupt) as exc:
         emit_error(exc, console, args.log_path, args.verb, argv)
         return codes.failure(exc)

@@ -178,3 +178,22 @@ def test_a_failure_with_a_log_file_points_at_it(capsys, image, tmp_path):
                          f"/LogPath:{log}")
     assert code == 3 and log.is_file()
     assert f"The DISM log file can be found at {log}" in err
+
+
+def test_a_file_system_failure_in_the_cli_s_own_code_is_a_typed_error(capsys, tmp_path,
+                                                                       monkeypatch):
+    # add-driver looks for INF files itself before any DISM call: a folder
+    # it cannot list is reported with its Win32 code, not as a traceback.
+    # (Root can list any folder, so the refusal is injected where the CLI
+    # asks for the listing; the engine is not involved.)
+    import dism
+    from dism.cli import main
+
+    def unreadable(path, *, recurse=False):
+        raise PermissionError(13, "Permission denied", str(path))
+    monkeypatch.setattr(dism, "find_driver_infs", unreadable)
+    code = main(["/Image:" + str(tmp_path), "/Add-Driver", "/Driver:" + str(tmp_path),
+                 "/Recurse"])
+    err = capsys.readouterr().err
+    assert code == 1   # a DismError with E_ACCESSDENIED: "any other DISM error"
+    assert err.startswith("Error: 0x80070005") and "Permission denied" in err
