@@ -398,13 +398,22 @@ def _export_all(plans: List[_Plan], destination: str, build: Builder,
     return exported
 
 
+def _existing_destination(destination: "os.PathLike[str] | str") -> str:
+    """The destination, which must be an existing folder; the refusal names
+    the call, as every other refusal of the export does."""
+    try:
+        return _wim.existing_dir(destination, "destination")
+    except errors.PathNotFoundError as error:
+        raise errors.path_not_found(f"{_CALL}: {error.message}") from None
+
+
 def export_drivers(session: "Session", destination: "os.PathLike[str] | str", *,
                    on_exported: Optional[ExportCallback] = None) -> List[ExportedDriver]:
     """See Session.export_drivers."""
     with _as_dism_error():   # the checks read the store and the destination
         # Resolved once: a link in the path, pointed elsewhere while the
         # export runs, cannot move its writes out of the folder checked.
-        folder = os.path.realpath(_wim.existing_dir(destination, "destination"))
+        folder = os.path.realpath(_existing_destination(destination))
         _wim.refuse_shared(folder, _CALL)
         packages = session.get_drivers(all_drivers=False)
         plans = _plan(packages, _store_root(session, packages))

@@ -133,3 +133,11 @@ def test_a_destination_others_can_write_is_refused(capsys, tree, tmp_path):
     error = json.loads(stdout)["error"]
     assert error["hresult"] == "0x80070005" and "other users" in error["message"]
     assert list(shared.iterdir()) == []
+
+
+def test_a_missing_destination_is_named_with_the_verb(capsys, tmp_path, image):
+    code, _, err = run(capsys, f"/Image:{image}", "/Export-Driver",
+                       f"/Destination:{tmp_path / 'nowhere'}")
+    assert code == 3
+    assert f"/Export-Driver: the directory '{tmp_path / 'nowhere'}' (destination) does not " \
+           "exist" in err
