@@ -94,7 +94,7 @@ from dism.errors import with_code
 
 from .console import Console, render_bar, stop_writing_to_closed_pipe
 from .exit_codes import (EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, EXIT_OK, EXIT_STATUS_TABLE,
-                         EXIT_USAGE, HRESULT_INVALID_STATE, UsageError, exit_status)
+                         HRESULT_INVALID_STATE, UsageError, exit_status)
 from .parser import build_parser, parse
 from .report import HEADER, emit_error, emit_result
 from .syntax import translate_dism_syntax
@@ -139,9 +139,9 @@ def _run(argv: Optional[Sequence[str]], prog: Optional[str]) -> int:
     early = Console(sys.stdout, sys.stderr, json_mode="--json" in argv, quiet=True)
     try:
         args = parse(parser, argv)
-    except UsageError as exc:
+    except (UsageError, dism.DismError) as exc:  # DISM.exe's verbs not supported here too
         emit_error(exc, early, None)
-        return EXIT_USAGE
+        return exit_status(exc)
     except SystemExit as exc:  # --help, --version
         return exc.code if isinstance(exc.code, int) else EXIT_OK
     except KeyboardInterrupt as exc:

@@ -8,7 +8,8 @@ from typing import Any, List, NoReturn, Optional
 import dism
 
 from .exit_codes import EXIT_STATUS_TABLE, UsageError
-from .syntax import translate_dism_syntax
+from .reference import help_lines
+from .syntax import in_dism_exe_words, translate_dism_syntax, uses_dism_exe_syntax
 from .verbs import VERBS
 
 _LOG_LEVELS = {
@@ -54,6 +55,13 @@ def _add_global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
                        help="the DISM log file")
     group.add_argument("--scratch-dir", default=default(None), metavar="DIR",
                        help="the directory for temporary files")
+    # DISM.exe's /English and /NoRestart, accepted so that scripts run: the
+    # messages are English already, and nothing here restarts the machine.
+    group.add_argument("--english", action="store_true", default=default(False),
+                       help="accepted for DISM.exe's /English: messages are in English")
+    group.add_argument("--no-restart", action="store_true", default=default(False),
+                       help="accepted for DISM.exe's /NoRestart: dismapi never restarts "
+                            "Windows; a change that needs a restart says so")
 
 
 def _epilog() -> str:
@@ -63,6 +71,7 @@ def _epilog() -> str:
             "  /Unmount-Image /MountDir:/mnt/img /Commit\n"
             "  /Image:/mnt/img /Enable-Feature /FeatureName:NetFx3 /All\n"
             "  /Image:/mnt/img /Cleanup-Image /CheckHealth\n\n"
+            + "\n".join(help_lines()) + "\n\n"
             "exit status:\n" + EXIT_STATUS_TABLE)
 
 
@@ -89,7 +98,17 @@ def build_parser(prog: Optional[str] = None) -> argparse.ArgumentParser:
 def parse(parser: argparse.ArgumentParser, argv: List[str]) -> argparse.Namespace:
     """The command line in either spelling, checked by its verb beyond what
     argparse can say; a problem raises UsageError."""
-    args = parser.parse_args(translate_dism_syntax(argv))
+    if not uses_dism_exe_syntax(argv):
+        return _checked(parser.parse_args(argv))
+    try:
+        return _checked(parser.parse_args(translate_dism_syntax(argv)))
+    except UsageError as error:
+        # A DISM.exe line gets its problem in DISM.exe's words, without
+        # argparse's usage line, which would name the other spelling.
+        raise UsageError(in_dism_exe_words(error.message)) from None
+
+
+def _checked(args: argparse.Namespace) -> argparse.Namespace:
     problem = args.spec.check(args) if args.spec.check else None
     if problem:
         raise UsageError(problem, args.parser)

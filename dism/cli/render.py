@@ -302,7 +302,16 @@ def _driver_lines(driver: dism.Driver) -> List[str]:
 
 
 def _human_driver_info(result: ServicingResult) -> List[str]:
-    package: dism.DriverPackage = result.value["driver_package"]
+    return _driver_info_lines(result.value)
+
+
+def _human_driver_infos(result: ServicingResult) -> List[str]:
+    """Several --driver (/Driver) values: each package in the order given."""
+    return [line for value in result.value for line in _driver_info_lines(value)]
+
+
+def _driver_info_lines(value: Mapping[str, Any]) -> List[str]:
+    package: dism.DriverPackage = value["driver_package"]
     lines = ["Driver package information:", ""] + _labelled([
         ("Published Name", _text(package.published_name)),
         ("Original File Name", _text(package.original_file_name)),
@@ -316,7 +325,7 @@ def _human_driver_info(result: ServicingResult) -> List[str]:
         ("Version", package.version),
         ("Boot Critical", _yes_no(package.boot_critical)),
         ("Signature", _words(package.signature))]) + [""]
-    drivers: Sequence[dism.Driver] = result.value["drivers"]
+    drivers: Sequence[dism.Driver] = value["drivers"]
     if not drivers:
         return lines + ["(No devices listed for this driver package)", ""]
     # DISM.exe groups the devices under the architecture they are built for.
@@ -376,6 +385,7 @@ _SERVICING_RENDERERS: Mapping[str, Callable[[ServicingResult], List[str]]] = {
     "package": _human_package,
     "drivers": _human_drivers,
     "driver_info": _human_driver_info,
+    "driver_infos": _human_driver_infos,
     "capabilities": _human_capabilities,
     "capability": _human_capability,
     "current_edition": _human_current_edition,

@@ -9,6 +9,7 @@ from .console import Console
 from .exit_codes import UsageError, completed, hresult_of
 from .render import human_lines, json_document
 from .results import Result
+from .syntax import uses_dism_exe_syntax
 from .words import cli_words
 
 HEADER = "Deployment Image Servicing and Management tool (dismapi {version})"
@@ -59,7 +60,8 @@ def _error_message(exc: BaseException, verb: Optional[str] = None,
         if completed(exc) is None:
             message = _INTERRUPT_OUTSIDE_A_CALL
     else:
-        message = cli_words(getattr(exc, "message", None) or str(exc), verb, given)
+        message = cli_words(getattr(exc, "message", None) or str(exc), verb, given,
+                            dism_exe=uses_dism_exe_syntax(given))
     # The extension's sentence for this very operation (a discard that came
     # too late discarded, a commit saved), else the general one.
     outcome = getattr(exc, "outcome", None) or _CANCEL_OUTCOME.get(completed(exc))
@@ -97,8 +99,8 @@ def emit_error(exc: BaseException, console: Console, log_path: Optional[str],
         if exc.parser is not None:
             exc.parser.print_usage(err)
             err.write(f"{exc.parser.prog}: error: {exc.message}\n")
-        else:
-            err.write(f"error: {exc.message}\n")
+        else:  # a DISM.exe line: DISM.exe's way, with its code for a bad command line
+            err.write(f"Error: 87\n\n{exc.message}\n")
     else:
         err.write(f"Error: {_hresult_text(exc) or 'unknown'}\n\n"
                   f"{_error_message(exc, verb, given)}\n")

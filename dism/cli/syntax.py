@@ -1,170 +1,235 @@
-"""DISM.exe's spelling of a command line -> argparse's.
+"""DISM.exe's spelling of a command line -> argparse's, by the grammar table.
 
-`/Get-ImageInfo /ImageFile:x.wim /Index:1` becomes
-`get-imageinfo --image-file=x.wim --index=1`; DISM.exe's verbs this command
-line lacks are refused by name.
+`/Image:C:\\mnt /Remove-Package /PackageName:A /PackageName:B` becomes
+`remove-package --image=C:\\mnt --package-name=A --package-name=B`.  The
+line is checked against .grammar first, as DISM.exe checks it: names are
+case-insensitive and come in any order; an option the verb does not take,
+a flag given a value, a value option given none, an option given twice that
+does not repeat, or no verb at all is a usage error naming the option; a
+DISM.exe verb or option this program cannot honour is refused as not
+supported, before anything runs.
 """
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from typing import List, Optional, Sequence, Tuple
 
+import dism
+from dism.errors import with_code
+
+from . import grammar
 from .exit_codes import UsageError
-from .verbs import VERBS, VERBS_BY_NAME
+from .grammar import DismOption, DismVerb
+from .verbs import VERBS_BY_NAME
 
-_DISM_OPTIONS = {
-    "imagefile": "--image-file", "wimfile": "--image-file", "index": "--index",
-    "name": "--name", "mountdir": "--mount-dir", "readonly": "--read-only",
-    "optimize": "--optimize", "checkintegrity": "--check-integrity", "commit": "--commit",
-    "discard": "--discard", "append": "--append", "loglevel": "--log-level",
-    "logpath": "--log-path", "scratchdir": "--scratch-dir", "quiet": "--quiet", "?": "--help",
-    # servicing
-    "image": "--image", "online": "--online", "windowsdir": "--windows-dir",
-    "featurename": "--feature-name", "packagename": "--package-name",
-    "packagepath": "--package-path", "all": "--all", "source": "--source",
-    "limitaccess": "--limit-access", "remove": "--remove", "ignorecheck": "--ignore-check",
-    "preventpending": "--prevent-pending", "driver": "--driver", "recurse": "--recurse",
-    "forceunsigned": "--force-unsigned", "capabilityname": "--capability-name",
-    "format": "--format",
-    # image management
-    "capturedir": "--capture-dir", "applydir": "--apply-dir", "description": "--description",
-    "compress": "--compress", "configfile": "--config-file", "bootable": "--bootable",
-    "verify": "--verify", "sourceimagefile": "--source-image-file",
-    "sourceindex": "--source-index", "sourcename": "--source-name",
-    "destinationimagefile": "--destination-image-file",
-    "destinationname": "--destination-name", "swmfile": "--swm-file",
-    "filesize": "--file-size", "header": "--header", "newname": "--new-name",
-    "displayname": "--display-name", "displaydescription": "--display-description",
-    "flags": "--flags", "path": "--path", "destdir": "--dest-dir",
-}
+_DISM_TOKEN = re.compile(r"/(\?|[A-Za-z][A-Za-z0-9-]*)(?::(.*))?\Z", re.DOTALL)
 
-# DISM.exe still takes the names its WIM verbs had before Windows 8.
-_DISM_EXE_OLD_NAMES = {
-    "get-wiminfo": "get-imageinfo", "get-mountedwiminfo": "get-mountedimageinfo",
-    "mount-wim": "mount-image", "unmount-wim": "unmount-image", "commit-wim": "commit-image",
-    "remount-wim": "remount-image", "cleanup-wim": "cleanup-mountpoints",
-}
+#: The program's own options (argparse's spelling) that take their value as
+#: the next argument; they may stand anywhere in a DISM.exe line.
+_OWN_VALUE_OPTIONS = frozenset(("--log-level", "--log-path", "--scratch-dir"))
 
-# DISM.exe spells some verbs as a verb plus an option: /Cleanup-Image /CheckHealth.
-_DISM_COMPOUND_VERBS = {
-    "cleanup-image": {"checkhealth": "check-health", "scanhealth": "scan-health",
-                      "restorehealth": "restore-health"},
-}
-
-_DISM_TOKEN = re.compile(r"/(\?|[A-Za-z][A-Za-z-]*)(?::(.*))?\Z", re.DOTALL)
+_HELP = "dismapi /? lists the verbs; dismapi /VERB /? a verb's options"
 
 
-def _dism_verb(token: str) -> Optional[Tuple[str, Optional[str]]]:
-    """(verb, value) when token is a DISM.exe verb: `/Verb`, or `/Verb:VALUE`
-    for a verb that takes a value (`/Apply-Unattend:answer.xml`)."""
-    match = _DISM_TOKEN.match(token)
-    if not match:
-        return None
-    name, value = match.group(1).lower(), match.group(2)
-    if name in _DISM_COMPOUND_VERBS:
-        return (name, None) if value is None else None
-    name = _DISM_EXE_OLD_NAMES.get(name, name)
-    verb = VERBS_BY_NAME.get(name)
-    if verb is None or (value is not None and verb.value_option is None):
-        return None
-    return name, value
-
-
-def _compound_verb(verb: Optional[str], match: Optional["re.Match[str]"]) -> Optional[str]:
-    """The verb that `/Cleanup-Image` becomes with the option in `match`, if any."""
-    if verb not in _DISM_COMPOUND_VERBS or match is None or match.group(2) is not None:
-        return None
-    return _DISM_COMPOUND_VERBS[verb].get(match.group(1).lower())
-
-
-# DISM.exe's verbs this command line does not have (from DISM.exe's own
-# /? listings), so that they are named as unsupported rather than left to
-# argparse, which would complain about whatever token came first.
-_DISM_EXE_VERBS_NOT_HERE = frozenset(name.lower() for name in (
-    "Add-Edge", "Add-ProvisionedAppxPackage", "Add-ProvisioningPackage",
-    "Apply-CustomDataImage", "Apply-FFU", "Apply-SiloedPackage",
-    "Capture-CustomImage", "Capture-FFU", "Check-AppPatch",
-    "Disable-Edge", "Enable-Edge", "Export-DefaultAppAssociations", "Export-Driver",
-    "Export-Source", "Get-AppInfo", "Get-AppPatchInfo", "Get-AppPatches",
-    "Get-Apps", "Get-DefaultAppAssociations", "Get-Intl", "Get-OSUninstallWindow",
-    "Get-ProvisioningPackageInfo", "Get-ReservedStorageState", "Get-WimBootEntry",
-    "Import-DefaultAppAssociations", "Initiate-OSUninstall", "Optimize-FFU",
-    "Optimize-Image", "Optimize-ProvisionedAppxPackages", "Remove-DefaultAppAssociations",
-    "Remove-Edge", "Remove-OSUninstall", "Remove-ProvisionedAppxPackage", "Set-AllIntl",
-    "Set-Edition", "Set-InputLocale", "Set-LayeredDriver", "Set-OSUninstallWindow",
-    "Set-ProductKey", "Set-ProvisionedAppxDataFile", "Set-ReservedStorageState",
-    "Set-ScratchSpace", "Set-SKUIntlDefaults", "Set-SysLocale", "Set-TargetPath",
-    "Set-TimeZone", "Set-UILang", "Set-UILangFallback", "Set-UserLocale", "Split-FFU",
-    "Update-WimBootEntry",
-)) - {verb.name for verb in VERBS}
-
-# /Cleanup-Image's actions this command line lacks.
-_DISM_EXE_CLEANUP_ACTIONS_NOT_HERE = frozenset((
-    "analyzecomponentstore", "startcomponentcleanup", "resetbase", "spsuperseded",
-    "hidesp", "revertpendingactions", "defer"))
-
-
-def _unsupported_dism_verb(argv: Sequence[str]) -> Optional[str]:
-    """The DISM.exe spelling of the first verb in argv this CLI does not have."""
-    after_cleanup = False
+def _first_word(argv: Sequence[str]) -> Optional[str]:
+    """The first argument that is not one of the program's own --options."""
+    skip = False
     for token in argv:
-        match = _DISM_TOKEN.match(token)
-        if not match:
-            continue
-        name = match.group(1).lower()
-        if name in _DISM_EXE_VERBS_NOT_HERE:
-            return "/" + match.group(1)
-        if after_cleanup and name in _DISM_EXE_CLEANUP_ACTIONS_NOT_HERE:
-            return "/Cleanup-Image /" + match.group(1)
-        after_cleanup = after_cleanup or name == "cleanup-image"
+        if skip:
+            skip = False
+        elif token.startswith("--"):
+            skip = token in _OWN_VALUE_OPTIONS
+        else:
+            return token
     return None
 
 
-def _refuse_unsupported_verbs(argv: Sequence[str]) -> None:
-    verb = _unsupported_dism_verb(argv)
-    if verb is not None:
-        raise UsageError(f"DISM.exe's {verb} is not supported by this CLI; --help lists the "
-                         "verbs it has")
+def uses_dism_exe_syntax(argv: Sequence[str]) -> bool:
+    """Whether the line is in DISM.exe's spelling: its first word is a
+    /Name or /Name:value (a POSIX path such as /mnt/x is not)."""
+    first = _first_word(argv)
+    return first is not None and _DISM_TOKEN.match(first) is not None
 
 
-def _argparse_option(token: str, match: Optional["re.Match[str]"]) -> str:
-    """DISM.exe's /Option or /Option:VALUE as argparse's --option[=VALUE]; a
-    token that is no DISM.exe option stays as it is (argparse reports it if
-    it makes no sense)."""
-    option = _DISM_OPTIONS.get(match.group(1).lower()) if match else None
-    if match is None or option is None:
-        return token
-    value = match.group(2)
-    return option if value is None else f"{option}={value}"
+def not_supported(sentence: str) -> dism.DismError:
+    """The refusal of something DISM.exe does that this program cannot do
+    here: NotSupportedError, HRESULT_FROM_WIN32(ERROR_NOT_SUPPORTED)."""
+    return with_code(dism.NotSupportedError, dism._dism.HR_NOT_SUPPORTED, sentence)
+
+
+@dataclass
+class _Given:
+    """One /Name[:value] token of the line."""
+    name: str              # as typed, without the slash
+    value: Optional[str]
+
+    @property
+    def key(self) -> str:
+        return self.name.lower()
+
+    @property
+    def spelling(self) -> str:
+        return "/" + self.name
+
+
+@dataclass
+class _Line:
+    verbs: List[Tuple[DismVerb, _Given]] = field(default_factory=list)
+    options: List[_Given] = field(default_factory=list)
+    own: List[str] = field(default_factory=list)     # --json and the like, passed on
+    help: bool = False
+
+
+def _bare_word(token: str) -> UsageError:
+    return UsageError(
+        f"'{token}' is not a DISM.exe option: options start with / (/Name:value). A value "
+        "holding spaces must be quoted as one argument, as in /Name:\"Windows 10 Pro\".")
+
+
+def _read(argv: Sequence[str]) -> _Line:
+    line = _Line()
+    tokens = iter(argv)
+    for token in tokens:
+        if token.startswith("--"):
+            line.own.append(token)
+            following = next(tokens, None) if token in _OWN_VALUE_OPTIONS else None
+            if following is not None:
+                line.own.append(following)
+            continue
+        match = _DISM_TOKEN.match(token)
+        if match is None:
+            raise _bare_word(token)
+        given = _Given(match.group(1), match.group(2))
+        if given.key == "?":
+            line.help = True
+        elif given.key in grammar.VERBS:
+            line.verbs.append((grammar.VERBS[given.key], given))
+        else:
+            line.options.append(given)
+    return line
+
+
+def _refuse_unknown(options: Sequence[_Given]) -> None:
+    for given in options:
+        if given.key not in grammar.OPTIONS:
+            raise UsageError(f"The {given.spelling} option is unknown. {_HELP}.")
+
+
+def _the_verb(line: _Line) -> Tuple[DismVerb, _Given]:
+    if len(line.verbs) > 1:
+        names = " and ".join(given.spelling for _, given in line.verbs)
+        raise UsageError(f"The line names two verbs, {names}: DISM.exe runs one verb per line.")
+    if not line.verbs:
+        _refuse_unknown(line.options)
+        named = ", ".join(given.spelling for given in line.options)
+        only = f", only {named}" if named else ""
+        raise UsageError(f"No DISM.exe verb was given{only}: add one, such as /Get-ImageInfo "
+                         f"or /Get-Features. {_HELP}.")
+    return line.verbs[0]
+
+
+def _cleanup_action(row: DismVerb, line: _Line) -> DismVerb:
+    """/Cleanup-Image's action (/CheckHealth...), taken out of the options."""
+    actions = {action.name.lower(): action for action in row.actions}
+    chosen = [given for given in line.options if given.key in actions]
+    names = ", ".join("/" + action.name for action in row.actions)
+    if not chosen:
+        raise UsageError(f"/Cleanup-Image needs an action: one of {names}.")
+    if len(chosen) > 1:
+        raise UsageError(f"/Cleanup-Image takes one action, not {len(chosen)} ("
+                         + ", ".join(given.spelling for given in chosen) + ").")
+    line.options.remove(chosen[0])
+    action = actions[chosen[0].key]
+    if chosen[0].value is not None:
+        raise UsageError(f"/{action.name} takes no value: give /{action.name} alone.")
+    return DismVerb(f"{row.name} /{action.name}", action.scope, action.options,
+                    cli=action.cli, not_here=action.not_here, linux=action.linux)
+
+
+def _refuse_if_not_here(row: DismVerb) -> None:
+    cli = VERBS_BY_NAME.get(row.cli) if row.cli else None
+    if cli is None:
+        reason = row.not_here or "this build of dismapi lacks it"
+        raise not_supported(f"DISM.exe's {row.spelling} is recognised but not supported here: "
+                            f"{reason}. Nothing was changed.")
+
+
+def _verb_value(row: DismVerb, given: _Given) -> List[str]:
+    """/Set-Edition:Professional's value, as the CLI verb's option."""
+    if not row.value:
+        if given.value is not None:
+            raise UsageError(f"{row.spelling} takes no value: give {row.spelling} alone, "
+                             "and its options after it.")
+        return []
+    if not given.value:
+        raise UsageError(f"{row.spelling} needs a value: {row.spelling}:{row.value}.")
+    return [f"{VERBS_BY_NAME[row.cli or ''].value_option}={given.value}"]
+
+
+def _checked_value(option: DismOption, given: _Given) -> Optional[str]:
+    if not option.takes_value:
+        if given.value is not None:
+            raise UsageError(f"The {option.spelling} option takes no value: give "
+                             f"{option.spelling} alone.")
+        return None
+    if not given.value:
+        raise UsageError(f"The {option.spelling} option needs a value: "
+                         f"{option.spelling}:<{option.kind}>.")
+    if option.choices:
+        if given.value.lower() not in (choice.lower() for choice in option.choices):
+            raise UsageError(f"The {option.spelling} option takes "
+                             + " or ".join(option.choices) + f", not '{given.value}'.")
+        return given.value.lower()
+    return given.value
+
+
+def _argparse_options(row: DismVerb, options: Sequence[_Given]) -> List[str]:
+    out: List[str] = []
+    seen = {}
+    for given in options:
+        _refuse_unknown([given])
+        option = grammar.OPTIONS[given.key]
+        if not row.takes(given.key):
+            raise UsageError(f"The {option.spelling} option is not recognized in this context: "
+                             f"{row.spelling} does not take it.")
+        if option.argparse is None:
+            raise not_supported(f"DISM.exe's {option.spelling} option is recognised but not "
+                                f"supported here: {option.not_here}. Nothing was changed.")
+        value = _checked_value(option, given)
+        earlier = seen.get(option.argparse)
+        if earlier is not None and not row.repeatable(given.key):
+            raise UsageError(f"The {option.spelling} option was given twice ({earlier} and "
+                             f"{given.spelling}); {row.spelling} takes one.")
+        seen[option.argparse] = given.spelling
+        out.append(option.argparse if value is None else f"{option.argparse}={value}")
+    return out
 
 
 def translate_dism_syntax(argv: Sequence[str]) -> List[str]:
     """DISM.exe's spelling (`/Get-ImageInfo /ImageFile:x.wim /Index:1`) as argparse's
-    (`get-imageinfo --image-file=x.wim --index=1`).  A command line holding no
-    DISM.exe verb (nor `/?`) is returned unchanged, so POSIX paths are safe."""
-    argv = list(argv)
-    _refuse_unsupported_verbs(argv)
-    if not any(_dism_verb(token) or token == "/?" for token in argv):
-        return argv
-    verb: Optional[str] = None
-    verb_value: List[str] = []
-    rest: List[str] = []
-    for token in argv:
-        found = _dism_verb(token) if verb is None else None
-        if found:
-            verb, value = found
-            if value is not None:
-                verb_value.append(f"{VERBS_BY_NAME[verb].value_option}={value}")
-            continue
-        match = _DISM_TOKEN.match(token)
-        compound = _compound_verb(verb, match)
-        if compound:
-            verb = compound
-            continue
-        rest.append(_argparse_option(token, match))
-    if verb in _DISM_COMPOUND_VERBS:
-        spellings = [VERBS_BY_NAME[name].dism_spelling
-                     for name in _DISM_COMPOUND_VERBS[verb].values()]
-        raise UsageError("an action is missing: use " + ", ".join(spellings))
-    return ([verb] if verb else []) + verb_value + rest
+    (`get-imageinfo --image-file=x.wim --index=1`), checked against the grammar.
+    A line not in DISM.exe's spelling is returned unchanged, so POSIX paths are safe."""
+    if not uses_dism_exe_syntax(argv):
+        return list(argv)
+    line = _read(argv)
+    if line.help and not line.verbs:
+        return ["--help"] + line.own
+    row, given = _the_verb(line)
+    if row.actions:
+        row = _cleanup_action(row, line)
+    _refuse_if_not_here(row)
+    cli = row.cli or ""
+    if line.help:
+        return [cli, "--help"]
+    return ([cli] + _verb_value(row, given) + _argparse_options(row, line.options)
+            + line.own)
 
+
+_ARGPARSE_OPTION = re.compile(r"--[a-z][a-z-]*")
+
+
+def in_dism_exe_words(message: str) -> str:
+    """A usage message naming argparse's options, with DISM.exe's names instead."""
+    return _ARGPARSE_OPTION.sub(
+        lambda match: grammar.DISM_SPELLING_OF.get(match.group(0), match.group(0)), message)

@@ -10,6 +10,7 @@ import itertools
 import re
 from typing import Callable, List, Mapping, Optional, Sequence, Set
 
+from . import grammar
 from .verbs import VERBS, Verb
 
 def _api_function(verb: Verb) -> str:
@@ -49,8 +50,17 @@ API_TO_CLI: Mapping[str, str] = {
 _API_OF_THE_RUNNING_VERB = ("DismInitialize", "DismOpenSession", "DismCloseSession",
                             "DismCheckImageHealth")
 
+#: The CLI's words -> DISM.exe's, for a line written in DISM.exe's spelling
+#: (enable-feature -> /Enable-Feature, --online -> /Online).
+CLI_TO_DISM_EXE: Mapping[str, str] = {
+    **{row.cli: row.spelling for row in grammar.every_verb() if row.cli},
+    **grammar.DISM_SPELLING_OF,
+}
+
 _QUOTED = re.compile(r"('[^']*')")   # the engine quotes paths and names given to it
 _WORD = re.compile(r"\w+")
+# A CLI verb (hyphenated) or option (--name), standing alone.
+_CLI_WORD = re.compile(r"(?<![\w/-])(?:--[a-z][a-z-]*|[a-z]+(?:-[a-z]+)+)(?![\w-])")
 
 
 def _outside(pattern: "re.Pattern[str]", text: str, translate: Callable[[str], str]) -> str:
@@ -73,20 +83,29 @@ def _given_values(argv: Sequence[str]) -> List[str]:
     return sorted((v for v in values if len(v) > 1), key=len, reverse=True)
 
 
-def _translate_unquoted(text: str, words: Mapping[str, str]) -> str:
-    return _outside(_QUOTED, text,
-                    lambda piece: _WORD.sub(lambda m: words.get(m[0], m[0]), piece))
+def _translate_unquoted(text: str, words: Mapping[str, str],
+                        spellings: Optional[Mapping[str, str]]) -> str:
+    def translate(piece: str) -> str:
+        piece = _WORD.sub(lambda m: words.get(m[0], m[0]), piece)
+        if spellings:
+            piece = _CLI_WORD.sub(lambda m: spellings.get(m[0], m[0]), piece)
+        return piece
+    return _outside(_QUOTED, text, translate)
 
 
-def cli_words(message: str, verb: Optional[str] = None, given: Sequence[str] = ()) -> str:
-    """`message` with DISM API names replaced by the CLI's verbs and options.
-    What the user gave (`given`: the command line) and quoted text are left
-    as they are, even a path whose own apostrophe upsets the quoting."""
+def cli_words(message: str, verb: Optional[str] = None, given: Sequence[str] = (), *,
+              dism_exe: bool = False) -> str:
+    """`message` with DISM API names replaced by the CLI's verbs and options,
+    or with `dism_exe`, by DISM.exe's (/Enable-Feature, /Online), for a line
+    written in DISM.exe's spelling.  What the user gave (`given`: the
+    command line) and quoted text are left as they are, even a path whose
+    own apostrophe upsets the quoting."""
     words = dict(API_TO_CLI)
     if verb is not None:
         words.update(dict.fromkeys(_API_OF_THE_RUNNING_VERB, verb))
+    spellings = CLI_TO_DISM_EXE if dism_exe else None
     values = _given_values(given)
     if not values:
-        return _translate_unquoted(message, words)
+        return _translate_unquoted(message, words, spellings)
     typed = re.compile("(" + "|".join(map(re.escape, values)) + ")")
-    return _outside(typed, message, lambda piece: _translate_unquoted(piece, words))
+    return _outside(typed, message, lambda piece: _translate_unquoted(piece, words, spellings))

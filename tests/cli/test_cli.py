@@ -193,13 +193,19 @@ def test_unmount_of_unmounted_dir_exits_3(capsys, fuse, mount_dir):
     ["unmount-image", "--mount-dir", "m", "--commit", "--discard"],
     ["unmount-image", "--mount-dir", "m", "--discard", "--append"],
     ["get-imageinfo", "--image-file", "x.wim", "--log-level", "9"],
-    ["/Get-ImageInfo", "/ImageFile:x.wim", "/Bogus"],
 ])
 def test_usage_errors_exit_2(capsys, argv):
     code, out, err = run(capsys, *argv)
     assert code == 2
     assert out == ""
     assert "usage:" in err and "error:" in err
+
+
+def test_a_dism_exe_line_gets_dism_exe_s_usage_error(capsys):
+    code, out, err = run(capsys, "/Get-ImageInfo", "/ImageFile:x.wim", "/Bogus")
+    assert (code, out) == (2, "")
+    assert err.startswith("Error: 87\n\nThe /Bogus option is unknown.")
+    assert "usage:" not in err and "--" not in err
 
 
 def test_usage_error_as_json(capsys):

@@ -77,7 +77,7 @@ def test_quoted_text_is_never_translated():
 
 
 @pytest.mark.parametrize("argv, named", [
-    (["/Image:/mnt/img", "/Set-Edition:Professional"], "/Set-Edition"),
+    (["/Image:/mnt/img", "/Set-TimeZone:Pacific Standard Time"], "/Set-TimeZone"),
     (["/Capture-FFU", "/ImageFile:a.ffu", "/CaptureDrive:/dev/sda", "/Name:x"], "/Capture-FFU"),
     (["/Optimize-Image", "/Image:/mnt/img", "/WIMBoot"], "/Optimize-Image"),
     (["/Image:/mnt/img", "/Cleanup-Image", "/StartComponentCleanup"],
@@ -85,8 +85,9 @@ def test_quoted_text_is_never_translated():
 ])
 def test_a_dism_exe_verb_the_cli_lacks_is_named_as_unsupported(capsys, argv, named):
     code, _, err = run(capsys, *argv)
-    assert code == 2
-    assert f"DISM.exe's {named} is not supported by this CLI" in err
+    assert code == 6   # not supported (EXIT_UNSUPPORTED), before anything runs
+    assert f"DISM.exe's {named} is recognised but not supported here: " in err
+    assert len(err.strip().splitlines()) == 3   # "Error: 0x80070032", blank, one line
     assert "invalid choice" not in err
     code, doc, _ = run_json(capsys, *argv)
     assert named in doc["error"]["message"]

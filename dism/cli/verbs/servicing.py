@@ -33,8 +33,11 @@ image_or_online = one_of(
           "the portable engine's (DISM.exe spelling: /ImageFile)"),
     flag("--online", "service the running Windows; Windows only (DISM.exe: /Online)"),
     required=True)
-windows_dir = options(value("--windows-dir", "DIR", "the Windows directory, relative to the "
-                            "image root (default Windows; DISM.exe: /WindowsDir)"))
+windows_dir = options(
+    value("--windows-dir", "DIR", "the Windows directory, relative to the image root "
+          "(default Windows; DISM.exe: /WinDir or /WindowsDir)"),
+    value("--sysdrive-dir", "DIR", "the folder of the image's system drive, where its boot "
+          "files are (DISM.exe: /SysDriveDir)"))
 image_in_file = one_of(
     value("--index", "N", "with --image-file: the image's index, from 1 (DISM.exe: /Index)",
           type=image_index),
@@ -50,6 +53,12 @@ _PACKAGE = (
     value("--package-path", "PATH", "the package's .cab file or folder (DISM.exe: /PackagePath)"))
 any_package = one_of(*_PACKAGE, required=False)
 one_package = one_of(*_PACKAGE, required=True)
+packages_to_remove = one_of(
+    value("--package-name", "NAME", "a package's identity; may be repeated "
+          "(DISM.exe: /PackageName)", action="append"),
+    value("--package-path", "PATH", "a package's .cab file or folder; may be repeated "
+          "(DISM.exe: /PackagePath)", action="append"),
+    required=True)
 
 package_paths = options(
     value("--package-path", "PATH", "a .cab or .msu file, or an expanded .cab folder; may be "
@@ -75,12 +84,12 @@ sources = options(
     flag("--limit-access", "do not look on Windows Update (DISM.exe: /LimitAccess)"))
 
 all_drivers = options(flag("--all", "list the in-box drivers too (DISM.exe: /All)"))
-driver_to_show = options(value(
-    "--driver", "INF", "a published name (oem0.inf) or an .inf file (DISM.exe: /Driver)",
-    required=True))
+drivers_to_show = options(value(
+    "--driver", "INF", "a published name (oem0.inf) or an .inf file; may be repeated "
+    "(DISM.exe: /Driver)", action="append", required=True))
 drivers_to_add = options(
-    value("--driver", "PATH", "an .inf file, or a folder of them (DISM.exe: /Driver)",
-          required=True),
+    value("--driver", "PATH", "an .inf file, or a folder of them; may be repeated "
+          "(DISM.exe: /Driver)", action="append", required=True),
     flag("--recurse", "take the .inf files in every folder below too (DISM.exe: /Recurse)"),
     flag("--force-unsigned", "add unsigned drivers too (DISM.exe: /ForceUnsigned)"))
 drivers_to_remove = options(value(
@@ -90,6 +99,9 @@ drivers_to_remove = options(value(
 capability_name = options(value(
     "--capability-name", "NAME", "the capability's identity (DISM.exe: /CapabilityName)",
     required=True))
+capability_names = options(value(
+    "--capability-name", "NAME", "a capability's identity; may be repeated "
+    "(DISM.exe: /CapabilityName)", action="append", required=True))
 
 unattend_file = options(
     value("--unattend", "PATH", "the answer file (DISM.exe: /Apply-Unattend:PATH)",
@@ -98,8 +110,8 @@ unattend_file = options(
 
 
 def check_target(args: argparse.Namespace) -> Optional[str]:
-    if args.image is None and args.windows_dir is not None:
-        return "--windows-dir applies only with --image"
+    if args.image is None and (args.windows_dir is not None or args.sysdrive_dir is not None):
+        return "--windows-dir and --sysdrive-dir apply only with --image"
     if args.image_file is None and (args.index is not None or args.name is not None):
         return "--index and --name apply only with --image-file"
     return None
@@ -150,7 +162,8 @@ def _session(args: argparse.Namespace) -> Iterator[dism.Session]:
         session = dism.Session.open_image_file(args.image_file, index=args.index,
                                                name=args.name)
     else:
-        session = dism.Session(args.image, windows_dir=args.windows_dir)
+        session = dism.Session(args.image, windows_dir=args.windows_dir,
+                               system_drive=args.sysdrive_dir)
     with session:
         yield session
 
@@ -227,7 +240,11 @@ def _driver_info(session: dism.Session, driver: str) -> Dict[str, Any]:
 
 
 def get_driverinfo(args: argparse.Namespace, console: Console) -> ServicingResult:
-    return _read(args, "driver_info", lambda session: _driver_info(session, args.driver))
+    """One --driver: its package and devices; several: a list of those, in order."""
+    if len(args.driver) == 1:
+        return _read(args, "driver_info", lambda session: _driver_info(session, args.driver[0]))
+    return _read(args, "driver_infos",
+                 lambda session: [_driver_info(session, inf) for inf in args.driver])
 
 
 def get_capabilities(args: argparse.Namespace, console: Console) -> ServicingResult:
@@ -313,15 +330,24 @@ def add_package(args: argparse.Namespace, console: Console) -> ActionResult:
 
 
 def remove_package(args: argparse.Namespace, console: Console) -> ActionResult:
-    restart = _change(args, console, f"Removing package {args.package_name or args.package_path}",
-                      lambda session, progress: session.remove_package(
-                          args.package_name, path=args.package_path, progress=progress))
+    by_name = args.package_name is not None
+    given: List[str] = args.package_name if by_name else args.package_path
+    with _session(args) as session:
+        for number, package in enumerate(given, 1):
+            with console.step(f"Processing {number} of {len(given)} - Removing package "
+                              f"{package}") as progress:
+                session.remove_package(package if by_name else None,
+                                       path=None if by_name else package, progress=progress)
+        restart = session.reboot_required
     return _changed(args, "remove-package", restart, _package_context(args))
 
 
 def add_driver(args: argparse.Namespace, console: Console) -> ActionResult:
     console.say("Searching for driver package(s) to install...")
-    infs = dism.find_driver_infs(args.driver, recurse=args.recurse)
+    # Every --driver is looked up before anything is added, so that a
+    # missing one stops the line before the image changes.
+    infs = [inf for given in args.driver
+            for inf in dism.find_driver_infs(given, recurse=args.recurse)]
     console.say(f"Found {len(infs)} driver package(s) to install.")
     with _session(args) as session:
         # One INF at a time, so that the console shows each as it lands and
@@ -344,19 +370,32 @@ def remove_driver(args: argparse.Namespace, console: Console) -> ActionResult:
     return _changed(args, "remove-driver", restart, {"drivers": args.driver})
 
 
+def _each_capability(args: argparse.Namespace, console: Console, doing: str,
+                     change: Callable[[dism.Session, str, Optional[ProgressBar]], object]) -> bool:
+    """`change` each --capability-name in order, in one session; whether the
+    image now needs a restart."""
+    names: List[str] = args.capability_name
+    with _session(args) as session:
+        for number, name in enumerate(names, 1):
+            with console.step(f"{doing} capability {number} of {len(names)} - {name}") \
+                    as progress:
+                change(session, name, progress)
+        return session.reboot_required
+
+
 def add_capability(args: argparse.Namespace, console: Console) -> ActionResult:
-    restart = _change(args, console, f"Adding capability {args.capability_name}",
-                      lambda session, progress: session.add_capability(
-                          args.capability_name, sources=args.source,
-                          limit_access=args.limit_access, progress=progress))
-    return _changed(args, "add-capability", restart, {"capability": args.capability_name})
+    restart = _each_capability(args, console, "Adding",
+                               lambda session, name, progress: session.add_capability(
+                                   name, sources=args.source, limit_access=args.limit_access,
+                                   progress=progress))
+    return _changed(args, "add-capability", restart, {"capabilities": args.capability_name})
 
 
 def remove_capability(args: argparse.Namespace, console: Console) -> ActionResult:
-    restart = _change(args, console, f"Removing capability {args.capability_name}",
-                      lambda session, progress: session.remove_capability(
-                          args.capability_name, progress=progress))
-    return _changed(args, "remove-capability", restart, {"capability": args.capability_name})
+    restart = _each_capability(args, console, "Removing",
+                               lambda session, name, progress: session.remove_capability(
+                                   name, progress=progress))
+    return _changed(args, "remove-capability", restart, {"capabilities": args.capability_name})
 
 
 def apply_unattend(args: argparse.Namespace, console: Console) -> ActionResult:
@@ -399,11 +438,11 @@ VERBS = (
     _servicing("Add-Package", "install .cab or .msu packages",
                (package_paths,), add_package, writes=True),
     _servicing("Remove-Package", "uninstall a package",
-               (one_package,), remove_package, writes=True),
+               (packages_to_remove,), remove_package, writes=True),
     _servicing("Get-Drivers", "list the driver packages of an image",
                (all_drivers, list_format), get_drivers),
     _servicing("Get-DriverInfo", "show a driver package and the devices it supports",
-               (driver_to_show,), get_driverinfo),
+               (drivers_to_show,), get_driverinfo),
     _servicing("Add-Driver", "add driver packages (.inf), one file or a folder of them",
                (drivers_to_add,), add_driver, writes=True),
     _servicing("Remove-Driver", "remove out-of-box driver packages",
@@ -413,9 +452,9 @@ VERBS = (
     _servicing("Get-CapabilityInfo", "show one capability in detail",
                (capability_name,), get_capabilityinfo),
     _servicing("Add-Capability", "install a capability",
-               (capability_name, sources), add_capability, writes=True),
+               (capability_names, sources), add_capability, writes=True),
     _servicing("Remove-Capability", "uninstall a capability",
-               (capability_name,), remove_capability, writes=True),
+               (capability_names,), remove_capability, writes=True),
     _servicing("Get-CurrentEdition", "show the edition of an image",
                (), get_currentedition),
     _servicing("Get-TargetEditions", "list the editions an image can be changed to",

@@ -50,8 +50,24 @@ def flag(name: str, help: str) -> Option:
     return name, {"action": "store_true", "help": help}
 
 
+class _Once(argparse.Action):
+    """Stores an option's value and refuses a second one, which argparse
+    would let replace the first without a word.  Options that may repeat
+    say so (action="append") and keep every value."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: Optional[str] = None) -> None:
+        given = namespace.__dict__.setdefault("_given_once", set())
+        if self.dest in given:
+            parser.error(f"{option_string or self.metavar} was given twice; it takes one value")
+        given.add(self.dest)
+        setattr(namespace, self.dest, values)
+
+
 def value(name: str, metavar: Optional[str], help: str, **keywords: Any) -> Option:
-    """An option (or a positional argument) that takes a value."""
+    """An option (or a positional argument) that takes a value; given twice,
+    it is refused unless `action="append"` keeps every value."""
+    keywords.setdefault("action", _Once)
     return name, {"metavar": metavar, "help": help, **keywords}
 
 
