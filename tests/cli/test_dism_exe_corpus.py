@@ -30,7 +30,7 @@ from support.imaging import PORTABLE_ENGINE_ONLY, tree_digest, wimlib, wimlib_di
 
 pytestmark = PORTABLE_ENGINE_ONLY
 
-OK, USAGE, UNSUPPORTED = 0, 2, 6
+OK, USAGE, INVALID, UNSUPPORTED = 0, 2, 3, 6
 
 # The sample servicing image's contents (dism.testing.images.sample_servicing_spec);
 # its one feature that cannot be selected (MSRDC-Infrastructure) is not listed.
@@ -183,9 +183,11 @@ def exported_drivers(ran: Ran) -> None:
     assert not set(IN_BOX_INFS) & set(exported), ran.shown()
 
 
-def log_written(ran: Ran) -> None:
-    log = ran.world.tmp / "dism.log"
-    assert log.is_file() and log.stat().st_size > 0, ran.shown()
+def log_written(relative: str) -> Effect:
+    def check(ran: Ran) -> None:
+        log = ran.world.tmp / relative
+        assert log.is_file() and log.stat().st_size > 0, ran.shown()
+    return check
 
 
 def first_package_first(ran: Ran) -> None:
@@ -196,8 +198,10 @@ def first_package_first(ran: Ran) -> None:
 
 
 def failed_naming(name: str) -> Effect:
+    """A failure whose message names `name` (variables expanded); nothing changed."""
     def check(ran: Ran) -> None:
-        assert name in ran.err, ran.shown()
+        assert ran.world.expand(name) in ran.err, ran.shown()
+        nothing_changed(ran)
     return check
 
 
@@ -318,6 +322,11 @@ CORPUS = (
     Line('/Capture-Image /ImageFile:{tmp}/contoso.wim /CaptureDir:{src} /Name:"Contoso Base" '
          '/Description:"Contoso base image, captured by script" /Compress:max /CheckIntegrity', OK,
          all_of(wim_names("contoso.wim", ["Contoso Base"]), holds_capture_source("contoso.wim"))),
+    Line('/Capture-Image /ImageFile:"{tmp}/My Images/contoso.wim" /CaptureDir:{src} '
+         '/Name:Contoso /LogPath:"{tmp}/My Logs/dism.log"', OK,
+         all_of(wim_names("My Images/contoso.wim", ["Contoso"]),
+                holds_capture_source("My Images/contoso.wim"), log_written("My Logs/dism.log")),
+         prepare=mkdir("My Images", "My Logs")),
     Line('/capture-image /imagefile:{tmp}/boot.wim /capturedir:{src} '
          '/name:"Microsoft Windows Setup (x64)" /compress:fast /bootable', OK,
          all_of(wim_names("boot.wim", ["Microsoft Windows Setup (x64)"]),
@@ -436,7 +445,7 @@ CORPUS = (
     Line("/Image:{tree} /SysDriveDir:{tree} /Get-CurrentEdition", OK,
          shows("Current Edition : Enterprise")),
     Line("/LogPath:{tmp}/dism.log /LogLevel:4 /Image:{tree} /Get-Packages", OK,
-         all_of(log_written, shows_all(*PACKAGES))),
+         all_of(log_written("dism.log"), shows_all(*PACKAGES))),
     Line("/Image:{tree} /ScratchDir:{tmp}/scratch /Get-Capabilities", OK,
          shows_all(OPENSSH, LANGUAGE_BASIC), prepare=mkdir("scratch")),
     Line("/English /Image:{tree} /Get-Drivers", OK,
@@ -447,6 +456,8 @@ CORPUS = (
     # --- operations that cannot run on Linux ------------------------------
     not_here("/Online /Enable-Feature /FeatureName:NetFx3 /All /NoRestart", "Enable-Feature"),
     not_here("/Online /Cleanup-Image /RestoreHealth", "RestoreHealth"),
+    not_here("/online /enable-feature /featurename:IIS-WebServerRole /all /norestart",
+             "Enable-Feature"),
     not_here("/Online /Get-Features /Format:Table", "Get-Features"),
     not_here("/Online /Set-ReservedStorageState /State:Disabled", "Set-ReservedStorageState"),
     not_here("/Online /Get-ReservedStorageState", "Get-ReservedStorageState"),
@@ -490,9 +501,15 @@ CORPUS = (
     not_here(r"/Capture-FFU /ImageFile:{tmp}/disk.ffu /CaptureDrive:'\\.\PhysicalDrive0' "
              "/Name:Disk0", "Capture-FFU"),
 
-    # --- a line DISM.exe runs and fails: the image has no such feature ----
+    # --- lines DISM.exe runs and fails: nothing there by that name ---------
     Line("/Image:{tree} /Enable-Feature /FeatureName:NetFx3 /All /Source:{tmp}/in/sxs1 "
-         "/LimitAccess", 3, all_of(failed_naming("NetFx3"), nothing_changed)),
+         "/LimitAccess", INVALID, failed_naming("NetFx3")),
+    Line("/Unmount-Wim /MountDir:{mnt} /Discard", INVALID, failed_naming("{mnt}")),
+    Line("/Get-ImageInfo /ImageFile:{tmp}/missing.wim", INVALID,
+         failed_naming("{tmp}/missing.wim")),
+    Line("/Get-ImageInfo /ImageFile:{wim} /Index:9", INVALID, failed_naming("index 9")),
+    Line("/Mount-Image /ImageFile:{wim} /Index:1 /MountDir:{tmp}/in", INVALID,
+         failed_naming("{tmp}/in"), mounts=True),
 
     # --- lines DISM.exe rejects -------------------------------------------
     rejected("/Image:{tree} /Get-Packages /Foo", "/Foo"),

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import dism
+from dism.cli.report import SUCCESS
 
 from . import wimfs_mounts
 from .cli import run
@@ -40,14 +41,18 @@ class World:
     wim_sha: str = ""
     extra: Dict[str, Path] = field(default_factory=dict)
 
-    def variables(self) -> Dict[str, str]:
-        paths = {"tree": self.tree, "wim": self.wim, "big": self.big, "src": self.src,
-                 "mnt": self.mnt, "tmp": self.tmp, **self.extra}
-        return {name: shlex.quote(str(path)) for name, path in paths.items()}
+    def paths(self) -> Dict[str, Path]:
+        return {"tree": self.tree, "wim": self.wim, "big": self.big, "src": self.src,
+                "mnt": self.mnt, "tmp": self.tmp, **self.extra}
+
+    def expand(self, text: str) -> str:
+        """`text` with its variables replaced by the paths themselves."""
+        return text.format(**{name: str(path) for name, path in self.paths().items()})
 
     def argv(self, line: str) -> List[str]:
         """The argument vector a shell hands DISM.exe for `line`."""
-        return shlex.split(line.format(**self.variables()))
+        quoted = {name: shlex.quote(str(path)) for name, path in self.paths().items()}
+        return shlex.split(line.format(**quoted))
 
     def snapshot(self) -> Dict[str, Dict[str, Tuple[str, str]]]:
         """Every file below the servicing tree and the test's folder, hashed."""
@@ -114,6 +119,7 @@ def run_line(capsys, world: World, line: Line) -> Ran:
 # ---------------------------------------------------------------------------
 
 def nothing_changed(ran: Ran) -> None:
+    assert SUCCESS not in ran.out, f"a failure reported as a success\n{ran.shown()}"
     after = ran.world.snapshot()
     for area in ("tree", "tmp"):
         changed = sorted(set(ran.before[area].items()) ^ set(after[area].items()))
