@@ -46,6 +46,7 @@ from .imaging import (
     split_image,
 )
 from .progress import CancelToken, ProgressCallback
+from .drivers_export import ExportedDriver
 from .session import ONLINE, Session, find_driver_infs
 from .types import (
     AppxPackage,
@@ -88,7 +89,8 @@ __all__ = [
     "AppxPackage", "Architecture", "BACKEND", "BusyError", "CancelToken", "CancelledError",
     "Capability", "CapabilityInfo", "Compression", "CustomProperty", "DismError", "DismLibrary",
     "DismLibraryError", "DismSource", "Driver", "DriverPackage",
-    "DriverSignature", "ElevationRequiredError", "ExportNotAvailableError", "Feature",
+    "DriverSignature", "ElevationRequiredError", "ExportNotAvailableError", "ExportedDriver",
+    "Feature",
     "FeatureInfo", "FullyOfflineInstallable", "ImageBootable", "ImageFile", "ImageHealthState",
     "ImageInfo",
     "ImageType", "InvalidArgumentError", "InvalidImageIndexError", "InvalidImageNameError",

@@ -4,7 +4,8 @@ from __future__ import annotations
 import os
 from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
-from . import _dism, _runtime
+from . import _dism, _runtime, drivers_export
+from .drivers_export import ExportCallback, ExportedDriver
 from .errors import check_image_index, path_not_found, session_closed
 from .progress import CancelLike, ProgressCallback
 from .types import (
@@ -401,6 +402,27 @@ class Session:
                 raise
             added.append(inf)
         return added
+
+    def export_drivers(self, destination: PathArg, *,
+                       on_exported: Optional[ExportCallback] = None) -> List[ExportedDriver]:
+        """DISM.exe's /Export-Driver (the DISM API has no call for it): copies
+        the folder of every out-of-box driver package in the image's driver
+        store to destination/<folder name>, and returns them in order as
+        ExportedDriver(package, folder).  `on_exported(item, number, total)`
+        is called as each lands.
+
+        `destination` must be an existing folder only you can write to.
+        Every package is checked first: one whose folder or INF is missing
+        from the store raises PathNotFoundError (0x80070003) naming each, a
+        link (out of the image or inside a package folder) is refused, and
+        then nothing is written.  An existing destination/<folder> is
+        replaced, so a script can run again; a failure or Ctrl+C leaves no
+        half-copied folder (see dism.drivers_export).  On a session opened
+        with open_image_file() the folders are extracted from the WIM itself
+        (its private copy holds only the INF files).
+        """
+        self._require_open()
+        return drivers_export.export_drivers(self, destination, on_exported=on_exported)
 
     def remove_driver(self, published_name: str) -> None:
         """DismRemoveDriver: remove an out-of-box driver by its published name

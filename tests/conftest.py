@@ -37,11 +37,13 @@ def pytest_sessionstart(session):
 # FUSE.  On Windows the real DismApi.dll serves the API instead, and
 # tests/windows holds the tests that prove it.  Paths relative to tests/.
 PORTABLE_ENGINE_MODULES = {
-    "api/test_image_file_session.py", "api/test_image_info.py", "api/test_mount.py",
+    "api/test_export_drivers.py", "api/test_image_file_session.py", "api/test_image_info.py",
+    "api/test_mount.py",
     "api/test_progress_cancel.py", "api/test_servicing_session.py",
     "api/test_servicing_types.py", "api/test_session.py",
     "build_checks/test_standin_build.py", "build_checks/test_windows_build.py",
     "cli/test_cli.py", "cli/test_cli_image_file.py", "cli/test_cli_servicing.py",
+    "cli/test_export_driver_cli.py", "engine/test_driver_and_hive_messages.py",
     "engine/test_engine_c.py", "engine/test_hostile_hives.py",
     "engine/test_image_file_engine.py", "engine/test_inf_parser.py",
     "engine/test_servicing_engine.py", "engine/test_xml_scanner.py",

@@ -49,6 +49,17 @@ directory) or ``--online`` (Windows only), as DISM.exe's /Image: and /Online:
     get-currentedition | get-targeteditions | get-provisionedappxpackages
     check-health | scan-health | restore-health [--source S]... [--limit-access]
     apply-unattend --unattend answer.xml [--single-session]
+    add-provisionedappxpackage (--package-path P | --folder-path DIR) (--license-path L... |
+                               --skip-license) [--dependency-package-path D]...
+                               [--custom-data-path F] [--region R] [--stub-package-option O]
+    remove-provisionedappxpackage --package-name N
+    set-edition --edition E [--product-key KEY] [--accept-eula]   (--online needs --accept-eula)
+    set-productkey --product-key KEY
+    get-reservedstoragestate
+    set-reservedstoragestate --state enabled|disabled    (--online only, as in DISM.exe)
+
+The get-...info verbs take ``--format table`` too: their `Label : value`
+lines become a table of property and value, as DISM.exe's /Format:Table.
 
 The console script ``dismapi`` is the same program.  DISM.exe's own spelling
 is accepted too and translated before parsing (names are case-insensitive):
@@ -75,11 +86,14 @@ Exit status: from the class of DISM's HRESULT (see exit_status()); the table,
 EXIT_STATUS_TABLE, is appended to this docstring and printed by --help.
 
 The package, one concern a module, each importing only those after it:
-main() here; parser (argparse from the verb table); syntax (DISM.exe's
-spelling); report (writing results and failures); render (results as text
-and JSON); words (API names in messages as the CLI's words); verbs/ (the
-verb table; images.py and servicing.py: each verb's options, check,
-action and table row; verb.py: what a verb is, declaring options);
+main() here; parser (argparse from the verb table); reference (the
+DISM.exe verb lists of --help and the README, from the grammar); report
+(writing results and failures); syntax (a DISM.exe line checked against
+the grammar and translated); render (results as text and JSON); words (API
+names in messages as the CLI's or DISM.exe's words); grammar (DISM.exe's
+verbs and options, one table); verbs/ (the verb table; images.py,
+imaging.py, servicing.py, appx.py, settings.py: each verb's options,
+check, action and table row; verb.py: what a verb is, declaring options);
 results; console (status lines, progress bar); exit_codes.
 """
 from __future__ import annotations

@@ -192,6 +192,7 @@ class DismVerb:
     value: str = ""                    # /Verb:VALUE's meaning, when the verb takes one
     not_here: str = ""                 # why there is no CLI verb
     linux: str = EVERYWHERE            # what the portable engine does not do
+    windows: str = EVERYWHERE          # what DISM on Windows does not do
     extension: bool = False            # ours, not DISM.exe's
     actions: Tuple["DismVerb", ...] = ()   # /Cleanup-Image /CheckHealth ...
 
@@ -208,6 +209,12 @@ class DismVerb:
     def takes(self, option: str) -> bool:
         return option in (name.lower() for name in self.option_names())
 
+    def with_action(self, action: "DismVerb") -> "DismVerb":
+        """/Cleanup-Image with one of its actions, as one verb: /Cleanup-Image /CheckHealth."""
+        return DismVerb(f"{self.name} /{action.name}", action.scope, action.options,
+                        cli=action.cli, not_here=action.not_here, linux=action.linux,
+                        windows=action.windows)
+
 
 def _options(spec: str) -> Tuple[Tuple[str, bool], ...]:
     """`"Driver... Recurse"` -> (("Driver", True), ("Recurse", False))."""
@@ -216,10 +223,10 @@ def _options(spec: str) -> Tuple[Tuple[str, bool], ...]:
 
 def verb(name: str, scope: str, options: str = "", *, cli: Optional[str] = None,
          aliases: Tuple[str, ...] = (), value: str = "", linux: str = EVERYWHERE,
-         extension: bool = False) -> DismVerb:
+         windows: str = EVERYWHERE, extension: bool = False) -> DismVerb:
     """A verb this CLI has (its CLI verb is its name, lower-cased)."""
     return DismVerb(name, scope, _options(options), aliases, cli or name.lower(), value,
-                    linux=linux, extension=extension)
+                    linux=linux, windows=windows, extension=extension)
 
 
 def not_here(reason: str, scope: str, *names: str) -> Tuple[DismVerb, ...]:
@@ -309,8 +316,11 @@ VERB_TABLE: Tuple[DismVerb, ...] = (
          "CustomDataPath Region StubPackageOption", linux=_SERVICE),
     verb("Remove-ProvisionedAppxPackage", SERVICING, "PackageName", linux=_SERVICE),
     verb("Apply-Unattend", SERVICING, value="PATH", linux=_SERVICE),
-    verb("Get-ReservedStorageState", SERVICING, linux=ONLINE_ONLY),
-    verb("Set-ReservedStorageState", SERVICING, "State", linux=ONLINE_ONLY),
+    # DISM reads and sets it on the running Windows only; the portable
+    # engine reads it from an image's registry.
+    verb("Get-ReservedStorageState", SERVICING, windows=ONLINE_ONLY),
+    verb("Set-ReservedStorageState", SERVICING, "State", windows=ONLINE_ONLY,
+         linux=ONLINE_ONLY),
     *not_here(_NO_DISM_API, SERVICING, "Optimize-ProvisionedAppxPackages",
               "Set-ProvisionedAppxDataFile", "Add-ProvisioningPackage",
               "Get-ProvisioningPackageInfo", "Apply-CustomDataImage", "Add-Edge",
@@ -347,8 +357,7 @@ def every_verb() -> Iterator[DismVerb]:
     for row in VERB_TABLE:
         if row.actions:
             for action in row.actions:
-                yield DismVerb(f"{row.name} /{action.name}", action.scope, action.options,
-                               cli=action.cli, not_here=action.not_here, linux=action.linux)
+                yield row.with_action(action)
         else:
             yield row
 

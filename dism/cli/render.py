@@ -145,6 +145,10 @@ _FULLY_OFFLINE = {
     dism.FullyOfflineInstallable.NOT_INSTALLABLE: "No",
     dism.FullyOfflineInstallable.UNDETERMINED: "Undetermined",
 }
+_RESERVED_STORAGE = {
+    dism.ReservedStorageState.ENABLED: "Reserved storage is enabled.",
+    dism.ReservedStorageState.DISABLED: "Reserved storage is disabled.",
+}
 _HEALTH = {
     dism.ImageHealthState.HEALTHY: "No component store corruption detected.",
     dism.ImageHealthState.REPAIRABLE: "The component store is repairable.",
@@ -175,21 +179,42 @@ def _architecture(value: Any) -> str:
     return _ARCHITECTURES.get(value, _text(value))
 
 
+def _widths(rows: Sequence[Sequence[str]]) -> List[int]:
+    return [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+
+
+def _row(cells: Sequence[str], widths: Sequence[int]) -> str:
+    return " | ".join(cell.ljust(width) for cell, width in zip(cells, widths)).rstrip()
+
+
+def _rule(widths: Sequence[int]) -> str:
+    return " | ".join("-" * width for width in widths)
+
+
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> List[str]:
-    """DISM.exe's /Format:Table: columns padded to width, rules of dashes."""
-    widths = [max([len(header)] + [len(row[i]) for row in rows])
-              for i, header in enumerate(headers)]
+    """DISM.exe's /Format:Table: columns padded to width, rules of dashes
+    above and below the header."""
+    widths = _widths([headers, *rows])
+    rule = _rule(widths)
+    return [rule, _row(headers, widths), rule] + [_row(row, widths) for row in rows] + [""]
 
-    def line(cells: Sequence[str]) -> str:
-        return " | ".join(cell.ljust(width) for cell, width in zip(cells, widths)).rstrip()
 
-    rule = " | ".join("-" * width for width in widths)
-    return [rule, line(headers), rule] + [line(row) for row in rows] + [""]
+def _property_table(record: Sequence[Tuple[str, object]]) -> List[str]:
+    """One record as DISM.exe's /Format:Table shows it: two columns, property
+    and value, a row per `Label : value` line, under a rule of dashes."""
+    rows = [[label, f"{value}"] for label, value in record]
+    widths = _widths(rows)
+    return [_rule(widths)] + [_row(row, widths) for row in rows]
 
 
 def _labelled(record: Sequence[Tuple[str, object]]) -> List[str]:
     """DISM.exe's way of showing one record: a `Label : value` line per field."""
     return [f"{label} : {value}" for label, value in record]
+
+
+def _record(record: Sequence[Tuple[str, object]], table: bool) -> List[str]:
+    """One record, as `Label : value` lines or, with /Format:Table, as a table."""
+    return _property_table(record) if table else _labelled(record)
 
 
 def _blocks(records: Sequence[Sequence[Tuple[str, str]]], empty: str) -> List[str]:
@@ -202,23 +227,27 @@ def _blocks(records: Sequence[Sequence[Tuple[str, str]]], empty: str) -> List[st
     return lines
 
 
-def _listing(result: ServicingResult, fields: Sequence[Tuple[str, Callable[[Any], str]]],
+def _records(labels: Sequence[str], rows: Sequence[Sequence[str]], table: bool,
              empty: str) -> List[str]:
-    rows = [[render(item) for _, render in fields] for item in result.value]
-    if result.table and rows:
-        return _table([label for label, _ in fields], rows)
-    labels = [label for label, _ in fields]
+    """Records with the same fields: blocks of `Label : value` lines or, with
+    /Format:Table, one table with a column per field."""
+    if table and rows:
+        return _table(labels, rows)
     return _blocks([list(zip(labels, row)) for row in rows], empty)
 
 
-def _custom_property_lines(properties: Sequence[dism.CustomProperty]) -> List[str]:
+def _listing(result: ServicingResult, fields: Sequence[Tuple[str, Callable[[Any], str]]],
+             empty: str) -> List[str]:
+    rows = [[render(item) for _, render in fields] for item in result.value]
+    return _records([label for label, _ in fields], rows, result.table, empty)
+
+
+def _custom_property_lines(properties: Sequence[dism.CustomProperty], table: bool) -> List[str]:
     lines = ["Custom Properties:", ""]
     if not properties:
         return lines + ["(No custom properties found)", ""]
-    for prop in properties:
-        where = f"{prop.path}\\" if prop.path else ""
-        lines.append(f"{where}{_text(prop.name)} : {_text(prop.value)}")
-    return lines + [""]
+    record = [(f"{prop.path}\\" if prop.path else "") + _text(prop.name) for prop in properties]
+    return lines + _record(list(zip(record, (_text(p.value) for p in properties))), table) + [""]
 
 
 def _human_features(result: ServicingResult) -> List[str]:
@@ -231,13 +260,13 @@ def _human_features(result: ServicingResult) -> List[str]:
 
 def _human_feature(result: ServicingResult) -> List[str]:
     info: dism.FeatureInfo = result.value
-    return ["Feature Information:", ""] + _labelled([
+    return ["Feature Information:", ""] + _record([
         ("Feature Name", info.name),
         ("Display Name", _text(info.display_name)),
         ("Description", _text(info.description)),
         ("Restart Required", _words(info.restart_required)),
-        ("State", _words(info.state, _FEATURE_STATES))]) + [""] + \
-        _custom_property_lines(info.custom_properties)
+        ("State", _words(info.state, _FEATURE_STATES))], result.table) + [""] + \
+        _custom_property_lines(info.custom_properties, result.table)
 
 
 def _human_packages(result: ServicingResult) -> List[str]:
@@ -271,12 +300,12 @@ def _human_package(result: ServicingResult) -> List[str]:
         ("Completely offline capable", _words(info.fully_offline, _FULLY_OFFLINE))]
     if info.capability_id is not None:
         fields.append(("Capability Identity", info.capability_id))
-    lines = ["Package information:", ""] + _labelled(fields) + [""]
-    lines += _custom_property_lines(info.custom_properties)
+    lines = ["Package information:", ""] + _record(fields, result.table) + [""]
+    lines += _custom_property_lines(info.custom_properties, result.table)
     lines += [f"Features listing for package : {info.name}", ""]
-    features = [[("Feature Name", f.name), ("State", _words(f.state, _FEATURE_STATES))]
-                for f in info.features]
-    return lines + _blocks(features, "(No features found for this package)")
+    features = [[f.name, _words(f.state, _FEATURE_STATES)] for f in info.features]
+    return lines + _records(("Feature Name", "State"), features, result.table,
+                            "(No features found for this package)")
 
 
 def _human_drivers(result: ServicingResult) -> List[str]:
@@ -291,28 +320,41 @@ def _human_drivers(result: ServicingResult) -> List[str]:
                                                        "(No driver packages found)")
 
 
-def _driver_lines(driver: dism.Driver) -> List[str]:
-    return [f"    Manufacturer : {_text(driver.manufacturer_name)}",
-            f"    Description : {_text(driver.hardware_description)}",
-            f"    Architecture : {_architecture(driver.architecture)}",
-            f"    Hardware ID : {_text(driver.hardware_id)}",
-            f"    Service Name : {_text(driver.service_name)}",
-            f"    Compatible IDs : {_text(driver.compatible_ids)}",
-            f"    Exclude IDs : {_text(driver.exclude_ids)}", ""]
+_DEVICE_FIELDS: Sequence[Tuple[str, Callable[[dism.Driver], str]]] = (
+    ("Manufacturer", lambda d: _text(d.manufacturer_name)),
+    ("Description", lambda d: _text(d.hardware_description)),
+    ("Architecture", lambda d: _architecture(d.architecture)),
+    ("Hardware ID", lambda d: _text(d.hardware_id)),
+    ("Service Name", lambda d: _text(d.service_name)),
+    ("Compatible IDs", lambda d: _text(d.compatible_ids)),
+    ("Exclude IDs", lambda d: _text(d.exclude_ids)))
+
+
+def _device_lines(drivers: Sequence[dism.Driver], table: bool) -> List[str]:
+    """The devices of one architecture: a table, or blocks indented under
+    their architecture's heading as DISM.exe's list format has them."""
+    labels = [label for label, _ in _DEVICE_FIELDS]
+    rows = [[render(driver) for _, render in _DEVICE_FIELDS] for driver in drivers]
+    if table:
+        return _table(labels, rows)
+    lines: List[str] = []
+    for row in rows:
+        lines += [f"    {label} : {value}" for label, value in zip(labels, row)] + [""]
+    return lines
 
 
 def _human_driver_info(result: ServicingResult) -> List[str]:
-    return _driver_info_lines(result.value)
+    return _driver_info_lines(result.value, result.table)
 
 
 def _human_driver_infos(result: ServicingResult) -> List[str]:
     """Several --driver (/Driver) values: each package in the order given."""
-    return [line for value in result.value for line in _driver_info_lines(value)]
+    return [line for value in result.value for line in _driver_info_lines(value, result.table)]
 
 
-def _driver_info_lines(value: Mapping[str, Any]) -> List[str]:
+def _driver_info_lines(value: Mapping[str, Any], table: bool) -> List[str]:
     package: dism.DriverPackage = value["driver_package"]
-    lines = ["Driver package information:", ""] + _labelled([
+    lines = ["Driver package information:", ""] + _record([
         ("Published Name", _text(package.published_name)),
         ("Original File Name", _text(package.original_file_name)),
         ("Inbox", _yes_no(package.inbox)),
@@ -324,16 +366,14 @@ def _driver_info_lines(value: Mapping[str, Any]) -> List[str]:
         ("Date", _day(package.date)),
         ("Version", package.version),
         ("Boot Critical", _yes_no(package.boot_critical)),
-        ("Signature", _words(package.signature))]) + [""]
+        ("Signature", _words(package.signature))], table) + [""]
     drivers: Sequence[dism.Driver] = value["drivers"]
     if not drivers:
         return lines + ["(No devices listed for this driver package)", ""]
     # DISM.exe groups the devices under the architecture they are built for.
     for arch in dict.fromkeys(driver.architecture for driver in drivers):
         lines += [f"Drivers for architecture : {_architecture(arch)}", ""]
-        for driver in drivers:
-            if driver.architecture == arch:
-                lines += _driver_lines(driver)
+        lines += _device_lines([d for d in drivers if d.architecture == arch], table)
     return lines
 
 
@@ -345,13 +385,13 @@ def _human_capabilities(result: ServicingResult) -> List[str]:
 
 def _human_capability(result: ServicingResult) -> List[str]:
     info: dism.CapabilityInfo = result.value
-    return ["Capability Information:", ""] + _labelled([
+    return ["Capability Information:", ""] + _record([
         ("Capability Identity", info.name),
         ("Name", _text(info.display_name)),
         ("State", _words(info.state, _PACKAGE_STATES)),
         ("Description", _text(info.description)),
         ("Download Size", f"{info.download_size:,} bytes"),
-        ("Install Size", f"{info.install_size:,} bytes")]) + [""]
+        ("Install Size", f"{info.install_size:,} bytes")], result.table) + [""]
 
 
 def _human_current_edition(result: ServicingResult) -> List[str]:
@@ -378,6 +418,11 @@ def _human_health(result: ServicingResult) -> List[str]:
     return [_HEALTH.get(result.value, f"Unknown component store state {result.value}."), ""]
 
 
+def _human_reserved_storage(result: ServicingResult) -> List[str]:
+    return [_RESERVED_STORAGE.get(result.value,
+                                  f"Unknown reserved storage state {result.value}."), ""]
+
+
 _SERVICING_RENDERERS: Mapping[str, Callable[[ServicingResult], List[str]]] = {
     "features": _human_features,
     "feature": _human_feature,
@@ -392,6 +437,7 @@ _SERVICING_RENDERERS: Mapping[str, Callable[[ServicingResult], List[str]]] = {
     "target_editions": _human_target_editions,
     "provisioned_appx_packages": _human_appx_packages,
     "health_state": _human_health,
+    "reserved_storage_state": _human_reserved_storage,
 }
 
 

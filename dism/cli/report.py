@@ -67,6 +67,11 @@ def _error_message(exc: BaseException, verb: Optional[str] = None,
     outcome = getattr(exc, "outcome", None) or _CANCEL_OUTCOME.get(completed(exc))
     if outcome and outcome not in message:
         message += " " + outcome
+    # One of several values failed (/PackageName:A /PackageName:B): what was
+    # done before it stays done.
+    done_before = getattr(exc, "done_before", None)
+    if done_before:
+        message += " " + done_before
     return message
 
 

@@ -143,8 +143,7 @@ def _cleanup_action(row: DismVerb, line: _Line) -> DismVerb:
     action = actions[chosen[0].key]
     if chosen[0].value is not None:
         raise UsageError(f"/{action.name} takes no value: give /{action.name} alone.")
-    return DismVerb(f"{row.name} /{action.name}", action.scope, action.options,
-                    cli=action.cli, not_here=action.not_here, linux=action.linux)
+    return row.with_action(action)
 
 
 def _refuse_if_not_here(row: DismVerb) -> None:

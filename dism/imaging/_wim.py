@@ -10,7 +10,9 @@ import glob
 import logging
 import os
 import re
+import stat
 import struct
+import sys
 import tempfile
 from typing import Callable, Iterator, List, Optional, Sequence, Tuple, Type, Union
 
@@ -73,6 +75,23 @@ def existing_dir(value: PathArg, what: str) -> str:
                                     if not os.path.exists(path)
                                     else f"'{path}' ({what}) is not a directory")
     return path
+
+
+def refuse_shared(destination: str, what: str) -> None:
+    """Refuses (E_ACCESSDENIED as a DismError) a destination folder that
+    other users can write to: the folders a call makes in it are the
+    caller's alone, but whoever else may write to the destination itself
+    can swap a folder just made for a link between the check and the write
+    (the same rule as the engine's WIMApplyImage).  `what` names the call."""
+    if sys.platform == "win32":   # spelled out, so the type checker follows it
+        return
+    st = os.stat(destination)
+    if st.st_uid != os.geteuid() or st.st_mode & stat.S_IWOTH or \
+            (st.st_mode & stat.S_IWGRP and st.st_gid != os.getegid()):
+        raise fail(errors.DismError, ERROR_ACCESS_DENIED,
+                   f"{what}: '{destination}' can be written by other users, who could "
+                   f"redirect the files being written out of it through links; use a "
+                   f"folder only you can write to")
 
 
 # ---------------------------------------------------------------------------

@@ -11,8 +11,6 @@ skips them, and this check makes both refuse the same images.
 from __future__ import annotations
 
 import os
-import stat
-import sys
 from typing import Iterable, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
 from .. import _dism, errors
@@ -181,22 +179,6 @@ def _selected(files: Sequence[ImageFile], wanted: Sequence[str], path: str,
     return chosen
 
 
-def _refuse_shared(destination: str) -> None:
-    """The folders extract_files makes are the caller's alone; the
-    destination itself must be too: whoever else may write to it can swap a
-    folder just made for a link between the check and the write (the same
-    rule as the engine's WIMApplyImage)."""
-    if sys.platform == "win32":   # spelled out, so the type checker follows it
-        return
-    st = os.stat(destination)
-    if st.st_uid != os.geteuid() or st.st_mode & stat.S_IWOTH or \
-            (st.st_mode & stat.S_IWGRP and st.st_gid != os.getegid()):
-        raise _wim.fail(errors.DismError, _wim.ERROR_ACCESS_DENIED,
-                        f"extract_files: '{destination}' can be written by other users, who "
-                        f"could redirect the files being extracted out of it through links; "
-                        f"extract into a folder only you can write to")
-
-
 def _write_one(image: "_dism.WimHandle", entry: ImageFile, destination: str, below: str,
                cancel: Optional[CancelLike]) -> None:
     target = os.path.join(destination, *below.split("\\"))
@@ -226,7 +208,7 @@ def extract_files(image_path: PathArg, paths: Union[str, Iterable[str]], destina
     if not wanted:
         raise _wim.invalid("extract_files: no path given")
     destination_dir = _wim.existing_dir(destination, "destination")
-    _refuse_shared(destination_dir)
+    _wim.refuse_shared(destination_dir, "extract_files")
     with _wim.OpenedImage(image_path, index, name, "extract_files", swm_files=swm_files) as opened:
         files = _files(opened.image, cancel)
         chosen = _selected(files, wanted, opened.path, opened.index)

@@ -55,7 +55,7 @@ static const char *describe_no_windows(const char *root, const char *windows_dir
                                        size_t size)
 {
     snprintf(out, size, "'%s' does not hold a Windows installation: no '%s' directory with "
-             "System32\\config was found in it.", root, windows_dir ? windows_dir : "Windows");
+             "System32/config was found in it.", root, windows_dir ? windows_dir : "Windows");
     return out;
 }
 

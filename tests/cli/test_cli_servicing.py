@@ -501,5 +501,6 @@ def test_exit_status_of_servicing_errors():
 def test_every_kind_a_verb_can_return_has_a_renderer():
     kinds = {"features", "feature", "packages", "package", "drivers", "driver_info",
              "driver_infos", "capabilities", "capability", "current_edition",
-             "target_editions", "provisioned_appx_packages", "health_state"}
+             "target_editions", "provisioned_appx_packages", "health_state",
+             "reserved_storage_state"}
     assert set(_SERVICING_RENDERERS) == kinds

@@ -61,7 +61,8 @@ def test_each_name_is_one_verb_or_one_option():
 
 def test_the_readme_lists_every_verb_as_the_table_says():
     text = README.read_text(encoding="utf-8")
-    assert reference.readme_table() in text
+    assert reference.readme_table() in text, "the README's verb table should read:\n" + \
+        reference.readme_table()
     for row in grammar.every_verb():
         assert f"`{row.spelling}" in reference.readme_table()
 
@@ -132,3 +133,17 @@ def test_a_posix_line_is_left_alone():
     assert not uses_dism_exe_syntax(["/mnt/x.wim"])
     assert uses_dism_exe_syntax(["--json", "/Get-MountedImageInfo"])
     assert uses_dism_exe_syntax(["--log-path", "/tmp/l", "/Get-MountedImageInfo"])
+
+
+def test_argparse_s_spelling_refuses_a_value_given_twice_too(capsys):
+    from dism.cli import main
+    code = main(["mount-image", "--image-file", "a.wim", "--image-file", "b.wim", "--index", "1",
+                 "--mount-dir", "/m"])
+    err = capsys.readouterr().err
+    assert code == 2 and "--image-file was given twice; it takes one value" in err
+
+
+def test_dism_exe_help_lists_a_verb_s_options(capsys):
+    from dism.cli import main
+    assert main(["/Mount-Wim", "/?"]) == 0
+    assert "--mount-dir" in capsys.readouterr().out

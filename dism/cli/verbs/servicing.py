@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import os
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import dism
 
@@ -46,6 +47,10 @@ image_in_file = one_of(
 
 list_format = options(value(
     "--format", None, "show the list as blocks (default) or as a table (DISM.exe: /Format)",
+    type=str.lower, choices=("list", "table"), default="list"))
+info_format = options(value(
+    "--format", None, "show the record as `Label : value` lines (default) or as a table of "
+    "property and value (DISM.exe: /Format)",
     type=str.lower, choices=("list", "table"), default="list"))
 
 _PACKAGE = (
@@ -317,28 +322,58 @@ def disable_feature(args: argparse.Namespace, console: Console) -> ActionResult:
                      "remove_payload": args.remove})
 
 
-def add_package(args: argparse.Namespace, console: Console) -> ActionResult:
-    paths = args.package_path
+#: Acts on one of several values (a package, a driver, a capability) in the
+#: session, with the progress callback of its step.
+ActOnOne = Callable[[dism.Session, str, Optional[ProgressBar]], object]
+
+
+def _in_turn(args: argparse.Namespace, console: Console, values: Sequence[str],
+             title: Optional[Callable[[int, str], str]], act: ActOnOne) -> bool:
+    """`act` on each value in order, in one session, each under its own
+    progress step when it has a `title`; whether the image now needs a
+    restart.  A failure says which values were done before it: their
+    changes stay, and the report says so."""
+    done: List[str] = []
     with _session(args) as session:
-        for number, path in enumerate(paths, 1):
-            with console.step(f"Processing {number} of {len(paths)} - Adding package {path}") \
-                    as progress:
-                session.add_package(path, ignore_check=args.ignore_check,
-                                    prevent_pending=args.prevent_pending, progress=progress)
-        restart = session.reboot_required
+        for number, item in enumerate(values, 1):
+            step = console.step(title(number, item)) if title else contextlib.nullcontext()
+            with _telling_what_was_done(done), step as progress:
+                act(session, item, progress)
+            done.append(item)
+        return session.reboot_required
+
+
+@contextlib.contextmanager
+def _telling_what_was_done(done: Sequence[str]) -> Iterator[None]:
+    try:
+        yield
+    except (dism.DismError, KeyboardInterrupt) as error:
+        if done:
+            error.done_before = ("Done before it, and kept in the image: "  # type: ignore[union-attr]
+                                 + ", ".join(done) + ".")
+        raise
+
+
+def add_package(args: argparse.Namespace, console: Console) -> ActionResult:
+    paths: List[str] = args.package_path
+    restart = _in_turn(args, console, paths,
+                       lambda number, path: f"Processing {number} of {len(paths)} - "
+                                            f"Adding package {path}",
+                       lambda session, path, progress: session.add_package(
+                           path, ignore_check=args.ignore_check,
+                           prevent_pending=args.prevent_pending, progress=progress))
     return _changed(args, "add-package", restart, {"packages": paths})
 
 
 def remove_package(args: argparse.Namespace, console: Console) -> ActionResult:
     by_name = args.package_name is not None
     given: List[str] = args.package_name if by_name else args.package_path
-    with _session(args) as session:
-        for number, package in enumerate(given, 1):
-            with console.step(f"Processing {number} of {len(given)} - Removing package "
-                              f"{package}") as progress:
-                session.remove_package(package if by_name else None,
-                                       path=None if by_name else package, progress=progress)
-        restart = session.reboot_required
+    restart = _in_turn(args, console, given,
+                       lambda number, package: f"Processing {number} of {len(given)} - "
+                                               f"Removing package {package}",
+                       lambda session, package, progress: session.remove_package(
+                           package if by_name else None, path=None if by_name else package,
+                           progress=progress))
     return _changed(args, "remove-package", restart, _package_context(args))
 
 
@@ -349,38 +384,57 @@ def add_driver(args: argparse.Namespace, console: Console) -> ActionResult:
     infs = [inf for given in args.driver
             for inf in dism.find_driver_infs(given, recurse=args.recurse)]
     console.say(f"Found {len(infs)} driver package(s) to install.")
-    with _session(args) as session:
-        # One INF at a time, so that the console shows each as it lands and
-        # a failure leaves no doubt about which ones were added before it.
-        for number, inf in enumerate(infs, 1):
-            session.add_driver(inf, force_unsigned=args.force_unsigned)
-            console.say(f"Installing {number} of {len(infs)} - {inf}: "
-                        "The driver package was successfully installed.")
-        restart = session.reboot_required
+
+    # One INF at a time, so that the console shows each as it lands and a
+    # failure leaves no doubt about which ones were added before it.
+    numbers = itertools.count(1)
+
+    def add(session: dism.Session, inf: str, progress: Optional[ProgressBar]) -> None:
+        session.add_driver(inf, force_unsigned=args.force_unsigned)
+        console.say(f"Installing {next(numbers)} of {len(infs)} - {inf}: "
+                    "The driver package was successfully installed.")
+    restart = _in_turn(args, console, infs, None, add)
     return _changed(args, "add-driver", restart, {"drivers": infs})
 
 
 def remove_driver(args: argparse.Namespace, console: Console) -> ActionResult:
-    with _session(args) as session:
-        for number, name in enumerate(args.driver, 1):
-            session.remove_driver(name)
-            console.say(f"Removing {number} of {len(args.driver)} - {name}: "
-                        "The driver package was successfully removed.")
-        restart = session.reboot_required
-    return _changed(args, "remove-driver", restart, {"drivers": args.driver})
+    names: List[str] = args.driver
+    numbers = itertools.count(1)
+
+    def remove(session: dism.Session, name: str, progress: Optional[ProgressBar]) -> None:
+        session.remove_driver(name)
+        console.say(f"Removing {next(numbers)} of {len(names)} - {name}: "
+                    "The driver package was successfully removed.")
+    restart = _in_turn(args, console, names, None, remove)
+    return _changed(args, "remove-driver", restart, {"drivers": names})
 
 
 def _each_capability(args: argparse.Namespace, console: Console, doing: str,
-                     change: Callable[[dism.Session, str, Optional[ProgressBar]], object]) -> bool:
-    """`change` each --capability-name in order, in one session; whether the
-    image now needs a restart."""
+                     change: ActOnOne) -> bool:
     names: List[str] = args.capability_name
+    return _in_turn(args, console, names,
+                    lambda number, name: f"{doing} capability {number} of {len(names)} - "
+                                         f"{name}", change)
+
+
+# export-driver writes only to its destination, never to the image.
+export_destination = options(value(
+    "--destination", "DIR", "an existing folder only you can write to; each out-of-box driver "
+    "package's store folder is copied into it, replacing a folder of the same name there "
+    "(DISM.exe: /Destination)", required=True))
+
+
+def export_driver(args: argparse.Namespace, console: Console) -> ActionResult:
+    def landed(item: dism.ExportedDriver, number: int, total: int) -> None:
+        console.say(f"Exporting {number} of {total} - {item.package.published_name}: "
+                    "The driver package successfully exported.")
+
     with _session(args) as session:
-        for number, name in enumerate(names, 1):
-            with console.step(f"{doing} capability {number} of {len(names)} - {name}") \
-                    as progress:
-                change(session, name, progress)
-        return session.reboot_required
+        exported = session.export_drivers(args.destination, on_exported=landed)
+    return _changed(args, "export-driver", False, {
+        "destination": os.path.abspath(args.destination),
+        "drivers": [{"driver_package": item.package, "folder": str(item.folder)}
+                    for item in exported]})
 
 
 def add_capability(args: argparse.Namespace, console: Console) -> ActionResult:
@@ -420,11 +474,16 @@ def _servicing(dism_name: str, help: str, own_options: Tuple[AddOptions, ...], a
                 dism_usage)
 
 
+# What the modules declaring more servicing verbs (.appx, .settings) build on.
+servicing_verb, image_session = _servicing, _session
+read, change, changed = _read, _change, _changed
+
+
 VERBS = (
     _servicing("Get-Features", "list the optional features of an image or of one package",
                (any_package, list_format), get_features),
     _servicing("Get-FeatureInfo", "show one optional feature in detail",
-               (feature_name, any_package), get_featureinfo),
+               (feature_name, any_package, info_format), get_featureinfo),
     _servicing("Enable-Feature", "enable optional features",
                (feature_name_list, any_package, enable_all, sources),
                enable_feature, check_feature_names, writes=True),
@@ -434,7 +493,7 @@ VERBS = (
     _servicing("Get-Packages", "list the packages of an image",
                (list_format,), get_packages),
     _servicing("Get-PackageInfo", "show one package in detail",
-               (one_package,), get_packageinfo),
+               (one_package, info_format), get_packageinfo),
     _servicing("Add-Package", "install .cab or .msu packages",
                (package_paths,), add_package, writes=True),
     _servicing("Remove-Package", "uninstall a package",
@@ -442,15 +501,17 @@ VERBS = (
     _servicing("Get-Drivers", "list the driver packages of an image",
                (all_drivers, list_format), get_drivers),
     _servicing("Get-DriverInfo", "show a driver package and the devices it supports",
-               (drivers_to_show,), get_driverinfo),
+               (drivers_to_show, info_format), get_driverinfo),
     _servicing("Add-Driver", "add driver packages (.inf), one file or a folder of them",
                (drivers_to_add,), add_driver, writes=True),
     _servicing("Remove-Driver", "remove out-of-box driver packages",
                (drivers_to_remove,), remove_driver, writes=True),
+    _servicing("Export-Driver", "copy every out-of-box driver package of an image to a folder",
+               (export_destination,), export_driver),
     _servicing("Get-Capabilities", "list the capabilities (Features on Demand) of an image",
                (list_format,), get_capabilities),
     _servicing("Get-CapabilityInfo", "show one capability in detail",
-               (capability_name,), get_capabilityinfo),
+               (capability_name, info_format), get_capabilityinfo),
     _servicing("Add-Capability", "install a capability",
                (capability_names, sources), add_capability, writes=True),
     _servicing("Remove-Capability", "uninstall a capability",

@@ -152,7 +152,7 @@ HRESULT offline_require_hive(offline_image *img, hive_kind kind, hive_h **out)
     if (FAILED(hr) || *out)
         return hr;
     return engine_fail(HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND),
-                       "%s: the image has no %s registry hive (%s\\System32\\config\\%s).",
+                       "%s: the image has no %s registry hive (%s/System32/config/%s).",
                        img->function, hive_files[kind], img->windows_dir, hive_files[kind]);
 }
 

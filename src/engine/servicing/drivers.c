@@ -463,6 +463,25 @@ static const store_entry *store_find_published(const driver_store *s, const char
     return NULL;
 }
 
+/* The driver database lists `e`, but neither its INF in the driver store
+ * nor the published copy in Windows\INF can be read: say so, with the path
+ * the INF should have, rather than that no such driver is published. */
+static HRESULT published_inf_missing(driver_store *s, const store_entry *e)
+{
+    char expected[ENGINE_PATH_MAX];
+    repository_display_path(s, e, expected, sizeof expected);
+    /* repository_inf also refuses a path that leads out of the image. */
+    const char *why = access(expected, F_OK) == 0
+                          ? "leads out of the image through a link, so it is not read"
+                          : "does not exist";
+    return engine_fail(HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND), "%s: the driver '%s' (%s, "
+                       "driver store folder %s) is published in the image, but its INF is "
+                       "missing from the driver store: '%s' %s.  Add the driver package to "
+                       "the image again, or remove the driver.",
+                       s->img->function, e->published, e->inf_name ? e->inf_name : "no INF name",
+                       e->folder, expected, why);
+}
+
 /* DriverPath is an INF file, or the published name of an installed driver. */
 static HRESULT resolve_driver(offline_image *img, driver_store *s, PCWSTR DriverPath,
                               driver_target *t)
@@ -488,9 +507,10 @@ static HRESULT resolve_driver(offline_image *img, driver_store *s, PCWSTR Driver
             return S_OK;
         }
         if (access(arg, F_OK) != 0) {
-            hr = engine_fail(HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND), "%s: no driver is "
-                             "published as '%s' in the image, and no such file exists.",
-                             img->function, arg);
+            hr = e ? published_inf_missing(s, e)
+                   : engine_fail(HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND), "%s: no driver is "
+                                 "published as '%s' in the image, and no such file exists.",
+                                 img->function, arg);
             free(arg);
             return hr;
         }
