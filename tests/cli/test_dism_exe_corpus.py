@@ -92,6 +92,18 @@ def table_rows(*keys: str) -> Effect:
     return check
 
 
+def table_pairs(*pairs) -> Effect:
+    """An info verb with /Format:Table: each (field, value) on one '|' row,
+    never as 'Field : value'."""
+    def check(ran: Ran) -> None:
+        lines = ran.out.splitlines()
+        for name, value in pairs:
+            assert any("|" in line and name in line and value in line for line in lines), \
+                f"{name} | {value} not a table row\n{ran.shown()}"
+            assert f"{name} : " not in ran.out, ran.shown()
+    return check
+
+
 def not_shown(*texts: str) -> Effect:
     def check(ran: Ran) -> None:
         assert not any(text in ran.out for text in texts), ran.shown()
@@ -403,6 +415,8 @@ CORPUS = (
     Line(f"/Image:{{tree}} /Get-Features /PackageName:{FOUNDATION} /Format:Table", OK,
          all_of(shows(f"Features listing for package : {FOUNDATION}"),
                 table_rows(*FEATURES, "MSRDC-Infrastructure"))),
+    Line("/Image:{tree} /Get-FeatureInfo /FeatureName:TelnetClient /Format:Table", OK,
+         table_pairs(("Feature Name", "TelnetClient"), ("State", "Disabled"))),
     Line("/Image:{tree} /Get-FeatureInfo /FeatureName:Microsoft-Hyper-V-All", OK,
          shows("Feature Name : Microsoft-Hyper-V-All", "State : Enabled")),
     Line("/Image:{tree} /Get-FeatureInfo /FeatureName:TelnetClient", OK,
@@ -421,6 +435,10 @@ CORPUS = (
          all_of(table_rows(*THIRD_PARTY), not_shown(*IN_BOX_INFS))),
     Line("/Image:{tree} /Get-DriverInfo /Driver:oem1.inf", OK,
          shows("Published Name : oem1.inf", "Contoso Gigabit Adapter")),
+    Line("/Image:{tree} /Get-DriverInfo /Driver:oem1.inf /Format:Table", OK,
+         all_of(table_pairs(("Published Name", "oem1.inf"),
+                            ("Contoso Gigabit Adapter", "PCI\\VEN_1234&DEV_1000&SUBSYS_00011234")),
+                not_shown("Hardware ID : "))),
     Line("/Image:{tree} /Get-DriverInfo /Driver:oem1.inf /Driver:oem0.inf", OK,
          shows("Published Name : oem1.inf", "Contoso Gigabit Adapter",
                "Published Name : oem0.inf", "Contoso RAID Controller")),
@@ -435,6 +453,7 @@ CORPUS = (
          shows_all(f"PackageName : {CALCULATOR}", f"PackageName : {LXP}")),
     Line("/Image:{tree} /Cleanup-Image /CheckHealth", OK,
          shows("No component store corruption detected.")),
+    Line("/Image:{tree} /Get-ReservedStorageState", OK, shows("Reserved storage is enabled.")),
     Line("/Image:{tree} /Export-Driver /Destination:{tmp}/exported", OK, exported_drivers,
          prepare=mkdir("exported")),
 
