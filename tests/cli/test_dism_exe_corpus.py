@@ -7,9 +7,10 @@ scripts' and Microsoft's documentation's spelling, variables expanded to
 {tree}, {wim}...; see support.dism_exe_corpus), the exit status, and the
 check of what it did.  The statuses are the POSIX table of
 dism/cli/exit_codes.py: 0 done, 2 a line DISM.exe itself rejects (the
-message names the option as DISM.exe spells it; nothing changed), 6 an
-operation that cannot run on Linux (one error line naming the verb and
-saying so; nothing changed).
+message names the option as DISM.exe spells it; nothing changed), 3 a line
+DISM.exe runs and fails too (no such feature, file, index or mount; the
+message names it; nothing changed), 6 an operation that cannot run on Linux
+(one error line naming the verb and saying so; nothing changed).
 """
 from __future__ import annotations
 

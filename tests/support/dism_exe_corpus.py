@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import shlex
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -38,12 +38,11 @@ class World:
     src: Path
     mnt: Path
     tmp: Path
-    wim_sha: str = ""
-    extra: Dict[str, Path] = field(default_factory=dict)
+    wim_sha: str = ""   # the WIM's SHA-256 as built, before any line ran
 
     def paths(self) -> Dict[str, Path]:
         return {"tree": self.tree, "wim": self.wim, "big": self.big, "src": self.src,
-                "mnt": self.mnt, "tmp": self.tmp, **self.extra}
+                "mnt": self.mnt, "tmp": self.tmp}
 
     def expand(self, text: str) -> str:
         """`text` with its variables replaced by the paths themselves."""
