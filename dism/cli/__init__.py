@@ -82,8 +82,11 @@ Mount, unmount, commit and the long servicing operations draw a DISM-style
 progress bar on stderr, redrawn in place on a terminal and printed once, in
 its final state, otherwise.
 
-Exit status: from the class of DISM's HRESULT (see exit_status()); the table,
-EXIT_STATUS_TABLE, is appended to this docstring and printed by --help.
+Exit status: from the class of DISM's HRESULT (see exit_status()); on
+Windows, for a command line in DISM.exe's spelling, DISM.exe's codes
+(dism_exe_exit_status(): 0, 3010 for a restart, the Win32 error or the
+HRESULT).  The tables, EXIT_STATUS_TABLE, are appended to this docstring and
+printed by --help.
 
 The package, one concern a module, each importing only those after it:
 main() here; parser (argparse from the verb table); reference (the
@@ -101,19 +104,20 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
-from typing import Iterator, Optional, Sequence
+from typing import Iterator, List, Optional, Sequence
 
 import dism
 from dism.errors import with_code
 
-from .console import Console, render_bar, stop_writing_to_closed_pipe
-from .exit_codes import (EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, EXIT_OK, EXIT_STATUS_TABLE,
-                         HRESULT_INVALID_STATE, UsageError, exit_status)
+from .console import Console, as_closed_pipe, render_bar, stop_writing_to_closed_pipe
+from .exit_codes import (EXIT_OK, EXIT_STATUS_TABLE, HRESULT_INVALID_STATE, UsageError,
+                         dism_exe_exit_status, dism_exe_success_status, exit_status)
 from .parser import build_parser, parse
 from .report import HEADER, emit_error, emit_result
-from .syntax import translate_dism_syntax
+from .syntax import translate_dism_syntax, uses_dism_exe_syntax
 
-__all__ = ["EXIT_STATUS_TABLE", "exit_status", "main", "render_bar", "translate_dism_syntax"]
+__all__ = ["EXIT_STATUS_TABLE", "dism_exe_exit_status", "exit_status", "main", "render_bar",
+           "translate_dism_syntax", "uses_dism_exe_syntax"]
 
 __doc__ += "\n" + EXIT_STATUS_TABLE
 
@@ -138,29 +142,53 @@ def _initialized(args: argparse.Namespace) -> Iterator[None]:
     dism.shutdown()
 
 
+class _ExitCodes:
+    """The exit codes of one run: the POSIX table, or DISM.exe's."""
+
+    def __init__(self, dism_exe: bool) -> None:
+        self.dism_exe = dism_exe
+
+    def success(self, restart_required: bool) -> int:
+        return dism_exe_success_status(restart_required) if self.dism_exe else EXIT_OK
+
+    def failure(self, exc: BaseException) -> int:
+        return dism_exe_exit_status(exc) if self.dism_exe else exit_status(exc)
+
+
+def _exit_codes(argv: Sequence[str]) -> _ExitCodes:
+    """DISM.exe's codes on Windows for a line in DISM.exe's spelling, so that
+    batch files written for DISM.exe read %errorlevel% as they always have;
+    the POSIX table everywhere else."""
+    return _ExitCodes(sys.platform == "win32" and uses_dism_exe_syntax(argv))
+
+
 def main(argv: Optional[Sequence[str]] = None, *, prog: Optional[str] = None) -> int:
-    """Run the command line; returns the exit status (see EXIT_STATUS_TABLE)."""
-    try:
-        return _run(argv, prog)
-    except BrokenPipeError:
-        stop_writing_to_closed_pipe()
-        return EXIT_BROKEN_PIPE
-
-
-def _run(argv: Optional[Sequence[str]], prog: Optional[str]) -> int:
+    """Run the command line; returns the exit status (see EXIT_STATUS_TABLE).
+    On Windows it may be negative (an HRESULT) or above 255: sys.exit()
+    passes every 32-bit value on to the process exit code there."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    codes = _exit_codes(argv)
+    try:
+        return _run(argv, prog, codes)
+    except OSError as exc:
+        closed_pipe = as_closed_pipe(exc)
+        if closed_pipe is None:
+            raise
+        stop_writing_to_closed_pipe()
+        return codes.failure(closed_pipe)
+
+
+def _run(argv: List[str], prog: Optional[str], codes: _ExitCodes) -> int:
     parser = build_parser(prog)
     early = Console(sys.stdout, sys.stderr, json_mode="--json" in argv, quiet=True)
     try:
         args = parse(parser, argv)
-    except (UsageError, dism.DismError) as exc:  # DISM.exe's verbs not supported here too
+    except (UsageError, dism.DismError, KeyboardInterrupt) as exc:  # DismError: a
+        # DISM.exe verb or option recognised but not supported here
         emit_error(exc, early, None)
-        return exit_status(exc)
+        return codes.failure(exc)
     except SystemExit as exc:  # --help, --version
         return exc.code if isinstance(exc.code, int) else EXIT_OK
-    except KeyboardInterrupt as exc:
-        emit_error(exc, early, None)
-        return EXIT_INTERRUPTED
 
     console = Console(sys.stdout, sys.stderr, json_mode=args.json, quiet=args.quiet)
     try:
@@ -170,9 +198,9 @@ def _run(argv: Optional[Sequence[str]], prog: Optional[str]) -> int:
             result = args.spec.action(args, console)
     except (dism.DismError, UsageError, KeyboardInterrupt) as exc:
         emit_error(exc, console, args.log_path, args.verb, argv)
-        return exit_status(exc)
+        return codes.failure(exc)
     emit_result(result, console)
-    return EXIT_OK
+    return codes.success(getattr(result, "restart_required", False))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,6 +3,7 @@ and what is left to do when the output's reader has gone away."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sys
 from typing import Iterator, Optional, TextIO
@@ -86,6 +87,34 @@ class Console:
             yield bar
         finally:
             bar.close()
+
+
+def as_closed_pipe(exc: OSError) -> Optional[BrokenPipeError]:
+    """The failure as a BrokenPipeError if it means the output's reader went
+    away, else None.  Python raises BrokenPipeError for it, except on Windows,
+    where the C runtime reports the pipe's ERROR_NO_DATA as EINVAL; there a
+    write of no bytes to the standard streams' handles tells: it fails with
+    ERROR_NO_DATA only when the reader has gone (a console, a file or an open
+    pipe takes it)."""
+    if isinstance(exc, BrokenPipeError):
+        return exc
+    if exc.errno == errno.EINVAL and any(_reader_gone(s) for s in (sys.stdout, sys.stderr)):
+        return BrokenPipeError(errno.EPIPE, "the output's reader went away")
+    return None
+
+
+def _reader_gone(stream: Optional[TextIO]) -> bool:
+    """Whether `stream` is a pipe whose reader has gone (Windows only)."""
+    if sys.platform == "win32" and stream is not None:  # spelled out for the type checker
+        import _winapi
+        import msvcrt
+        try:
+            _winapi.WriteFile(msvcrt.get_osfhandle(stream.fileno()), b"")
+        except BrokenPipeError:
+            return True
+        except (AttributeError, OSError, ValueError):
+            return False
+    return False
 
 
 def stop_writing_to_closed_pipe() -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import dism
 from dism.errors import with_code
@@ -185,7 +185,7 @@ def _checked_value(option: DismOption, given: _Given) -> Optional[str]:
 
 def _argparse_options(row: DismVerb, options: Sequence[_Given]) -> List[str]:
     out: List[str] = []
-    seen = {}
+    seen: Dict[str, str] = {}
     for given in options:
         _refuse_unknown([given])
         option = grammar.OPTIONS[given.key]

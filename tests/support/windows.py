@@ -130,11 +130,19 @@ kernel32.K32EnumProcessModules.argtypes = [
 def run_python(script: str, *args: str, cwd: Optional[Path] = None,
                env: Optional[dict] = None) -> subprocess.CompletedProcess:
     """Runs `script` in a child Python with `args` and returns its exit code
-    and output. The output goes through files, not pipes: a crashing child
+    and output (see run_python_with)."""
+    return run_python_with(["-c", script, *args], cwd=cwd, env=env)
+
+
+def run_python_with(arguments: List[str], cwd: Optional[Path] = None,
+                    env: Optional[dict] = None) -> subprocess.CompletedProcess:
+    """Runs a child Python with these command-line arguments (`-m dism ...`)
+    and returns its exit code, as GetExitCodeProcess gives it (a DWORD), and
+    its output. The output goes through files, not pipes: a crashing child
     may hand its handles to a process Wine starts for the crash (its
     desktop), and a pipe would then never reach end-of-file."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        code = subprocess.run([sys.executable, "-c", script, *args], cwd=cwd, env=env,
+        code = subprocess.run([sys.executable, *arguments], cwd=cwd, env=env,
                               stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                               timeout=300).returncode
         out.seek(0)

@@ -30,8 +30,9 @@ NOT_WINDOWS_REASON = ("needs Windows and its DismApi.dll; "
 # (dism.exe, real images, real mounts, a filtered token) runs on the GitHub
 # Windows runner only; what needs the stand-in's variants, under Wine only.
 REAL_DISM_ONLY = {"test_real_dism.py", "test_real_wimgapi.py"}
-STANDIN_ONLY = {"test_standin_bindings.py", "test_standin_loader.py", "test_standin_public_api.py",
-                "test_standin_wimgapi.py", "test_standin_cli_lines.py"}
+STANDIN_ONLY = {"test_standin_bindings.py", "test_standin_cli_exit_codes.py",
+                "test_standin_cli_lines.py", "test_standin_loader.py", "test_standin_public_api.py",
+                "test_standin_wimgapi.py"}
 STANDIN_REASON = ("needs Microsoft's DismApi.dll, dism.exe and real images: System32 holds "
                   "the stand-in of the Windows lane (Wine); the GitHub Windows runner runs it")
 NO_STANDIN_REASON = ("needs the stand-in DismApi.dll in System32 and its variants: "

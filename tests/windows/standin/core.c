@@ -336,6 +336,9 @@ HRESULT long_operation(PCWSTR subject, HANDLE cancel, DISM_PROGRESS_CALLBACK pro
     CloseHandle(thread);
     if (op.hr == HRESULT_FROM_WIN32(ERROR_CANCELLED))
         fail_call(op.hr, subject ? subject : L"operation", L"cancelled");
+    /* DISM's success code for a change that needs a restart to finish. */
+    if (op.hr == S_OK && subject && wcsncmp(subject, L"reboot", 6) == 0)
+        return (HRESULT)ERROR_SUCCESS_REBOOT_REQUIRED;
     return op.hr;
 }
 

@@ -21,7 +21,9 @@
  * A text argument starting with "fail:" followed by an HRESULT in hex makes
  * the call fail with that HRESULT and a last-error message naming the call;
  * one starting with "slow" makes a long operation take about four seconds
- * (time to cancel it).
+ * (time to cancel it); one starting with "reboot" makes a long operation
+ * succeed with ERROR_SUCCESS_REBOOT_REQUIRED (3010), as DISM does for a
+ * change that needs a restart.
  */
 #ifndef STANDIN_H
 #define STANDIN_H
@@ -54,7 +56,8 @@ HRESULT fail_call(HRESULT hr, PCWSTR name, PCWSTR why);
 /* Whether `session` is open. */
 BOOL session_is_open(DismSession session);
 /* A long operation: fires progress from a thread the DLL owns, stops early
- * with HRESULT_FROM_WIN32(ERROR_CANCELLED) when `cancel` is signalled. */
+ * with HRESULT_FROM_WIN32(ERROR_CANCELLED) when `cancel` is signalled;
+ * returns ERROR_SUCCESS_REBOOT_REQUIRED for a subject starting "reboot". */
 HRESULT long_operation(PCWSTR subject, HANDLE cancel, DISM_PROGRESS_CALLBACK progress,
                        PVOID user_data);
 /* A SYSTEMTIME from its fields. */
