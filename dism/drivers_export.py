@@ -8,18 +8,23 @@ copies that folder to destination/<folder>, as DISM.exe does.
 What it promises:
 - every package is checked before anything is written: a folder or INF
   missing from the store, a folder outside the image (through a link), a
-  link or anything but files and folders inside a package folder: refused,
-  naming each, and nothing is copied;
+  link or anything but files and folders inside a package folder, a folder
+  the image's driver database names that is no plain folder of
+  FileRepository ("." or "x/../../Users"): refused, naming each, and
+  nothing is copied;
 - links are never followed, neither out of the image nor inside a folder;
 - the destination is an existing folder only its owner can write to (as for
-  extract_files), and nothing is written outside it;
+  extract_files), and nothing is written outside it (a link in its path is
+  resolved once, at the check);
 - each package is built in a scratch folder inside the destination and then
   renamed into place, so a failure or Ctrl+C leaves no half-copied package
   folder (the scratch folder is removed);
 - destination/<folder> that exists already is replaced, so that a script
   can run again: the old one is moved aside into the scratch folder, the new
   one renamed in, and only then the old one deleted.  Packages exported
-  before a failure stay exported.
+  before a failure stay exported;
+- a failure of the file system (a folder that cannot be moved aside, a
+  full disk) is a DismError with its Win32 code, naming the paths.
 
 A session on the running Windows (Session.online) takes the folders from
 %SystemRoot%\\System32\\DriverStore, and refuses any that lies elsewhere.  A
@@ -30,6 +35,8 @@ extracted from the WIM (extract_files, whose own checks apply).
 """
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import shutil
 import stat
@@ -158,12 +165,25 @@ def _describe(package: DriverPackage) -> str:
     return f"{package.published_name} ({os.path.basename(package.original_file_name or '')})"
 
 
+def _names_a_store_folder(folder: str) -> bool:
+    """Whether `folder` is a plain name below System32/DriverStore/FileRepository.
+    The folder names come from the image's driver database; one such as "."
+    or "x/../../Users" would have the export copy the whole store or another
+    folder of the image, and ".." would have it replace destination/..."""
+    parts = [part.lower() for part in Path(folder).parts]
+    return ".." not in parts and parts[-4:-1] == ["system32", "driverstore", "filerepository"]
+
+
 def _package_problems(package: DriverPackage, root: str) -> Tuple[Optional[str], List[str]]:
     """(the sentence saying the package is missing, or None; its other problems)."""
     inf = package.original_file_name or ""
     folder = os.path.dirname(inf)
     if not inf:
         return f"{package.published_name}: the driver store names no INF for it", []
+    if not _names_a_store_folder(folder):
+        return None, [f"{_describe(package)}: the image's driver database puts it in "
+                      f"'{folder}', which is not a folder of the driver store "
+                      f"({os.path.join('System32', 'DriverStore', 'FileRepository', '<folder>')})"]
     if not os.path.lexists(folder):
         return f"{_describe(package)}: its folder '{folder}' does not exist", []
     if not os.path.lexists(inf):
@@ -274,6 +294,44 @@ def _swap_in(built: str, target: str, aside: str) -> None:
         _discard(aside)
 
 
+#: The Win32 error for what the file system says (on Windows, OSError
+#: carries its own winerror).
+_WIN32_OF_ERRNO = {errno.ENOENT: 2, errno.ENOTDIR: 3, errno.EACCES: 5, errno.EPERM: 5,
+                   errno.EROFS: 19, errno.ENOSPC: 112, errno.ENOTEMPTY: 145,
+                   errno.EBUSY: 170, errno.EEXIST: 183,
+                   getattr(errno, "EDQUOT", errno.ENOSPC): 112}
+ERROR_FILE_NOT_FOUND = 2
+
+
+def _file_system_failure(error: OSError) -> errors.DismError:
+    code = getattr(error, "winerror", None) or _WIN32_OF_ERRNO.get(error.errno or 0)
+    paths = f"'{error.filename}'" + (f" -> '{error.filename2}'" if error.filename2 else "")
+    sentence = f"{_CALL}: {error.strerror or error}: {paths}; nothing more was exported."
+    if code == ERROR_FILE_NOT_FOUND:
+        return _wim.fail(errors.PathNotFoundError, code, sentence)
+    return _wim.fail(errors.DismError, code or _dism.E_FAIL, sentence)
+
+
+@contextlib.contextmanager
+def _as_dism_error() -> Iterator[None]:
+    """A file-system failure (a folder that cannot be moved aside, a full
+    disk, a file gone) as a DismError with its Win32 code, naming the paths,
+    rather than a bare OSError."""
+    try:
+        yield
+    except errors.DismError:
+        raise
+    except OSError as error:
+        raise _file_system_failure(error) from error
+
+
+def _built_as_dism_errors(built: Iterator[Tuple[_Plan, str]]) -> Iterator[Tuple[_Plan, str]]:
+    """A builder's folders, its failures as DismErrors; the caller's own
+    (the callback's, such as a closed pipe) are not touched."""
+    with _as_dism_error():
+        yield from built
+
+
 #: Makes each planned package's folder inside the scratch folder, one at a
 #: time, and says where: (plan, the folder built).
 Builder = Callable[[List[_Plan], str], Iterator[Tuple[_Plan, str]]]
@@ -331,12 +389,15 @@ def _extracted(session: "Session") -> Builder:
 
 def _export_all(plans: List[_Plan], destination: str, build: Builder,
                 on_exported: Optional[ExportCallback]) -> List[ExportedDriver]:
-    scratch = tempfile.mkdtemp(prefix=".dism-export-driver-", dir=destination)
+    with _as_dism_error():
+        scratch = tempfile.mkdtemp(prefix=".dism-export-driver-", dir=destination)
     exported: List[ExportedDriver] = []
     try:
-        for number, (plan, built) in enumerate(build(plans, scratch), 1):
+        for number, (plan, built) in enumerate(
+                _built_as_dism_errors(build(plans, scratch)), 1):
             target = os.path.join(destination, plan.name)
-            _swap_in(built, target, os.path.join(scratch, "old"))
+            with _as_dism_error():
+                _swap_in(built, target, os.path.join(scratch, "old"))
             exported.append(ExportedDriver(plan.package, Path(target)))
             if on_exported is not None:
                 on_exported(exported[-1], number, len(plans))
@@ -353,13 +414,16 @@ def _export_all(plans: List[_Plan], destination: str, build: Builder,
 def export_drivers(session: "Session", destination: "os.PathLike[str] | str", *,
                    on_exported: Optional[ExportCallback] = None) -> List[ExportedDriver]:
     """See Session.export_drivers."""
-    folder = _wim.existing_dir(destination, "destination")
-    _wim.refuse_shared(folder, _CALL)
-    packages = session.get_drivers(all_drivers=False)
-    plans = _plan(packages, _store_root(session, packages))
-    _refuse_overlap(plans, folder)
-    build: Builder = _copied
-    if session.image_file is not None:
-        _refuse_wim_links(session, plans)
-        build = _extracted(session)
+    with _as_dism_error():   # the checks read the store and the destination
+        # Resolved once: a link in the path, pointed elsewhere while the
+        # export runs, cannot move its writes out of the folder checked.
+        folder = os.path.realpath(_wim.existing_dir(destination, "destination"))
+        _wim.refuse_shared(folder, _CALL)
+        packages = session.get_drivers(all_drivers=False)
+        plans = _plan(packages, _store_root(session, packages))
+        _refuse_overlap(plans, folder)
+        build: Builder = _copied
+        if session.image_file is not None:
+            _refuse_wim_links(session, plans)
+            build = _extracted(session)
     return _export_all(plans, folder, build, on_exported)

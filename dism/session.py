@@ -414,8 +414,10 @@ class Session:
         `destination` must be an existing folder only you can write to.
         Every package is checked first: one whose folder or INF is missing
         from the store raises PathNotFoundError (0x80070003) naming each, a
-        link (out of the image or inside a package folder) is refused, and
-        then nothing is written.  An existing destination/<folder> is
+        link (out of the image or inside a package folder), or a folder the
+        image's driver database names outside FileRepository, is refused,
+        and then nothing is written.  A file-system failure while copying is
+        a DismError with its Win32 code, naming the paths.  An existing destination/<folder> is
         replaced, so a script can run again; a failure or Ctrl+C leaves no
         half-copied folder (see dism.drivers_export).  On a session opened
         with open_image_file() the folders are extracted from the WIM itself

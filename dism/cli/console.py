@@ -12,6 +12,17 @@ from dism.progress import fraction
 
 _BAR_HALF = 26
 
+#: Control characters (C0, DEL, C1), shown as \xNN.  Text read from an
+#: image (a driver's provider, an app's name) reaches the terminal: an
+#: escape sequence there could retitle the window or rewrite what is shown,
+#: and a CR or LF forge a line ("The operation completed successfully.").
+_VISIBLE = {code: f"\\x{code:02x}" for code in (*range(0x20), *range(0x7F, 0xA0))}
+
+
+def printable(text: str) -> str:
+    """`text` for a terminal: its control characters shown, not obeyed."""
+    return text.translate(_VISIBLE)
+
 
 def render_bar(current: int, total: int) -> str:
     """DISM's bar: `[=====...50.0%     ...]`, 52 cells around the percentage."""
@@ -72,7 +83,7 @@ class Console:
 
     def say(self, line: str = "") -> None:
         if self.human:
-            self.stdout.write(line + "\n")
+            self.stdout.write(printable(line) + "\n")
             self.stdout.flush()
 
     @contextlib.contextmanager

@@ -3,7 +3,7 @@ line in either spelling (argparse's or DISM.exe's)."""
 from __future__ import annotations
 
 import argparse
-from typing import Any, List, NoReturn, Optional
+from typing import Any, List, NoReturn, Optional, Set
 
 import dism
 
@@ -11,6 +11,7 @@ from .exit_codes import EXIT_STATUS_TABLE, UsageError
 from .reference import help_lines
 from .syntax import in_dism_exe_words, translate_dism_syntax, uses_dism_exe_syntax
 from .verbs import VERBS
+from .verbs.verb import GIVEN_ONCE, value
 
 _LOG_LEVELS = {
     "1": dism.LogLevel.ERRORS, "errors": dism.LogLevel.ERRORS,
@@ -49,12 +50,15 @@ def _add_global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
                        help="print one JSON document on stdout")
     group.add_argument("--quiet", action="store_true", default=default(False),
                        help="print only errors (and the JSON document with --json)")
-    group.add_argument("--log-level", type=_log_level, default=default(None), metavar="LEVEL",
-                       help="1 errors, 2 +warnings, 3 +information (default), 4 +debug")
-    group.add_argument("--log-path", default=default(None), metavar="PATH",
-                       help="the DISM log file")
-    group.add_argument("--scratch-dir", default=default(None), metavar="DIR",
-                       help="the directory for temporary files")
+    # Given twice, even once before the verb and once after it, these are
+    # refused (see _VerbParsers) rather than the later value silently winning.
+    for name, keywords in (
+            value("--log-level", "LEVEL", "1 errors, 2 +warnings, 3 +information (default), "
+                  "4 +debug", type=_log_level, default=default(None)),
+            value("--log-path", "PATH", "the DISM log file", default=default(None)),
+            value("--scratch-dir", "DIR", "the directory for temporary files",
+                  default=default(None))):
+        group.add_argument(name, **keywords)
     # DISM.exe's /English and /NoRestart, accepted so that scripts run: the
     # messages are English already, and nothing here restarts the machine.
     group.add_argument("--english", action="store_true", default=default(False),
@@ -75,6 +79,23 @@ def _epilog() -> str:
             "exit status:\n" + EXIT_STATUS_TABLE)
 
 
+class _VerbParsers(argparse._SubParsersAction):  # type: ignore[type-arg]
+    """argparse's verbs, refusing a global option given both before the verb
+    and after it: the verb's parser fills a namespace of its own, whose
+    values then replace the top parser's, so neither parser alone sees the
+    option twice."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: Optional[str] = None) -> None:
+        before: Set[str] = getattr(namespace, GIVEN_ONCE, set())
+        setattr(namespace, GIVEN_ONCE, set())   # what the verb's parser alone was given
+        super().__call__(parser, namespace, values, option_string)
+        after: Set[str] = getattr(namespace, GIVEN_ONCE)
+        for dest in sorted(before & after):
+            parser.error(f"--{dest.replace('_', '-')} was given twice; it takes one value")
+        setattr(namespace, GIVEN_ONCE, before | after)
+
+
 def build_parser(prog: Optional[str] = None) -> argparse.ArgumentParser:
     parser = _Parser(prog=prog or "dismapi",
                      description="Deployment Image Servicing and Management, on the DISM API "
@@ -82,6 +103,7 @@ def build_parser(prog: Optional[str] = None) -> argparse.ArgumentParser:
                      epilog=_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"dismapi {dism.__version__}")
     _add_global_options(parser, top=True)
+    parser.register("action", "parsers", _VerbParsers)
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
     for verb in VERBS:
         sub = verbs.add_parser(verb.name, help=verb.help,

@@ -3,9 +3,10 @@ DISM.exe's text or as one JSON document."""
 from __future__ import annotations
 
 import json
+import os
 from typing import Any, Dict, Mapping, Optional, Sequence, TextIO
 
-from .console import Console
+from .console import Console, printable
 from .exit_codes import UsageError, completed, hresult_of
 from .render import human_lines, json_document
 from .results import Result
@@ -103,13 +104,14 @@ def emit_error(exc: BaseException, console: Console, log_path: Optional[str],
     if isinstance(exc, UsageError):
         if exc.parser is not None:
             exc.parser.print_usage(err)
-            err.write(f"{exc.parser.prog}: error: {exc.message}\n")
+            err.write(f"{exc.parser.prog}: error: {printable(exc.message)}\n")
         else:  # a DISM.exe line: DISM.exe's way, with its code for a bad command line
-            err.write(f"Error: 87\n\n{exc.message}\n")
+            err.write(f"Error: 87\n\n{printable(exc.message)}\n")
     else:
         err.write(f"Error: {_hresult_text(exc) or 'unknown'}\n\n"
-                  f"{_error_message(exc, verb, given)}\n")
-        if log_path:
+                  f"{printable(_error_message(exc, verb, given))}\n")
+        # Not when the log file is what failed (a folder, a missing folder).
+        if log_path and os.path.isfile(log_path):
             err.write(f"\nThe DISM log file can be found at {log_path}\n")
     err.flush()
 

@@ -22,6 +22,7 @@ from . import grammar
 from .exit_codes import UsageError
 from .grammar import DismOption, DismVerb
 from .verbs import VERBS_BY_NAME
+from .words import dism_exe_spelling
 
 _DISM_TOKEN = re.compile(r"/(\?|[A-Za-z][A-Za-z0-9-]*)(?::(.*))?\Z", re.DOTALL)
 
@@ -30,6 +31,9 @@ _DISM_TOKEN = re.compile(r"/(\?|[A-Za-z][A-Za-z0-9-]*)(?::(.*))?\Z", re.DOTALL)
 _OWN_VALUE_OPTIONS = frozenset(("--log-level", "--log-path", "--scratch-dir"))
 
 _HELP = "dismapi /? lists the verbs; dismapi /VERB /? a verb's options"
+
+#: DISM.exe's help: /? and its other spelling, /Get-Help.
+_HELP_WORDS = ("?", "get-help")
 
 
 def _first_word(argv: Sequence[str]) -> Optional[str]:
@@ -101,7 +105,7 @@ def _read(argv: Sequence[str]) -> _Line:
         if match is None:
             raise _bare_word(token)
         given = _Given(match.group(1), match.group(2))
-        if given.key == "?":
+        if given.key in _HELP_WORDS:
             line.help = True
         elif given.key in grammar.VERBS:
             line.verbs.append((grammar.VERBS[given.key], given))
@@ -225,10 +229,8 @@ def translate_dism_syntax(argv: Sequence[str]) -> List[str]:
             + line.own)
 
 
-_ARGPARSE_OPTION = re.compile(r"--[a-z][a-z-]*")
-
-
 def in_dism_exe_words(message: str) -> str:
-    """A usage message naming argparse's options, with DISM.exe's names instead."""
-    return _ARGPARSE_OPTION.sub(
-        lambda match: grammar.DISM_SPELLING_OF.get(match.group(0), match.group(0)), message)
+    """A usage message naming argparse's options and the CLI's verbs
+    (--image-file, mount-image), with DISM.exe's names instead (/ImageFile,
+    /Mount-Image); quoted text, which may be what the user typed, stays."""
+    return dism_exe_spelling(message)

@@ -96,6 +96,14 @@ def _translate_unquoted(text: str, words: Mapping[str, str],
     return _outside(_QUOTED, text, translate)
 
 
+def dism_exe_spelling(message: str) -> str:
+    """The CLI's own message (naming its verbs and options: mount-image,
+    --image-file) with DISM.exe's names (/Mount-Image, /ImageFile); quoted
+    text stays, and so do DISM.exe's names already there (/FeatureName is
+    not an API name here)."""
+    return _translate_unquoted(message, {}, CLI_TO_DISM_EXE)
+
+
 def cli_words(message: str, verb: Optional[str] = None, given: Sequence[str] = (), *,
               dism_exe: bool = False) -> str:
     """`message` with DISM API names replaced by the CLI's verbs and options,

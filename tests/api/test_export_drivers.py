@@ -14,6 +14,10 @@ import pytest
 
 import dism
 from dism.testing import build_windows_tree, sample_servicing_spec
+from dism.testing.hive import write_hive
+from dism.testing.servicing import driver_database
+
+from support.folders import unmovable
 
 STORE = "Windows/System32/DriverStore/FileRepository"
 #: The sample spec's third-party packages: published name -> store folder.
@@ -307,3 +311,87 @@ def test_from_an_image_file_a_missing_folder_is_named(tree, destination, tmp_pat
     assert "oem0.inf (contosoraid.inf)" in caught.value.message
     assert OUT_OF_BOX["oem0.inf"] in caught.value.message
     assert list(destination.iterdir()) == []
+
+
+def _database_naming(tree: Path, folder: str) -> None:
+    """The image's driver database with oem0.inf's store folder named `folder`."""
+    spec = sample_servicing_spec()
+    database = driver_database(spec.drivers_in("DRIVERS"), spec.architecture)
+    database["DriverPackages"][folder] = database["DriverPackages"].pop(OUT_OF_BOX["oem0.inf"])
+    write_hive(tree / "Windows/System32/config/DRIVERS", {"DriverDatabase": database},
+               name="DRIVERS")
+
+
+@pytest.mark.parametrize("folder, planted", [
+    # "." names FileRepository itself: every package, in-box ones too.
+    (".", "FileRepository/contosoraid.inf"),
+    # A path that climbs out of the store to another folder of the image.
+    ("x/../../../../../Users", "FileRepository/x/keep.txt"),
+    # ".." names DriverStore: the export would replace destination/..
+    ("..", "contosoraid.inf"),
+])
+def test_a_database_folder_name_that_is_not_a_store_folder_is_refused(tree, destination,
+                                                                      folder, planted):
+    # An image's driver database is the image's to say; a folder name in it
+    # that is no plain name below FileRepository must not make the export
+    # copy (or replace) some other folder.
+    _database_naming(tree, folder)
+    placed = tree / "Windows/System32/DriverStore" / planted
+    placed.parent.mkdir(parents=True, exist_ok=True)
+    placed.write_bytes(b"planted")
+    (tree / "Users/contosoraid.inf").write_bytes(b"planted")
+    with pytest.raises(dism.DismError) as caught:
+        export(tree, destination)
+    assert caught.value.hresult == 0x80070005
+    assert "oem0.inf (contosoraid.inf)" in caught.value.message
+    assert "not a folder of the driver store" in caught.value.message
+    assert "nothing was exported" in caught.value.message
+    assert list(destination.iterdir()) == []
+
+
+def test_a_file_system_failure_is_a_typed_error_naming_the_folder(tree, destination):
+    """The second package's earlier export cannot be moved aside: a
+    DismError with the Win32 code and the folder, not a bare OSError; the
+    first package stays exported and no scratch folder is left."""
+    stuck = destination / OUT_OF_BOX["oem1.inf"]
+    stuck.mkdir()
+    with unmovable(stuck):
+        with pytest.raises(dism.DismError) as caught:
+            export(tree, destination)
+    assert caught.value.hresult == 0x80070005
+    assert f"'{stuck}'" in caught.value.message
+    assert caught.value.message.startswith("export_drivers: ")
+    if sys.version_info >= (3, 11):
+        assert caught.value.__notes__ == ["exported before the failure: oem0.inf"]
+    assert sorted(p.name for p in destination.iterdir()) == sorted(
+        [OUT_OF_BOX["oem0.inf"], OUT_OF_BOX["oem1.inf"]])
+    assert list(stuck.iterdir()) == []
+
+
+def test_the_refusal_of_a_database_folder_name_uses_one_separator(tree, destination):
+    _database_naming(tree, ".")
+    (tree / STORE / "contosoraid.inf").write_bytes(b"planted")
+    with pytest.raises(dism.DismError) as caught:
+        export(tree, destination)
+    other = "\\" if os.sep == "/" else "/"
+    assert other not in caught.value.message
+
+
+def test_a_destination_link_is_followed_once_not_at_every_write(tree, destination, tmp_path):
+    """A destination given through a link: the folder it names when the
+    export checks it is the one written, even if the link is pointed
+    elsewhere while the export runs (the check would not cover that one)."""
+    link = tmp_path / "link"
+    link.symlink_to(destination, target_is_directory=True)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir(mode=0o755)
+
+    def retarget(item, number, total):
+        if number == 1:
+            link.unlink()
+            link.symlink_to(elsewhere, target_is_directory=True)
+
+    exported = export(tree, link, on_exported=retarget)
+    assert [item.folder.parent for item in exported] == [destination] * 3
+    assert sorted(p.name for p in destination.iterdir()) == sorted(OUT_OF_BOX.values())
+    assert list(elsewhere.iterdir()) == []

@@ -344,12 +344,12 @@ def _in_turn(args: argparse.Namespace, console: Console, values: Sequence[str],
 
 
 @contextlib.contextmanager
-def _telling_what_was_done(done: Sequence[str]) -> Iterator[None]:
+def _telling_what_was_done(done: Sequence[str], kept_in: str = "the image") -> Iterator[None]:
     try:
         yield
     except (dism.DismError, KeyboardInterrupt) as error:
         if done:
-            error.done_before = ("Done before it, and kept in the image: "  # type: ignore[union-attr]
+            error.done_before = (f"Done before it, and kept in {kept_in}: "  # type: ignore[union-attr]
                                  + ", ".join(done) + ".")
         raise
 
@@ -383,6 +383,13 @@ def add_driver(args: argparse.Namespace, console: Console) -> ActionResult:
     # missing one stops the line before the image changes.
     infs = [inf for given in args.driver
             for inf in dism.find_driver_infs(given, recurse=args.recurse)]
+    # find_driver_infs takes a file as it is: one not there would otherwise
+    # be found missing only after the INFs before it were added.
+    missing = [inf for inf in infs if not os.path.isfile(inf)]
+    if missing:
+        named = ", ".join(f"'{inf}'" for inf in missing)
+        raise dism.errors.path_not_found(f"add-driver: no such driver file: {named}; "
+                                         "nothing was added")
     console.say(f"Found {len(infs)} driver package(s) to install.")
 
     # One INF at a time, so that the console shows each as it lands and a
@@ -425,11 +432,16 @@ export_destination = options(value(
 
 
 def export_driver(args: argparse.Namespace, console: Console) -> ActionResult:
+    done: List[str] = []
+
     def landed(item: dism.ExportedDriver, number: int, total: int) -> None:
         console.say(f"Exporting {number} of {total} - {item.package.published_name}: "
                     "The driver package successfully exported.")
+        done.append(str(item.package.published_name))
 
-    with _session(args) as session:
+    # A failure names the packages exported before it (--json and --quiet
+    # print no progress lines).
+    with _session(args) as session, _telling_what_was_done(done, "the destination"):
         exported = session.export_drivers(args.destination, on_exported=landed)
     return _changed(args, "export-driver", False, {
         "destination": os.path.abspath(args.destination),

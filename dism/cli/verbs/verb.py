@@ -50,6 +50,10 @@ def flag(name: str, help: str) -> Option:
     return name, {"action": "store_true", "help": help}
 
 
+#: The namespace attribute holding the dests of the _Once options given so far.
+GIVEN_ONCE = "_given_once"
+
+
 class _Once(argparse.Action):
     """Stores an option's value and refuses a second one, which argparse
     would let replace the first without a word.  Options that may repeat
@@ -57,7 +61,7 @@ class _Once(argparse.Action):
 
     def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
                  values: Any, option_string: Optional[str] = None) -> None:
-        given = namespace.__dict__.setdefault("_given_once", set())
+        given = namespace.__dict__.setdefault(GIVEN_ONCE, set())
         if self.dest in given:
             parser.error(f"{option_string or self.metavar} was given twice; it takes one value")
         given.add(self.dest)
