@@ -82,22 +82,37 @@ static HRESULT find_windows_dir(const char *root, const char *windows_dir, char 
     return S_OK;
 }
 
-/* DISM's SystemDrive is the drive letter holding the boot manager ("C:").
- * The portable engine has no drive letters: it checks the form and keeps it
- * with the session, and nothing else depends on it. */
+/* DISM's SystemDrive names where the boot manager is: a drive ("C:"), which
+ * DISM.exe's /SysDriveDir gives as a folder ("C:\").  This platform has no
+ * drive letters: a system drive is mounted at a folder, so an existing
+ * folder is taken too.  A drive letter is kept with the session; nothing
+ * else depends on either. */
+static bool is_drive_letter(PCWSTR drive)
+{
+    size_t n = wcslen(drive);
+    return (n == 2 || (n == 3 && (drive[2] == L'\\' || drive[2] == L'/'))) &&
+           drive[0] < 128 && iswalpha((wint_t)drive[0]) && drive[1] == L':';
+}
+
 static HRESULT check_system_drive(PCWSTR drive, char out[8])
 {
     out[0] = '\0';
     if (!drive || !*drive)
         return S_OK;
-    size_t n = wcslen(drive);
-    bool ok = (n == 2 || (n == 3 && (drive[2] == L'\\' || drive[2] == L'/'))) &&
-              drive[0] < 128 && iswalpha((wint_t)drive[0]) && drive[1] == L':';
-    if (!ok)
-        return engine_fail(E_INVALIDARG, "DismOpenSession: SystemDrive must be a drive letter "
-                           "such as \"C:\".");
-    snprintf(out, 8, "%c:", (char)towupper((wint_t)drive[0]));
-    return S_OK;
+    if (is_drive_letter(drive)) {
+        snprintf(out, 8, "%c:", (char)towupper((wint_t)drive[0]));
+        return S_OK;
+    }
+    char *path = NULL;
+    HRESULT hr = path_arg(drive, "DismOpenSession: SystemDrive", &path);
+    if (FAILED(hr))
+        return hr;
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+        hr = engine_fail(E_INVALIDARG, "DismOpenSession: SystemDrive '%s' is neither a drive "
+                         "letter such as \"C:\" nor an existing folder.", path);
+    free(path);
+    return hr;
 }
 
 /* Whether the registry records a mount at `root`.  No usable state

@@ -48,11 +48,15 @@ def test_windows_dir_outside_the_image_is_refused(offline_tree, tmp_path):
         dism.Session(offline_tree, windows_dir=tmp_path)
 
 
-def test_system_drive_must_be_a_drive_letter(offline_tree):
-    with dism.Session(offline_tree, system_drive="c:") as s:
-        assert not s.closed
+def test_system_drive_is_a_drive_letter_or_an_existing_folder(offline_tree, tmp_path):
+    # DISM.exe's /SysDriveDir names a folder; on Linux a drive is mounted at one.
+    for drive in ("c:", "D:\\", str(tmp_path)):
+        with dism.Session(offline_tree, system_drive=drive) as s:
+            assert not s.closed
+    with pytest.raises(dism.InvalidArgumentError, match="neither a drive letter"):
+        dism.Session(offline_tree, system_drive=str(tmp_path / "missing"))
     with pytest.raises(dism.InvalidArgumentError):
-        dism.Session(offline_tree, system_drive="/boot")
+        dism.Session(offline_tree, system_drive=str(offline_tree / "Windows" / "win.ini"))
 
 
 def test_online_servicing_is_not_supported_here():
