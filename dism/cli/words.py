@@ -30,6 +30,7 @@ API_TO_CLI: Mapping[str, str] = {
     "DISM_MOUNT_OPTIMIZE": "--optimize", "DISM_ONLINE_IMAGE": "--online",
     "ImageFilePath": "--image-file", "MountPath": "--mount-dir", "ImageIndex": "--index",
     "ImageName": "--name", "ImagePath": "--image", "WindowsDirectory": "--windows-dir",
+    "SystemDrive": "--sysdrive-dir",
     "SourcePaths": "--source", "LimitAccess": "--limit-access", "EnableAll": "--all",
     "FeatureName": "--feature-name", "PackagePath": "--package-path",
     "RemovePayload": "--remove", "ForceUnsigned": "--force-unsigned",
