@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import itertools
 import os
 from typing import (Any, Callable, ContextManager, Dict, Iterator, List, Optional, Sequence,
                     Tuple, Union)
@@ -335,19 +334,27 @@ def disable_feature(args: argparse.Namespace, console: Console) -> ActionResult:
 ActOnOne = Callable[[dism.Session, str, Optional[ProgressBar]], object]
 
 
+#: A line about one of several values: (its number from 1, the value) -> text.
+LineAbout = Callable[[int, str], str]
+
+
 def _in_turn(args: argparse.Namespace, console: Console, values: Sequence[str],
-             title: Optional[Callable[[int, str], str]], act: ActOnOne) -> bool:
+             title: Optional[LineAbout], act: ActOnOne,
+             done_line: Optional[LineAbout] = None) -> bool:
     """`act` on each value in order, in one session, each under its own
-    progress step when it has a `title`; whether the image now needs a
-    restart.  A failure says which values were done before it: their
-    changes stay, and the report says so."""
+    progress step when it has a `title`, then saying `done_line`; whether
+    the image now needs a restart.  A failure says which values were done
+    before it: their changes stay, and the report says so (a value is
+    counted done before its line is printed, which a Ctrl+C may stop)."""
     done: List[str] = []
     with _session(args) as session:
         for number, item in enumerate(values, 1):
-            step = _step(console, title(number, item) if title else None)
-            with _telling_what_was_done(done), step as progress:
-                act(session, item, progress)
-            done.append(item)
+            with _telling_what_was_done(done):
+                with _step(console, title(number, item) if title else None) as progress:
+                    act(session, item, progress)
+                done.append(item)
+                if done_line:
+                    console.say(done_line(number, item))
         return session.reboot_required
 
 
@@ -402,25 +409,20 @@ def add_driver(args: argparse.Namespace, console: Console) -> ActionResult:
 
     # One INF at a time, so that the console shows each as it lands and a
     # failure leaves no doubt about which ones were added before it.
-    numbers = itertools.count(1)
-
-    def add(session: dism.Session, inf: str, progress: Optional[ProgressBar]) -> None:
-        session.add_driver(inf, force_unsigned=args.force_unsigned)
-        console.say(f"Installing {next(numbers)} of {len(infs)} - {inf}: "
-                    "The driver package was successfully installed.")
-    restart = _in_turn(args, console, infs, None, add)
+    restart = _in_turn(args, console, infs, None,
+                       lambda session, inf, progress: session.add_driver(
+                           inf, force_unsigned=args.force_unsigned),
+                       lambda number, inf: f"Installing {number} of {len(infs)} - {inf}: "
+                                           "The driver package was successfully installed.")
     return changed(args, "add-driver", restart, {"drivers": infs})
 
 
 def remove_driver(args: argparse.Namespace, console: Console) -> ActionResult:
     names: List[str] = args.driver
-    numbers = itertools.count(1)
-
-    def remove(session: dism.Session, name: str, progress: Optional[ProgressBar]) -> None:
-        session.remove_driver(name)
-        console.say(f"Removing {next(numbers)} of {len(names)} - {name}: "
-                    "The driver package was successfully removed.")
-    restart = _in_turn(args, console, names, None, remove)
+    restart = _in_turn(args, console, names, None,
+                       lambda session, name, progress: session.remove_driver(name),
+                       lambda number, name: f"Removing {number} of {len(names)} - {name}: "
+                                            "The driver package was successfully removed.")
     return changed(args, "remove-driver", restart, {"drivers": names})
 
 
@@ -443,9 +445,10 @@ def export_driver(args: argparse.Namespace, console: Console) -> ActionResult:
     done: List[str] = []
 
     def landed(item: dism.ExportedDriver, number: int, total: int) -> None:
+        # Counted before it is printed: a Ctrl+C while printing leaves it exported.
+        done.append(str(item.package.published_name))
         console.say(f"Exporting {number} of {total} - {item.package.published_name}: "
                     "The driver package successfully exported.")
-        done.append(str(item.package.published_name))
 
     # A failure names the packages exported before it (--json and --quiet
     # print no progress lines).
