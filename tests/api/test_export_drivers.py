@@ -5,10 +5,13 @@ destination trusted, written only inside, never left with a half-copied
 folder; a second run replaces what the first exported."""
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import subprocess
 import sys
 from pathlib import Path
-from typing import Dict
+from typing import Dict, Iterator
 
 import pytest
 
@@ -366,6 +369,47 @@ def test_a_file_system_failure_is_a_typed_error_naming_the_folder(tree, destinat
     assert sorted(p.name for p in destination.iterdir()) == sorted(
         [OUT_OF_BOX["oem0.inf"], OUT_OF_BOX["oem1.inf"]])
     assert list(stuck.iterdir()) == []
+
+
+@contextlib.contextmanager
+def undeletable_contents(folder: Path, moved_below: Path) -> Iterator[None]:
+    """What `folder` holds made impossible to delete (immutable for root,
+    read-only for anyone else).  The operation may move `folder`: it is
+    found again by its name below `moved_below` to undo that."""
+    chattr = shutil.which("chattr") if os.geteuid() == 0 else None
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+    elif chattr is None or subprocess.run([chattr, "+i", str(folder)],
+                                          capture_output=True).returncode != 0:
+        pytest.skip("root cannot be kept from deleting a file without chattr +i here")
+    try:
+        yield
+    finally:
+        for moved in moved_below.rglob(folder.name):
+            if chattr:
+                subprocess.run([chattr, "-i", str(moved)], check=True)
+            moved.chmod(0o755)
+
+
+def test_an_old_export_that_cannot_be_deleted_leaves_the_new_one_counted(tree, destination):
+    """The second package replaces an earlier export whose files cannot be
+    deleted: the new folder is in place, so the failure counts it as
+    exported (its callback ran), rather than saying nothing more was."""
+    stale = destination / OUT_OF_BOX["oem1.inf"] / "locked"
+    stale.mkdir(parents=True)
+    (stale / "old.sys").write_bytes(b"from an earlier export")
+    landed = []
+    with undeletable_contents(stale, destination):
+        with pytest.raises(dism.DismError) as caught:
+            export(tree, destination,
+                   on_exported=lambda item, number, total: landed.append(
+                       item.package.published_name))
+    assert landed == ["oem0.inf", "oem1.inf"]
+    assert caught.value.message.startswith("export_drivers: ")
+    if sys.version_info >= (3, 11):
+        assert caught.value.__notes__ == ["exported before the failure: oem0.inf, oem1.inf"]
+    assert files_below(destination / OUT_OF_BOX["oem1.inf"]) == \
+        files_below(tree / STORE / OUT_OF_BOX["oem1.inf"])
 
 
 def test_the_refusal_of_a_database_folder_name_uses_one_separator(tree, destination):
