@@ -5,13 +5,10 @@ destination trusted, written only inside, never left with a half-copied
 folder; a second run replaces what the first exported."""
 from __future__ import annotations
 
-import contextlib
 import os
-import shutil
-import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, Iterator
+from typing import Dict
 
 import pytest
 
@@ -20,7 +17,7 @@ from dism.testing import build_windows_tree, sample_servicing_spec
 from dism.testing.hive import write_hive
 from dism.testing.servicing import driver_database
 
-from support.folders import unmovable
+from support.folders import undeletable_contents, unmovable
 
 STORE = "Windows/System32/DriverStore/FileRepository"
 #: The sample spec's third-party packages: published name -> store folder.
@@ -369,26 +366,6 @@ def test_a_file_system_failure_is_a_typed_error_naming_the_folder(tree, destinat
     assert sorted(p.name for p in destination.iterdir()) == sorted(
         [OUT_OF_BOX["oem0.inf"], OUT_OF_BOX["oem1.inf"]])
     assert list(stuck.iterdir()) == []
-
-
-@contextlib.contextmanager
-def undeletable_contents(folder: Path, moved_below: Path) -> Iterator[None]:
-    """What `folder` holds made impossible to delete (immutable for root,
-    read-only for anyone else).  The operation may move `folder`: it is
-    found again by its name below `moved_below` to undo that."""
-    chattr = shutil.which("chattr") if os.geteuid() == 0 else None
-    if os.geteuid() != 0:
-        folder.chmod(0o555)
-    elif chattr is None or subprocess.run([chattr, "+i", str(folder)],
-                                          capture_output=True).returncode != 0:
-        pytest.skip("root cannot be kept from deleting a file without chattr +i here")
-    try:
-        yield
-    finally:
-        for moved in moved_below.rglob(folder.name):
-            if chattr:
-                subprocess.run([chattr, "-i", str(moved)], check=True)
-            moved.chmod(0o755)
 
 
 def test_an_old_export_that_cannot_be_deleted_leaves_the_new_one_counted(tree, destination):
