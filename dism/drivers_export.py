@@ -278,8 +278,8 @@ def _discard(path: str) -> None:
 
 
 def _swap_in(built: str, target: str, aside: str) -> None:
-    """Puts `built` at `target`, replacing what is there; when the rename
-    fails, what was there is put back."""
+    """Puts `built` at `target`, moving what is there to `aside` (for the
+    caller to delete); when the rename fails, what was there is put back."""
     replaced = os.path.lexists(target)
     if replaced:
         os.rename(target, aside)
@@ -289,8 +289,6 @@ def _swap_in(built: str, target: str, aside: str) -> None:
         if replaced and not os.path.lexists(target):
             os.rename(aside, target)
         raise
-    if replaced:
-        _discard(aside)
 
 
 def _file_system_failure(error: OSError) -> errors.DismError:
@@ -383,11 +381,16 @@ def _export_all(plans: List[_Plan], destination: str, build: Builder,
         for number, (plan, built) in enumerate(
                 _built_as_dism_errors(build(plans, scratch)), 1):
             target = os.path.join(destination, plan.name)
+            aside = os.path.join(scratch, "old")
             with _as_dism_error():
-                _swap_in(built, target, os.path.join(scratch, "old"))
+                _swap_in(built, target, aside)
             exported.append(ExportedDriver(plan.package, Path(target)))
             if on_exported is not None:
                 on_exported(exported[-1], number, len(plans))
+            # Only once the package counts as exported: an old copy that
+            # cannot be deleted must not make the failure deny it.
+            with _as_dism_error():
+                _discard(aside)
     except BaseException as exc:
         if exported and hasattr(exc, "add_note"):  # notes exist from Python 3.11 on
             exc.add_note("exported before the failure: "

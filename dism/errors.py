@@ -119,6 +119,7 @@ _WIN32_OF_ERRNO = {errno.ENOENT: 2, errno.ENOTDIR: 3, errno.EACCES: 5, errno.EPE
                    errno.EBUSY: 170, errno.EEXIST: 183,
                    getattr(errno, "EDQUOT", errno.ENOSPC): 112}
 _ERROR_FILE_NOT_FOUND = 2
+_ERROR_PATH_NOT_FOUND = 3
 _E_FAIL = 0x80004005
 
 
@@ -129,9 +130,11 @@ def win32_error_of(error: OSError) -> Optional[int]:
 
 def from_os_error(error: OSError, sentence: str) -> DismError:
     """A file-system failure as a DismError with HRESULT_FROM_WIN32 of its
-    Win32 code (E_FAIL without one): PathNotFoundError for a missing file."""
+    Win32 code (E_FAIL without one): PathNotFoundError for a missing file
+    or folder (a path through a file is ERROR_PATH_NOT_FOUND on Windows)."""
     code = win32_error_of(error)
     if code is None:
         return with_code(DismError, _E_FAIL, sentence)
-    cls = PathNotFoundError if code == _ERROR_FILE_NOT_FOUND else DismError
+    missing = code in (_ERROR_FILE_NOT_FOUND, _ERROR_PATH_NOT_FOUND)
+    cls = PathNotFoundError if missing else DismError
     return with_code(cls, 0x80070000 | code, sentence)

@@ -57,7 +57,8 @@ def help_lines() -> List[str]:
     for row in here:
         aliases = f" (also /{', /'.join(row.aliases)})" if row.aliases else ""
         lines.append(f"  {_usage(row):<42} {row.cli}{aliases}")
-    lines.append("recognised, but not supported here (refused, exit status 6):")
+    lines.append("recognised, but refused as not supported here (exit status 6; 50 on "
+                 "Windows):")
     return lines + _filled([row.spelling for row in elsewhere], width=78, indent="  ")
 
 

@@ -57,12 +57,12 @@ def _error_message(exc: BaseException, verb: Optional[str] = None,
     if isinstance(exc, UsageError):
         return exc.message
     if isinstance(exc, KeyboardInterrupt):
-        message = "The operation was cancelled by the user."
-        if completed(exc) is None:
-            message = _INTERRUPT_OUTSIDE_A_CALL
+        text = ("The operation was cancelled by the user." if completed(exc) is not None
+                else _INTERRUPT_OUTSIDE_A_CALL)
     else:
-        message = cli_words(getattr(exc, "message", None) or str(exc), verb, given,
-                            dism_exe=uses_dism_exe_syntax(given))
+        text = getattr(exc, "message", None) or str(exc)
+    # Our own sentences too: a DISM.exe line is told /Get-MountedImageInfo.
+    message = cli_words(text, verb, given, dism_exe=uses_dism_exe_syntax(given))
     # The extension's sentence for this very operation (a discard that came
     # too late discarded, a commit saved), else the general one.
     outcome = getattr(exc, "outcome", None) or _CANCEL_OUTCOME.get(completed(exc))

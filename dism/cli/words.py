@@ -30,6 +30,7 @@ API_TO_CLI: Mapping[str, str] = {
     "DISM_MOUNT_OPTIMIZE": "--optimize", "DISM_ONLINE_IMAGE": "--online",
     "ImageFilePath": "--image-file", "MountPath": "--mount-dir", "ImageIndex": "--index",
     "ImageName": "--name", "ImagePath": "--image", "WindowsDirectory": "--windows-dir",
+    "SystemDrive": "--sysdrive-dir",
     "SourcePaths": "--source", "LimitAccess": "--limit-access", "EnableAll": "--all",
     "FeatureName": "--feature-name", "PackagePath": "--package-path",
     "RemovePayload": "--remove", "ForceUnsigned": "--force-unsigned",
@@ -61,7 +62,9 @@ CLI_TO_DISM_EXE: Mapping[str, str] = {
 }
 
 _QUOTED = re.compile(r"('[^']*')")   # the engine quotes paths and names given to it
-_WORD = re.compile(r"\w+")
+# A word standing alone: not the tail of a path or of DISM.exe's /Name,
+# which a message may hold as typed (/PackageName is no API word there).
+_WORD = re.compile(r"(?<![\w/\\])\w+")
 # A CLI verb (hyphenated) or option (--name), standing alone.
 _CLI_WORD = re.compile(r"(?<![\w/-])(?:--[a-z][a-z-]*|[a-z]+(?:-[a-z]+)+)(?![\w-])")
 

@@ -17,7 +17,7 @@ from dism.testing import build_windows_tree, sample_servicing_spec
 from dism.testing.hive import write_hive
 from dism.testing.servicing import driver_database
 
-from support.folders import unmovable
+from support.folders import undeletable_contents, unmovable
 
 STORE = "Windows/System32/DriverStore/FileRepository"
 #: The sample spec's third-party packages: published name -> store folder.
@@ -366,6 +366,27 @@ def test_a_file_system_failure_is_a_typed_error_naming_the_folder(tree, destinat
     assert sorted(p.name for p in destination.iterdir()) == sorted(
         [OUT_OF_BOX["oem0.inf"], OUT_OF_BOX["oem1.inf"]])
     assert list(stuck.iterdir()) == []
+
+
+def test_an_old_export_that_cannot_be_deleted_leaves_the_new_one_counted(tree, destination):
+    """The second package replaces an earlier export whose files cannot be
+    deleted: the new folder is in place, so the failure counts it as
+    exported (its callback ran), rather than saying nothing more was."""
+    stale = destination / OUT_OF_BOX["oem1.inf"] / "locked"
+    stale.mkdir(parents=True)
+    (stale / "old.sys").write_bytes(b"from an earlier export")
+    landed = []
+    with undeletable_contents(stale, destination):
+        with pytest.raises(dism.DismError) as caught:
+            export(tree, destination,
+                   on_exported=lambda item, number, total: landed.append(
+                       item.package.published_name))
+    assert landed == ["oem0.inf", "oem1.inf"]
+    assert caught.value.message.startswith("export_drivers: ")
+    if sys.version_info >= (3, 11):
+        assert caught.value.__notes__ == ["exported before the failure: oem0.inf, oem1.inf"]
+    assert files_below(destination / OUT_OF_BOX["oem1.inf"]) == \
+        files_below(tree / STORE / OUT_OF_BOX["oem1.inf"])
 
 
 def test_the_refusal_of_a_database_folder_name_uses_one_separator(tree, destination):

@@ -4,12 +4,15 @@ FileNotFoundError, coded errors from the Python layer, and the wording of
 reads the engine cannot answer."""
 from __future__ import annotations
 
+import errno
 import threading
 from pathlib import Path
 
 import pytest
 
 import dism
+import dism.errors
+from dism import cli
 
 from support import run_python
 
@@ -212,3 +215,15 @@ def test_a_path_that_exists_but_cannot_be_reached_is_not_called_missing(offline_
             session.add_package(loop)
     assert not isinstance(e.value, FileNotFoundError)
     assert str(loop) in e.value.message and "does not exist" not in e.value.message
+
+
+@pytest.mark.parametrize("error, hresult", [
+    (FileNotFoundError(errno.ENOENT, "No such file or directory", "/a/b"), 0x80070002),
+    (NotADirectoryError(errno.ENOTDIR, "Not a directory", "/a/file/b"), 0x80070003),
+])
+def test_a_file_system_failure_finding_nothing_is_path_not_found(error, hresult):
+    """The CLI's own file-system failures, as DismErrors: a path through a
+    file is as missing as a missing one (exit status 3, not 1)."""
+    failure = dism.errors.from_os_error(error, "export_drivers: not there")
+    assert isinstance(failure, dism.PathNotFoundError) and failure.hresult == hresult
+    assert cli.exit_status(failure) == cli.exit_codes.EXIT_INVALID

@@ -76,6 +76,18 @@ def test_quoted_text_is_never_translated():
         "mount-image: '/srv/DismMountImage/MountPath' is busy; use --discard."
 
 
+def test_a_dism_exe_name_already_in_a_message_is_left_as_it_is():
+    """/PackageName is DISM.exe's option and, without its slash, a DISM API
+    parameter too: only the API's own word is translated, and an unquoted
+    path's components are not words of a message."""
+    message = "DismRemovePackage: /PackageName or PackageName, in /srv/ProductKey/x"
+    assert cli_words(message) == \
+        "remove-package: /PackageName or --package-name, in /srv/ProductKey/x"
+    assert cli_words(message, "remove-package", ["/Image:/m", "/Remove-Package"],
+                     dism_exe=True) == \
+        "/Remove-Package: /PackageName or /PackageName, in /srv/ProductKey/x"
+
+
 @pytest.mark.parametrize("argv, named", [
     (["/Image:/mnt/img", "/Set-TimeZone:Pacific Standard Time"], "/Set-TimeZone"),
     (["/Capture-FFU", "/ImageFile:a.ffu", "/CaptureDrive:/dev/sda", "/Name:x"], "/Capture-FFU"),

@@ -528,6 +528,10 @@ CORPUS = (
     Line("/Get-ImageInfo /ImageFile:{tmp}/missing.wim", INVALID,
          failed_naming("{tmp}/missing.wim")),
     Line("/Get-ImageInfo /ImageFile:{wim} /Index:9", INVALID, failed_naming("index 9")),
+    # The engine's message names DismOpenSession's SystemDrive; the line said /SysDriveDir.
+    Line("/Image:{tree} /SysDriveDir:{tmp}/no-such-drive /Get-CurrentEdition", INVALID,
+         all_of(failed_naming("/SysDriveDir '{tmp}/no-such-drive'"),
+                lambda ran: "SystemDrive" not in ran.err)),
     Line("/Mount-Image /ImageFile:{wim} /Index:1 /MountDir:{tmp}/in", INVALID,
          failed_naming("{tmp}/in"), mounts=True),
 

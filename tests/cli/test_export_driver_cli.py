@@ -141,3 +141,26 @@ def test_a_missing_destination_is_named_with_the_verb(capsys, tmp_path, image):
     assert code == 3
     assert f"/Export-Driver: the directory '{tmp_path / 'nowhere'}' (destination) does not " \
            "exist" in err
+
+
+@pytest.mark.parametrize("spelling, check_with", [
+    ("dism.exe", "/Get-MountedImageInfo"), ("cli", "get-mountedimageinfo")])
+def test_a_ctrl_c_between_packages_says_what_was_exported_in_the_line_s_words(
+        capsys, tree, out, monkeypatch, spelling, check_with):
+    """Ctrl+C as the first package's line is printed: outside any DISM call,
+    after that package landed."""
+    say = dism.cli.console.Console.say
+
+    def interrupted_after_the_first(console, line=""):
+        say(console, line)
+        if line.startswith("Exporting 1 of 3"):
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(dism.cli.console.Console, "say", interrupted_after_the_first)
+    argv = ([f"/Image:{tree}", "/Export-Driver", f"/Destination:{out}"] if spelling == "dism.exe"
+            else ["export-driver", "--image", tree, "--destination", out])
+    code, _, err = run(capsys, *argv)
+    assert code == 130, err
+    assert "Done before it, and kept in the destination: oem0.inf." in err
+    assert check_with in err and (spelling == "cli" or "get-mountedimageinfo" not in err), err
+    assert sorted(p.name for p in out.iterdir()) == [FOLDERS["oem0.inf"]]

@@ -14,7 +14,7 @@ import dism
 
 from ..console import Console
 from ..results import ActionResult
-from .servicing import check_target, changed, image_session, servicing_verb
+from .servicing import change, changed, check_target, servicing_verb
 from .verb import flag, one_of, options, value
 
 app_name = options(value(
@@ -67,12 +67,12 @@ def check_app_addition(args: argparse.Namespace) -> Optional[str]:
 
 def add_provisionedappxpackage(args: argparse.Namespace, console: Console) -> ActionResult:
     app = args.package_path if args.package_path is not None else args.folder_path
-    with image_session(args) as session:
-        session.add_provisioned_appx_package(
-            app, dependencies=args.dependency_package_path, licenses=args.license_path,
-            skip_license=args.skip_license, custom_data=args.custom_data_path,
-            region=args.region, stub=_STUB_OPTIONS[args.stub_package_option])
-        restart = session.reboot_required
+    restart = change(args, console, None,
+                     lambda session, progress: session.add_provisioned_appx_package(
+                         app, dependencies=args.dependency_package_path,
+                         licenses=args.license_path, skip_license=args.skip_license,
+                         custom_data=args.custom_data_path, region=args.region,
+                         stub=_STUB_OPTIONS[args.stub_package_option]))
     return changed(args, "add-provisionedappxpackage", restart,
                    {"app": app, "dependencies": args.dependency_package_path,
                     "licenses": args.license_path, "skip_license": args.skip_license,
@@ -81,9 +81,9 @@ def add_provisionedappxpackage(args: argparse.Namespace, console: Console) -> Ac
 
 
 def remove_provisionedappxpackage(args: argparse.Namespace, console: Console) -> ActionResult:
-    with image_session(args) as session:
-        session.remove_provisioned_appx_package(args.package_name)
-        restart = session.reboot_required
+    restart = change(args, console, None,
+                     lambda session, progress: session.remove_provisioned_appx_package(
+                         args.package_name))
     return changed(args, "remove-provisionedappxpackage", restart,
                    {"package_name": args.package_name})
 

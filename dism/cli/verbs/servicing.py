@@ -4,15 +4,17 @@ provisioned apps and component store health.
 
 Each verb has its options (adders, see .verb), a check for what argparse
 cannot say, and its action, which returns a result; VERBS, at the end,
-puts them together.
+puts them together.  .appx and .settings declare more servicing verbs with
+the same pieces: servicing_verb, check_target, and the two shapes of an
+action, read (-> ServicingResult) and change then changed (-> ActionResult).
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
-import itertools
 import os
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import (Any, Callable, ContextManager, Dict, Iterator, List, Optional, Sequence,
+                    Tuple, Union)
 
 import dism
 
@@ -178,8 +180,8 @@ def _package_context(args: argparse.Namespace) -> Dict[str, Any]:
             "package_path": getattr(args, "package_path", None)}
 
 
-def _read(args: argparse.Namespace, kind: str, query: Callable[[dism.Session], Any],
-          context: Optional[Dict[str, Any]] = None) -> ServicingResult:
+def read(args: argparse.Namespace, kind: str, query: Callable[[dism.Session], Any],
+         context: Optional[Dict[str, Any]] = None) -> ServicingResult:
     """What `query` reads from the image, as the result of kind `kind`; a
     list is shown as a table when --format says so."""
     with _session(args) as session:
@@ -188,18 +190,23 @@ def _read(args: argparse.Namespace, kind: str, query: Callable[[dism.Session], A
     return ServicingResult(kind, _image_label(args), found, table, context or {})
 
 
-def _change(args: argparse.Namespace, console: Console, title: str,
-            change: Callable[[dism.Session, Optional[ProgressBar]], object]) -> bool:
-    """Make one change under a progress step titled `title`; whether the
-    image now needs a restart."""
+def _step(console: Console, title: Optional[str]) -> ContextManager[Optional[ProgressBar]]:
+    """A progress step titled `title`; without a title, none (no progress)."""
+    return console.step(title) if title else contextlib.nullcontext()
+
+
+def change(args: argparse.Namespace, console: Console, title: Optional[str],
+           act: Callable[[dism.Session, Optional[ProgressBar]], object]) -> bool:
+    """Make one change, under a progress step when it has a `title`;
+    whether the image now needs a restart."""
     with _session(args) as session:
-        with console.step(title) as progress:
-            change(session, progress)
+        with _step(console, title) as progress:
+            act(session, progress)
         return session.reboot_required
 
 
-def _changed(args: argparse.Namespace, operation: str, restart: bool,
-             details: Dict[str, Any]) -> ActionResult:
+def changed(args: argparse.Namespace, operation: str, restart: bool,
+            details: Dict[str, Any]) -> ActionResult:
     return ActionResult(operation, {"image": _image_label(args), **details},
                         restart_required=restart)
 
@@ -209,34 +216,34 @@ def _changed(args: argparse.Namespace, operation: str, restart: bool,
 # ---------------------------------------------------------------------------
 
 def get_features(args: argparse.Namespace, console: Console) -> ServicingResult:
-    return _read(args, "features",
-                 lambda session: session.get_features(args.package_name,
-                                                      package_path=args.package_path),
-                 _package_context(args))
+    return read(args, "features",
+                lambda session: session.get_features(args.package_name,
+                                                     package_path=args.package_path),
+                _package_context(args))
 
 
 def get_featureinfo(args: argparse.Namespace, console: Console) -> ServicingResult:
-    return _read(args, "feature",
-                 lambda session: session.get_feature_info(args.feature_name, args.package_name,
-                                                          package_path=args.package_path))
+    return read(args, "feature",
+                lambda session: session.get_feature_info(args.feature_name, args.package_name,
+                                                         package_path=args.package_path))
 
 
 def get_packages(args: argparse.Namespace, console: Console) -> ServicingResult:
-    return _read(args, "packages", lambda session: session.get_packages())
+    return read(args, "packages", lambda session: session.get_packages())
 
 
 def get_packageinfo(args: argparse.Namespace, console: Console) -> ServicingResult:
-    return _read(args, "package",
-                 lambda session: session.get_package_info(args.package_name,
-                                                          path=args.package_path))
+    return read(args, "package",
+                lambda session: session.get_package_info(args.package_name,
+                                                         path=args.package_path))
 
 
 def get_drivers(args: argparse.Namespace, console: Console) -> ServicingResult:
     console.say("Obtaining list of 3rd party drivers from the driver store..." if not args.all
                 else "Obtaining list of all drivers from the driver store...")
     console.say()
-    return _read(args, "drivers", lambda session: session.get_drivers(args.all),
-                 {"all_drivers": args.all})
+    return read(args, "drivers", lambda session: session.get_drivers(args.all),
+                {"all_drivers": args.all})
 
 
 def _driver_info(session: dism.Session, driver: str) -> Dict[str, Any]:
@@ -247,35 +254,35 @@ def _driver_info(session: dism.Session, driver: str) -> Dict[str, Any]:
 def get_driverinfo(args: argparse.Namespace, console: Console) -> ServicingResult:
     """One --driver: its package and devices; several: a list of those, in order."""
     if len(args.driver) == 1:
-        return _read(args, "driver_info", lambda session: _driver_info(session, args.driver[0]))
-    return _read(args, "driver_infos",
-                 lambda session: [_driver_info(session, inf) for inf in args.driver])
+        return read(args, "driver_info", lambda session: _driver_info(session, args.driver[0]))
+    return read(args, "driver_infos",
+                lambda session: [_driver_info(session, inf) for inf in args.driver])
 
 
 def get_capabilities(args: argparse.Namespace, console: Console) -> ServicingResult:
-    return _read(args, "capabilities", lambda session: session.get_capabilities())
+    return read(args, "capabilities", lambda session: session.get_capabilities())
 
 
 def get_capabilityinfo(args: argparse.Namespace, console: Console) -> ServicingResult:
-    return _read(args, "capability",
-                 lambda session: session.get_capability_info(args.capability_name))
+    return read(args, "capability",
+                lambda session: session.get_capability_info(args.capability_name))
 
 
 def get_currentedition(args: argparse.Namespace, console: Console) -> ServicingResult:
-    return _read(args, "current_edition", lambda session: session.get_current_edition())
+    return read(args, "current_edition", lambda session: session.get_current_edition())
 
 
 def get_targeteditions(args: argparse.Namespace, console: Console) -> ServicingResult:
-    return _read(args, "target_editions", lambda session: session.get_target_editions())
+    return read(args, "target_editions", lambda session: session.get_target_editions())
 
 
 def get_provisionedappxpackages(args: argparse.Namespace, console: Console) -> ServicingResult:
-    return _read(args, "provisioned_appx_packages",
-                 lambda session: session.get_provisioned_appx_packages())
+    return read(args, "provisioned_appx_packages",
+                lambda session: session.get_provisioned_appx_packages())
 
 
 def check_health(args: argparse.Namespace, console: Console) -> ServicingResult:
-    return _read(args, "health_state", lambda session: session.check_health())
+    return read(args, "health_state", lambda session: session.check_health())
 
 
 def _scan(session: dism.Session, console: Console) -> Union[dism.ImageHealthState, int]:
@@ -284,7 +291,7 @@ def _scan(session: dism.Session, console: Console) -> Union[dism.ImageHealthStat
 
 
 def scan_health(args: argparse.Namespace, console: Console) -> ServicingResult:
-    return _read(args, "health_state", lambda session: _scan(session, console))
+    return read(args, "health_state", lambda session: _scan(session, console))
 
 
 # ---------------------------------------------------------------------------
@@ -292,34 +299,34 @@ def scan_health(args: argparse.Namespace, console: Console) -> ServicingResult:
 # ---------------------------------------------------------------------------
 
 def restore_health(args: argparse.Namespace, console: Console) -> ActionResult:
-    restart = _change(args, console, "Restoring the component store",
-                      lambda session, progress: session.restore_health(
-                          sources=args.source, limit_access=args.limit_access,
-                          progress=progress))
-    return _changed(args, "restore-health", restart,
-                    {"sources": args.source, "limit_access": args.limit_access})
+    restart = change(args, console, "Restoring the component store",
+                     lambda session, progress: session.restore_health(
+                         sources=args.source, limit_access=args.limit_access,
+                         progress=progress))
+    return changed(args, "restore-health", restart,
+                   {"sources": args.source, "limit_access": args.limit_access})
 
 
 def enable_feature(args: argparse.Namespace, console: Console) -> ActionResult:
     names = _feature_names(args)
-    restart = _change(args, console, "Enabling feature(s)",
-                      lambda session, progress: session.enable_features(
-                          *names, package=args.package_name, package_path=args.package_path,
-                          enable_all=args.all, sources=args.source,
-                          limit_access=args.limit_access, progress=progress))
-    return _changed(args, "enable-feature", restart,
-                    {"features": names, **_package_context(args), "all": args.all})
+    restart = change(args, console, "Enabling feature(s)",
+                     lambda session, progress: session.enable_features(
+                         *names, package=args.package_name, package_path=args.package_path,
+                         enable_all=args.all, sources=args.source,
+                         limit_access=args.limit_access, progress=progress))
+    return changed(args, "enable-feature", restart,
+                   {"features": names, **_package_context(args), "all": args.all})
 
 
 def disable_feature(args: argparse.Namespace, console: Console) -> ActionResult:
     names = _feature_names(args)
-    restart = _change(args, console, "Disabling feature(s)",
-                      lambda session, progress: session.disable_features(
-                          *names, package=args.package_name, remove_payload=args.remove,
-                          progress=progress))
-    return _changed(args, "disable-feature", restart,
-                    {"features": names, "package_name": args.package_name,
-                     "remove_payload": args.remove})
+    restart = change(args, console, "Disabling feature(s)",
+                     lambda session, progress: session.disable_features(
+                         *names, package=args.package_name, remove_payload=args.remove,
+                         progress=progress))
+    return changed(args, "disable-feature", restart,
+                   {"features": names, "package_name": args.package_name,
+                    "remove_payload": args.remove})
 
 
 #: Acts on one of several values (a package, a driver, a capability) in the
@@ -327,19 +334,27 @@ def disable_feature(args: argparse.Namespace, console: Console) -> ActionResult:
 ActOnOne = Callable[[dism.Session, str, Optional[ProgressBar]], object]
 
 
+#: A line about one of several values: (its number from 1, the value) -> text.
+LineAbout = Callable[[int, str], str]
+
+
 def _in_turn(args: argparse.Namespace, console: Console, values: Sequence[str],
-             title: Optional[Callable[[int, str], str]], act: ActOnOne) -> bool:
+             title: Optional[LineAbout], act: ActOnOne,
+             done_line: Optional[LineAbout] = None) -> bool:
     """`act` on each value in order, in one session, each under its own
-    progress step when it has a `title`; whether the image now needs a
-    restart.  A failure says which values were done before it: their
-    changes stay, and the report says so."""
+    progress step when it has a `title`, then saying `done_line`; whether
+    the image now needs a restart.  A failure says which values were done
+    before it: their changes stay, and the report says so (a value is
+    counted done before its line is printed, which a Ctrl+C may stop)."""
     done: List[str] = []
     with _session(args) as session:
         for number, item in enumerate(values, 1):
-            step = console.step(title(number, item)) if title else contextlib.nullcontext()
-            with _telling_what_was_done(done), step as progress:
-                act(session, item, progress)
-            done.append(item)
+            with _telling_what_was_done(done):
+                with _step(console, title(number, item) if title else None) as progress:
+                    act(session, item, progress)
+                done.append(item)
+                if done_line:
+                    console.say(done_line(number, item))
         return session.reboot_required
 
 
@@ -362,7 +377,7 @@ def add_package(args: argparse.Namespace, console: Console) -> ActionResult:
                        lambda session, path, progress: session.add_package(
                            path, ignore_check=args.ignore_check,
                            prevent_pending=args.prevent_pending, progress=progress))
-    return _changed(args, "add-package", restart, {"packages": paths})
+    return changed(args, "add-package", restart, {"packages": paths})
 
 
 def remove_package(args: argparse.Namespace, console: Console) -> ActionResult:
@@ -374,7 +389,7 @@ def remove_package(args: argparse.Namespace, console: Console) -> ActionResult:
                        lambda session, package, progress: session.remove_package(
                            package if by_name else None, path=None if by_name else package,
                            progress=progress))
-    return _changed(args, "remove-package", restart, _package_context(args))
+    return changed(args, "remove-package", restart, _package_context(args))
 
 
 def add_driver(args: argparse.Namespace, console: Console) -> ActionResult:
@@ -394,26 +409,21 @@ def add_driver(args: argparse.Namespace, console: Console) -> ActionResult:
 
     # One INF at a time, so that the console shows each as it lands and a
     # failure leaves no doubt about which ones were added before it.
-    numbers = itertools.count(1)
-
-    def add(session: dism.Session, inf: str, progress: Optional[ProgressBar]) -> None:
-        session.add_driver(inf, force_unsigned=args.force_unsigned)
-        console.say(f"Installing {next(numbers)} of {len(infs)} - {inf}: "
-                    "The driver package was successfully installed.")
-    restart = _in_turn(args, console, infs, None, add)
-    return _changed(args, "add-driver", restart, {"drivers": infs})
+    restart = _in_turn(args, console, infs, None,
+                       lambda session, inf, progress: session.add_driver(
+                           inf, force_unsigned=args.force_unsigned),
+                       lambda number, inf: f"Installing {number} of {len(infs)} - {inf}: "
+                                           "The driver package was successfully installed.")
+    return changed(args, "add-driver", restart, {"drivers": infs})
 
 
 def remove_driver(args: argparse.Namespace, console: Console) -> ActionResult:
     names: List[str] = args.driver
-    numbers = itertools.count(1)
-
-    def remove(session: dism.Session, name: str, progress: Optional[ProgressBar]) -> None:
-        session.remove_driver(name)
-        console.say(f"Removing {next(numbers)} of {len(names)} - {name}: "
-                    "The driver package was successfully removed.")
-    restart = _in_turn(args, console, names, None, remove)
-    return _changed(args, "remove-driver", restart, {"drivers": names})
+    restart = _in_turn(args, console, names, None,
+                       lambda session, name, progress: session.remove_driver(name),
+                       lambda number, name: f"Removing {number} of {len(names)} - {name}: "
+                                            "The driver package was successfully removed.")
+    return changed(args, "remove-driver", restart, {"drivers": names})
 
 
 def _each_capability(args: argparse.Namespace, console: Console, doing: str,
@@ -435,18 +445,19 @@ def export_driver(args: argparse.Namespace, console: Console) -> ActionResult:
     done: List[str] = []
 
     def landed(item: dism.ExportedDriver, number: int, total: int) -> None:
+        # Counted before it is printed: a Ctrl+C while printing leaves it exported.
+        done.append(str(item.package.published_name))
         console.say(f"Exporting {number} of {total} - {item.package.published_name}: "
                     "The driver package successfully exported.")
-        done.append(str(item.package.published_name))
 
     # A failure names the packages exported before it (--json and --quiet
     # print no progress lines).
     with _session(args) as session, _telling_what_was_done(done, "the destination"):
         exported = session.export_drivers(args.destination, on_exported=landed)
-    return _changed(args, "export-driver", False, {
-        "destination": os.path.abspath(args.destination),
-        "drivers": [{"driver_package": item.package, "folder": str(item.folder)}
-                    for item in exported]})
+    return changed(args, "export-driver", False, {
+       "destination": os.path.abspath(args.destination),
+       "drivers": [{"driver_package": item.package, "folder": str(item.folder)}
+                   for item in exported]})
 
 
 def add_capability(args: argparse.Namespace, console: Console) -> ActionResult:
@@ -454,31 +465,32 @@ def add_capability(args: argparse.Namespace, console: Console) -> ActionResult:
                                lambda session, name, progress: session.add_capability(
                                    name, sources=args.source, limit_access=args.limit_access,
                                    progress=progress))
-    return _changed(args, "add-capability", restart, {"capabilities": args.capability_name})
+    return changed(args, "add-capability", restart, {"capabilities": args.capability_name})
 
 
 def remove_capability(args: argparse.Namespace, console: Console) -> ActionResult:
     restart = _each_capability(args, console, "Removing",
                                lambda session, name, progress: session.remove_capability(
                                    name, progress=progress))
-    return _changed(args, "remove-capability", restart, {"capabilities": args.capability_name})
+    return changed(args, "remove-capability", restart, {"capabilities": args.capability_name})
 
 
 def apply_unattend(args: argparse.Namespace, console: Console) -> ActionResult:
     console.say(f"Applying the unattend file {args.unattend}")
-    with _session(args) as session:
-        session.apply_unattend(args.unattend, single_session=args.single_session)
-        restart = session.reboot_required
-    return _changed(args, "apply-unattend", restart, {"unattend": args.unattend})
+    restart = change(args, console, None,
+                    lambda session, progress: session.apply_unattend(
+                        args.unattend, single_session=args.single_session))
+    return changed(args, "apply-unattend", restart, {"unattend": args.unattend})
 
 
 # ---------------------------------------------------------------------------
 # The verbs
 # ---------------------------------------------------------------------------
 
-def _servicing(dism_name: str, help: str, own_options: Tuple[AddOptions, ...], action: Action,
-               check: Check = check_target, *, value_option: Optional[str] = None,
-               dism_usage: Optional[str] = None, writes: bool = False) -> Verb:
+def servicing_verb(dism_name: str, help: str, own_options: Tuple[AddOptions, ...],
+                   action: Action, check: Check = check_target, *,
+                   value_option: Optional[str] = None, dism_usage: Optional[str] = None,
+                   writes: bool = False) -> Verb:
     """A servicing verb: it works on --image DIR, --image-file WIM (reads only)
     or --online, named before its own options."""
     return Verb(dism_name, help, (image_or_online, windows_dir, image_in_file) + own_options,
@@ -486,62 +498,57 @@ def _servicing(dism_name: str, help: str, own_options: Tuple[AddOptions, ...], a
                 dism_usage)
 
 
-# What the modules declaring more servicing verbs (.appx, .settings) build on.
-servicing_verb, image_session = _servicing, _session
-read, change, changed = _read, _change, _changed
-
-
 VERBS = (
-    _servicing("Get-Features", "list the optional features of an image or of one package",
-               (any_package, list_format), get_features),
-    _servicing("Get-FeatureInfo", "show one optional feature in detail",
-               (feature_name, any_package, info_format), get_featureinfo),
-    _servicing("Enable-Feature", "enable optional features",
-               (feature_name_list, any_package, enable_all, sources),
-               enable_feature, check_feature_names, writes=True),
-    _servicing("Disable-Feature", "disable optional features",
-               (feature_name_list, disable_options), disable_feature,
-               check_feature_names, writes=True),
-    _servicing("Get-Packages", "list the packages of an image",
-               (list_format,), get_packages),
-    _servicing("Get-PackageInfo", "show one package in detail",
-               (one_package, info_format), get_packageinfo),
-    _servicing("Add-Package", "install .cab or .msu packages",
-               (package_paths,), add_package, writes=True),
-    _servicing("Remove-Package", "uninstall a package",
-               (packages_to_remove,), remove_package, writes=True),
-    _servicing("Get-Drivers", "list the driver packages of an image",
-               (all_drivers, list_format), get_drivers),
-    _servicing("Get-DriverInfo", "show a driver package and the devices it supports",
-               (drivers_to_show, info_format), get_driverinfo),
-    _servicing("Add-Driver", "add driver packages (.inf), one file or a folder of them",
-               (drivers_to_add,), add_driver, writes=True),
-    _servicing("Remove-Driver", "remove out-of-box driver packages",
-               (drivers_to_remove,), remove_driver, writes=True),
-    _servicing("Export-Driver", "copy every out-of-box driver package of an image to a folder",
-               (export_destination,), export_driver),
-    _servicing("Get-Capabilities", "list the capabilities (Features on Demand) of an image",
-               (list_format,), get_capabilities),
-    _servicing("Get-CapabilityInfo", "show one capability in detail",
-               (capability_name, info_format), get_capabilityinfo),
-    _servicing("Add-Capability", "install a capability",
-               (capability_names, sources), add_capability, writes=True),
-    _servicing("Remove-Capability", "uninstall a capability",
-               (capability_names,), remove_capability, writes=True),
-    _servicing("Get-CurrentEdition", "show the edition of an image",
-               (), get_currentedition),
-    _servicing("Get-TargetEditions", "list the editions an image can be changed to",
-               (), get_targeteditions),
-    _servicing("Get-ProvisionedAppxPackages", "list the app packages provisioned for new users",
-               (), get_provisionedappxpackages),
-    _servicing("Check-Health", "report the corruption an earlier scan recorded, without scanning",
-               (), check_health, dism_usage="/Cleanup-Image /CheckHealth"),
-    _servicing("Scan-Health", "scan the component store for corruption",
-               (), scan_health, dism_usage="/Cleanup-Image /ScanHealth"),
-    _servicing("Restore-Health", "repair the component store",
-               (sources,), restore_health, dism_usage="/Cleanup-Image /RestoreHealth",
+    servicing_verb("Get-Features", "list the optional features of an image or of one package",
+                   (any_package, list_format), get_features),
+    servicing_verb("Get-FeatureInfo", "show one optional feature in detail",
+                   (feature_name, any_package, info_format), get_featureinfo),
+    servicing_verb("Enable-Feature", "enable optional features",
+                   (feature_name_list, any_package, enable_all, sources),
+                   enable_feature, check_feature_names, writes=True),
+    servicing_verb("Disable-Feature", "disable optional features",
+                   (feature_name_list, disable_options), disable_feature,
+                   check_feature_names, writes=True),
+    servicing_verb("Get-Packages", "list the packages of an image",
+                   (list_format,), get_packages),
+    servicing_verb("Get-PackageInfo", "show one package in detail",
+                   (one_package, info_format), get_packageinfo),
+    servicing_verb("Add-Package", "install .cab or .msu packages",
+                   (package_paths,), add_package, writes=True),
+    servicing_verb("Remove-Package", "uninstall a package",
+                   (packages_to_remove,), remove_package, writes=True),
+    servicing_verb("Get-Drivers", "list the driver packages of an image",
+                   (all_drivers, list_format), get_drivers),
+    servicing_verb("Get-DriverInfo", "show a driver package and the devices it supports",
+                   (drivers_to_show, info_format), get_driverinfo),
+    servicing_verb("Add-Driver", "add driver packages (.inf), one file or a folder of them",
+                   (drivers_to_add,), add_driver, writes=True),
+    servicing_verb("Remove-Driver", "remove out-of-box driver packages",
+                   (drivers_to_remove,), remove_driver, writes=True),
+    servicing_verb("Export-Driver", "copy every out-of-box driver package of an image to a folder",
+                   (export_destination,), export_driver),
+    servicing_verb("Get-Capabilities", "list the capabilities (Features on Demand) of an image",
+                   (list_format,), get_capabilities),
+    servicing_verb("Get-CapabilityInfo", "show one capability in detail",
+                   (capability_name, info_format), get_capabilityinfo),
+    servicing_verb("Add-Capability", "install a capability",
+                   (capability_names, sources), add_capability, writes=True),
+    servicing_verb("Remove-Capability", "uninstall a capability",
+                   (capability_names,), remove_capability, writes=True),
+    servicing_verb("Get-CurrentEdition", "show the edition of an image",
+                   (), get_currentedition),
+    servicing_verb("Get-TargetEditions", "list the editions an image can be changed to",
+                   (), get_targeteditions),
+    servicing_verb("Get-ProvisionedAppxPackages", "list the app packages provisioned for new users",
+                   (), get_provisionedappxpackages),
+    servicing_verb("Check-Health",
+                   "report the corruption an earlier scan recorded, without scanning", (), check_health, dism_usage="/Cleanup-Image /CheckHealth"),
+    servicing_verb("Scan-Health", "scan the component store for corruption",
+                   (), scan_health, dism_usage="/Cleanup-Image /ScanHealth"),
+    servicing_verb("Restore-Health", "repair the component store",
+                   (sources,), restore_health, dism_usage="/Cleanup-Image /RestoreHealth",
                writes=True),
-    _servicing("Apply-Unattend", "apply the offlineServicing settings of an answer file",
-               (unattend_file,), apply_unattend,
-               value_option="--unattend", dism_usage="/Apply-Unattend:PATH", writes=True),
+    servicing_verb("Apply-Unattend", "apply the offlineServicing settings of an answer file",
+                   (unattend_file,), apply_unattend,
+                   value_option="--unattend", dism_usage="/Apply-Unattend:PATH", writes=True),
 )

@@ -13,7 +13,7 @@ import dism
 
 from ..console import Console
 from ..results import ActionResult, ServicingResult
-from .servicing import change, changed, check_target, image_session, read, servicing_verb
+from .servicing import change, changed, check_target, read, servicing_verb
 from .verb import flag, options, value
 
 new_edition = options(
@@ -62,9 +62,8 @@ def set_edition(args: argparse.Namespace, console: Console) -> ActionResult:
 
 
 def set_productkey(args: argparse.Namespace, console: Console) -> ActionResult:
-    with image_session(args) as session:
-        session.set_product_key(args.product_key)
-        restart = session.reboot_required
+    restart = change(args, console, None,
+                     lambda session, progress: session.set_product_key(args.product_key))
     return changed(args, "set-productkey", restart, {})
 
 
@@ -75,9 +74,8 @@ def get_reservedstoragestate(args: argparse.Namespace, console: Console) -> Serv
 
 def set_reservedstoragestate(args: argparse.Namespace, console: Console) -> ActionResult:
     enabled = args.state == "enabled"
-    with image_session(args) as session:
-        session.set_reserved_storage_state(enabled)
-        restart = session.reboot_required
+    restart = change(args, console, None,
+                     lambda session, progress: session.set_reserved_storage_state(enabled))
     return changed(args, "set-reservedstoragestate", restart,
                    {"state": (dism.ReservedStorageState.ENABLED if enabled
                               else dism.ReservedStorageState.DISABLED)})
