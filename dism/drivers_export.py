@@ -22,7 +22,9 @@ What it promises:
 - destination/<folder> that exists already is replaced, so that a script
   can run again: the old one is moved aside into the scratch folder, the new
   one renamed in, and only then the old one deleted.  Packages exported
-  before a failure stay exported;
+  before a failure stay exported.  An old copy that cannot be deleted fails
+  the export after the new one is in place, and the error names the scratch
+  folder still holding it;
 - a failure of the file system (a folder that cannot be moved aside, a
   full disk) is a DismError with its Win32 code, naming the paths.
 
