@@ -5,6 +5,7 @@ destination trusted, written only inside, never left with a half-copied
 folder; a second run replaces what the first exported."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -416,3 +417,18 @@ def test_a_destination_link_is_followed_once_not_at_every_write(tree, destinatio
     assert [item.folder.parent for item in exported] == [destination] * 3
     assert sorted(p.name for p in destination.iterdir()) == sorted(OUT_OF_BOX.values())
     assert list(elsewhere.iterdir()) == []
+
+
+def test_a_windows_8_image_s_driver_database_in_its_system_hive_is_exported(tmp_path,
+                                                                         destination):
+    # Windows 8 keeps the DriverDatabase in the SYSTEM hive (Windows 10 in
+    # DRIVERS): the export finds the packages through either.
+    spec = dataclasses.replace(sample_servicing_spec(), driver_database="SYSTEM")
+    root = build_windows_tree(tmp_path / "win8", spec)
+    assert not (root / "Windows/System32/config/DRIVERS").exists()
+    exported = {item.package.published_name: item.folder.name
+                for item in export(root, destination)}
+    assert exported == OUT_OF_BOX
+    for folder in OUT_OF_BOX.values():
+        assert files_below(destination / folder) == files_below(root / STORE / folder)
+    assert sorted(p.name for p in destination.iterdir()) == sorted(OUT_OF_BOX.values())
