@@ -451,6 +451,14 @@ static HRESULT stop_live_server(const char *function, const char *dir, DWORD fla
         return engine_fail_wimlib(rc, "%s: cannot unmount '%s' (it is still mounted)", function,
                                   dir);
     wait_for_server_exit(server_pid, dir);
+    /* wimlib ignores how the server ended: one killed mid-commit leaves its
+     * mount behind, no longer served.  The record must stay then, so that
+     * the mount is reported as needing a remount, not forgotten. */
+    if (wimfs_is_mounted_at(dir))
+        return engine_fail(DISMAPI_E_NEEDS_REMOUNT,
+                           "%s: the server of the mount at '%s' ended before it had unmounted; "
+                           "the mount is no longer served. Remount it, or unmount it with "
+                           "DISM_DISCARD_IMAGE.", function, dir);
     progress_report(sink, MOUNT_PROGRESS_TOTAL, MOUNT_PROGRESS_TOTAL);
     return S_OK;
 }
