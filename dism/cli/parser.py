@@ -9,7 +9,8 @@ import dism
 
 from .exit_codes import EXIT_STATUS_TABLE, UsageError
 from .reference import help_lines
-from .syntax import in_dism_exe_words, translate_dism_syntax, uses_dism_exe_syntax
+from .syntax import translate_dism_syntax, uses_dism_exe_syntax
+from .words import dism_exe_spelling
 from .verbs import VERBS
 from .verbs.verb import GIVEN_ONCE, value
 
@@ -127,7 +128,7 @@ def parse(parser: argparse.ArgumentParser, argv: List[str]) -> argparse.Namespac
     except UsageError as error:
         # A DISM.exe line gets its problem in DISM.exe's words, without
         # argparse's usage line, which would name the other spelling.
-        raise UsageError(in_dism_exe_words(error.message)) from None
+        raise UsageError(dism_exe_spelling(error.message)) from None
 
 
 def _checked(args: argparse.Namespace) -> argparse.Namespace:

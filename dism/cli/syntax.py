@@ -22,7 +22,6 @@ from . import grammar
 from .exit_codes import UsageError
 from .grammar import DismOption, DismVerb
 from .verbs import VERBS_BY_NAME
-from .words import dism_exe_spelling
 
 _DISM_TOKEN = re.compile(r"/(\?|[A-Za-z][A-Za-z0-9-]*)(?::(.*))?\Z", re.DOTALL)
 
@@ -151,11 +150,11 @@ def _cleanup_action(row: DismVerb, line: _Line) -> DismVerb:
 
 
 def _refuse_if_not_here(row: DismVerb) -> None:
-    cli = VERBS_BY_NAME.get(row.cli) if row.cli else None
-    if cli is None:
-        reason = row.not_here or "this build of dismapi lacks it"
+    # A row with a CLI verb always has it (tests/cli/test_grammar.py checks
+    # the table against the verbs); a row without one says why.
+    if row.cli is None:
         raise not_supported(f"DISM.exe's {row.spelling} is recognised but not supported here: "
-                            f"{reason}. Nothing was changed.")
+                            f"{row.not_here}. Nothing was changed.")
 
 
 def _verb_value(row: DismVerb, given: _Given) -> List[str]:
@@ -228,9 +227,3 @@ def translate_dism_syntax(argv: Sequence[str]) -> List[str]:
     return ([cli] + _verb_value(row, given) + _argparse_options(row, line.options)
             + line.own)
 
-
-def in_dism_exe_words(message: str) -> str:
-    """A usage message naming argparse's options and the CLI's verbs
-    (--image-file, mount-image), with DISM.exe's names instead (/ImageFile,
-    /Mount-Image); quoted text, which may be what the user typed, stays."""
-    return dism_exe_spelling(message)
